@@ -1,0 +1,5 @@
+"""`python -m immunofacts`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,550 @@
+"""The command line: the only module that knows Typer.
+
+Each command reads its options, opens the dataset, calls one query function,
+renders, and writes to stdout. Messages and errors go to stderr. Heavy modules
+(Rich, the YAML parser) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+
+from . import __version__
+from .errors import ExitStatus, ImmunofactsError, NotFoundError, UsageError
+from .model import ClaimKind, Dataset, Evidence, Verdict
+from .render.base import Env, ExportFormat, Format
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="immunofacts",
+    help="Browse the claims of an article on immune cell therapy, each tied to the "
+    "article's own words and reviewed against public records.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+# --- errors and output --------------------------------------------------------------
+
+
+def fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> NoReturn:
+    """Print `immunofacts: error: ...` on stderr and exit with `status`."""
+    from .render.base import clean
+
+    sys.stderr.write(
+        "".join(f"immunofacts: error: {clean(line)}\n" for line in message.split("\n"))
+    )
+    raise typer.Exit(int(status))
+
+
+def note(message: str) -> None:
+    """A message for the reader on stderr (never mixed into the data on stdout)."""
+    from .render.base import clean
+
+    sys.stderr.write(f"immunofacts: {clean(message)}\n")
+
+
+def _quiet_pipe() -> NoReturn:
+    # The reader went away (`| head`): send what is left nowhere and exit quietly.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise typer.Exit(141)
+
+
+def handled(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn known errors into one-line messages and documented exit codes."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except ImmunofactsError as e:
+            fail(str(e), e.exit_status)
+        except BrokenPipeError:
+            _quiet_pipe()
+        except KeyboardInterrupt:
+            sys.stderr.write("immunofacts: interrupted\n")
+            raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
+        except RecursionError:
+            fail("input is nested too deeply")
+        except MemoryError:
+            fail("out of memory reading the input")
+
+    return wrapper
+
+
+def emit(text: str) -> None:
+    """Write data to stdout."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def show(view: Any, fmt: Format | None, payload: Any) -> None:
+    """Render a view in the format asked for (by default: a table on a terminal, else plain)."""
+    from .render import render
+
+    env = Env.detect(sys.stdout)
+    chosen = fmt or (Format.TABLE if env.is_terminal else Format.PLAIN)
+    emit(render(view, chosen, env, payload))
+
+
+# --- shared options -----------------------------------------------------------------
+
+DataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        "-d",
+        envvar="IMMUNOFACTS_DATA",
+        metavar="PATH",
+        help="Dataset YAML file. [default: the article's dataset]",
+        show_default=False,
+    ),
+]
+FormatOpt = Annotated[
+    Format | None,
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="Output format. [default: table on a terminal, plain when piped]",
+        show_default=False,
+    ),
+]
+
+
+def data_path(data: str | None) -> tuple[Path, str]:
+    """The dataset's path, and the name to report it by."""
+    if data:
+        return Path(data), data
+    from .loading import default_data_path
+
+    path = default_data_path()
+    try:
+        label = os.path.relpath(path)
+    except ValueError:
+        label = str(path)
+    return path, label if not label.startswith("..") else str(path)
+
+
+def load(data: str | None) -> Dataset:
+    """Open the dataset named by --data (or IMMUNOFACTS_DATA, or the default)."""
+    from .store import open_dataset
+
+    path, label = data_path(data)
+    return open_dataset(path, label)
+
+
+def _complete(kind: str) -> Callable[[typer.Context, str], list[str]]:
+    def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        try:
+            ds = load(ctx.params.get("data") or os.environ.get("IMMUNOFACTS_DATA"))
+        except Exception:
+            return []
+        if kind == "case":
+            ids = [c.id for c in ds.cases]
+        elif kind == "claim":
+            ids = [c.id for c in ds.claims]
+        elif kind == "record":
+            ids = [c.id for c in ds.records()]
+        else:
+            ids = [e.id for e in ds.entities]
+        return [i for i in ids if i.startswith(incomplete)]
+
+    return complete
+
+
+def _version(value: bool) -> None:
+    if value:
+        emit(f"immunofacts {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Browse the claims of an article on immune cell therapy.
+
+    Every claim carries the article's own words and says what backs it.
+    """
+
+
+# --- commands -----------------------------------------------------------------------
+
+
+@app.command("list-cases")
+@handled
+def list_cases(data: DataOpt = None, format: FormatOpt = None) -> None:
+    """List the article's clinical cases.
+
+    Example: immunofacts list-cases --format json
+    """
+    from .render import views
+
+    ds = load(data)
+    show(views.cases_table(list(ds.cases)), format, [views.case_json(c) for c in ds.cases])
+
+
+@app.command("show-case")
+@handled
+def show_case(
+    case_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="Case id, or a unique prefix of one.",
+            autocompletion=_complete("case"),
+        ),
+    ],
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Show one clinical case: patient, events, outcome, the article's words, review.
+
+    Example: immunofacts show-case case-hong-kong-singer
+    """
+    from .query import find_case
+    from .render import views
+
+    ds = load(data)
+    case = find_case(ds, case_id)
+    show(views.case_doc(ds, case), format, views.case_json(case))
+
+
+@app.command("list-claims")
+@handled
+def list_claims(
+    kind: Annotated[
+        ClaimKind | None, typer.Option(case_sensitive=False, help="Only claims of this kind.")
+    ] = None,
+    evidence: Annotated[
+        Evidence | None,
+        typer.Option(case_sensitive=False, help="Only claims resting on this evidence."),
+    ] = None,
+    verdict: Annotated[
+        Verdict | None, typer.Option(case_sensitive=False, help="Only claims with this verdict.")
+    ] = None,
+    entity: Annotated[
+        str | None,
+        typer.Option(
+            help="Only claims naming this entity (id, name or alias).",
+            autocompletion=_complete("entity"),
+        ),
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Only claims dated in this year.")] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """List claims, with their kind, evidence and verdict.
+
+    Example: immunofacts list-claims --evidence peer-reviewed
+    """
+    from .query import filter_claims
+    from .render import views
+
+    ds = load(data)
+    claims = filter_claims(
+        ds,
+        kind=kind.value if kind else None,
+        evidence=evidence.value if evidence else None,
+        verdict=verdict.value if verdict else None,
+        entity=entity,
+        year=year,
+    )
+    show(views.claims_table(claims), format, [views.record_json(c) for c in claims])
+    if not claims:
+        note("no claims match")
+        raise typer.Exit(int(ExitStatus.ERROR))
+
+
+@app.command("show-claim")
+@handled
+def show_claim(
+    claim_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="Claim id, or a unique prefix of one.",
+            autocompletion=_complete("claim"),
+        ),
+    ],
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Show one claim: the article's words, its evidence and its review.
+
+    Example: immunofacts show-claim claim-car-t-ind-applications
+    """
+    from .query import find_claim
+    from .render import views
+
+    ds = load(data)
+    claim = find_claim(ds, claim_id)
+    show(views.claim_doc(ds, claim), format, views.record_json(claim))
+
+
+@app.command("show-stats")
+@handled
+def show_stats(data: DataOpt = None, format: FormatOpt = None) -> None:
+    """Show the article's headline figures and how its claims divide by evidence and verdict.
+
+    Example: immunofacts show-stats
+    """
+    from .query import stats
+    from .render import views
+
+    st = stats(load(data))
+    show(views.stats_doc(st), format, views.stats_json(st))
+
+
+@app.command("search")
+@handled
+def search(
+    query: Annotated[
+        list[str], typer.Argument(metavar="TERMS...", help="Words that must all appear (any case).")
+    ],
+    kind: Annotated[
+        ClaimKind | None, typer.Option(case_sensitive=False, help="Only claims of this kind.")
+    ] = None,
+    evidence: Annotated[
+        Evidence | None,
+        typer.Option(case_sensitive=False, help="Only records resting on this evidence."),
+    ] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Search claims and cases: their text, quotes, entities and review notes.
+
+    Example: immunofacts search lupus lymphoma
+    """
+    from . import query as q
+    from .render import views
+    from .store import search_dataset
+
+    terms = q.split_terms(query)
+    if not terms:
+        raise UsageError("give at least one search term")
+    path, label = data_path(data)
+    ds = search_dataset(path, terms, label)
+    hits = q.search(
+        ds, terms, kind=kind.value if kind else None, evidence=evidence.value if evidence else None
+    )
+    if not hits and format in (Format.TABLE, None) and Env.detect(sys.stdout).is_terminal:
+        pass  # nothing to draw: the message below says it
+    else:
+        show(views.search_table(hits, terms), format, views.search_json(hits))
+    if not hits:
+        note(f"nothing matches {' '.join(terms)!r}")
+        raise typer.Exit(int(ExitStatus.ERROR))
+
+
+@app.command("timeline")
+@handled
+def timeline(
+    since: Annotated[
+        str | None, typer.Option(help="From this date on: YYYY, YYYY-MM or YYYY-MM-DD.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Up to this date: YYYY, YYYY-MM or YYYY-MM-DD.")
+    ] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Show every dated claim and case event in date order, grouped by month.
+
+    Example: immunofacts timeline --since 2020-06 --until 2020-12
+    """
+    from . import query
+    from .render import views
+
+    lo = query.parse_date_option(since, "--since") if since else None
+    hi = query.parse_date_option(until, "--until") if until else None
+    events = query.timeline(load(data), since=lo, until=hi)
+    env = Env.detect(sys.stdout)
+    chosen = format or (Format.TABLE if env.is_terminal else Format.PLAIN)
+    view = views.timeline_doc(events) if chosen is Format.TABLE else views.timeline_table(events)
+    show(view, chosen, views.timeline_json(events))
+    if not events:
+        note("no dated events in that range")
+        raise typer.Exit(int(ExitStatus.ERROR))
+
+
+@app.command("entities")
+@handled
+def entities(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[NAME]",
+            help="An entity's id, name or alias, or a unique prefix: show it and what names it.",
+            autocompletion=_complete("entity"),
+        ),
+    ] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """List the people, organisations, products, publications and places named, or show one.
+
+    Example: immunofacts entities "Lancet"
+    """
+    from . import query
+    from .render import views
+
+    ds = load(data)
+    if name is None:
+        counts = query.entity_counts(ds)
+        show(views.entities_table(counts), format, views.entities_json(counts))
+        return
+    entity = query.find_entity(ds, name)
+    records = query.records_naming(ds, entity.id)
+    show(views.entity_doc(entity, records), format, views.entity_json(entity, records))
+
+
+@app.command("source")
+@handled
+def source(
+    claim: Annotated[
+        str | None,
+        typer.Option(
+            "--claim",
+            "-c",
+            metavar="ID",
+            help="Show only this claim's (or case's) words in their paragraph.",
+            autocompletion=_complete("record"),
+        ),
+    ] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Show the article, with every quoted passage marked and labelled with its claim.
+
+    Example: immunofacts source --claim claim-lancet-pathology-report
+    """
+    from . import query
+    from .render import views
+
+    ds = load(data)
+    if ds.source_text is None:
+        raise NotFoundError("source text", ds.source.id)
+    if claim is None:
+        spans = query.quote_spans(ds)
+        show(views.source_doc(ds, spans), format, views.source_json(ds, spans))
+        return
+    try:
+        rec: query.Record = query.find_claim(ds, claim)
+    except NotFoundError as first:
+        try:
+            rec = query.find_case(ds, claim)
+        except NotFoundError:
+            raise first from None
+    doc, payload = views.quote_in_context(ds, rec)
+    show(doc, format, payload)
+
+
+@app.command("validate")
+@handled
+def validate(
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PATH]", help="Dataset to check. [default: --data, or the article's]"
+        ),
+    ] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Check a dataset against the schema and report every problem as file:line: where: what.
+
+    Example: immunofacts validate my-dataset.yaml
+    """
+    from . import query
+    from .render import views
+    from .store import validate_dataset
+
+    file, label = data_path(path or data)
+    ds = validate_dataset(file, label)
+    uncovered = query.uncovered_paragraphs(ds) if ds.source_text is not None else []
+    payload = {
+        "file": label,
+        "ok": True,
+        "claims": len(ds.claims),
+        "cases": len(ds.cases),
+        "entities": len(ds.entities),
+        "uncovered_paragraphs": uncovered,
+    }
+    show(views.validate_table(label, ds, uncovered), format, payload)
+
+
+@app.command("export")
+@handled
+def export(
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", case_sensitive=False, help="What to write.")
+    ] = ExportFormat.JSON,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    date: Annotated[
+        str | None,
+        typer.Option(help="claimreview: the review date. [default: today]", show_default=False),
+    ] = None,
+    base_url: Annotated[
+        str, typer.Option(help="claimreview: each review's url is this plus the claim id.")
+    ] = "urn:immunofacts:",
+    data: DataOpt = None,
+) -> None:
+    """Export the whole dataset as JSON, YAML or CSV, or its reviews as schema.org ClaimReview.
+
+    Example: immunofacts export --format claimreview --output reviews.jsonld
+    """
+    from .query import parse_date_option
+    from .render.export import export_text
+
+    when = parse_date_option(date, "--date") if date else datetime.date.today().isoformat()
+    if output is not None and not force and os.path.lexists(output):
+        raise UsageError(f"{output} exists; use --force to overwrite it")
+    text = export_text(load(data), format, date=when, base_url=base_url)
+    if output is None:
+        emit(text)
+        return
+    from .store import write_atomic
+
+    write_atomic(Path(output), text, overwrite=force)
+    note(f"wrote {output}")
+
+
+def main() -> None:
+    """Entry point of the `immunofacts` command."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("immunofacts: interrupted\n")
+        sys.exit(int(ExitStatus.INTERRUPTED))
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        sys.exit(141)

@@ -1,0 +1,70 @@
+"""The project's errors: one base class, and messages that say what to do next."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+class ExitStatus(enum.IntEnum):
+    """Exit codes, as documented in README.md."""
+
+    OK = 0
+    ERROR = 1  # a data error, or nothing found
+    USAGE = 2  # the command line itself is wrong
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class ImmunofactsError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_status: ExitStatus = ExitStatus.ERROR
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a dataset file, located like a compiler error."""
+
+    file: str
+    line: int | None
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        loc = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{loc}: {self.where}: {self.what}" if self.where else f"{loc}: {self.what}"
+
+
+class DataError(ImmunofactsError):
+    """A dataset could not be loaded; carries every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class NotFoundError(ImmunofactsError):
+    """An id or name that is not in the dataset."""
+
+    def __init__(self, what: str, key: str, suggestions: Iterable[str] = ()) -> None:
+        self.key = key
+        self.suggestions = tuple(suggestions)
+        msg = f"no {what} with id {key!r}"
+        if self.suggestions:
+            msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
+        else:
+            msg += (
+                f"; list them with `immunofacts list-{what}s`" if what in ("case", "claim") else ""
+            )
+        super().__init__(msg)
+
+
+class UsageError(ImmunofactsError):
+    """The command line asks for something that cannot be done."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class OutputError(ImmunofactsError):
+    """An output file could not be written, or would be overwritten."""

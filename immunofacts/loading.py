@@ -1,0 +1,515 @@
+"""Load a dataset file: the only module that knows YAML.
+
+A file is read with a size cap, decoded as UTF-8, parsed and validated. Two
+parsers share the work:
+
+* the fast path hands the text to yaml-rs (Rust) when it is installed and the
+  text holds no tag, anchor, alias, directive or document marker;
+* the careful path is a hardened PyYAML loader (the C one where present) that
+  refuses tags, aliases and duplicate keys, keeps every plain scalar under the
+  YAML 1.2 core schema (so ``no`` stays a string and dates stay strings) and
+  records the line of every node.
+
+Any problem found on the fast path is reported from the careful path, so every
+message carries ``file:line: where: what``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .errors import DataError, Problem
+from .model import (
+    SCHEMA_VERSION,
+    Case,
+    Claim,
+    Dataset,
+    Entity,
+    Source,
+)
+
+#: The largest dataset file read, in bytes (override with IMMUNOFACTS_MAX_BYTES).
+MAX_BYTES = 256 * 1024 * 1024
+#: The deepest nesting of mappings and lists accepted.
+MAX_DEPTH = 32
+#: Longest integer literal read as a number; longer ones stay strings.
+MAX_INT_DIGITS = 30
+
+Path_ = tuple[str | int, ...]
+LineMap = dict[Path_, int]
+
+_TOP_FIELDS = ("schema", "source", "entities", "claims", "cases")
+_RECORD_TYPES: dict[str, type[Entity] | type[Claim] | type[Case]] = {
+    "entities": Entity,
+    "claims": Claim,
+    "cases": Case,
+}
+# A tag, anchor or alias begins a node: after a line start, a space or a flow
+# indicator. Directives and document markers begin a line. Text without any of
+# these can go to the fast parser; the pattern may over-match, never under-match.
+_RISKY = re.compile(r"(?:^|[\s\[\]{},])[!&*]|^(?:%|---|\.\.\.)", re.MULTILINE)
+_DATE_MSG = "expected YYYY, YYYY-MM or YYYY-MM-DD"
+_ID_MSG = "expected an id of lowercase letters, digits and hyphens"
+
+
+def default_data_path() -> Path:
+    """The dataset shipped with the package, or the checkout's ``data/`` file."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_data" / "immunofacts.yaml"
+    if installed.is_file():
+        return installed
+    return here.parent / "data" / "immunofacts.yaml"
+
+
+def max_bytes() -> int:
+    """The size cap in force: IMMUNOFACTS_MAX_BYTES when set to a number, else MAX_BYTES."""
+    raw = os.environ.get("IMMUNOFACTS_MAX_BYTES", "")
+    return int(raw) if raw.isdigit() else MAX_BYTES
+
+
+def read_text(path: Path, label: str | None = None, limit: int | None = None) -> str:
+    """Read a regular UTF-8 text file under the size cap, or raise DataError."""
+    name = label or str(path)
+    limit = max_bytes() if limit is None else limit
+
+    def fail(what: str, line: int | None = None) -> DataError:
+        return DataError([Problem(name, line, "", what)])
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except PermissionError:
+        raise fail("permission denied") from None
+    except OSError as e:
+        raise fail(f"cannot open: {e.strerror or e}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise fail("is a directory, not a dataset file")
+    if not stat.S_ISREG(st.st_mode):
+        raise fail("is not a regular file (a FIFO, socket or device?)")
+    if st.st_size > limit:
+        raise fail(f"file is {st.st_size:,} bytes, over the limit of {limit:,} bytes")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except PermissionError:
+        raise fail("permission denied") from None
+    except OSError as e:
+        raise fail(f"cannot read: {e.strerror or e}") from None
+    if len(data) > limit:
+        raise fail(f"file is over the limit of {limit:,} bytes")
+    return decode(data, name)
+
+
+def decode(data: bytes, name: str) -> str:
+    """Decode a file's bytes as UTF-8 (a UTF-8 byte-order mark is allowed)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise DataError([Problem(name, 1, "", "file is UTF-16; save it as UTF-8")])
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise DataError([Problem(name, line, "", "file contains a NUL byte; is it binary?")])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise DataError(
+            [Problem(name, line, "", f"not valid UTF-8 (byte 0x{data[e.start]:02x})")]
+        ) from None
+
+
+def load_dataset(path: str | os.PathLike[str], *, label: str | None = None) -> Dataset:
+    """Read, parse and validate a dataset file, or raise DataError listing every problem."""
+    p = Path(path)
+    name = label or str(path)
+    text = read_text(p, name)
+    return parse_dataset(text, name, base_dir=p.parent)
+
+
+def parse_dataset(text: str, name: str = "<string>", base_dir: Path | None = None) -> Dataset:
+    """Parse and validate dataset text; `base_dir` resolves the source text's path."""
+    if not text.strip() or all(
+        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    ):
+        raise DataError([Problem(name, None, "", "file is empty: expected a dataset mapping")])
+    fast = _fast_parse(text)
+    if fast is not None:
+        try:
+            return build_dataset(fast, name, None, base_dir)
+        except DataError:
+            pass  # report from the careful path, which knows the lines
+    raw, lines = parse_yaml(text, name)
+    return build_dataset(raw, name, lines, base_dir)
+
+
+def _fast_parse(text: str) -> Any:
+    """Parse with yaml-rs when it is installed and the text is plain; else None."""
+    if _RISKY.search(text):
+        return None
+    try:
+        import yaml_rs
+    except ImportError:  # pragma: no cover - yaml-rs is a dependency; this is a fallback
+        return None
+    try:
+        return yaml_rs.loads(
+            text,
+            parse_datetime=False,
+            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+            alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=0),
+        )
+    except Exception:
+        return None
+
+
+# --- the careful path -------------------------------------------------------
+
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_TRUE = frozenset(("true", "True", "TRUE"))
+_FALSE = frozenset(("false", "False", "FALSE"))
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+
+def _resolve_plain(value: str) -> Any:
+    """A plain scalar under the YAML 1.2 core schema: dates and ``no`` stay strings."""
+    if value in _NULLS:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT.fullmatch(value) and len(value) <= MAX_INT_DIGITS:
+        return int(value)
+    if _FLOAT.fullmatch(value) and len(value) <= MAX_INT_DIGITS:
+        return float(value)
+    return value
+
+
+def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
+    """Parse YAML text strictly; return the data and the line of every node's path."""
+    import yaml
+
+    base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class HardenedLoader(base):  # type: ignore[misc]
+        yaml_implicit_resolvers: dict[Any, Any] = {}
+
+    def problem(mark: Any, where: str, what: str) -> DataError:
+        line = mark.line + 1 if mark is not None else None
+        return DataError([Problem(name, line, where, what)])
+
+    loader = HardenedLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.MarkedYAMLError as e:
+            mark = e.problem_mark or e.context_mark
+            what = " ".join(str(x) for x in (e.context, e.problem) if x)
+            raise problem(mark, "", f"YAML syntax error: {what}") from None
+        except yaml.YAMLError as e:
+            raise DataError([Problem(name, None, "", f"YAML error: {e}")]) from None
+        except RecursionError:
+            raise DataError([Problem(name, None, "", "nesting is too deep")]) from None
+    finally:
+        loader.dispose()
+
+    lines: LineMap = {}
+    seen: set[int] = set()
+
+    def build(node: Any, path: Path_, depth: int) -> Any:
+        where = _where(path)
+        if id(node) in seen:
+            raise problem(node.start_mark, where, "aliases (*name) are not allowed")
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise problem(node.start_mark, where, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag != _STR_TAG:
+                raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
+            return _resolve_plain(node.value) if not node.style else node.value
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
+            items = []
+            for i, child in enumerate(node.value):
+                lines[(*path, i)] = child.start_mark.line + 1
+                items.append(build(child, (*path, i), depth + 1))
+            return items
+        if node.tag != _MAP_TAG:
+            raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
+        out: dict[str, Any] = {}
+        for knode, vnode in node.value:
+            if not isinstance(knode, yaml.ScalarNode) or knode.tag != _STR_TAG:
+                raise problem(knode.start_mark, where, "mapping keys must be plain strings")
+            key = knode.value
+            if key in out:
+                raise problem(knode.start_mark, _where((*path, key)), "duplicate key")
+            lines[(*path, key)] = knode.start_mark.line + 1
+            out[key] = build(vnode, (*path, key), depth + 1)
+        return out
+
+    lines[()] = root.start_mark.line + 1 if root is not None else 1
+    data = build(root, (), 0) if root is not None else None
+    return data, lines
+
+
+# --- validation -------------------------------------------------------------
+
+
+def _where(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line(lines: LineMap | None, path: Path_) -> int | None:
+    if lines is None:
+        return None
+    while True:
+        if path in lines:
+            return lines[path]
+        if not path:
+            return None
+        path = path[:-1]
+
+
+_MSG_PATH = re.compile(r"^(.*?)(?: - at `\$(.*)`)?$", re.DOTALL)
+_PATH_PART = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+
+
+def _value_at(data: Any, path: Path_) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Path_, str]:
+    """Turn a msgspec message into (path, what) in this project's words."""
+    m = _MSG_PATH.match(str(err))
+    assert m is not None
+    what, sub = m.group(1), m.group(2) or ""
+    path: Path_ = prefix + tuple(int(idx) if idx else key for key, idx in _PATH_PART.findall(sub))
+    value = _value_at(raw, path[len(prefix) :])
+    if what.startswith("Object contains unknown field"):
+        field = what.split("`")[1]
+        return (*path, field), f"unknown field {field!r}"
+    if what.startswith("Object missing required field"):
+        field = what.split("`")[1]
+        return path, f"missing required field {field!r}"
+    if "matching regex" in what:
+        if path and path[-1] == "date":
+            return path, f"{_DATE_MSG}, got {value!r}"
+        return path, f"{_ID_MSG}, got {value!r}"
+    if what.startswith("Invalid enum value"):
+        return path, f"{what[0].lower()}{what[1:]}"
+    return path, f"{what[0].lower()}{what[1:]}, got {_shown(value)}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "null"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, str):
+        return "a string"
+    return _shown(value)
+
+
+def _calendar_dates(obj: Any, path: Path_) -> list[tuple[Path_, str]]:
+    """Every date field under a record that is well-formed but not on the calendar."""
+    bad: list[tuple[Path_, str]] = []
+    if isinstance(obj, msgspec.Struct):
+        for field in obj.__struct_fields__:
+            value = getattr(obj, field)
+            if field == "date" and isinstance(value, str) and len(value) == 10:
+                try:
+                    datetime.date.fromisoformat(value)
+                except ValueError:
+                    bad.append(((*path, field), value))
+            elif isinstance(value, msgspec.Struct | tuple):
+                bad.extend(_calendar_dates(value, (*path, field)))
+    elif isinstance(obj, tuple):
+        for i, item in enumerate(obj):
+            bad.extend(_calendar_dates(item, (*path, i)))
+    return bad
+
+
+def build_dataset(
+    raw: Any, name: str, lines: LineMap | None, base_dir: Path | None = None
+) -> Dataset:
+    """Validate parsed YAML into a Dataset, collecting every problem before raising."""
+    problems: list[Problem] = []
+
+    def add(path: Path_, what: str) -> None:
+        problems.append(Problem(name, _line(lines, path), _where(path), what))
+
+    if not isinstance(raw, dict):
+        add((), f"expected a mapping with {', '.join(_TOP_FIELDS)}; got {_type_name(raw)}")
+        raise DataError(problems)
+    for key in raw:
+        if key not in _TOP_FIELDS:
+            add((key,), f"unknown field {key!r} (expected one of {', '.join(_TOP_FIELDS)})")
+    schema = raw.get("schema")
+    if "schema" not in raw:
+        add((), "missing required field 'schema'")
+    elif schema != SCHEMA_VERSION or isinstance(schema, bool):
+        add(
+            ("schema",),
+            f"unsupported schema version {schema!r}; this version reads {SCHEMA_VERSION}",
+        )
+
+    source: Source | None = None
+    if "source" not in raw:
+        add((), "missing required field 'source'")
+    else:
+        try:
+            source = msgspec.convert(raw["source"], Source)
+        except msgspec.ValidationError as e:
+            add(*_explain(e, raw["source"], ("source",)))
+
+    records: dict[str, list[Any]] = {"entities": [], "claims": [], "cases": []}
+    for section, cls in _RECORD_TYPES.items():
+        items = raw.get(section, [])
+        if items is None:
+            items = []
+        if not isinstance(items, list):
+            add((section,), f"expected a list, got {_type_name(items)}")
+            continue
+        for i, item in enumerate(items):
+            try:
+                records[section].append(msgspec.convert(item, cls))
+            except msgspec.ValidationError as e:
+                add(*_explain(e, item, (section, i)))
+
+    entities: list[Entity] = records["entities"]
+    claims: list[Claim] = records["claims"]
+    cases: list[Case] = records["cases"]
+    _check_references(entities, claims, cases, raw, add)
+    if source is not None:
+        for path, value in _calendar_dates(source, ("source",)):
+            add(path, f"{value!r} is not a calendar date")
+    for section, recs in (("claims", claims), ("cases", cases), ("entities", entities)):
+        index = _index_of(raw, section)
+        for rec in recs:
+            for path, value in _calendar_dates(rec, (section, index[rec.id])):
+                add(path, f"{value!r} is not a calendar date")
+
+    source_text = None
+    if source is not None and source.text is not None:
+        source_text = _source_text(source.text, base_dir, name, lines, add)
+        if source_text is not None:
+            _check_quotes(source_text, claims, cases, raw, add)
+
+    if problems or source is None:
+        raise DataError(problems)
+    return Dataset(
+        schema=SCHEMA_VERSION,
+        source=source,
+        entities=tuple(entities),
+        claims=tuple(claims),
+        cases=tuple(cases),
+        source_text=source_text,
+    )
+
+
+def _index_of(raw: dict[str, Any], section: str) -> dict[str, int]:
+    """Position of each record id within its raw section (first occurrence)."""
+    out: dict[str, int] = {}
+    items = raw.get(section)
+    if isinstance(items, list):
+        for i, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                out.setdefault(item["id"], i)
+    return out
+
+
+def _check_references(
+    entities: list[Entity],
+    claims: list[Claim],
+    cases: list[Case],
+    raw: dict[str, Any],
+    add: Any,
+) -> None:
+    first: dict[str, str] = {}
+    for section, recs in (("entities", entities), ("claims", claims), ("cases", cases)):
+        items = raw.get(section) or []
+        pos = 0
+        for rec in recs:
+            while pos < len(items) and not (
+                isinstance(items[pos], dict) and items[pos].get("id") == rec.id
+            ):
+                pos += 1
+            here = f"{section}[{pos}]"
+            if rec.id in first:
+                add(
+                    (section, pos, "id"), f"duplicate id {rec.id!r} (first used at {first[rec.id]})"
+                )
+            else:
+                first[rec.id] = here
+            pos += 1
+    entity_ids = {e.id for e in entities}
+    claim_ids = {c.id for c in claims}
+    for section, recs in (("claims", claims), ("cases", cases)):
+        index = _index_of(raw, section)
+        for rec in recs:
+            at = (section, index[rec.id])
+            for j, ref in enumerate(rec.entities):
+                if ref not in entity_ids:
+                    add((*at, "entities", j), f"unknown entity {ref!r}")
+            if isinstance(rec, Case):
+                if rec.hospital is not None and rec.hospital not in entity_ids:
+                    add((*at, "hospital"), f"unknown entity {rec.hospital!r}")
+                for j, ref in enumerate(rec.claims):
+                    if ref not in claim_ids:
+                        add((*at, "claims", j), f"unknown claim {ref!r}")
+
+
+def _source_text(
+    rel: str, base_dir: Path | None, name: str, lines: LineMap | None, add: Any
+) -> str | None:
+    path = Path(rel)
+    if not path.is_absolute():
+        path = (base_dir or Path.cwd()) / path
+    try:
+        return read_text(path, str(path))
+    except DataError as e:
+        add(("source", "text"), f"source text {rel!r}: {e.problems[0].what}")
+        return None
+
+
+def _check_quotes(
+    text: str, claims: list[Claim], cases: list[Case], raw: dict[str, Any], add: Any
+) -> None:
+    for section, recs in (("claims", claims), ("cases", cases)):
+        index = _index_of(raw, section)
+        for rec in recs:
+            at = (section, index[rec.id])
+            if rec.quote not in text:
+                add((*at, "quote"), "quote is not verbatim in the source text")
+            if isinstance(rec, Case):
+                for j, ev in enumerate(rec.events):
+                    if ev.quote is not None and ev.quote not in text:
+                        add((*at, "events", j, "quote"), "quote is not verbatim in the source text")

@@ -1,0 +1,430 @@
+"""Pure functions over a Dataset: look-up, filters, search, timeline, statistics.
+
+Nothing here reads files, parses YAML, or prints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .errors import NotFoundError, UsageError
+from .model import DATE_PATTERN, Case, Claim, Dataset, Entity, Figure
+
+Record = Claim | Case
+
+
+# --- look-up ------------------------------------------------------------------
+
+
+def suggest(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Ids close to `key`: those it is a prefix of or contained in, then close spellings."""
+    pool = list(candidates)
+    low = key.lower()
+    near = [c for c in pool if low and low in c][:n]
+    for c in difflib.get_close_matches(low, pool, n=n, cutoff=0.6):
+        if c not in near:
+            near.append(c)
+    return near[:n]
+
+
+def _find(kind: str, key: str, records: Sequence[Record]) -> Record:
+    by_id = {r.id: r for r in records}
+    if key in by_id:
+        return by_id[key]
+    for prefix in (f"{kind}-", ""):
+        starts = [r for r in records if r.id.startswith(prefix + key)]
+        if len(starts) == 1 and key:
+            return starts[0]
+    raise NotFoundError(kind, key, suggest(key, by_id))
+
+
+def find_claim(ds: Dataset, key: str) -> Claim:
+    """The claim with this id (or a unique prefix of it), else NotFoundError with suggestions."""
+    rec = _find("claim", key, ds.claims)
+    assert isinstance(rec, Claim)
+    return rec
+
+
+def find_case(ds: Dataset, key: str) -> Case:
+    """The case with this id (or a unique prefix of it), else NotFoundError with suggestions."""
+    rec = _find("case", key, ds.cases)
+    assert isinstance(rec, Case)
+    return rec
+
+
+def find_entity(ds: Dataset, key: str) -> Entity:
+    """An entity by id, name or alias (any case), or a unique prefix of one of them."""
+    low = key.casefold().strip()
+    for e in ds.entities:
+        names = (e.id, e.name, *e.aliases)
+        if any(n.casefold() == low for n in names):
+            return e
+    starts = [
+        e
+        for e in ds.entities
+        if low
+        and any(n.casefold().startswith(low) for n in (e.id, e.id.removeprefix("ent-"), e.name))
+    ]
+    if len(starts) == 1:
+        return starts[0]
+    if len(starts) > 1:
+        raise NotFoundError("entity", key, [e.id for e in starts[:5]])
+    raise NotFoundError("entity", key, suggest(low, [e.id for e in ds.entities]))
+
+
+def verdict_of(rec: Record) -> str | None:
+    """The review verdict's label, or None when the record is not reviewed."""
+    return rec.review.verdict.value if rec.review else None
+
+
+def records_naming(ds: Dataset, entity_id: str) -> list[Record]:
+    """Every claim and case that names an entity (cases through `entities` or `hospital`)."""
+    out: list[Record] = [c for c in ds.claims if entity_id in c.entities]
+    out += [c for c in ds.cases if entity_id in c.entities or c.hospital == entity_id]
+    return out
+
+
+# --- filters ------------------------------------------------------------------
+
+
+def year_of(date: str | None) -> int | None:
+    """The year of an ISO date at any precision."""
+    return int(date[:4]) if date else None
+
+
+def filter_claims(
+    ds: Dataset,
+    *,
+    kind: str | None = None,
+    evidence: str | None = None,
+    entity: str | None = None,
+    year: int | None = None,
+    verdict: str | None = None,
+) -> list[Claim]:
+    """Claims matching every filter given; `entity` is resolved like `find_entity`."""
+    entity_id = find_entity(ds, entity).id if entity else None
+    out = []
+    for c in ds.claims:
+        if kind and c.kind.value != kind:
+            continue
+        if evidence and c.evidence.value != evidence:
+            continue
+        if entity_id and entity_id not in c.entities:
+            continue
+        if year is not None and year_of(c.date) != year:
+            continue
+        if verdict and verdict_of(c) != verdict:
+            continue
+        out.append(c)
+    return out
+
+
+# --- search -------------------------------------------------------------------
+
+#: How much a match in each field counts towards a hit's score.
+FIELD_WEIGHTS = {
+    "id": 3,
+    "title": 3,
+    "statement": 3,
+    "quote": 2,
+    "entities": 2,
+    "patient": 2,
+    "diagnosis": 2,
+    "therapy": 2,
+    "outcome": 1,
+    "events": 1,
+    "review": 1,
+}
+
+
+def searchable_fields(rec: Record, entities: dict[str, Entity]) -> list[tuple[str, str]]:
+    """The (field, text) pairs that search looks in, for a claim or a case."""
+    names: list[str] = []
+    ids = list(rec.entities)
+    if isinstance(rec, Case) and rec.hospital:
+        ids.append(rec.hospital)
+    for eid in ids:
+        e = entities.get(eid)
+        if e is not None:
+            names.append("; ".join((e.name, *e.aliases)))
+    out: list[tuple[str, str]] = [("id", rec.id)]
+    if isinstance(rec, Claim):
+        out.append(("statement", rec.statement))
+    else:
+        p = rec.patient
+        out += [
+            ("title", rec.title),
+            ("patient", " ".join(x for x in (p.description, p.name, p.place) if x)),
+            ("diagnosis", "; ".join(rec.diagnosis)),
+            ("therapy", rec.therapy),
+            ("outcome", rec.outcome),
+            ("events", "\n".join(ev.description for ev in rec.events)),
+        ]
+    out += [("quote", rec.quote), ("entities", "\n".join(names))]
+    if rec.review is not None:
+        r = rec.review
+        parts = [r.note or ""]
+        parts += [f"{c.article} -> {c.correct}" for c in r.corrections]
+        parts += [ref.title for ref in r.references]
+        parts.append(r.later or "")
+        out.append(("review", "\n".join(p for p in parts if p)))
+    return [(f, t) for f, t in out if t]
+
+
+@dataclass(frozen=True)
+class Match:
+    """Where a search term matched: a field, and a span in that field's text."""
+
+    field: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A record that matched every search term, with its score and match spans."""
+
+    record: Record
+    score: int
+    matches: tuple[Match, ...]
+    texts: dict[str, str] = field(compare=False)
+
+
+def split_terms(query: Sequence[str]) -> list[str]:
+    """Search terms from the words given: whitespace-separated, empty ones dropped."""
+    return [t for q in query for t in q.split() if t]
+
+
+def search(
+    ds: Dataset,
+    query: Sequence[str],
+    *,
+    kind: str | None = None,
+    evidence: str | None = None,
+) -> list[Hit]:
+    """Claims and cases containing every term (any case), best first.
+
+    A case has no `kind`: filtering by kind keeps claims only.
+    """
+    terms = split_terms(query)
+    if not terms:
+        raise UsageError("give at least one search term")
+    patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in terms]
+    entities = ds.entity_map()
+    hits: list[tuple[int, int, Hit]] = []
+    records: list[Record] = [*ds.claims, *ds.cases]
+    for order, rec in enumerate(records):
+        if kind and (not isinstance(rec, Claim) or rec.kind.value != kind):
+            continue
+        if evidence and rec.evidence.value != evidence:
+            continue
+        fields = searchable_fields(rec, entities)
+        matches: list[Match] = []
+        score = 0
+        for pat in patterns:
+            found = False
+            for name, text in fields:
+                for m in pat.finditer(text):
+                    found = True
+                    matches.append(Match(name, m.start(), m.end()))
+                    score += FIELD_WEIGHTS.get(name, 1)
+            if not found:
+                break
+        else:
+            hits.append((-score, order, Hit(rec, score, tuple(matches), dict(fields))))
+    hits.sort(key=lambda h: (h[0], h[1]))
+    return [h[2] for h in hits]
+
+
+# --- dates and timeline -----------------------------------------------------------
+
+_DATE = re.compile(DATE_PATTERN)
+
+
+def date_key(date: str) -> tuple[int, int, int]:
+    """Sort key for an ISO date at any precision: a period sorts at its start,
+    before the more precise dates inside it (``2020`` < ``2020-01`` < ``2020-01-05``)."""
+    parts = [int(p) for p in date.split("-")]
+    parts += [0] * (3 - len(parts))
+    return parts[0], parts[1], parts[2]
+
+
+def date_bounds(date: str) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    """The first and last day a partial date can mean, as sortable triples."""
+    y, m, d = date_key(date)
+    return (y, m or 1, d or 1), (y, m or 12, d or 31)
+
+
+def parse_date_option(value: str, option: str) -> str:
+    """Check a user-given partial ISO date, or raise UsageError."""
+    if not _DATE.match(value):
+        raise UsageError(f"{option}: expected YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One dated thing: a dated claim, or a dated step in a case."""
+
+    date: str
+    record_id: str
+    record_type: str  # "claim" or "case"
+    description: str
+    quote: str | None
+
+
+def timeline(
+    ds: Dataset, *, since: str | None = None, until: str | None = None
+) -> list[TimelineEvent]:
+    """Every dated claim and case event in date order, within [since, until].
+
+    An event is kept when the period its date names overlaps the range.
+    """
+    events: list[TimelineEvent] = []
+    for c in ds.claims:
+        if c.date:
+            events.append(TimelineEvent(c.date, c.id, "claim", c.statement, c.quote))
+    for case in ds.cases:
+        for step in case.events:
+            events.append(TimelineEvent(step.date, case.id, "case", step.description, step.quote))
+    lo = date_bounds(since)[0] if since else None
+    hi = date_bounds(until)[1] if until else None
+    kept = []
+    for item in events:
+        first, last = date_bounds(item.date)
+        if lo is not None and last < lo:
+            continue
+        if hi is not None and first > hi:
+            continue
+        kept.append(item)
+    kept.sort(key=lambda e: date_key(e.date))  # stable: ties keep dataset order
+    return kept
+
+
+# --- statistics ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadlineFigure:
+    """A number the source states, with the claim it belongs to."""
+
+    claim_id: str
+    figure: Figure
+
+
+@dataclass(frozen=True)
+class Stats:
+    """The source's headline figures and the dataset's own breakdown."""
+
+    figures: tuple[HeadlineFigure, ...]
+    counts: dict[str, int]
+    by_kind: dict[str, int]
+    by_evidence: dict[str, int]
+    by_verdict: dict[str, int]
+    by_year: dict[str, int]
+    cases_by_evidence: dict[str, int]
+    cases_by_verdict: dict[str, int]
+
+
+def _counted(values: Iterable[str]) -> dict[str, int]:
+    return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def stats(ds: Dataset) -> Stats:
+    """Headline figures (those of statistic claims) and counts by kind, evidence, verdict, year."""
+    figs = [
+        HeadlineFigure(c.id, f) for c in ds.claims if c.kind.value == "statistic" for f in c.figures
+    ]
+    return Stats(
+        figures=tuple(figs),
+        counts={"claims": len(ds.claims), "cases": len(ds.cases), "entities": len(ds.entities)},
+        by_kind=_counted(c.kind.value for c in ds.claims),
+        by_evidence=_counted(c.evidence.value for c in ds.claims),
+        by_verdict=_counted(verdict_of(c) or "not reviewed" for c in ds.claims),
+        by_year=dict(
+            sorted(Counter(c.date[:4] if c.date else "undated" for c in ds.claims).items())
+        ),
+        cases_by_evidence=_counted(c.evidence.value for c in ds.cases),
+        cases_by_verdict=_counted(verdict_of(c) or "not reviewed" for c in ds.cases),
+    )
+
+
+# --- entities -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntityCount:
+    """An entity and how many claims and cases name it."""
+
+    entity: Entity
+    claims: int
+    cases: int
+
+
+def entity_counts(ds: Dataset) -> list[EntityCount]:
+    """Every entity with its claim and case counts, most named first."""
+    claims = Counter(e for c in ds.claims for e in set(c.entities))
+    cases = Counter(
+        e for c in ds.cases for e in set(c.entities) | ({c.hospital} if c.hospital else set())
+    )
+    out = [EntityCount(e, claims[e.id], cases[e.id]) for e in ds.entities]
+    out.sort(key=lambda x: (-(x.claims + x.cases), x.entity.type.value, x.entity.name.casefold()))
+    return out
+
+
+# --- the source text ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of the source text quoted by a record."""
+
+    start: int
+    end: int
+    record_id: str
+
+
+def quote_spans(ds: Dataset) -> list[Span]:
+    """Where each claim's and case's quote stands in the source text, in text order."""
+    text = ds.source_text or ""
+    spans: list[Span] = []
+    for rec in ds.records():
+        i = text.find(rec.quote)
+        if i >= 0:
+            spans.append(Span(i, i + len(rec.quote), rec.id))
+    spans.sort(key=lambda s: (s.start, -s.end))
+    return spans
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """The (start, end) offsets of each paragraph: runs of text between blank lines."""
+    out = []
+    for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text):
+        out.append((m.start(), m.end()))
+    return out
+
+
+def paragraph_around(text: str, start: int) -> tuple[int, int]:
+    """The paragraph holding offset `start`."""
+    for a, b in paragraphs(text):
+        if a <= start < b:
+            return a, b
+    return start, start
+
+
+def uncovered_paragraphs(ds: Dataset, min_chars: int = 60) -> list[str]:
+    """Paragraphs of substance (longer than `min_chars`) that no quote falls in."""
+    text = ds.source_text or ""
+    spans = quote_spans(ds)
+    out = []
+    for a, b in paragraphs(text):
+        para = text[a:b]
+        if len(para) <= min_chars or para.startswith("(source"):
+            continue
+        if not any(a <= s.start and s.end <= b for s in spans):
+            out.append(para)
+    return out

@@ -1,0 +1,164 @@
+"""Plain data that every output format renders, and the terminal-safety filter."""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Format(enum.StrEnum):
+    """Output formats. `table` is Rich on a terminal; `plain` is for pipes."""
+
+    TABLE = "table"
+    PLAIN = "plain"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+class ExportFormat(enum.StrEnum):
+    """What `export` can write."""
+
+    JSON = "json"
+    YAML = "yaml"
+    CSV = "csv"
+    CLAIMREVIEW = "claimreview"
+
+
+@dataclass(frozen=True)
+class Env:
+    """What the output goes to: a terminal or not, its width, and colour."""
+
+    is_terminal: bool = False
+    width: int = 100
+    color: bool = False
+    ascii_only: bool = False
+
+    @classmethod
+    def detect(cls, stream: Any) -> Env:
+        """Read the environment: isatty, FORCE_COLOR, NO_COLOR, TERM=dumb, COLUMNS."""
+        try:
+            isatty = bool(stream.isatty())
+        except (AttributeError, ValueError):
+            isatty = False
+        force = bool(os.environ.get("FORCE_COLOR"))
+        term = os.environ.get("TERM", "")
+        dumb = term.lower() in ("dumb", "unknown")
+        width = 0
+        cols = os.environ.get("COLUMNS", "")
+        if cols.isdigit():
+            width = int(cols)
+        if width <= 0 and isatty:
+            try:
+                width = os.get_terminal_size(stream.fileno()).columns
+            except (OSError, ValueError, AttributeError):
+                width = 0
+        width = width if width > 0 else 100
+        color = (isatty or force) and not os.environ.get("NO_COLOR") and (force or not dumb)
+        encoding = (getattr(stream, "encoding", None) or "utf-8").lower().replace("_", "-")
+        return cls(
+            is_terminal=isatty or force,
+            width=max(20, min(width, 1000)),
+            color=color,
+            ascii_only=dumb or not encoding.startswith("utf"),
+        )
+
+
+@dataclass(frozen=True)
+class Marked:
+    """Text with styled spans: search matches, quoted passages, labels."""
+
+    text: str
+    spans: tuple[tuple[int, int, str], ...] = ()
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Cell = str | Marked
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows under named columns. `wide` columns may wrap; the rest stay on one line."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+    wide: frozenset[str] = frozenset()
+    styles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Field:
+    """A labelled value in a Doc."""
+
+    label: str
+    value: Cell
+
+
+@dataclass(frozen=True)
+class Section:
+    """Part of a Doc: a heading with fields, a quoted passage, text, or a table."""
+
+    title: str | None = None
+    fields: tuple[Field, ...] = ()
+    quote: str | None = None
+    text: Cell | None = None
+    table: Table | None = None
+    style: str = ""
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A detail view: one record, a set of figures, the source text."""
+
+    title: str
+    sections: tuple[Section, ...]
+    subtitle: str | None = None
+    style: str = ""
+
+
+# C0 controls except tab and newline, DEL, C1 controls, and the Unicode
+# bidirectional overrides that reorder what a terminal shows.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(m: re.Match[str]) -> str:
+    ch = m.group()
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(text: str, *, oneline: bool = False) -> str:
+    """Text safe for a terminal: control characters shown as escapes, never sent.
+
+    With `oneline`, tabs and newlines become spaces, so a value fits one TSV field.
+    """
+    out = _UNSAFE.sub(_visible, text)
+    if oneline:
+        out = out.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    return out
+
+
+def clean_marked(cell: Cell, *, oneline: bool = False) -> Marked:
+    """`clean` for a cell, keeping its spans on the same characters."""
+    if isinstance(cell, str):
+        return Marked(clean(cell, oneline=oneline))
+    if not _UNSAFE.search(cell.text):
+        text = cell.text
+        if oneline:
+            text = text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+        return Marked(text, cell.spans)
+    # Rebuild span offsets character by character after escaping.
+    pieces: list[str] = []
+    offsets = [0]
+    for ch in cell.text:
+        piece = clean(ch, oneline=oneline)
+        pieces.append(piece)
+        offsets.append(offsets[-1] + len(piece))
+    spans = tuple((offsets[a], offsets[b], s) for a, b, s in cell.spans)
+    return Marked("".join(pieces), spans)

@@ -1,0 +1,146 @@
+"""Whole-dataset exports: JSON and YAML in the dataset schema, flat CSV, ClaimReview."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import msgspec
+
+from ..model import Claim, Dataset, Verdict
+from ..query import verdict_of
+from .base import ExportFormat
+from .views import reference_text
+
+VERDICT_NAMES = {
+    Verdict.CONFIRMED: "Confirmed",
+    Verdict.CONFIRMED_WITH_CORRECTIONS: "Confirmed, with corrections",
+    Verdict.REPORTED: "Reported in the news; medical facts not independently checked",
+    Verdict.UNCONFIRMED: "Unconfirmed",
+    Verdict.NOT_IDENTIFIED: "Source not identified",
+}
+CSV_COLUMNS = (
+    "type",
+    "id",
+    "kind",
+    "evidence",
+    "verdict",
+    "date",
+    "text",
+    "quote",
+    "entities",
+    "figures",
+    "review_note",
+    "corrections",
+    "references",
+)
+
+
+def dataset_builtins(ds: Dataset) -> dict[str, Any]:
+    """The dataset in its schema's shape, ready for JSON or YAML; loads back unchanged."""
+    out: dict[str, Any] = _prune(msgspec.to_builtins(ds))
+    out.pop("source_text", None)
+    out["schema"] = ds.schema
+    return {k: out[k] for k in ("schema", "source", "entities", "claims", "cases") if k in out}
+
+
+def _prune(value: Any) -> Any:
+    """Drop null and empty optional values, which loading fills back in as defaults."""
+    if isinstance(value, dict):
+        return {k: _prune(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def export_text(ds: Dataset, fmt: ExportFormat, *, date: str, base_url: str) -> str:
+    """The text of an export."""
+    if fmt is ExportFormat.JSON:
+        data = msgspec.json.encode(dataset_builtins(ds))
+        return msgspec.json.format(data, indent=2).decode() + "\n"
+    if fmt is ExportFormat.YAML:
+        return msgspec.yaml.encode(dataset_builtins(ds)).decode()
+    if fmt is ExportFormat.CSV:
+        return _csv(ds)
+    reviews = claim_reviews(ds, date=date, base_url=base_url)
+    return msgspec.json.format(msgspec.json.encode(reviews), indent=2).decode() + "\n"
+
+
+def _csv(ds: Dataset) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for rec in ds.records():
+        review = rec.review
+        w.writerow(
+            [
+                "claim" if isinstance(rec, Claim) else "case",
+                rec.id,
+                rec.kind.value if isinstance(rec, Claim) else "",
+                rec.evidence.value,
+                verdict_of(rec) or "",
+                rec.date or "" if isinstance(rec, Claim) else "",
+                rec.statement if isinstance(rec, Claim) else rec.title,
+                rec.quote,
+                ";".join(rec.entities),
+                ";".join(f"{f.label}={f.qualifier.value}:{f.value} {f.unit}" for f in rec.figures)
+                if isinstance(rec, Claim)
+                else "",
+                review.note or "" if review else "",
+                ";".join(f"{c.article} -> {c.correct}" for c in review.corrections)
+                if review
+                else "",
+                ";".join(reference_text(r) for r in review.references) if review else "",
+            ]
+        )
+    return buf.getvalue()
+
+
+def claim_reviews(ds: Dataset, *, date: str, base_url: str) -> list[dict[str, Any]]:
+    """schema.org ClaimReview objects (JSON-LD) for every claim and case with a verdict.
+
+    `not-checked` is not a verdict on the claim, so those records are left out.
+    """
+    src = ds.source
+    appearance: dict[str, Any] = {
+        "@type": "CreativeWork",
+        "headline": src.title,
+        "publisher": {"@type": "Organization", "name": src.publisher},
+    }
+    if src.date:
+        appearance["datePublished"] = src.date
+    out = []
+    for rec in ds.records():
+        if rec.review is None or rec.review.verdict not in VERDICT_NAMES:
+            continue
+        review = rec.review
+        claim: dict[str, Any] = {
+            "@type": "Claim",
+            "text": rec.quote,
+            "appearance": appearance,
+            "author": {"@type": "Organization", "name": src.publisher},
+        }
+        if isinstance(rec, Claim) and rec.date:
+            claim["datePublished"] = src.date or rec.date
+        rating: dict[str, Any] = {
+            "@type": "Rating",
+            "alternateName": VERDICT_NAMES[review.verdict],
+        }
+        if review.note:
+            rating["ratingExplanation"] = review.note
+        obj: dict[str, Any] = {
+            "@context": "https://schema.org",
+            "@type": "ClaimReview",
+            "url": f"{base_url}{rec.id}",
+            "claimReviewed": rec.statement if isinstance(rec, Claim) else rec.title,
+            "itemReviewed": claim,
+            "reviewRating": rating,
+            "author": {"@type": "Organization", "name": "immunofacts"},
+            "datePublished": date,
+        }
+        refs = [r.link() for r in review.references if r.link()]
+        if refs:
+            obj["citation"] = refs
+        out.append(obj)
+    return out

@@ -1,0 +1,143 @@
+"""Rich tables and panels for a terminal: the only module that imports Rich.
+
+Every string from a dataset becomes a `rich.text.Text` after `clean`, so it is
+never read as markup, emoji codes or links, and carries no control characters.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from .base import Cell, Doc, Env, Table, clean_marked
+
+SPAN_STYLES = {
+    "match": "bold black on yellow",
+    "quote": "underline",
+    "label": "dim cyan",
+    "value": "bold",
+}
+VALUE_STYLES = {
+    "confirmed": "green",
+    "confirmed-with-corrections": "yellow",
+    "reported": "cyan",
+    "unconfirmed": "bright_red",
+    "not-identified": "red",
+    "not-checked": "dim",
+    "not reviewed": "dim",
+    "peer-reviewed": "green",
+    "regulatory": "green",
+    "press-release": "yellow",
+    "news-report": "cyan",
+    "patient-report": "magenta",
+    "opinion": "bright_red",
+    "promotional": "bold red",
+    "unsourced": "red",
+}
+STYLED_COLUMNS = frozenset(("verdict", "evidence"))
+
+
+def text(cell: Cell, style: str = "", oneline: bool = False) -> Text:
+    """A Rich Text for a cell: cleaned, never parsed as markup."""
+    marked = clean_marked(cell, oneline=oneline)
+    out = Text(marked.text, style=style, no_wrap=False)
+    for a, b, span_style in marked.spans:
+        out.stylize(SPAN_STYLES.get(span_style, span_style), a, b)
+    return out
+
+
+def _console(env: Env, buf: io.StringIO) -> Console:
+    return Console(
+        file=buf,
+        force_terminal=env.is_terminal,
+        color_system="auto" if env.color else None,
+        no_color=not env.color,
+        width=env.width,
+        emoji=False,
+        markup=False,
+        highlight=False,
+        legacy_windows=False,
+        safe_box=True,
+        force_jupyter=False,
+        force_interactive=False,
+    )
+
+
+def _box(env: Env) -> box.Box:
+    return box.ASCII if env.ascii_only else box.ROUNDED
+
+
+def _rich_table(table: Table, env: Env, title: bool = True) -> RichTable:
+    t = RichTable(
+        title=text(table.title, "bold") if title and table.title else None,
+        box=_box(env),
+        header_style="bold",
+        expand=False,
+        show_lines=False,
+        pad_edge=True,
+    )
+    for col in table.columns:
+        wide = col in table.wide
+        t.add_column(
+            col,
+            overflow="fold",
+            no_wrap=False,
+            ratio=1 if wide else None,
+            min_width=10 if wide else None,
+        )
+    for row in table.rows:
+        cells = []
+        for col, cell in zip(table.columns, row, strict=True):
+            style = VALUE_STYLES.get(str(cell), "") if col in STYLED_COLUMNS else ""
+            cells.append(text(cell, style))
+        t.add_row(*cells)
+    return t
+
+
+def _doc(doc: Doc, env: Env) -> RenderableType:
+    parts: list[RenderableType] = []
+    if doc.subtitle:
+        parts.append(text(doc.subtitle, "italic"))
+    for sec in doc.sections:
+        if parts:
+            parts.append(Text(""))
+        if sec.title:
+            parts.append(text(sec.title, "bold underline"))
+        if sec.fields:
+            grid = RichTable.grid(padding=(0, 2))
+            grid.add_column(style="bold cyan", no_wrap=True)
+            grid.add_column(overflow="fold")
+            for f in sec.fields:
+                style = VALUE_STYLES.get(str(f.value), "") if f.label in STYLED_COLUMNS else ""
+                grid.add_row(text(f.label), text(f.value, style))
+            parts.append(grid)
+        if sec.quote is not None:
+            parts.append(text("“" + sec.quote + "”", "italic"))
+        if sec.text is not None:
+            parts.append(text(sec.text, sec.style))
+        if sec.table is not None:
+            parts.append(_rich_table(sec.table, env, title=False))
+    return Panel(
+        Group(*parts),
+        title=text(doc.title, "bold"),
+        title_align="left",
+        box=_box(env),
+        border_style=doc.style or "blue",
+        expand=True,
+    )
+
+
+def to_terminal(view: Table | Doc, env: Env) -> str:
+    """Render a view with Rich, as the terminal described by `env` shows it."""
+    buf = io.StringIO()
+    console = _console(env, buf)
+    if isinstance(view, Table):
+        console.print(_rich_table(view, env))
+    else:
+        console.print(_doc(view, env))
+    return buf.getvalue()

@@ -1,0 +1,517 @@
+"""Views: query results as Tables and Docs, and as the documented JSON shapes.
+
+No Rich here: the same view is written as a Rich table, plain text, CSV or
+Markdown by `formats`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ..model import Case, Claim, Dataset, Entity, Figure, Qualifier, Reference, Review
+from ..query import (
+    EntityCount,
+    Hit,
+    Record,
+    Span,
+    Stats,
+    TimelineEvent,
+    paragraph_around,
+    verdict_of,
+)
+from .base import Cell, Doc, Field, Marked, Section, Table
+
+QUALIFIER_WORDS = {
+    Qualifier.EXACT: "",
+    Qualifier.MORE_THAN: "more than ",
+    Qualifier.AT_LEAST: "at least ",
+    Qualifier.ABOUT: "about ",
+    Qualifier.UP_TO: "up to ",
+}
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def to_builtins(obj: Any) -> Any:
+    """A record as plain JSON-ready data, in the field names of the YAML schema."""
+    return msgspec.to_builtins(obj)
+
+
+def record_json(rec: Record | Entity) -> dict[str, Any]:
+    """The documented JSON shape of one record: its schema fields, plus `type`."""
+    out: dict[str, Any] = {"type": type(rec).__name__.lower()}
+    out.update(to_builtins(rec))
+    return out
+
+
+def figure_text(f: Figure) -> str:
+    """A figure in words: ``more than 50 CAR-T IND applications``."""
+    value = f"{f.value:,}" if isinstance(f.value, int) else f"{f.value:g}"
+    return f"{QUALIFIER_WORDS[f.qualifier]}{value} {f.unit}"
+
+
+def date_words(date: str) -> str:
+    """``2020-06`` as ``June 2020``; ``2020-11-21`` as ``21 November 2020``."""
+    parts = date.split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = MONTHS[int(parts[1]) - 1]
+    return f"{month} {parts[0]}" if len(parts) == 2 else f"{int(parts[2])} {month} {parts[0]}"
+
+
+def _verdict(rec: Record) -> str:
+    return verdict_of(rec) or "not reviewed"
+
+
+# --- lists ----------------------------------------------------------------------
+
+
+def cases_table(cases: list[Case]) -> Table:
+    """The clinical cases, one row each."""
+    rows: list[tuple[Cell, ...]] = []
+    for c in cases:
+        rows.append(
+            (
+                c.id,
+                c.patient.description,
+                "; ".join(c.diagnosis),
+                c.therapy,
+                c.outcome,
+                c.evidence.value,
+                _verdict(c),
+            )
+        )
+    return Table(
+        "Clinical cases",
+        ("id", "patient", "diagnosis", "therapy", "outcome", "evidence", "verdict"),
+        rows,
+        wide=frozenset(("patient", "diagnosis", "therapy", "outcome")),
+    )
+
+
+def claims_table(claims: list[Claim]) -> Table:
+    """Claims with their kind, evidence, verdict and date."""
+    rows: list[tuple[Cell, ...]] = [
+        (c.id, c.kind.value, c.evidence.value, _verdict(c), c.date or "", c.statement)
+        for c in claims
+    ]
+    return Table(
+        f"Claims ({len(claims)})",
+        ("id", "kind", "evidence", "verdict", "date", "statement"),
+        rows,
+        wide=frozenset(("statement",)),
+    )
+
+
+# --- review ---------------------------------------------------------------------
+
+
+def reference_text(ref: Reference) -> str:
+    """A reference with its identifiers and the address to open."""
+    ids = [f"doi:{ref.doi}" if ref.doi else "", f"PMID {ref.pmid}" if ref.pmid else ""]
+    ids += [ref.nct or "", ref.date or ""]
+    out = ref.title
+    extra = ", ".join(i for i in ids if i)
+    if extra:
+        out += f" ({extra})"
+    link = ref.link()
+    if link:
+        out += f" {link}"
+    if ref.note:
+        out += f" [{ref.note}]"
+    return out
+
+
+def review_sections(review: Review | None) -> list[Section]:
+    """The review as Doc sections: verdict, note, corrections, references, later."""
+    if review is None:
+        return [Section("Review", (Field("verdict", "not reviewed"),))]
+    fields = [Field("verdict", review.verdict.value)]
+    if review.note:
+        fields.append(Field("note", review.note))
+    for c in review.corrections:
+        value = f"article says {c.article!r}; records say {c.correct!r}"
+        if c.note:
+            value += f" ({c.note})"
+        fields.append(Field("correction", value))
+    for ref in review.references:
+        fields.append(Field("reference", reference_text(ref)))
+    if review.later:
+        fields.append(Field("later", review.later))
+    return [Section("Review", tuple(fields))]
+
+
+def _entity_names(ds: Dataset, ids: tuple[str, ...]) -> str:
+    emap = ds.entity_map()
+    return "; ".join(f"{emap[i].name} ({i})" if i in emap else i for i in ids)
+
+
+# --- detail views ---------------------------------------------------------------------
+
+
+def claim_doc(ds: Dataset, c: Claim) -> Doc:
+    """Everything about one claim, with its review."""
+    fields = [
+        Field("kind", c.kind.value),
+        Field("evidence", c.evidence.value),
+        Field("verdict", _verdict(c)),
+    ]
+    if c.date:
+        fields.append(Field("date", c.date))
+    if c.entities:
+        fields.append(Field("entities", _entity_names(ds, c.entities)))
+    for f in c.figures:
+        fields.append(Field("figure", f"{f.label}: {figure_text(f)}"))
+    related = [k.id for k in ds.cases if c.id in k.claims]
+    if related:
+        fields.append(Field("cases", ", ".join(related)))
+    sections = [
+        Section(None, tuple(fields)),
+        Section("The article's words", quote=c.quote),
+        *review_sections(c.review),
+    ]
+    return Doc(c.id, tuple(sections), subtitle=c.statement)
+
+
+def case_doc(ds: Dataset, c: Case) -> Doc:
+    """Everything about one case: patient, events in date order, outcome, quote, review."""
+    from ..query import date_key
+
+    p = c.patient
+    patient = [Field("description", p.description)]
+    for label, value in (("name", p.name), ("sex", p.sex), ("age", p.age), ("place", p.place)):
+        if value is not None:
+            patient.append(Field(label, str(value)))
+    facts = [Field("diagnosis", "; ".join(c.diagnosis))]
+    if c.extent:
+        facts.append(Field("extent", c.extent))
+    facts.append(Field("therapy", c.therapy))
+    if c.hospital:
+        facts.append(Field("hospital", _entity_names(ds, (c.hospital,))))
+    facts += [Field("outcome", c.outcome), Field("evidence", c.evidence.value)]
+    if c.entities:
+        facts.append(Field("entities", _entity_names(ds, c.entities)))
+    if c.claims:
+        facts.append(Field("claims", ", ".join(c.claims)))
+    sections = [Section("Patient", tuple(patient)), Section("Case", tuple(facts))]
+    events = sorted(c.events, key=lambda e: date_key(e.date))
+    if events:
+        sections.append(
+            Section(
+                "Events",
+                table=Table(
+                    "events",
+                    ("date", "event"),
+                    [(e.date, e.description) for e in events],
+                    wide=frozenset(("event",)),
+                ),
+            )
+        )
+    if c.measurements:
+        rows: list[tuple[Cell, ...]] = [
+            (m.date or "", m.label, f"{m.before:g} → {m.after:g} {m.unit}") for m in c.measurements
+        ]
+        sections.append(
+            Section("Measured", table=Table("measured", ("date", "what", "change"), rows))
+        )
+    sections.append(Section("The article's words", quote=c.quote))
+    sections += review_sections(c.review)
+    return Doc(c.id, tuple(sections), subtitle=c.title)
+
+
+def case_json(c: Case) -> dict[str, Any]:
+    """A case's JSON: its schema fields, events in date order."""
+    from ..query import date_key
+
+    out = record_json(c)
+    out["events"] = [to_builtins(e) for e in sorted(c.events, key=lambda e: date_key(e.date))]
+    return out
+
+
+# --- statistics ---------------------------------------------------------------------
+
+
+def stats_doc(st: Stats) -> Doc:
+    """Headline figures and the dataset's breakdown by kind, evidence, verdict and year."""
+    figs = tuple(
+        Field(
+            h.figure.label,
+            Marked(figure_text(h.figure), ((0, len(figure_text(h.figure)), "value"),)),
+        )
+        for h in st.figures
+    )
+    sections = [Section("The article's figures", figs)] if figs else []
+
+    def breakdown(title: str, counts: dict[str, int]) -> Section:
+        return Section(title, tuple(Field(k, str(v)) for k, v in counts.items()))
+
+    sections += [
+        breakdown("Dataset", st.counts),
+        breakdown("Claims by kind", st.by_kind),
+        breakdown("Claims by evidence", st.by_evidence),
+        breakdown("Claims by verdict", st.by_verdict),
+        breakdown("Claims by year", st.by_year),
+        breakdown("Cases by evidence", st.cases_by_evidence),
+        breakdown("Cases by verdict", st.cases_by_verdict),
+    ]
+    return Doc("Statistics", tuple(sections))
+
+
+def stats_json(st: Stats) -> dict[str, Any]:
+    """The documented JSON shape of `show-stats`."""
+    return {
+        "figures": [{"claim": h.claim_id, **to_builtins(h.figure)} for h in st.figures],
+        "counts": st.counts,
+        "claims_by_kind": st.by_kind,
+        "claims_by_evidence": st.by_evidence,
+        "claims_by_verdict": st.by_verdict,
+        "claims_by_year": st.by_year,
+        "cases_by_evidence": st.cases_by_evidence,
+        "cases_by_verdict": st.cases_by_verdict,
+    }
+
+
+# --- search -----------------------------------------------------------------------
+
+
+def _snippet(hit: Hit, width: int = 160) -> Marked:
+    """The best field of a hit, cut around its first match, with matches marked."""
+    first = hit.matches[0]
+    for m in hit.matches:
+        if m.field in ("statement", "title", "quote"):
+            first = m
+            break
+    text = hit.texts[first.field]
+    a = max(0, first.start - width // 3)
+    b = min(len(text), a + width)
+    if b - a < width:
+        a = max(0, b - width)
+    pre = "…" if a > 0 else ""
+    post = "…" if b < len(text) else ""
+    spans = tuple(
+        (m.start - a + len(pre), m.end - a + len(pre), "match")
+        for m in hit.matches
+        if m.field == first.field and m.start >= a and m.end <= b
+    )
+    return Marked(pre + text[a:b] + post, spans)
+
+
+def search_table(hits: list[Hit], terms: list[str]) -> Table:
+    """Search results, best first, with the matched words marked."""
+    rows: list[tuple[Cell, ...]] = []
+    for h in hits:
+        rec = h.record
+        kind = rec.kind.value if isinstance(rec, Claim) else "case"
+        fields = sorted({m.field for m in h.matches})
+        rows.append((rec.id, kind, rec.evidence.value, str(h.score), ",".join(fields), _snippet(h)))
+    return Table(
+        f"{len(hits)} match{'es' if len(hits) != 1 else ''} for {' '.join(terms)!r}",
+        ("id", "kind", "evidence", "score", "fields", "text"),
+        rows,
+        wide=frozenset(("text",)),
+    )
+
+
+def search_json(hits: list[Hit]) -> list[dict[str, Any]]:
+    """The documented JSON shape of `search`: one object per hit, with match spans."""
+    out = []
+    for h in hits:
+        rec = h.record
+        out.append(
+            {
+                "id": rec.id,
+                "type": "claim" if isinstance(rec, Claim) else "case",
+                "kind": rec.kind.value if isinstance(rec, Claim) else None,
+                "evidence": rec.evidence.value,
+                "verdict": verdict_of(rec),
+                "score": h.score,
+                "text": rec.statement if isinstance(rec, Claim) else rec.title,
+                "matches": [
+                    {
+                        "field": m.field,
+                        "start": m.start,
+                        "end": m.end,
+                        "text": h.texts[m.field][m.start : m.end],
+                    }
+                    for m in h.matches
+                ],
+            }
+        )
+    return out
+
+
+# --- timeline -----------------------------------------------------------------------
+
+
+def timeline_table(events: list[TimelineEvent]) -> Table:
+    """Dated events as rows, for plain, CSV and Markdown output."""
+    rows: list[tuple[Cell, ...]] = [(e.date, e.record_id, e.description) for e in events]
+    return Table("Timeline", ("date", "id", "event"), rows, wide=frozenset(("event",)))
+
+
+def timeline_doc(events: list[TimelineEvent]) -> Doc:
+    """A vertical timeline grouped by month, for a terminal."""
+    sections: list[Section] = []
+    group: list[Field] = []
+    heading: str | None = None
+    for e in events:
+        month = date_words(e.date[:7])
+        if month != heading and group:
+            sections.append(Section(heading, tuple(group)))
+            group = []
+        heading = month
+        label = e.date if len(e.date) == 10 else e.date + " " * (10 - len(e.date))
+        group.append(Field(f"{label}  {e.record_id}", e.description))
+    if group:
+        sections.append(Section(heading, tuple(group)))
+    return Doc("Timeline", tuple(sections), subtitle=f"{len(events)} dated events")
+
+
+def timeline_json(events: list[TimelineEvent]) -> list[dict[str, Any]]:
+    """The documented JSON shape of `timeline`."""
+    return [
+        {
+            "date": e.date,
+            "id": e.record_id,
+            "type": e.record_type,
+            "description": e.description,
+            "quote": e.quote,
+        }
+        for e in events
+    ]
+
+
+# --- entities ------------------------------------------------------------------------
+
+
+def entities_table(counts: list[EntityCount]) -> Table:
+    """Entities with how many claims and cases name them."""
+    rows: list[tuple[Cell, ...]] = [
+        (x.entity.id, x.entity.type.value, x.entity.name, str(x.claims), str(x.cases))
+        for x in counts
+    ]
+    return Table(
+        f"Entities ({len(counts)})",
+        ("id", "type", "name", "claims", "cases"),
+        rows,
+        wide=frozenset(("name",)),
+    )
+
+
+def entities_json(counts: list[EntityCount]) -> list[dict[str, Any]]:
+    """The documented JSON shape of `entities`."""
+    return [{**record_json(x.entity), "claims": x.claims, "cases": x.cases} for x in counts]
+
+
+def entity_doc(e: Entity, records: list[Record]) -> Doc:
+    """One entity and every claim and case naming it."""
+    fields = [Field("type", e.type.value), Field("name", e.name)]
+    if e.aliases:
+        fields.append(Field("aliases", "; ".join(e.aliases)))
+    if e.note:
+        fields.append(Field("note", e.note))
+    rows: list[tuple[Cell, ...]] = [
+        (
+            r.id,
+            r.kind.value if isinstance(r, Claim) else "case",
+            _verdict(r),
+            r.statement if isinstance(r, Claim) else r.title,
+        )
+        for r in records
+    ]
+    table = Table("named by", ("id", "kind", "verdict", "text"), rows, wide=frozenset(("text",)))
+    return Doc(e.id, (Section(None, tuple(fields)), Section(f"Named by {len(rows)}", table=table)))
+
+
+def entity_json(e: Entity, records: list[Record]) -> dict[str, Any]:
+    """The documented JSON shape of `entities NAME`."""
+    return {**record_json(e), "records": [r.id for r in records]}
+
+
+# --- the source ------------------------------------------------------------------------
+
+
+def source_doc(ds: Dataset, spans: list[Span]) -> Doc:
+    """The article with each quoted span marked and labelled with its record id."""
+    text = ds.source_text or ""
+    out: list[str] = []
+    marks: list[tuple[int, int, str]] = []
+    pos = 0
+    length = 0
+    # Labels go after the end of each span; overlapping spans are merged for display.
+    merged: list[tuple[int, int, list[str]]] = []
+    for s in spans:
+        if merged and s.start < merged[-1][1]:
+            a, b, ids = merged[-1]
+            merged[-1] = (a, max(b, s.end), [*ids, s.record_id])
+        else:
+            merged.append((s.start, s.end, [s.record_id]))
+    for a, b, ids in merged:
+        out.append(text[pos:a])
+        length += a - pos
+        out.append(text[a:b])
+        marks.append((length, length + b - a, "quote"))
+        length += b - a
+        label = " [" + ", ".join(ids) + "]"
+        out.append(label)
+        marks.append((length, length + len(label), "label"))
+        length += len(label)
+        pos = b
+    out.append(text[pos:])
+    quoted = sum(b - a for a, b, _ in merged)
+    share = f"{100 * quoted / len(text):.0f}%" if text else "0%"
+    subtitle = f"{ds.source.title} — {share} of the text is quoted by {len(spans)} records"
+    credit = [Section(None, (Field("credit", ds.source.credit),))] if ds.source.credit else []
+    return Doc(
+        ds.source.id,
+        (Section(None, text=Marked("".join(out).strip("\n"), tuple(marks))), *credit),
+        subtitle=subtitle,
+    )
+
+
+def source_json(ds: Dataset, spans: list[Span]) -> dict[str, Any]:
+    """The documented JSON shape of `source`: the text and the quoted spans."""
+    return {
+        "source": to_builtins(ds.source),
+        "text": ds.source_text,
+        "spans": [{"start": s.start, "end": s.end, "id": s.record_id} for s in spans],
+    }
+
+
+def quote_in_context(ds: Dataset, rec: Record) -> tuple[Doc, dict[str, Any]]:
+    """One record's quote inside its paragraph, as a Doc and as JSON."""
+    text = ds.source_text or ""
+    start = text.find(rec.quote)
+    a, b = paragraph_around(text, start)
+    para = text[a:b]
+    rel = start - a
+    doc = Doc(
+        rec.id,
+        (Section(None, text=Marked(para, ((rel, rel + len(rec.quote), "match"),))),),
+        subtitle=rec.statement if isinstance(rec, Claim) else rec.title,
+    )
+    payload = {
+        "id": rec.id,
+        "quote": rec.quote,
+        "paragraph": para,
+        "start": start,
+        "end": start + len(rec.quote),
+    }
+    return doc, payload
+
+
+def validate_table(path: str, ds: Dataset, uncovered: list[str]) -> Table:
+    """The one-line summary `validate` prints for a good dataset."""
+    note = (
+        f"{len(uncovered)} paragraphs not quoted"
+        if ds.source_text is not None
+        else "no source text"
+    )
+    return Table(
+        "",
+        ("file", "status", "claims", "cases", "entities", "coverage"),
+        [(path, "ok", str(len(ds.claims)), str(len(ds.cases)), str(len(ds.entities)), note)],
+    )

@@ -1,0 +1,30 @@
+"""Shared fixtures: every test runs with its own empty cache directory and a plain environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "immunofacts.yaml"
+ARTICLE = ROOT / "data" / "article.txt"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """A private cache, no colour or terminal settings leaking in from the caller."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+    for var in (
+        "IMMUNOFACTS_DATA",
+        "IMMUNOFACTS_MAX_BYTES",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "COLUMNS",
+        "TERM",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    yield
