@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -21,6 +21,9 @@ from . import __version__
 from .errors import ExitStatus, ImmunofactsError, NotFoundError, UsageError
 from .model import ClaimKind, Dataset, Evidence, Verdict
 from .render.base import Env, ExportFormat, Format
+
+if TYPE_CHECKING:
+    from .store import Status
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -141,12 +144,21 @@ def data_path(data: str | None) -> tuple[Path, str]:
     return path, label if not label.startswith("..") else str(path)
 
 
+def progress() -> Status | None:
+    """A progress indicator for slow loads, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from .render.terminal import spinner
+
+    return spinner
+
+
 def load(data: str | None) -> Dataset:
     """Open the dataset named by --data (or IMMUNOFACTS_DATA, or the default)."""
     from .store import open_dataset
 
     path, label = data_path(data)
-    return open_dataset(path, label)
+    return open_dataset(path, label, status=progress())
 
 
 def _complete(kind: str) -> Callable[[typer.Context, str], list[str]]:
@@ -345,7 +357,7 @@ def search(
     if not terms:
         raise UsageError("give at least one search term")
     path, label = data_path(data)
-    ds = search_dataset(path, terms, label)
+    ds = search_dataset(path, terms, label, status=progress())
     hits = q.search(
         ds, terms, kind=kind.value if kind else None, evidence=evidence.value if evidence else None
     )
@@ -482,7 +494,7 @@ def validate(
     from .store import validate_dataset
 
     file, label = data_path(path or data)
-    ds = validate_dataset(file, label)
+    ds = validate_dataset(file, label, status=progress())
     uncovered = query.uncovered_paragraphs(ds) if ds.source_text is not None else []
     payload = {
         "file": label,

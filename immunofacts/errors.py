@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class ExitStatus(enum.IntEnum):
@@ -22,8 +22,7 @@ class ImmunofactsError(Exception):
     exit_status: ExitStatus = ExitStatus.ERROR
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One problem in a dataset file, located like a compiler error."""
 
     file: str

@@ -5,11 +5,11 @@ Nothing here reads files, parses YAML, or prints.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+
+import msgspec
 
 from .errors import NotFoundError, UsageError
 from .model import DATE_PATTERN, Case, Claim, Dataset, Entity, Figure
@@ -22,6 +22,8 @@ Record = Claim | Case
 
 def suggest(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Ids close to `key`: those it is a prefix of or contained in, then close spellings."""
+    import difflib
+
     pool = list(candidates)
     low = key.lower()
     near = [c for c in pool if low and low in c][:n]
@@ -175,8 +177,7 @@ def searchable_fields(rec: Record, entities: dict[str, Entity]) -> list[tuple[st
     return [(f, t) for f, t in out if t]
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(msgspec.Struct, frozen=True):
     """Where a search term matched: a field, and a span in that field's text."""
 
     field: str
@@ -184,14 +185,13 @@ class Match:
     end: int
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(msgspec.Struct, frozen=True):
     """A record that matched every search term, with its score and match spans."""
 
     record: Record
     score: int
     matches: tuple[Match, ...]
-    texts: dict[str, str] = field(compare=False)
+    texts: dict[str, str]
 
 
 def split_terms(query: Sequence[str]) -> list[str]:
@@ -266,8 +266,7 @@ def parse_date_option(value: str, option: str) -> str:
     return value
 
 
-@dataclass(frozen=True)
-class TimelineEvent:
+class TimelineEvent(msgspec.Struct, frozen=True):
     """One dated thing: a dated claim, or a dated step in a case."""
 
     date: str
@@ -308,16 +307,14 @@ def timeline(
 # --- statistics ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class HeadlineFigure:
+class HeadlineFigure(msgspec.Struct, frozen=True):
     """A number the source states, with the claim it belongs to."""
 
     claim_id: str
     figure: Figure
 
 
-@dataclass(frozen=True)
-class Stats:
+class Stats(msgspec.Struct, frozen=True):
     """The source's headline figures and the dataset's own breakdown."""
 
     figures: tuple[HeadlineFigure, ...]
@@ -356,8 +353,7 @@ def stats(ds: Dataset) -> Stats:
 # --- entities -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EntityCount:
+class EntityCount(msgspec.Struct, frozen=True):
     """An entity and how many claims and cases name it."""
 
     entity: Entity
@@ -379,8 +375,7 @@ def entity_counts(ds: Dataset) -> list[EntityCount]:
 # --- the source text ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(msgspec.Struct, frozen=True):
     """A stretch of the source text quoted by a record."""
 
     start: int

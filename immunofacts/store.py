@@ -1,30 +1,323 @@
-"""Datasets as the commands get them: loaded once, then served from a cache."""
+"""Datasets as the commands get them: parsed once, then served from a cache.
+
+The cache is one SQLite file per dataset path in ``$XDG_CACHE_HOME/immunofacts``
+(``~/.cache/immunofacts`` by default). It holds the validated dataset as
+msgpack, each claim and case as its own row, and an FTS5 trigram index of the
+text that search looks in, so a search reads only the records that can match.
+
+It is keyed by the dataset's path, size and modification time (and those of the
+source text it names); when they change, a content hash decides whether to
+rebuild. A cache that is corrupt, truncated, or written by another version is
+rebuilt silently. Two processes building at once each write a private
+temporary file and rename it into place, so readers never see a half-built one.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
-from collections.abc import Sequence
+import sqlite3
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
+import msgspec
+
+from . import __version__
 from .errors import OutputError
-from .loading import load_dataset
-from .model import Dataset
+from .model import Case, Claim, Dataset, Entity, Source
+
+#: Bump when the cache layout changes; a cache of another format is rebuilt.
+CACHE_FORMAT = f"3:{__version__}"
+#: Files at least this large show a progress indicator while they load (on a terminal).
+PROGRESS_BYTES = 4 * 1024 * 1024
+#: FTS terms shorter than this cannot use the trigram index.
+MIN_INDEXED_TERM = 3
+
+Status = Callable[[str], AbstractContextManager[object]]
 
 
-def open_dataset(path: Path, label: str | None = None) -> Dataset:
-    """The dataset at `path`, validated."""
-    return load_dataset(path, label=label)
+class _Stale(Exception):
+    """The cache cannot answer: missing, out of date, corrupt or of another version."""
 
 
-def search_dataset(path: Path, terms: Sequence[str], label: str | None = None) -> Dataset:
-    """A dataset holding at least every record that could match all `terms`."""
-    return open_dataset(path, label)
+def cache_dir() -> Path:
+    """Where cache files live: ``$XDG_CACHE_HOME/immunofacts`` or ``~/.cache/immunofacts``."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    return root / "immunofacts"
 
 
-def validate_dataset(path: Path, label: str | None = None) -> Dataset:
-    """Parse and validate the file itself, whatever the cache holds."""
-    return load_dataset(path, label=label)
+def cache_path(path: Path) -> Path:
+    """The cache file for a dataset path."""
+    full = os.fsencode(os.path.abspath(path))
+    key = f"{zlib.crc32(full):08x}{zlib.adler32(full):08x}"
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[:40]
+    return cache_dir() / f"{stem}-{key}.sqlite"
+
+
+def _stamp(path: Path) -> str:
+    st = os.stat(path)
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _source_path(path: Path, ds_source: Source) -> Path | None:
+    if ds_source.text is None:
+        return None
+    p = Path(ds_source.text)
+    return p if p.is_absolute() else path.parent / p
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _connect_ro(cpath: Path) -> sqlite3.Connection:
+    if not cpath.is_file():
+        raise _Stale
+    try:
+        return sqlite3.connect(f"file:{cpath}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise _Stale from e
+
+
+def _meta(db: sqlite3.Connection) -> dict[str, Any]:
+    rows = db.execute("SELECT key, value FROM meta").fetchall()
+    return dict(rows)
+
+
+def _check_fresh(db: sqlite3.Connection, path: Path) -> dict[str, Any]:
+    """The cache's metadata if it answers for the file as it is now, else _Stale."""
+    meta = _meta(db)
+    if meta.get("format") != CACHE_FORMAT or meta.get("path") != os.path.abspath(path):
+        raise _Stale
+    for key in ("dataset", "source"):
+        file = meta.get(f"{key}_path")
+        if not file:
+            continue
+        try:
+            stamp = _stamp(Path(file))
+        except OSError as e:
+            raise _Stale from e
+        if stamp != meta.get(f"{key}_stamp") and _digest(Path(file)) != meta.get(f"{key}_hash"):
+            raise _Stale
+    return meta
+
+
+def _blob(db: sqlite3.Connection, name: str) -> bytes:
+    row = db.execute("SELECT data, crc FROM blobs WHERE name = ?", (name,)).fetchone()
+    if row is None or zlib.crc32(row[0]) != row[1]:
+        raise _Stale
+    data: bytes = row[0]
+    return data
+
+
+def _read_full(cpath: Path, path: Path) -> Dataset:
+    db = _connect_ro(cpath)
+    try:
+        _check_fresh(db, path)
+        ds = msgspec.msgpack.decode(_blob(db, "dataset"), type=Dataset)
+        if ds.source_text is None and ds.source.text is not None:
+            raise _Stale
+        return ds
+    except (sqlite3.Error, msgspec.DecodeError, ValueError, TypeError) as e:
+        raise _Stale from e
+    finally:
+        db.close()
+
+
+def fts_query(terms: Sequence[str]) -> str | None:
+    """An FTS5 trigram query that every record matching all `terms` satisfies, or None.
+
+    Only terms of three or more ASCII characters can use the index; the others
+    are checked afterwards, on the records the index returns.
+    """
+    usable = [t for t in terms if len(t) >= MIN_INDEXED_TERM and t.isascii()]
+    if not usable:
+        return None
+    return " AND ".join('"' + t.replace('"', '""') + '"' for t in usable)
+
+
+_RECORD_TYPE = Claim | Case
+
+
+def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
+    db = _connect_ro(cpath)
+    try:
+        _check_fresh(db, path)
+        head = msgspec.msgpack.decode(_blob(db, "head"), type=_Head)
+        rows = db.execute(
+            "SELECT r.body, r.crc FROM records r JOIN fts ON fts.rowid = r.rowid "
+            "WHERE fts MATCH ? ORDER BY r.rowid",
+            (match,),
+        ).fetchall()
+        claims: list[Claim] = []
+        cases: list[Case] = []
+        decoder = msgspec.msgpack.Decoder(_RECORD_TYPE)
+        for body, crc in rows:
+            if zlib.crc32(body) != crc:
+                raise _Stale
+            rec = decoder.decode(body)
+            (claims if isinstance(rec, Claim) else cases).append(rec)
+        return Dataset(
+            schema=head.schema,
+            source=head.source,
+            entities=head.entities,
+            claims=tuple(claims),
+            cases=tuple(cases),
+        )
+    except (sqlite3.Error, msgspec.DecodeError, ValueError, TypeError) as e:
+        raise _Stale from e
+    finally:
+        db.close()
+
+
+class _Head(msgspec.Struct, frozen=True):
+    schema: int
+    source: Source
+    entities: tuple[Entity, ...]
+
+
+# --- writing --------------------------------------------------------------------------
+
+
+def _write_cache(path: Path, ds: Dataset) -> None:
+    """Build the cache for `ds` in a private file, then rename it into place."""
+    import tempfile
+
+    from .query import searchable_fields
+
+    directory = cache_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    _sweep(directory)
+    cpath = cache_path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{cpath.stem}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        db = sqlite3.connect(tmp)
+        try:
+            db.executescript(
+                "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+                "CREATE TABLE blobs (name TEXT PRIMARY KEY, data BLOB, crc INTEGER);"
+                "CREATE TABLE records (rowid INTEGER PRIMARY KEY, body BLOB, crc INTEGER);"
+                "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='trigram', content='');"
+            )
+            meta = {"format": CACHE_FORMAT, "path": os.path.abspath(path)}
+            files = [("dataset", path)]
+            src = _source_path(path, ds.source)
+            if src is not None:
+                files.append(("source", src))
+            for key, file in files:
+                meta[f"{key}_path"] = os.path.abspath(file)
+                meta[f"{key}_stamp"] = _stamp(file)
+                meta[f"{key}_hash"] = _digest(file)
+            db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            head = _Head(schema=ds.schema, source=ds.source, entities=ds.entities)
+            for name, obj in (("dataset", ds), ("head", head)):
+                data = msgspec.msgpack.encode(obj)
+                db.execute("INSERT INTO blobs VALUES (?, ?, ?)", (name, data, zlib.crc32(data)))
+            entities = ds.entity_map()
+            encoder = msgspec.msgpack.Encoder()
+            records = []
+            texts = []
+            for i, rec in enumerate(ds.records(), start=1):
+                body = encoder.encode(rec)
+                records.append((i, body, zlib.crc32(body)))
+                texts.append((i, "\n".join(t for _, t in searchable_fields(rec, entities))))
+            db.executemany("INSERT INTO records VALUES (?, ?, ?)", records)
+            db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
+            db.commit()
+        finally:
+            db.close()
+        os.replace(tmp, cpath)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _sweep(directory: Path, max_age: float = 3600.0) -> None:
+    """Remove temporary files left by builds that were killed."""
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            if entry.name.endswith(".tmp") and now - entry.stat().st_mtime > max_age:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _parse_and_cache(path: Path, label: str | None, status: Status | None) -> Dataset:
+    """Parse the file itself, then refresh its cache (a cache that cannot be written is skipped)."""
+    from .loading import load_dataset
+
+    big = status is not None and _size(path) >= PROGRESS_BYTES
+    with status(f"Loading {label or path}") if big and status else _nothing():
+        ds = load_dataset(path, label=label)
+        with contextlib.suppress(OSError, sqlite3.Error):
+            _write_cache(path, ds)
+    return ds
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+@contextlib.contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+# --- the API the commands use ------------------------------------------------------------------
+
+
+def open_dataset(path: Path, label: str | None = None, *, status: Status | None = None) -> Dataset:
+    """The dataset at `path`, validated: from the cache when it is fresh, else parsed."""
+    try:
+        return _read_full(cache_path(path), path)
+    except _Stale:
+        return _parse_and_cache(path, label, status)
+
+
+def search_dataset(
+    path: Path, terms: Sequence[str], label: str | None = None, *, status: Status | None = None
+) -> Dataset:
+    """A dataset holding at least every record that could match all `terms`.
+
+    With a fresh cache and indexable terms, only the records the trigram index
+    returns are read; otherwise the whole dataset.
+    """
+    match = fts_query(terms)
+    cpath = cache_path(path)
+    if match is not None:
+        try:
+            return _read_candidates(cpath, path, match)
+        except _Stale:
+            ds = _parse_and_cache(path, label, status)
+            return ds
+    return open_dataset(path, label, status=status)
+
+
+def validate_dataset(
+    path: Path, label: str | None = None, *, status: Status | None = None
+) -> Dataset:
+    """Parse and validate the file itself, whatever the cache holds, and refresh the cache."""
+    return _parse_and_cache(path, label, status)
 
 
 def write_atomic(path: Path, text: str, *, overwrite: bool) -> None:
@@ -34,6 +327,8 @@ def write_atomic(path: Path, text: str, *, overwrite: bool) -> None:
     interrupted write leaves no temporary file behind. Without `overwrite`, an
     existing file is an error.
     """
+    import tempfile
+
     directory = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
@@ -52,9 +347,11 @@ def write_atomic(path: Path, text: str, *, overwrite: bool) -> None:
             except FileExistsError:
                 raise OutputError(f"{path} exists; use --force to overwrite it") from None
             os.unlink(tmp)
-    except BaseException:
-        try:
+    except OSError as e:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
+        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise

@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import os
 import re
-from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 
 class Format(enum.StrEnum):
@@ -28,8 +29,7 @@ class ExportFormat(enum.StrEnum):
     CLAIMREVIEW = "claimreview"
 
 
-@dataclass(frozen=True)
-class Env:
+class Env(msgspec.Struct, frozen=True):
     """What the output goes to: a terminal or not, its width, and colour."""
 
     is_terminal: bool = False
@@ -67,8 +67,7 @@ class Env:
         )
 
 
-@dataclass(frozen=True)
-class Marked:
+class Marked(msgspec.Struct, frozen=True):
     """Text with styled spans: search matches, quoted passages, labels."""
 
     text: str
@@ -81,27 +80,23 @@ class Marked:
 Cell = str | Marked
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(msgspec.Struct, frozen=True):
     """Rows under named columns. `wide` columns may wrap; the rest stay on one line."""
 
     title: str
     columns: tuple[str, ...]
     rows: list[tuple[Cell, ...]]
     wide: frozenset[str] = frozenset()
-    styles: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(msgspec.Struct, frozen=True):
     """A labelled value in a Doc."""
 
     label: str
     value: Cell
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(msgspec.Struct, frozen=True):
     """Part of a Doc: a heading with fields, a quoted passage, text, or a table."""
 
     title: str | None = None
@@ -112,8 +107,7 @@ class Section:
     style: str = ""
 
 
-@dataclass(frozen=True)
-class Doc:
+class Doc(msgspec.Struct, frozen=True):
     """A detail view: one record, a set of figures, the source text."""
 
     title: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from typing import Any
 
@@ -50,6 +49,8 @@ def _table_of(view: Table | Doc) -> Table:
 
 def to_csv(view: Table | Doc) -> str:
     """CSV with a header row; values exact (quoted as CSV requires)."""
+    import csv
+
     table = _table_of(view)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -6,7 +6,9 @@ never read as markup, emoji codes or links, and carries no control characters.
 
 from __future__ import annotations
 
+import contextlib
 import io
+from collections.abc import Iterator
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -14,7 +16,7 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from .base import Cell, Doc, Env, Table, clean_marked
+from .base import Cell, Doc, Env, Table, clean, clean_marked
 
 SPAN_STYLES = {
     "match": "bold black on yellow",
@@ -130,6 +132,14 @@ def _doc(doc: Doc, env: Env) -> RenderableType:
         border_style=doc.style or "blue",
         expand=True,
     )
+
+
+@contextlib.contextmanager
+def spinner(message: str) -> Iterator[None]:
+    """A progress indicator on stderr while something slow runs."""
+    console = Console(stderr=True, emoji=False, markup=False, highlight=False)
+    with console.status(Text(clean(message)), spinner="dots"):
+        yield
 
 
 def to_terminal(view: Table | Doc, env: Env) -> str:
