@@ -51,10 +51,8 @@ _RECORD_TYPES: dict[str, type[Entity] | type[Claim] | type[Case]] = {
     "claims": Claim,
     "cases": Case,
 }
-# A tag, anchor or alias begins a node: after a line start, a space or a flow
-# indicator. Directives and document markers begin a line. Text without any of
-# these can go to the fast parser; the pattern may over-match, never under-match.
-_RISKY = re.compile(r"(?:^|[\s\[\]{},])[!&*]|^(?:%|---|\.\.\.)", re.MULTILINE)
+_NODE_START = " \t\r\n[]{},"
+_DOC_MARKERS = ("\n---", "\n...", "\n%")
 _DATE_MSG = "expected YYYY, YYYY-MM or YYYY-MM-DD"
 _ID_MSG = "expected an id of lowercase letters, digits and hyphens"
 
@@ -151,9 +149,27 @@ def parse_dataset(text: str, name: str = "<string>", base_dir: Path | None = Non
     return build_dataset(raw, name, lines, base_dir)
 
 
+def is_plain(text: str) -> bool:
+    """Whether the text holds no tag, anchor, alias, directive or document marker.
+
+    A tag, anchor or alias begins a node: at the start, or after a space or a
+    flow indicator. This may answer False for harmless text (``a *b*`` in a
+    plain scalar), never True for text that has one.
+    """
+    if text.startswith(("---", "...", "%")) or any(m in text for m in _DOC_MARKERS):
+        return False
+    for ch in "!&*":
+        i = text.find(ch)
+        while i >= 0:
+            if i == 0 or text[i - 1] in _NODE_START:
+                return False
+            i = text.find(ch, i + 1)
+    return True
+
+
 def _fast_parse(text: str) -> Any:
     """Parse with yaml-rs when it is installed and the text is plain; else None."""
-    if _RISKY.search(text):
+    if not is_plain(text):
         return None
     try:
         import yaml_rs
@@ -338,22 +354,36 @@ def _type_name(value: Any) -> str:
     return _shown(value)
 
 
-def _calendar_dates(obj: Any, path: Path_) -> list[tuple[Path_, str]]:
-    """Every date field under a record that is well-formed but not on the calendar."""
+def _date_fields(rec: Any) -> list[tuple[Path_, str | None]]:
+    """Every date field of a record, with its path inside the record."""
+    out: list[tuple[Path_, str | None]] = []
+    if isinstance(rec, Source):
+        return [(("date",), rec.date)]
+    if isinstance(rec, Claim):
+        out.append((("date",), rec.date))
+        out += [(("figures", i, "date"), f.date) for i, f in enumerate(rec.figures)]
+    if isinstance(rec, Case):
+        out += [(("events", i, "date"), e.date) for i, e in enumerate(rec.events)]
+        out += [(("measurements", i, "date"), m.date) for i, m in enumerate(rec.measurements)]
+    review = getattr(rec, "review", None)
+    if review is not None:
+        out += [
+            (("review", "references", i, "date"), r.date) for i, r in enumerate(review.references)
+        ]
+    return out
+
+
+def _calendar_dates(rec: Any, path: Path_, good: set[str]) -> list[tuple[Path_, str]]:
+    """Day-precision dates of a record that match the pattern but are not on the calendar."""
     bad: list[tuple[Path_, str]] = []
-    if isinstance(obj, msgspec.Struct):
-        for field in obj.__struct_fields__:
-            value = getattr(obj, field)
-            if field == "date" and isinstance(value, str) and len(value) == 10:
-                try:
-                    datetime.date.fromisoformat(value)
-                except ValueError:
-                    bad.append(((*path, field), value))
-            elif isinstance(value, msgspec.Struct | tuple):
-                bad.extend(_calendar_dates(value, (*path, field)))
-    elif isinstance(obj, tuple):
-        for i, item in enumerate(obj):
-            bad.extend(_calendar_dates(item, (*path, i)))
+    for sub, value in _date_fields(rec):
+        if value is None or len(value) != 10 or value in good:
+            continue
+        try:
+            datetime.date.fromisoformat(value)
+            good.add(value)
+        except ValueError:
+            bad.append(((*path, *sub), value))
     return bad
 
 
@@ -398,6 +428,11 @@ def build_dataset(
         if not isinstance(items, list):
             add((section,), f"expected a list, got {_type_name(items)}")
             continue
+        try:  # one call for the whole list is fast; item by item finds every error
+            records[section] = list(msgspec.convert(items, list[cls]))  # type: ignore[valid-type]
+            continue
+        except msgspec.ValidationError:
+            pass
         for i, item in enumerate(items):
             try:
                 records[section].append(msgspec.convert(item, cls))
@@ -408,14 +443,18 @@ def build_dataset(
     claims: list[Claim] = records["claims"]
     cases: list[Case] = records["cases"]
     _check_references(entities, claims, cases, raw, add)
+    good: set[str] = set()
     if source is not None:
-        for path, value in _calendar_dates(source, ("source",)):
+        for path, value in _calendar_dates(source, ("source",), good):
             add(path, f"{value!r} is not a calendar date")
-    for section, recs in (("claims", claims), ("cases", cases), ("entities", entities)):
-        index = _index_of(raw, section)
+    for section, recs in (("claims", claims), ("cases", cases)):
+        index: dict[str, int] | None = None
         for rec in recs:
-            for path, value in _calendar_dates(rec, (section, index[rec.id])):
-                add(path, f"{value!r} is not a calendar date")
+            bad = _calendar_dates(rec, (), good)
+            if bad:
+                index = index or _index_of(raw, section)
+                for path, value in bad:
+                    add((section, index[rec.id], *path), f"{value!r} is not a calendar date")
 
     source_text = None
     if source is not None and source.text is not None:
@@ -453,23 +492,23 @@ def _check_references(
     raw: dict[str, Any],
     add: Any,
 ) -> None:
-    first: dict[str, str] = {}
-    for section, recs in (("entities", entities), ("claims", claims), ("cases", cases)):
-        items = raw.get(section) or []
-        pos = 0
-        for rec in recs:
-            while pos < len(items) and not (
-                isinstance(items[pos], dict) and items[pos].get("id") == rec.id
-            ):
-                pos += 1
-            here = f"{section}[{pos}]"
-            if rec.id in first:
-                add(
-                    (section, pos, "id"), f"duplicate id {rec.id!r} (first used at {first[rec.id]})"
-                )
-            else:
-                first[rec.id] = here
-            pos += 1
+    seen: set[str] = set()
+    dups: set[str] = set()
+    for rid in [*(e.id for e in entities), *(c.id for c in claims), *(c.id for c in cases)]:
+        if rid in seen:
+            dups.add(rid)
+        seen.add(rid)
+    if dups:
+        first: dict[str, str] = {}
+        for section in ("entities", "claims", "cases"):
+            for pos, item in enumerate(raw.get(section) or []):
+                dup = item.get("id") if isinstance(item, dict) else None
+                if not isinstance(dup, str) or dup not in dups:
+                    continue
+                if dup in first:
+                    add((section, pos, "id"), f"duplicate id {dup!r} (first used at {first[dup]})")
+                else:
+                    first[dup] = f"{section}[{pos}]"
     entity_ids = {e.id for e in entities}
     claim_ids = {c.id for c in claims}
     for section, recs in (("claims", claims), ("cases", cases)):

@@ -194,6 +194,11 @@ class Hit(msgspec.Struct, frozen=True):
     texts: dict[str, str]
 
 
+def term_pattern(term: str) -> re.Pattern[str]:
+    """The pattern search uses for a term: any case, at the start of a word."""
+    return re.compile(r"(?<!\w)" + re.escape(term), re.IGNORECASE)
+
+
 def split_terms(query: Sequence[str]) -> list[str]:
     """Search terms from the words given: whitespace-separated, empty ones dropped."""
     return [t for q in query for t in q.split() if t]
@@ -206,14 +211,15 @@ def search(
     kind: str | None = None,
     evidence: str | None = None,
 ) -> list[Hit]:
-    """Claims and cases containing every term (any case), best first.
+    """Claims and cases containing every term (any case) at the start of a word, best first.
 
-    A case has no `kind`: filtering by kind keeps claims only.
+    ``lymph`` finds "lymphoma"; ``phoma`` does not. A case has no `kind`:
+    filtering by kind keeps claims only.
     """
     terms = split_terms(query)
     if not terms:
         raise UsageError("give at least one search term")
-    patterns = [re.compile(re.escape(t), re.IGNORECASE) for t in terms]
+    patterns = [term_pattern(t) for t in terms]
     entities = ds.entity_map()
     hits: list[tuple[int, int, Hit]] = []
     records: list[Record] = [*ds.claims, *ds.cases]

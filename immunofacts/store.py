@@ -2,7 +2,7 @@
 
 The cache is one SQLite file per dataset path in ``$XDG_CACHE_HOME/immunofacts``
 (``~/.cache/immunofacts`` by default). It holds the validated dataset as
-msgpack, each claim and case as its own row, and an FTS5 trigram index of the
+msgpack, each claim and case as its own row, and an FTS5 word index of the
 text that search looks in, so a search reads only the records that can match.
 
 It is keyed by the dataset's path, size and modification time (and those of the
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 import time
 import zlib
@@ -31,11 +32,9 @@ from .errors import OutputError
 from .model import Case, Claim, Dataset, Entity, Source
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"3:{__version__}"
+CACHE_FORMAT = f"4:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
-#: FTS terms shorter than this cannot use the trigram index.
-MIN_INDEXED_TERM = 3
 
 Status = Callable[[str], AbstractContextManager[object]]
 
@@ -132,25 +131,27 @@ def _read_full(cpath: Path, path: Path) -> Dataset:
         if ds.source_text is None and ds.source.text is not None:
             raise _Stale
         return ds
-    except (sqlite3.Error, msgspec.DecodeError, ValueError, TypeError) as e:
+    except (sqlite3.Error, msgspec.DecodeError) as e:
         raise _Stale from e
     finally:
         db.close()
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
 def fts_query(terms: Sequence[str]) -> str | None:
-    """An FTS5 trigram query that every record matching all `terms` satisfies, or None.
+    """An FTS5 query that every record matching all `terms` satisfies, or None.
 
-    Only terms of three or more ASCII characters can use the index; the others
-    are checked afterwards, on the records the index returns.
+    Search matches a term at the start of a word, so each ASCII word inside a
+    term must begin some indexed word: ``"cynk"* AND "001"*`` for ``CYNK-001``.
+    The index only narrows the records; search itself then checks each one.
+    Terms with non-ASCII letters are left to that check.
     """
-    usable = [t for t in terms if len(t) >= MIN_INDEXED_TERM and t.isascii()]
-    if not usable:
+    tokens = [tok.lower() for t in terms if t.isascii() for tok in _TOKEN.findall(t)]
+    if not tokens:
         return None
-    return " AND ".join('"' + t.replace('"', '""') + '"' for t in usable)
-
-
-_RECORD_TYPE = Claim | Case
+    return " AND ".join(f'"{tok}"*' for tok in dict.fromkeys(tokens))
 
 
 def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
@@ -159,18 +160,21 @@ def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
         _check_fresh(db, path)
         head = msgspec.msgpack.decode(_blob(db, "head"), type=_Head)
         rows = db.execute(
-            "SELECT r.body, r.crc FROM records r JOIN fts ON fts.rowid = r.rowid "
+            "SELECT r.is_case, r.body, r.crc FROM records r JOIN fts ON fts.rowid = r.rowid "
             "WHERE fts MATCH ? ORDER BY r.rowid",
             (match,),
         ).fetchall()
         claims: list[Claim] = []
         cases: list[Case] = []
-        decoder = msgspec.msgpack.Decoder(_RECORD_TYPE)
-        for body, crc in rows:
+        claim_decoder = msgspec.msgpack.Decoder(Claim)
+        case_decoder = msgspec.msgpack.Decoder(Case)
+        for is_case, body, crc in rows:
             if zlib.crc32(body) != crc:
                 raise _Stale
-            rec = decoder.decode(body)
-            (claims if isinstance(rec, Claim) else cases).append(rec)
+            if is_case:
+                cases.append(case_decoder.decode(body))
+            else:
+                claims.append(claim_decoder.decode(body))
         return Dataset(
             schema=head.schema,
             source=head.source,
@@ -178,7 +182,7 @@ def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
             claims=tuple(claims),
             cases=tuple(cases),
         )
-    except (sqlite3.Error, msgspec.DecodeError, ValueError, TypeError) as e:
+    except (sqlite3.Error, msgspec.DecodeError) as e:
         raise _Stale from e
     finally:
         db.close()
@@ -212,8 +216,10 @@ def _write_cache(path: Path, ds: Dataset) -> None:
                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
                 "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
                 "CREATE TABLE blobs (name TEXT PRIMARY KEY, data BLOB, crc INTEGER);"
-                "CREATE TABLE records (rowid INTEGER PRIMARY KEY, body BLOB, crc INTEGER);"
-                "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='trigram', content='');"
+                "CREATE TABLE records (rowid INTEGER PRIMARY KEY, is_case INTEGER, body BLOB,"
+                " crc INTEGER);"
+                "CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='unicode61', content='',"
+                " detail='none');"
             )
             meta = {"format": CACHE_FORMAT, "path": os.path.abspath(path)}
             files = [("dataset", path)]
@@ -235,9 +241,9 @@ def _write_cache(path: Path, ds: Dataset) -> None:
             texts = []
             for i, rec in enumerate(ds.records(), start=1):
                 body = encoder.encode(rec)
-                records.append((i, body, zlib.crc32(body)))
+                records.append((i, int(isinstance(rec, Case)), body, zlib.crc32(body)))
                 texts.append((i, "\n".join(t for _, t in searchable_fields(rec, entities))))
-            db.executemany("INSERT INTO records VALUES (?, ?, ?)", records)
+            db.executemany("INSERT INTO records VALUES (?, ?, ?, ?)", records)
             db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
             db.commit()
         finally:
