@@ -11,7 +11,9 @@ import io
 from collections.abc import Iterator
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
@@ -74,31 +76,72 @@ def _box(env: Env) -> box.Box:
     return box.ASCII if env.ascii_only else box.ROUNDED
 
 
+#: The narrowest a wrapping column may get before a table becomes a list of cards.
+MIN_WIDE = 30
+
+
+def _natural(table: Table, col: int) -> int:
+    cells = [table.columns[col], *(str(r[col]) for r in table.rows)]
+    return max(cell_len(c) for c in cells)
+
+
+def fits(table: Table, width: int) -> bool:
+    """Whether a table fits `width` with its narrow columns unbroken."""
+    fixed = sum(_natural(table, i) for i, c in enumerate(table.columns) if c not in table.wide)
+    wide = MIN_WIDE * sum(1 for c in table.columns if c in table.wide)
+    return fixed + wide + 3 * len(table.columns) + 1 <= width
+
+
+def _styled(col: str, cell: Cell) -> Text:
+    style = VALUE_STYLES.get(str(cell), "") if col in STYLED_COLUMNS else ""
+    return text(cell, style)
+
+
 def _rich_table(table: Table, env: Env, title: bool = True) -> RichTable:
     t = RichTable(
         title=text(table.title, "bold") if title and table.title else None,
         box=_box(env),
         header_style="bold",
-        expand=False,
-        show_lines=False,
-        pad_edge=True,
+        expand=bool(table.wide),
     )
     for col in table.columns:
         wide = col in table.wide
-        t.add_column(
-            col,
-            overflow="fold",
-            no_wrap=False,
-            ratio=1 if wide else None,
-            min_width=10 if wide else None,
-        )
+        t.add_column(col, overflow="fold", no_wrap=not wide, ratio=1 if wide else None)
     for row in table.rows:
-        cells = []
-        for col, cell in zip(table.columns, row, strict=True):
-            style = VALUE_STYLES.get(str(cell), "") if col in STYLED_COLUMNS else ""
-            cells.append(text(cell, style))
-        t.add_row(*cells)
+        t.add_row(*(_styled(c, cell) for c, cell in zip(table.columns, row, strict=True)))
     return t
+
+
+def _cards(table: Table, title: bool = True) -> RenderableType:
+    """A table too wide for the terminal, as one card per row: id, facts, then text."""
+    parts: list[RenderableType] = []
+    if title and table.title:
+        parts.append(text(table.title, "bold"))
+    for row in table.rows:
+        cells = list(zip(table.columns, row, strict=True))
+        head = _styled(*cells[0])
+        head.stylize("bold")
+        parts.append(head)
+        facts = Text("  ")
+        for col, cell in cells[1:]:
+            if col in table.wide or not str(cell):
+                continue
+            if len(facts) > 2:
+                facts.append(" · ", style="dim")
+            facts.append(f"{col} ", style="dim")
+            facts.append_text(_styled(col, cell))
+        if len(facts) > 2:
+            parts.append(facts)
+        for col, cell in cells[1:]:
+            if col in table.wide and str(cell):
+                parts.append(Padding(text(cell), (0, 0, 0, 2), expand=False))
+    return Group(*parts)
+
+
+def _table_or_cards(table: Table, env: Env, title: bool = True) -> RenderableType:
+    if fits(table, env.width):
+        return _rich_table(table, env, title)
+    return _cards(table, title)
 
 
 def _doc(doc: Doc, env: Env) -> RenderableType:
@@ -115,15 +158,14 @@ def _doc(doc: Doc, env: Env) -> RenderableType:
             grid.add_column(style="bold cyan", no_wrap=True)
             grid.add_column(overflow="fold")
             for f in sec.fields:
-                style = VALUE_STYLES.get(str(f.value), "") if f.label in STYLED_COLUMNS else ""
-                grid.add_row(text(f.label), text(f.value, style))
+                grid.add_row(text(f.label), _styled(f.label, f.value))
             parts.append(grid)
         if sec.quote is not None:
             parts.append(text("“" + sec.quote + "”", "italic"))
         if sec.text is not None:
             parts.append(text(sec.text, sec.style))
         if sec.table is not None:
-            parts.append(_rich_table(sec.table, env, title=False))
+            parts.append(_table_or_cards(sec.table, Env(width=env.width - 4), title=False))
     return Panel(
         Group(*parts),
         title=text(doc.title, "bold"),
@@ -147,7 +189,7 @@ def to_terminal(view: Table | Doc, env: Env) -> str:
     buf = io.StringIO()
     console = _console(env, buf)
     if isinstance(view, Table):
-        console.print(_rich_table(view, env))
+        console.print(_table_or_cards(view, env))
     else:
         console.print(_doc(view, env))
     return buf.getvalue()

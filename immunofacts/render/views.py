@@ -70,25 +70,13 @@ def _verdict(rec: Record) -> str:
 
 
 def cases_table(cases: list[Case]) -> Table:
-    """The clinical cases, one row each."""
-    rows: list[tuple[Cell, ...]] = []
-    for c in cases:
-        rows.append(
-            (
-                c.id,
-                c.patient.description,
-                "; ".join(c.diagnosis),
-                c.therapy,
-                c.outcome,
-                c.evidence.value,
-                _verdict(c),
-            )
-        )
+    """The clinical cases, one row each: what happened, and how well it is backed."""
+    rows: list[tuple[Cell, ...]] = [(c.id, c.title, c.evidence.value, _verdict(c)) for c in cases]
     return Table(
         "Clinical cases",
-        ("id", "patient", "diagnosis", "therapy", "outcome", "evidence", "verdict"),
+        ("id", "case", "evidence", "verdict"),
         rows,
-        wide=frozenset(("patient", "diagnosis", "therapy", "outcome")),
+        wide=frozenset(("case",)),
     )
 
 
@@ -289,6 +277,12 @@ def _snippet(hit: Hit, width: int = 160) -> Marked:
     b = min(len(text), a + width)
     if b - a < width:
         a = max(0, b - width)
+    if a > 0:  # start and end on a word boundary
+        space = text.find(" ", a, first.start)
+        a = space + 1 if space >= 0 else a
+    if b < len(text):
+        space = text.rfind(" ", first.end, b)
+        b = space if space >= 0 else b
     pre = "…" if a > 0 else ""
     post = "…" if b < len(text) else ""
     spans = tuple(
@@ -305,11 +299,10 @@ def search_table(hits: list[Hit], terms: list[str]) -> Table:
     for h in hits:
         rec = h.record
         kind = rec.kind.value if isinstance(rec, Claim) else "case"
-        fields = sorted({m.field for m in h.matches})
-        rows.append((rec.id, kind, rec.evidence.value, str(h.score), ",".join(fields), _snippet(h)))
+        rows.append((rec.id, kind, rec.evidence.value, _verdict(rec), _snippet(h)))
     return Table(
         f"{len(hits)} match{'es' if len(hits) != 1 else ''} for {' '.join(terms)!r}",
-        ("id", "kind", "evidence", "score", "fields", "text"),
+        ("id", "kind", "evidence", "verdict", "text"),
         rows,
         wide=frozenset(("text",)),
     )
