@@ -114,7 +114,7 @@ DataOpt = Annotated[
         "-d",
         envvar="IMMUNOFACTS_DATA",
         metavar="PATH",
-        help="Dataset YAML file. [default: the article's dataset]",
+        help="Dataset YAML file (default: the article's dataset).",
         show_default=False,
     ),
 ]
@@ -124,7 +124,7 @@ FormatOpt = Annotated[
         "--format",
         "-f",
         case_sensitive=False,
-        help="Output format. [default: table on a terminal, plain when piped]",
+        help="Output format (default: table on a terminal, plain when piped).",
         show_default=False,
     ),
 ]
@@ -479,7 +479,7 @@ def validate(
     path: Annotated[
         str | None,
         typer.Argument(
-            metavar="[PATH]", help="Dataset to check. [default: --data, or the article's]"
+            metavar="[PATH]", help="Dataset to check (default: --data, or the article's)."
         ),
     ] = None,
     data: DataOpt = None,
@@ -520,7 +520,7 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
     date: Annotated[
         str | None,
-        typer.Option(help="claimreview: the review date. [default: today]", show_default=False),
+        typer.Option(help="claimreview: the review date (default: today).", show_default=False),
     ] = None,
     base_url: Annotated[
         str, typer.Option(help="claimreview: each review's url is this plus the claim id.")

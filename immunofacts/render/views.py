@@ -41,8 +41,9 @@ def to_builtins(obj: Any) -> Any:
 
 
 def record_json(rec: Record | Entity) -> dict[str, Any]:
-    """The documented JSON shape of one record: its schema fields, plus `type`."""
-    out: dict[str, Any] = {"type": type(rec).__name__.lower()}
+    """The documented JSON shape of one record: its schema fields, plus `type` for a
+    claim or case (an entity's own `type` says what it is)."""
+    out: dict[str, Any] = {} if isinstance(rec, Entity) else {"type": type(rec).__name__.lower()}
     out.update(to_builtins(rec))
     return out
 
