@@ -97,11 +97,16 @@ def _meta(db: sqlite3.Connection) -> dict[str, Any]:
     return dict(rows)
 
 
-def _check_fresh(db: sqlite3.Connection, path: Path) -> dict[str, Any]:
-    """The cache's metadata if it answers for the file as it is now, else _Stale."""
+def _check_fresh(db: sqlite3.Connection, path: Path) -> dict[str, str]:
+    """The stamps to refresh if the cache answers for the file as it is now, else _Stale.
+
+    A file whose size or mtime changed but whose content hash did not is still
+    answered for; its new stamp is returned so the caller can record it.
+    """
     meta = _meta(db)
     if meta.get("format") != CACHE_FORMAT or meta.get("path") != os.path.abspath(path):
         raise _Stale
+    touched: dict[str, str] = {}
     for key in ("dataset", "source"):
         file = meta.get(f"{key}_path")
         if not file:
@@ -110,9 +115,26 @@ def _check_fresh(db: sqlite3.Connection, path: Path) -> dict[str, Any]:
             stamp = _stamp(Path(file))
         except OSError as e:
             raise _Stale from e
-        if stamp != meta.get(f"{key}_stamp") and _digest(Path(file)) != meta.get(f"{key}_hash"):
-            raise _Stale
-    return meta
+        if stamp != meta.get(f"{key}_stamp"):
+            if _digest(Path(file)) != meta.get(f"{key}_hash"):
+                raise _Stale
+            touched[f"{key}_stamp"] = stamp
+    return touched
+
+
+def _touch(cpath: Path, stamps: dict[str, str]) -> None:
+    """Record new stamps for files whose content did not change (best effort)."""
+    if not stamps:
+        return
+    with contextlib.suppress(sqlite3.Error, OSError):
+        db = sqlite3.connect(cpath, timeout=0.1)
+        try:
+            db.executemany(
+                "UPDATE meta SET value = ? WHERE key = ?", [(v, k) for k, v in stamps.items()]
+            )
+            db.commit()
+        finally:
+            db.close()
 
 
 def _blob(db: sqlite3.Connection, name: str) -> bytes:
@@ -126,15 +148,16 @@ def _blob(db: sqlite3.Connection, name: str) -> bytes:
 def _read_full(cpath: Path, path: Path) -> Dataset:
     db = _connect_ro(cpath)
     try:
-        _check_fresh(db, path)
+        touched = _check_fresh(db, path)
         ds = msgspec.msgpack.decode(_blob(db, "dataset"), type=Dataset)
         if ds.source_text is None and ds.source.text is not None:
             raise _Stale
-        return ds
     except (sqlite3.Error, msgspec.DecodeError) as e:
         raise _Stale from e
     finally:
         db.close()
+    _touch(cpath, touched)
+    return ds
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")
@@ -157,7 +180,7 @@ def fts_query(terms: Sequence[str]) -> str | None:
 def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
     db = _connect_ro(cpath)
     try:
-        _check_fresh(db, path)
+        touched = _check_fresh(db, path)
         head = msgspec.msgpack.decode(_blob(db, "head"), type=_Head)
         rows = db.execute(
             "SELECT r.is_case, r.body, r.crc FROM records r JOIN fts ON fts.rowid = r.rowid "
@@ -175,17 +198,18 @@ def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
                 cases.append(case_decoder.decode(body))
             else:
                 claims.append(claim_decoder.decode(body))
-        return Dataset(
-            schema=head.schema,
-            source=head.source,
-            entities=head.entities,
-            claims=tuple(claims),
-            cases=tuple(cases),
-        )
     except (sqlite3.Error, msgspec.DecodeError) as e:
         raise _Stale from e
     finally:
         db.close()
+    _touch(cpath, touched)
+    return Dataset(
+        schema=head.schema,
+        source=head.source,
+        entities=head.entities,
+        claims=tuple(claims),
+        cases=tuple(cases),
+    )
 
 
 class _Head(msgspec.Struct, frozen=True):
