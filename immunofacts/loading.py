@@ -17,6 +17,8 @@ message carries ``file:line: where: what``.
 from __future__ import annotations
 
 import datetime
+import enum
+import math
 import os
 import re
 import stat
@@ -30,9 +32,14 @@ from .model import (
     SCHEMA_VERSION,
     Case,
     Claim,
+    ClaimKind,
     Dataset,
     Entity,
+    EntityType,
+    Evidence,
+    Qualifier,
     Source,
+    Verdict,
 )
 
 #: The largest dataset file read, in bytes (override with IMMUNOFACTS_MAX_BYTES).
@@ -51,6 +58,7 @@ _RECORD_TYPES: dict[str, type[Entity] | type[Claim] | type[Case]] = {
     "claims": Claim,
     "cases": Case,
 }
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 _NODE_START = " \t\r\n[]{},"
 _DOC_MARKERS = ("\n---", "\n...", "\n%")
 _DATE_MSG = "expected YYYY, YYYY-MM or YYYY-MM-DD"
@@ -158,6 +166,8 @@ def is_plain(text: str) -> bool:
     """
     if text.startswith(("---", "...", "%")) or any(m in text for m in _DOC_MARKERS):
         return False
+    if _CONTROL.search(text):
+        return False  # the careful path names the character and its line
     for ch in "!&*":
         i = text.find(ch)
         while i >= 0:
@@ -191,8 +201,19 @@ def _fast_parse(text: str) -> Any:
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _TRUE = frozenset(("true", "True", "TRUE"))
 _FALSE = frozenset(("false", "False", "FALSE"))
-_INT = re.compile(r"[-+]?[0-9]+")
+# Numbers as both parsers read them: the YAML 1.2 core schema, plus the binary
+# and digit-separator forms that yaml-rs also accepts.
+_INT = re.compile(
+    r"[-+]?(?:0b([01_]*[01][01_]*)|0o([0-7_]*[0-7][0-7_]*)|0x([0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*)"
+    r"|(_*[0-9][0-9_]*))"
+)
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOAT = {
+    f"{sign}.{word}": float(f"{sign}{word[:3].lower()}")
+    for sign in ("", "+", "-")
+    for word in ("inf", "Inf", "INF")
+} | {".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
+_PLAIN_TAG = "tag:immunofacts,plain"
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -206,11 +227,17 @@ def _resolve_plain(value: str) -> Any:
         return True
     if value in _FALSE:
         return False
-    if _INT.fullmatch(value) and len(value) <= MAX_INT_DIGITS:
-        return int(value)
-    if _FLOAT.fullmatch(value) and len(value) <= MAX_INT_DIGITS:
+    if len(value) > MAX_INT_DIGITS:
+        return value
+    m = _INT.fullmatch(value)
+    if m:
+        sign = -1 if value.startswith("-") else 1
+        for base, digits in zip((2, 8, 16, 10), m.groups(), strict=True):
+            if digits is not None:
+                return sign * int(digits.replace("_", ""), base)
+    if _FLOAT.fullmatch(value):
         return float(value)
-    return value
+    return _SPECIAL_FLOAT.get(value, value)
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
@@ -220,7 +247,11 @@ def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
     class HardenedLoader(base):  # type: ignore[misc]
-        yaml_implicit_resolvers: dict[Any, Any] = {}
+        # Every plain scalar gets one private tag, so that an explicit `!!str`
+        # can be told apart from a plain one; _resolve_plain reads plain ones.
+        yaml_implicit_resolvers: dict[Any, Any] = {
+            key: [(_PLAIN_TAG, re.compile(r".*", re.DOTALL))] for key in (None, "")
+        }
 
     def problem(mark: Any, where: str, what: str) -> DataError:
         line = mark.line + 1 if mark is not None else None
@@ -230,6 +261,15 @@ def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
     try:
         try:
             root = loader.get_single_node()
+        except yaml.reader.ReaderError as e:
+            line = text.count("\n", 0, e.position) + 1
+            what = (
+                f"control character U+{e.character:04X} is not allowed; "
+                "write it as an escape in a double-quoted string"
+                if isinstance(e.character, int)
+                else "unreadable character"
+            )
+            raise DataError([Problem(name, line, "", what)]) from None
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
             what = " ".join(str(x) for x in (e.context, e.problem) if x)
@@ -252,9 +292,11 @@ def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
         if depth > MAX_DEPTH:
             raise problem(node.start_mark, where, f"nested more than {MAX_DEPTH} levels deep")
         if isinstance(node, yaml.ScalarNode):
+            if node.tag == _PLAIN_TAG:
+                return _resolve_plain(node.value)
             if node.tag != _STR_TAG:
                 raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
-            return _resolve_plain(node.value) if not node.style else node.value
+            return node.value
         if isinstance(node, yaml.SequenceNode):
             if node.tag != _SEQ_TAG:
                 raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
@@ -267,7 +309,7 @@ def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
             raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
         out: dict[str, Any] = {}
         for knode, vnode in node.value:
-            if not isinstance(knode, yaml.ScalarNode) or knode.tag != _STR_TAG:
+            if not isinstance(knode, yaml.ScalarNode) or knode.tag not in (_STR_TAG, _PLAIN_TAG):
                 raise problem(knode.start_mark, where, "mapping keys must be plain strings")
             key = knode.value
             if key in out:
@@ -279,6 +321,21 @@ def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
     lines[()] = root.start_mark.line + 1 if root is not None else 1
     data = build(root, (), 0) if root is not None else None
     return data, lines
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text for plain data, in block style, that `load_dataset` reads back unchanged.
+
+    Text holding characters that YAML treats as line breaks (NEL, U+2028,
+    U+2029) is written with every non-ASCII character escaped, so they survive.
+    """
+    import yaml
+
+    dumper: type[Any] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    probe = yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=1000)
+    if any(ch in probe for ch in "\x85\u2028\u2029"):
+        return yaml.dump(data, Dumper=dumper, allow_unicode=False, sort_keys=False, width=1000)
+    return probe
 
 
 # --- validation -------------------------------------------------------------
@@ -333,8 +390,46 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
             return path, f"{_DATE_MSG}, got {value!r}"
         return path, f"{_ID_MSG}, got {value!r}"
     if what.startswith("Invalid enum value"):
-        return path, f"{what[0].lower()}{what[1:]}"
-    return path, f"{what[0].lower()}{what[1:]}, got {_shown(value)}"
+        field = path[-1] if path else ""
+        enum = _ENUMS.get(field) if isinstance(field, str) else None
+        if enum is None:
+            return path, f"{what[0].lower()}{what[1:]}"
+        allowed = [str(e.value) for e in enum]
+        return path, f"expected one of {', '.join(allowed)}; got {value!r}"
+    expected = re.match(r"Expected `([^`]*)`(.*?)(?:, got `[^`]*`)?$", what)
+    if expected:
+        names = [_TYPE_WORDS.get(t.strip(), t.strip()) for t in expected.group(1).split("|")]
+        return path, f"expected {' or '.join(names)}{expected.group(2)}, got {_found(value)}"
+    return path, f"{what[0].lower()}{what[1:]}"
+
+
+_ENUMS: dict[str, type[enum.Enum]] = {
+    "kind": ClaimKind,
+    "evidence": Evidence,
+    "verdict": Verdict,
+    "type": EntityType,
+    "qualifier": Qualifier,
+}
+_TYPE_WORDS = {
+    "str": "a string",
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "null": "null",
+    "array": "a list",
+    "object": "a mapping",
+}
+
+
+def _found(value: Any) -> str:
+    """What a value is, in YAML's words: ``the number 2020``, ``a list``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the string {_shown(value)}"
+    return _shown(value)
 
 
 def _shown(value: Any) -> str:
@@ -443,6 +538,11 @@ def build_dataset(
     claims: list[Claim] = records["claims"]
     cases: list[Case] = records["cases"]
     _check_references(entities, claims, cases, raw, add)
+    for section, recs in (("claims", claims), ("cases", cases)):
+        for rec in recs:
+            for sub, number in _non_finite(rec):
+                at = (section, _index_of(raw, section)[rec.id], *sub)
+                add(at, f"expected a finite number, got {number}")
     good: set[str] = set()
     if source is not None:
         for path, value in _calendar_dates(source, ("source",), good):
@@ -472,6 +572,29 @@ def build_dataset(
         cases=tuple(cases),
         source_text=source_text,
     )
+
+
+def _raw_ids(raw: dict[str, Any], section: str) -> set[str]:
+    items = raw.get(section)
+    if not isinstance(items, list):
+        return set()
+    return {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
+
+
+def _non_finite(rec: Claim | Case) -> list[tuple[Path_, float]]:
+    """Numbers of a record that are infinite or not a number."""
+    out: list[tuple[Path_, float]] = []
+    if isinstance(rec, Claim):
+        for i, f in enumerate(rec.figures):
+            if not math.isfinite(f.value):
+                out.append((("figures", i, "value"), f.value))
+    else:
+        for i, m in enumerate(rec.measurements):
+            for field in ("before", "after"):
+                value = getattr(m, field)
+                if not math.isfinite(value):
+                    out.append((("measurements", i, field), value))
+    return out
 
 
 def _index_of(raw: dict[str, Any], section: str) -> dict[str, int]:
@@ -509,8 +632,10 @@ def _check_references(
                     add((section, pos, "id"), f"duplicate id {dup!r} (first used at {first[dup]})")
                 else:
                     first[dup] = f"{section}[{pos}]"
-    entity_ids = {e.id for e in entities}
-    claim_ids = {c.id for c in claims}
+    # Ids of records that failed validation still count as defined, so that one
+    # bad record does not also show up as a dangling reference elsewhere.
+    entity_ids = {e.id for e in entities} | _raw_ids(raw, "entities")
+    claim_ids = {c.id for c in claims} | _raw_ids(raw, "claims")
     for section, recs in (("claims", claims), ("cases", cases)):
         index = _index_of(raw, section)
         for rec in recs:

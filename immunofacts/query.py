@@ -75,7 +75,12 @@ def find_entity(ds: Dataset, key: str) -> Entity:
         return starts[0]
     if len(starts) > 1:
         raise NotFoundError("entity", key, [e.id for e in starts[:5]])
-    raise NotFoundError("entity", key, suggest(low, [e.id for e in ds.entities]))
+    import difflib
+
+    by_name = {n.casefold(): e.id for e in ds.entities for n in (e.id, e.name, *e.aliases)}
+    close = difflib.get_close_matches(low, list(by_name), n=3, cutoff=0.6)
+    near = list(dict.fromkeys(by_name[c] for c in close))
+    raise NotFoundError("entity", key, near or suggest(low, [e.id for e in ds.entities]))
 
 
 def verdict_of(rec: Record) -> str | None:

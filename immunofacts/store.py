@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import stat
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -60,6 +61,8 @@ def cache_path(path: Path) -> Path:
 
 def _stamp(path: Path) -> str:
     st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise _Stale  # replaced by a directory or a FIFO: the loader reports it
     return f"{st.st_size}:{st.st_mtime_ns}"
 
 
@@ -116,7 +119,11 @@ def _check_fresh(db: sqlite3.Connection, path: Path) -> dict[str, str]:
         except OSError as e:
             raise _Stale from e
         if stamp != meta.get(f"{key}_stamp"):
-            if _digest(Path(file)) != meta.get(f"{key}_hash"):
+            try:
+                same = _digest(Path(file)) == meta.get(f"{key}_hash")
+            except OSError as e:
+                raise _Stale from e
+            if not same:
                 raise _Stale
             touched[f"{key}_stamp"] = stamp
     return touched
@@ -296,7 +303,7 @@ def _parse_and_cache(path: Path, label: str | None, status: Status | None) -> Da
     big = status is not None and _size(path) >= PROGRESS_BYTES
     with status(f"Loading {label or path}") if big and status else _nothing():
         ds = load_dataset(path, label=label)
-        with contextlib.suppress(OSError, sqlite3.Error):
+        with contextlib.suppress(OSError, sqlite3.Error, _Stale):
             _write_cache(path, ds)
     return ds
 

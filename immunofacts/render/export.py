@@ -11,6 +11,7 @@ import msgspec
 from ..model import Claim, Dataset, Verdict
 from ..query import verdict_of
 from .base import ExportFormat
+from .formats import to_json
 from .views import reference_text
 
 VERDICT_NAMES = {
@@ -57,19 +58,19 @@ def _prune(value: Any) -> Any:
 def export_text(ds: Dataset, fmt: ExportFormat, *, date: str, base_url: str) -> str:
     """The text of an export."""
     if fmt is ExportFormat.JSON:
-        data = msgspec.json.encode(dataset_builtins(ds))
-        return msgspec.json.format(data, indent=2).decode() + "\n"
+        return to_json(dataset_builtins(ds))
     if fmt is ExportFormat.YAML:
-        return msgspec.yaml.encode(dataset_builtins(ds)).decode()
+        from ..loading import dump_yaml
+
+        return dump_yaml(dataset_builtins(ds))
     if fmt is ExportFormat.CSV:
         return _csv(ds)
-    reviews = claim_reviews(ds, date=date, base_url=base_url)
-    return msgspec.json.format(msgspec.json.encode(reviews), indent=2).decode() + "\n"
+    return to_json(claim_reviews(ds, date=date, base_url=base_url))
 
 
 def _csv(ds: Dataset) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
     for rec in ds.records():
         review = rec.review

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from .base import Cell, Doc, Env, Format, Marked, Table, clean
@@ -23,17 +24,25 @@ def render(view: Table | Doc, fmt: Format, env: Env, payload: Any = None) -> str
     return to_terminal(view, env)
 
 
+# Characters JSON may carry raw but that YAML parsers refuse or read as line
+# breaks; written as \u escapes, the JSON stays a valid YAML document.
+_JSON_ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+
+
 def to_json(payload: Any) -> str:
     """Indented JSON, UTF-8, with a trailing newline; data kept exact."""
     import msgspec
 
-    return msgspec.json.format(msgspec.json.encode(payload), indent=2).decode() + "\n"
+    text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
+    return _JSON_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
 def _table_of(view: Table | Doc) -> Table:
     if isinstance(view, Table):
         return view
-    rows: list[tuple[Cell, ...]] = []
+    rows: list[tuple[Cell, ...]] = [("id", view.title)]
+    if view.subtitle:
+        rows.append(("summary", view.subtitle))
     for sec in view.sections:
         prefix = f"{sec.title}." if sec.title else ""
         rows += [(prefix + f.label, f.value) for f in sec.fields]
@@ -53,7 +62,7 @@ def to_csv(view: Table | Doc) -> str:
 
     table = _table_of(view)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; a bare CR in a value is quoted
     w.writerow(table.columns)
     for row in table.rows:
         w.writerow([str(c) for c in row])
@@ -78,7 +87,7 @@ def to_plain(view: Table | Doc) -> str:
         for f in sec.fields:
             lines.append(f"{indent}{f.label}: {clean(str(f.value), oneline=True)}")
         if sec.quote is not None:
-            lines.append(f"{indent}“{clean(sec.quote, oneline=True)}”")
+            lines.append(f"{indent}> {clean(sec.quote, oneline=True)}")
         if sec.text is not None:
             lines += [indent + clean(ln) for ln in str(sec.text).split("\n")]
         if sec.table is not None:

@@ -10,6 +10,7 @@ import contextlib
 import io
 from collections.abc import Iterator
 
+import msgspec
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
@@ -46,12 +47,33 @@ VALUE_STYLES = {
 STYLED_COLUMNS = frozenset(("verdict", "evidence"))
 
 
-def text(cell: Cell, style: str = "", oneline: bool = False) -> Text:
-    """A Rich Text for a cell: cleaned, never parsed as markup."""
+#: Spans that must stay visible without colour get these brackets then.
+MARKED_SPANS = frozenset(("match", "quote"))
+
+
+def marks(env: Env) -> tuple[str, str] | None:
+    """Brackets that show marked spans when there is no colour to show them."""
+    if env.color:
+        return None
+    return ("[[", "]]") if env.ascii_only else ("⟦", "⟧")
+
+
+def text(
+    cell: Cell, style: str = "", oneline: bool = False, brackets: tuple[str, str] | None = None
+) -> Text:
+    """A Rich Text for a cell: cleaned, never parsed as markup; spans styled, and
+    bracketed too when `brackets` is given."""
     marked = clean_marked(cell, oneline=oneline)
-    out = Text(marked.text, style=style, no_wrap=False)
-    for a, b, span_style in marked.spans:
-        out.stylize(SPAN_STYLES.get(span_style, span_style), a, b)
+    out = Text(style=style, no_wrap=False)
+    pos = 0
+    for a, b, span_style in sorted(marked.spans):
+        if a < pos:
+            continue
+        out.append(marked.text[pos:a])
+        show = brackets if brackets and span_style in MARKED_SPANS else ("", "")
+        out.append(show[0] + marked.text[a:b] + show[1], SPAN_STYLES.get(span_style, span_style))
+        pos = b
+    out.append(marked.text[pos:])
     return out
 
 
@@ -62,6 +84,7 @@ def _console(env: Env, buf: io.StringIO) -> Console:
         color_system="auto" if env.color else None,
         no_color=not env.color,
         width=env.width,
+        height=25,
         emoji=False,
         markup=False,
         highlight=False,
@@ -92,9 +115,9 @@ def fits(table: Table, width: int) -> bool:
     return fixed + wide + 3 * len(table.columns) + 1 <= width
 
 
-def _styled(col: str, cell: Cell) -> Text:
+def _styled(col: str, cell: Cell, env: Env) -> Text:
     style = VALUE_STYLES.get(str(cell), "") if col in STYLED_COLUMNS else ""
-    return text(cell, style)
+    return text(cell, style, brackets=marks(env))
 
 
 def _rich_table(table: Table, env: Env, title: bool = True) -> RichTable:
@@ -108,40 +131,40 @@ def _rich_table(table: Table, env: Env, title: bool = True) -> RichTable:
         wide = col in table.wide
         t.add_column(col, overflow="fold", no_wrap=not wide, ratio=1 if wide else None)
     for row in table.rows:
-        t.add_row(*(_styled(c, cell) for c, cell in zip(table.columns, row, strict=True)))
+        t.add_row(*(_styled(c, cell, env) for c, cell in zip(table.columns, row, strict=True)))
     return t
 
 
-def _cards(table: Table, title: bool = True) -> RenderableType:
+def _cards(table: Table, env: Env, title: bool = True) -> RenderableType:
     """A table too wide for the terminal, as one card per row: id, facts, then text."""
     parts: list[RenderableType] = []
     if title and table.title:
         parts.append(text(table.title, "bold"))
     for row in table.rows:
         cells = list(zip(table.columns, row, strict=True))
-        head = _styled(*cells[0])
+        head = _styled(*cells[0], env)
         head.stylize("bold")
         parts.append(head)
-        facts = Text("  ")
+        facts = Text()
         for col, cell in cells[1:]:
             if col in table.wide or not str(cell):
                 continue
-            if len(facts) > 2:
+            if facts:
                 facts.append(" · ", style="dim")
             facts.append(f"{col} ", style="dim")
-            facts.append_text(_styled(col, cell))
-        if len(facts) > 2:
-            parts.append(facts)
+            facts.append_text(_styled(col, cell, env))
+        if facts:
+            parts.append(Padding(facts, (0, 0, 0, 2), expand=False))
         for col, cell in cells[1:]:
             if col in table.wide and str(cell):
-                parts.append(Padding(text(cell), (0, 0, 0, 2), expand=False))
+                parts.append(Padding(_styled(col, cell, env), (0, 0, 0, 2), expand=False))
     return Group(*parts)
 
 
 def _table_or_cards(table: Table, env: Env, title: bool = True) -> RenderableType:
     if fits(table, env.width):
         return _rich_table(table, env, title)
-    return _cards(table, title)
+    return _cards(table, env, title)
 
 
 def _doc(doc: Doc, env: Env) -> RenderableType:
@@ -158,14 +181,15 @@ def _doc(doc: Doc, env: Env) -> RenderableType:
             grid.add_column(style="bold cyan", no_wrap=True)
             grid.add_column(overflow="fold")
             for f in sec.fields:
-                grid.add_row(text(f.label), _styled(f.label, f.value))
+                grid.add_row(text(f.label), _styled(f.label, f.value, env))
             parts.append(grid)
         if sec.quote is not None:
-            parts.append(text("“" + sec.quote + "”", "italic"))
+            parts.append(Padding(text(sec.quote, "italic"), (0, 0, 0, 2), expand=False))
         if sec.text is not None:
-            parts.append(text(sec.text, sec.style))
+            parts.append(text(sec.text, sec.style, brackets=marks(env)))
         if sec.table is not None:
-            parts.append(_table_or_cards(sec.table, Env(width=env.width - 4), title=False))
+            inner = msgspec.structs.replace(env, width=env.width - 4)
+            parts.append(_table_or_cards(sec.table, inner, title=False))
     return Panel(
         Group(*parts),
         title=text(doc.title, "bold"),
@@ -192,4 +216,5 @@ def to_terminal(view: Table | Doc, env: Env) -> str:
         console.print(_table_or_cards(view, env))
     else:
         console.print(_doc(view, env))
-    return buf.getvalue()
+    # Rich pads wrapped lines to the width; trailing spaces show nothing.
+    return "\n".join(line.rstrip(" ") for line in buf.getvalue().split("\n"))

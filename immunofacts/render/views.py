@@ -347,18 +347,19 @@ def timeline_table(events: list[TimelineEvent]) -> Table:
 
 
 def timeline_doc(events: list[TimelineEvent]) -> Doc:
-    """A vertical timeline grouped by month, for a terminal."""
+    """A vertical timeline grouped by month (or by year, for year-only dates), for a terminal."""
     sections: list[Section] = []
     group: list[Field] = []
     heading: str | None = None
     for e in events:
-        month = date_words(e.date[:7])
-        if month != heading and group:
+        period = date_words(e.date[:7]) if len(e.date) > 4 else f"{e.date}, month not given"
+        if period != heading and group:
             sections.append(Section(heading, tuple(group)))
             group = []
-        heading = month
-        label = e.date if len(e.date) == 10 else e.date + " " * (10 - len(e.date))
-        group.append(Field(f"{label}  {e.record_id}", e.description))
+        heading = period
+        line = f"{e.description}  {e.record_id}"
+        n = len(e.description) + 2
+        group.append(Field(f"{e.date:<10}", Marked(line, ((n, len(line), "label"),))))
     if group:
         sections.append(Section(heading, tuple(group)))
     return Doc("Timeline", tuple(sections), subtitle=f"{len(events)} dated events")
