@@ -1,0 +1,75 @@
+"""Smoke tests of the benchmark harness (not timed): the generator and `run.py --quick`."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from immunofacts.loading import load_dataset
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+ROWS = (
+    "startup: list-cases / floor",
+    "startup: show-stats / floor",
+    "startup: python -c pass / floor",
+    "completion: show-case case- / floor",
+    "first load N=50: validate / PyYAML C",
+    "warm search N=50: search lupus / list-cases",
+    "warm search N=50: peak RSS",
+)
+
+
+def _make_dataset() -> Callable[[int, Path], None]:
+    spec = importlib.util.spec_from_file_location(
+        "_bench_make_dataset", BENCHMARKS / "make_dataset.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    make: Callable[[int, Path], None] = module.make_dataset
+    return make
+
+
+def test_make_dataset_is_valid_and_deterministic(tmp_path: Path) -> None:
+    make = _make_dataset()
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    make(50, first)
+    make(50, second)
+    assert first.read_bytes() == second.read_bytes()
+    ds = load_dataset(first)
+    assert len(ds.claims) == 50
+    assert len(ds.entities) == 10
+    assert len(ds.cases) == 3
+    assert ds.source.text is None
+
+
+def test_run_quick(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.pop("IMMUNOFACTS_DATA", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "run.py"),
+            "--quick",
+            "--quiet",
+            "--out-dir",
+            str(tmp_path / "out"),
+            "--json",
+            str(tmp_path / "bench.json"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    labels = [line.split("|")[1].strip() for line in table[1:]]
+    assert labels == list(ROWS)
+    assert (tmp_path / "bench.json").is_file()

@@ -1,0 +1,726 @@
+"""The command line through Typer's CliRunner: exit codes, stdout, stderr, every format.
+
+Typer 0.29's CliRunner keeps stderr apart from stdout (`result.stdout`,
+`result.stderr`), and `result.output` is both interleaved; the first test
+checks that, since everything below relies on it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner, Result
+
+from immunofacts import __version__
+from immunofacts.cli import app
+from immunofacts.loading import load_dataset
+from immunofacts.model import Dataset
+from immunofacts.query import date_key
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "immunofacts.yaml"
+ARTICLE = ROOT / "data" / "article.txt"
+
+FORMATS = ("table", "plain", "json", "csv", "markdown")
+#: Commands that render a list or a record, in every --format.
+VIEW_COMMANDS: list[list[str]] = [
+    ["list-cases"],
+    ["show-case", "case-hong-kong-singer"],
+    ["list-claims"],
+    ["show-claim", "claim-car-t-ind-applications"],
+    ["show-stats"],
+    ["search", "lupus"],
+    ["timeline"],
+    ["entities"],
+    ["entities", "Lancet"],
+    ["source"],
+    ["source", "--claim", "claim-cynk-001-fda-ind"],
+    ["validate"],
+]
+BOX = re.compile("[\u2500-\u257f]")
+
+
+def run(*args: str, env: dict[str, str | None] | None = None) -> Result:
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def ok(*args: str) -> Result:
+    """Run a command that must succeed quietly."""
+    result = run(*args)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert result.stderr == ""
+    return result
+
+
+def as_json(*args: str) -> Any:
+    return json.loads(ok(*args, "--format", "json").stdout)
+
+
+@pytest.fixture(scope="module")
+def ds() -> Dataset:
+    return load_dataset(DATA)
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A copy of the dataset (and its article) in a temporary directory, one title changed."""
+    shutil.copy(ARTICLE, tmp_path / "article.txt")
+    text = DATA.read_text(encoding="utf-8")
+    old = "title: UK woman with lymphoma clear of cancer after CAR-T on the NHS"
+    assert old in text
+    path = tmp_path / "copy.yaml"
+    path.write_text(text.replace(old, "title: COPY MARKER case"), encoding="utf-8")
+    return path
+
+
+# --- the runner itself, --version, --help -------------------------------------------------
+
+
+def test_runner_separates_stderr() -> None:
+    result = run("show-claim", "claim-zzzz", "--format", "json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("immunofacts: error: ")
+    assert result.output == result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(flag: str) -> None:
+    result = ok(flag)
+    assert result.stdout == f"immunofacts {__version__}\n"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", __version__)
+
+
+def test_no_arguments_shows_help() -> None:
+    result = run()
+    assert result.exit_code == 2  # Typer's no_args_is_help
+    assert "Usage" in result.stdout
+    assert "list-claims" in result.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run("list-clams")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "list-clams" in result.stderr
+
+
+# --- list-cases / show-case ---------------------------------------------------------------
+
+
+def test_list_cases_json(ds: Dataset) -> None:
+    cases = as_json("list-cases")
+    assert isinstance(cases, list)
+    assert len(cases) == 3
+    assert [c["id"] for c in cases] == [c.id for c in ds.cases]
+    assert all(c["type"] == "case" for c in cases)
+    assert all(c["quote"] in (ds.source_text or "") for c in cases)
+
+
+def test_list_cases_plain_is_one_tab_separated_line_per_case(ds: Dataset) -> None:
+    lines = ok("list-cases").stdout.splitlines()  # not a terminal: plain by default
+    assert len(lines) == 3
+    for line, case in zip(lines, ds.cases, strict=True):
+        cells = line.split("\t")
+        assert cells[0] == case.id
+        assert cells[-2:] == [case.evidence.value, case.review.verdict.value if case.review else ""]
+
+
+def test_show_case(ds: Dataset) -> None:
+    data = as_json("show-case", "case-hong-kong-singer")
+    assert data["id"] == "case-hong-kong-singer"
+    assert data["measurements"][0]["before"] == 68
+    assert data["measurements"][0]["after"] == 2
+    dates = [e["date"] for e in data["events"]]
+    assert dates == sorted(dates, key=date_key)
+    plain = ok("show-case", "case-hong").stdout  # unique prefix
+    assert plain.startswith("case-hong-kong-singer\n")
+    assert "68 → 2 cells" in plain
+    assert "death" in plain  # the review's `later`
+
+
+def test_show_case_unknown_suggests() -> None:
+    result = run("show-case", "case-hong-kong-singr")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "did you mean 'case-hong-kong-singer'?" in result.stderr
+
+
+def test_show_case_missing_argument_is_usage() -> None:
+    result = run("show-case")
+    assert result.exit_code == 2
+    assert "ID" in result.stderr
+
+
+# --- list-claims / show-claim -------------------------------------------------------------
+
+
+def test_list_claims_json_has_every_claim(ds: Dataset) -> None:
+    claims = as_json("list-claims")
+    assert len(claims) == len(ds.claims) > 0
+    assert [c["id"] for c in claims] == [c.id for c in ds.claims]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "check"),
+    [
+        ("--kind", "statistic", lambda c: c["kind"] == "statistic"),
+        ("--evidence", "peer-reviewed", lambda c: c["evidence"] == "peer-reviewed"),
+        ("--verdict", "confirmed", lambda c: (c["review"] or {}).get("verdict") == "confirmed"),
+        ("--entity", "Lancet", lambda c: "ent-the-lancet-respiratory-medicine" in c["entities"]),
+        ("--year", "2021", lambda c: (c["date"] or "").startswith("2021")),
+    ],
+)
+def test_list_claims_filters(ds: Dataset, option: str, value: str, check: Any) -> None:
+    everything = as_json("list-claims")
+    kept = as_json("list-claims", option, value)
+    assert kept
+    assert [c["id"] for c in kept] == [c["id"] for c in everything if check(c)]
+    assert len(kept) < len(everything)
+
+
+def test_list_claims_filters_are_case_insensitive() -> None:
+    assert as_json("list-claims", "--kind", "STATISTIC") == as_json(
+        "list-claims", "--kind", "statistic"
+    )
+
+
+def test_list_claims_empty_result_exits_1() -> None:
+    result = run("list-claims", "--year", "1999", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == []
+    assert "no claims match" in result.stderr
+
+
+def test_list_claims_bad_choice_is_usage() -> None:
+    result = run("list-claims", "--evidence", "hearsay")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "hearsay" in result.stderr
+
+
+def test_list_claims_unknown_entity() -> None:
+    result = run("list-claims", "--entity", "qqqqqq")
+    assert result.exit_code == 1
+    assert "no entity" in result.stderr
+
+
+def test_show_claim(ds: Dataset) -> None:
+    data = as_json("show-claim", "claim-car-t-ind-applications")
+    assert data["type"] == "claim"
+    assert {f["value"] for f in data["figures"]} == {50, 28, 31, 12}
+    plain = ok("show-claim", "claim-car-t-ind-applications").stdout
+    assert "more than 50 CAR-T IND applications" in plain
+    assert "verdict: unconfirmed" in plain
+    assert "https://doi.org/10.1038/s41423-020-00555-x" in plain
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [
+        ("claim-car-t-ind-aplications", "claim-car-t-ind-applications"),
+        ("claim-singer", "claim-singer-ctc-drop"),  # an ambiguous prefix
+    ],
+)
+def test_show_claim_unknown_suggests(key: str, suggestion: str) -> None:
+    result = run("show-claim", key)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "did you mean" in result.stderr
+    assert repr(suggestion) in result.stderr
+
+
+# --- show-stats ---------------------------------------------------------------------------
+
+
+def test_show_stats_json(ds: Dataset) -> None:
+    data = as_json("show-stats")
+    values = [f["value"] for f in data["figures"]]
+    assert {50, 28, 31, 12} <= set(values)
+    assert data["counts"] == {
+        "claims": len(ds.claims),
+        "cases": len(ds.cases),
+        "entities": len(ds.entities),
+    }
+    assert sum(data["claims_by_evidence"].values()) == len(ds.claims)
+    assert sum(data["cases_by_verdict"].values()) == len(ds.cases)
+
+
+# --- search -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        (["CYNK-001"], {"claim-cynk-001-announcement", "claim-cynk-001-fda-ind"}),
+        (["rhesus"], {"claim-barouch-macaque-protection"}),
+        (
+            ["Nature Metabolism"],
+            {"claim-noti-abdominal-fat-study", "claim-abdominal-fat-immune-cells-reverse-aging"},
+        ),
+        (["nature", "metabolism"], {"claim-noti-abdominal-fat-study",
+                                    "claim-abdominal-fat-immune-cells-reverse-aging"}),
+    ],
+)  # fmt: skip
+def test_search_finds(terms: list[str], expected: set[str]) -> None:
+    hits = as_json("search", *terms)
+    assert {h["id"] for h in hits} == expected
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_search_lymphoma(ds: Dataset) -> None:
+    hits = as_json("search", "lymphoma")
+    found = {h["id"] for h in hits}
+    assert {"case-lupus-lymphoma-shenzhen", "case-uk-lymphoma-helen"} <= found
+    assert "claim-lupus-lymphoma-remission" in found
+    assert "case-hong-kong-singer" not in found
+    for h in hits:
+        for m in h["matches"]:
+            assert m["text"].lower() == "lymphoma"
+            assert m["end"] - m["start"] == len("lymphoma")
+
+
+def test_search_nothing_found() -> None:
+    result = run("search", "xyzzyplugh", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == []
+    assert result.stdout.strip() == "[]"
+    assert "nothing matches 'xyzzyplugh'" in result.stderr
+
+
+def test_search_nothing_found_plain_prints_nothing() -> None:
+    result = run("search", "xyzzyplugh")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "nothing matches" in result.stderr
+
+
+@pytest.mark.parametrize("terms", [[], [""], ["  "]])
+def test_search_without_terms_is_usage(terms: list[str]) -> None:
+    result = run("search", *terms)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_search_filters() -> None:
+    cases = as_json("search", "lymphoma", "--evidence", "news-report")
+    assert cases and all(h["evidence"] == "news-report" for h in cases)
+    claims = as_json("search", "lymphoma", "--kind", "clinical")
+    assert claims and all(h["type"] == "claim" and h["kind"] == "clinical" for h in claims)
+
+
+# --- timeline -----------------------------------------------------------------------------
+
+
+def test_timeline_json(ds: Dataset) -> None:
+    events = as_json("timeline")
+    assert isinstance(events, list) and events
+    assert all("date" in e for e in events)
+    keys = [date_key(e["date"]) for e in events]
+    assert keys == sorted(keys)
+    months = {e["date"][:7] for e in events}
+    assert {"2020-01", "2020-02", "2020-06", "2020-07", "2020-11", "2020-12"} <= months
+    ids = {c.id for c in ds.claims} | {c.id for c in ds.cases}
+    assert {e["id"] for e in events} <= ids
+
+
+def test_timeline_since_until() -> None:
+    everything = as_json("timeline")
+    some = as_json("timeline", "--since", "2020-06", "--until", "2020-07")
+    assert 0 < len(some) < len(everything)
+    for e in some:
+        assert date_key(e["date"])[:2] <= (2020, 7)
+        assert e["date"][:4] == "2020"
+        # a dated month outside June-July is out
+        if len(e["date"]) >= 7:
+            assert e["date"][:7] in ("2020-06", "2020-07")
+    late = as_json("timeline", "--since", "2020-11-22")
+    # the year 2020 overlaps the range, so year-only events stay in
+    assert {e["date"] for e in late} == {"2020", "2020-12", "2021"}
+
+
+@pytest.mark.parametrize("option", ["--since", "--until"])
+@pytest.mark.parametrize("value", ["bad", "2020-13", "20-01", "2020/01"])
+def test_timeline_bad_date_is_usage(option: str, value: str) -> None:
+    result = run("timeline", option, value)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert option in result.stderr
+
+
+def test_timeline_empty_range_exits_1() -> None:
+    result = run("timeline", "--since", "2030", "--format", "json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == []
+    assert "no dated events" in result.stderr
+
+
+def test_timeline_table_groups_by_month() -> None:
+    result = run("timeline", "--format", "table", env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert result.exit_code == 0
+    for heading in ("January 2020", "February 2020", "November 2020", "December 2020"):
+        assert heading in result.stdout
+
+
+# --- entities -----------------------------------------------------------------------------
+
+
+def test_entities(ds: Dataset) -> None:
+    entities = as_json("entities")
+    assert {e["id"] for e in entities} == {e.id for e in ds.entities}
+    assert all(e["claims"] + e["cases"] > 0 for e in entities)
+    lancet = as_json("entities", "Lancet")
+    assert lancet["id"] == "ent-the-lancet-respiratory-medicine"
+    assert set(lancet["records"]) == {
+        "claim-wang-fusheng-lancet-pathology-report",
+        "claim-wang-fusheng-t-cell-finding",
+    }
+
+
+def test_entities_unknown_suggests() -> None:
+    result = run("entities", "n")  # ambiguous prefix
+    assert result.exit_code == 1
+    assert "did you mean" in result.stderr
+    assert "ent-nature" in result.stderr
+
+
+def test_entities_misspelt_name_suggests() -> None:
+    result = run("entities", "Lancett")
+    assert result.exit_code == 1
+    assert "did you mean 'ent-the-lancet-respiratory-medicine'" in result.stderr
+
+
+# --- source -------------------------------------------------------------------------------
+
+
+def test_source_shows_every_quote(ds: Dataset) -> None:
+    plain = ok("source", "--format", "plain").stdout
+    for rec in ds.records():
+        assert rec.quote in plain, rec.id
+        assert rec.id in plain
+    assert "(source:chinanet, reference only)" in plain
+    data = as_json("source")
+    assert data["text"] == ds.source_text
+    assert {s["id"] for s in data["spans"]} == {r.id for r in ds.records()}
+    for s in data["spans"]:
+        rec = next(r for r in ds.records() if r.id == s["id"])
+        assert data["text"][s["start"] : s["end"]] == rec.quote
+
+
+@pytest.mark.parametrize("key", ["claim-cynk-001-fda-ind", "case-uk-lymphoma-helen"])
+def test_source_claim_json(ds: Dataset, key: str) -> None:
+    data = as_json("source", "--claim", key)
+    rec = next(r for r in ds.records() if r.id == key)
+    assert data["id"] == key
+    assert data["quote"] == rec.quote
+    assert rec.quote in data["paragraph"]
+    assert data["paragraph"] in (ds.source_text or "")
+    assert "\n\n" not in data["paragraph"]
+    assert (ds.source_text or "")[data["start"] : data["end"]] == rec.quote
+
+
+def test_source_claim_unknown() -> None:
+    result = run("source", "--claim", "claim-car-t-ind-aplications")
+    assert result.exit_code == 1
+    assert "did you mean 'claim-car-t-ind-applications'" in result.stderr
+
+
+# --- validate -----------------------------------------------------------------------------
+
+
+def test_validate_ok(ds: Dataset) -> None:
+    data = as_json("validate")
+    assert data["ok"] is True
+    assert data["claims"] == len(ds.claims)
+    assert data["uncovered_paragraphs"] == []
+    plain = ok("validate").stdout
+    assert "\tok\t" in plain
+
+
+def test_validate_broken_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "schema: 1\nsource:\n  id: src-x\n  title: T\n  publisher: P\n  colour: red\n",
+        encoding="utf-8",
+    )
+    result = run("validate", str(bad))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert re.search(rf"{re.escape(str(bad))}:6: source\.colour: unknown field", result.stderr)
+
+
+def test_validate_reports_every_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "schema: 1\nsource:\n  id: src-x\n  title: T\n  publisher: P\n"
+        "claims:\n  - id: BAD ID\n  - id: claim-x\n    kind: rumour\n",
+        encoding="utf-8",
+    )
+    result = run("validate", str(bad))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith(f"immunofacts: error: {bad}:") for line in lines)
+    assert ":7: claims[0].id:" in lines[0]
+    assert (
+        ":9: claims[1].kind: expected one of statistic, research, regulatory, clinical, policy, background, prediction, opinion, promotion; got 'rumour'"
+        in lines[1]
+    )
+
+
+def test_validate_missing_file(tmp_path: Path) -> None:
+    result = run("validate", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 1
+    assert "no such file" in result.stderr
+
+
+def test_validate_file_with_uncovered_paragraph(tmp_path: Path, copy: Path) -> None:
+    article = copy.parent / "article.txt"
+    text = article.read_text(encoding="utf-8")
+    article.write_text(
+        text + "\nA brand new paragraph that no claim of the dataset quotes at all.\n"
+    )
+    data = as_json("validate", str(copy))
+    assert data["ok"] is True
+    assert data["uncovered_paragraphs"] == [
+        "A brand new paragraph that no claim of the dataset quotes at all."
+    ]
+
+
+# --- --data and IMMUNOFACTS_DATA ----------------------------------------------------------
+
+
+def titles(result: Result) -> list[str]:
+    assert result.exit_code == 0, result.stderr
+    return [c["title"] for c in json.loads(result.stdout)]
+
+
+def test_data_option_selects_a_dataset(copy: Path) -> None:
+    assert "COPY MARKER case" not in titles(run("list-cases", "--format", "json"))
+    assert "COPY MARKER case" in titles(run("list-cases", "--data", str(copy), "-f", "json"))
+    assert "COPY MARKER case" in titles(run("list-cases", "-d", str(copy), "-f", "json"))
+
+
+def test_env_selects_a_dataset(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IMMUNOFACTS_DATA", str(copy))
+    assert "COPY MARKER case" in titles(run("list-cases", "--format", "json"))
+    # --data wins over the environment
+    assert "COPY MARKER case" not in titles(run("list-cases", "--data", str(DATA), "-f", "json"))
+    data = as_json("validate")
+    assert data["file"] == str(copy)
+
+
+def test_data_missing_file_is_an_error(tmp_path: Path) -> None:
+    result = run("list-claims", "--data", str(tmp_path / "missing.yaml"))
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "missing.yaml: no such file" in result.stderr
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def test_export_claimreview(ds: Dataset) -> None:
+    reviews = json.loads(ok("export", "--format", "claimreview", "--date", "2024-05-06").stdout)
+    assert isinstance(reviews, list) and reviews
+    reviewed = [r for r in ds.records() if r.review and r.review.verdict.value != "not-checked"]
+    assert len(reviews) == len(reviewed)
+    for obj in reviews:
+        assert obj["@context"] == "https://schema.org"
+        assert obj["@type"] == "ClaimReview"
+        assert obj["claimReviewed"]
+        assert obj["reviewRating"]["alternateName"]
+        assert obj["itemReviewed"]["@type"] == "Claim"
+        assert obj["itemReviewed"]["text"] in (ds.source_text or "")
+        assert obj["author"]["name"]
+        assert obj["datePublished"] == "2024-05-06"
+        assert obj["url"].startswith("urn:immunofacts:")
+    urls = [o["url"] for o in reviews]
+    assert len(set(urls)) == len(urls)
+
+
+def test_export_claimreview_base_url_and_default_date() -> None:
+    reviews = json.loads(
+        ok("export", "-f", "claimreview", "--base-url", "https://x.test/c/").stdout
+    )
+    assert all(o["url"].startswith("https://x.test/c/") for o in reviews)
+    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", o["datePublished"]) for o in reviews)
+
+
+def test_export_bad_date_is_usage() -> None:
+    result = run("export", "-f", "claimreview", "--date", "yesterday")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+
+
+def test_export_json_yaml_csv_parse(ds: Dataset) -> None:
+    data = json.loads(ok("export", "--format", "json").stdout)
+    assert len(data["claims"]) == len(ds.claims)
+    assert data["schema"] == 1
+    assert yaml.safe_load(ok("export", "--format", "yaml").stdout) == data
+    rows = list(csv.DictReader(io.StringIO(ok("export", "--format", "csv").stdout)))
+    assert len(rows) == len(ds.claims) + len(ds.cases)
+    assert [r["id"] for r in rows] == [r.id for r in ds.records()]
+    assert {r["type"] for r in rows} == {"claim", "case"}
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_export_round_trips(tmp_path: Path, ds: Dataset, fmt: str) -> None:
+    shutil.copy(ARTICLE, tmp_path / "article.txt")
+    out = tmp_path / f"export.{fmt}"
+    result = run("export", "--format", fmt, "--output", str(out))
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert f"wrote {out}" in result.stderr
+    assert load_dataset(out) == ds
+
+
+def test_export_output_refuses_to_overwrite(tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    out.write_text("precious\n", encoding="utf-8")
+    result = run("export", "--output", str(out))
+    assert result.exit_code == 2  # README: an existing --output without --force is usage
+    assert "--force" in result.stderr
+    assert out.read_text(encoding="utf-8") == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temporary left
+    forced = run("export", "--output", str(out), "--force")
+    assert forced.exit_code == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["schema"] == 1
+
+
+def test_export_output_into_missing_directory(tmp_path: Path) -> None:
+    result = run("export", "--output", str(tmp_path / "no" / "such" / "dir.json"))
+    assert result.exit_code == 1
+    assert "cannot write" in result.stderr
+
+
+# --- every format of every view -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("args", VIEW_COMMANDS, ids=[" ".join(a) for a in VIEW_COMMANDS])
+def test_every_format(args: list[str], fmt: str) -> None:
+    result = run(*args, "--format", fmt, env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    out = result.stdout
+    assert out.endswith("\n") and out.strip()
+    assert "\x1b" not in out  # not a terminal, no FORCE_COLOR: no colour
+    if fmt == "json":
+        assert isinstance(json.loads(out), list | dict)
+    elif fmt == "csv":
+        rows = list(csv.reader(io.StringIO(out)))
+        assert len(rows) >= 2
+        assert len({len(r) for r in rows}) == 1  # every row as wide as the header
+    elif fmt == "markdown":
+        assert out.startswith(("## ", "| "))
+    elif fmt == "plain":
+        assert not BOX.search(out)
+    elif fmt == "table":
+        assert "\t" not in out  # a Rich table or cards, never the plain TSV lines
+
+
+@pytest.mark.parametrize(
+    "args", [["list-claims"], ["show-case", "case-hong"], ["timeline"], ["entities", "nhs"]]
+)
+def test_default_format_when_piped_is_plain(args: list[str]) -> None:
+    assert ok(*args).stdout == ok(*args, "--format", "plain").stdout
+
+
+def test_format_is_case_insensitive_and_checked() -> None:
+    assert ok("list-cases", "-f", "JSON").stdout == ok("list-cases", "-f", "json").stdout
+    result = run("list-cases", "--format", "xml")
+    assert result.exit_code == 2
+    assert "xml" in result.stderr
+
+
+def test_plain_is_untruncated(ds: Dataset) -> None:
+    """Piped output never cuts text, whatever COLUMNS says."""
+    out = run("list-claims", env={"COLUMNS": "30"}).stdout
+    for c in ds.claims:
+        assert " ".join(c.statement.split()) in out
+
+
+def test_plain_neutralises_control_characters(copy: Path) -> None:
+    text = copy.read_text(encoding="utf-8")
+    copy.write_text(
+        text.replace("title: COPY MARKER case", 'title: "evil \\e[31mred\\u202e"'),
+        encoding="utf-8",
+    )
+    for fmt in ("plain", "table", "markdown"):
+        result = run("list-cases", "--data", str(copy), "--format", fmt)
+        assert result.exit_code == 0
+        assert "\x1b" not in result.stdout
+        assert "\u202e" not in result.stdout
+
+
+# --- real processes -----------------------------------------------------------------------
+
+
+def _subprocess_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMMUNOFACTS")}
+    env.pop("COLUMNS", None)
+    return env
+
+
+def test_python_dash_m_outside_the_checkout(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "immunofacts", "list-cases", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_subprocess_env(),
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)) == 3
+    assert proc.stderr == ""
+
+
+def test_python_dash_m_error_exit_code(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "immunofacts", "show-claim", "claim-nope-nope"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_subprocess_env(),
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("immunofacts: error: no claim with id 'claim-nope-nope'")
+    assert "Traceback" not in proc.stderr
+
+
+def test_console_script(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "immunofacts"
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable}")
+    version = subprocess.run(
+        [str(script), "--version"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert version.returncode == 0
+    assert version.stdout == f"immunofacts {__version__}\n"
+    search = subprocess.run(
+        [str(script), "search", "rhesus"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=_subprocess_env(),
+        timeout=60,
+    )
+    assert search.returncode == 0, search.stderr
+    assert search.stdout.startswith("claim-barouch-macaque-protection\t")
+    assert not BOX.search(search.stdout)  # piped: plain

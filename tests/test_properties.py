@@ -1,0 +1,388 @@
+"""Properties, with Hypothesis: the loader and search never crash, JSON always parses,
+and an export loads back as the same dataset."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from immunofacts.cli import app
+from immunofacts.errors import DataError, UsageError
+from immunofacts.loading import load_dataset, parse_dataset
+from immunofacts.model import (
+    Case,
+    Claim,
+    ClaimKind,
+    Correction,
+    Dataset,
+    Entity,
+    EntityType,
+    Event,
+    Evidence,
+    Figure,
+    Measurement,
+    Patient,
+    Qualifier,
+    Reference,
+    Review,
+    Source,
+    Verdict,
+)
+from immunofacts.query import search, split_terms
+from immunofacts.render.base import ExportFormat
+from immunofacts.render.export import export_text
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA = DATA_DIR / "immunofacts.yaml"
+
+SETTINGS = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+#: For the examples that run the CLI or build whole datasets.
+FEWER = settings(SETTINGS, max_examples=20)
+
+_REAL: list[Dataset] = []
+
+
+def real() -> Dataset:
+    """The shipped dataset, loaded once."""
+    if not _REAL:
+        _REAL.append(load_dataset(DATA))
+    return _REAL[0]
+
+
+def parse_or_error(text: str) -> Dataset | None:
+    """parse_dataset's outcome: a Dataset, or None for a DataError; anything else fails."""
+    try:
+        return parse_dataset(text, "x.yaml")
+    except DataError as e:
+        assert e.problems
+        for p in e.problems:
+            assert p.file == "x.yaml"
+            assert p.line is None or p.line >= 1
+        return None
+
+
+# --- the loader never raises anything but DataError --------------------------------
+
+
+@SETTINGS
+@given(st.text())
+def test_loader_on_arbitrary_text(text: str) -> None:
+    parse_or_error(text)
+
+
+YAMLISH = st.sampled_from(
+    [
+        ":", "- ", "-", " ", "  ", "\n", "\t", "[", "]", "{", "}", ",", "'", '"', "#", "&a ",
+        "*a", "!t ", "!!str ", "? ", "|", ">", "---\n", "...\n", "%YAML 1.2\n", "\\", "\ufeff",
+        "schema", "source", "claims", "cases", "entities", "id", "kind", "quote", "1", "no",
+        "null", "~", ".inf", "0x1", "2020-01-05", "true", "\x85", "\u2028", "é", "\x00",
+    ]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(YAMLISH, max_size=60).map("".join))
+def test_loader_on_yaml_fragments(text: str) -> None:
+    parse_or_error(text)
+
+
+def _scalars() -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**70), max_value=2**70),
+        st.floats(),
+        st.text(max_size=20),
+        st.sampled_from(["opinion", "statistic", "news-report", "ent-a", "claim-a", "2020-06"]),
+    )
+
+
+KEYS = st.sampled_from(
+    [
+        "schema", "source", "entities", "claims", "cases", "id", "name", "type", "kind",
+        "statement", "quote", "evidence", "title", "publisher", "patient", "description",
+        "diagnosis", "therapy", "outcome", "figures", "value", "label", "unit", "date",
+        "review", "verdict", "hospital", "events", "text", "x",
+    ]
+)  # fmt: skip
+
+DOCS = st.recursive(
+    _scalars(),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=6)),
+    max_leaves=30,
+)
+
+
+@SETTINGS
+@given(DOCS, st.sampled_from(["block", "flow", "json"]), st.booleans())
+def test_loader_on_random_documents(doc: Any, style: str, careful: bool) -> None:
+    if style == "json":
+        text = json.dumps(doc, allow_nan=True)
+    else:
+        text = yaml.safe_dump(doc, default_flow_style=style == "flow", allow_unicode=True)
+    if careful:
+        text += "# !\n"  # forces the PyYAML path
+    parse_or_error(text)
+
+
+@SETTINGS
+@given(st.data())
+def test_loader_on_mutated_real_dataset(data: st.DataObject) -> None:
+    text = DATA.read_text(encoding="utf-8")
+    for _ in range(data.draw(st.integers(1, 3))):
+        pos = data.draw(st.integers(0, len(text)))
+        cut = data.draw(st.integers(0, 40))
+        insert = data.draw(st.one_of(YAMLISH, st.text(max_size=5)))
+        text = text[:pos] + insert + text[pos + cut :]
+    try:
+        parse_dataset(text, "x.yaml", base_dir=DATA_DIR)
+    except DataError as e:
+        assert e.problems
+
+
+# --- search never crashes ----------------------------------------------------------
+
+
+@SETTINGS
+@given(st.lists(st.text(), min_size=0, max_size=3))
+def test_search_any_unicode(query: list[str]) -> None:
+    ds = real()
+    if not split_terms(query):
+        with pytest.raises(UsageError):
+            search(ds, query)
+        return
+    hits = search(ds, query)
+    ids = [h.record.id for h in hits]
+    assert len(ids) == len(set(ids))
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+@pytest.mark.parametrize("query", [[], [""], ["   "], ["\t\n"], ["", " "]])
+def test_search_blank_is_a_usage_error(query: list[str]) -> None:
+    with pytest.raises(UsageError):
+        search(real(), query)
+
+
+CLI_WORD = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=12
+)
+
+
+@FEWER
+@given(CLI_WORD)
+def test_search_json_always_parses(word: str) -> None:
+    result = CliRunner().invoke(
+        app, ["search", "--format", "json", "--data", str(DATA), "--", word]
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    if not word.split():
+        assert result.exit_code == 2
+        assert result.stdout == ""
+        return
+    assert result.exit_code in (0, 1), result.stderr
+    payload = json.loads(result.stdout)
+    assert isinstance(payload, list)
+    assert (result.exit_code == 0) == bool(payload)
+
+
+# --- round trips ---------------------------------------------------------------------
+
+
+def roundtrip(ds: Dataset, base_dir: Path | None, fmt: ExportFormat = ExportFormat.JSON) -> None:
+    text = export_text(ds, fmt, date="2026-01-01", base_url="x:")
+    again = parse_dataset(text, "export." + fmt.value, base_dir=base_dir)
+    assert again == ds
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSON, ExportFormat.YAML])
+def test_real_dataset_round_trip(fmt: ExportFormat) -> None:
+    roundtrip(real(), DATA_DIR, fmt)
+
+
+IDS = st.from_regex(r"[a-z0-9][a-z0-9-]{0,15}", fullmatch=True)
+#: Characters that PyYAML (the careful path) refuses raw or reads as a line break; they do
+#: not survive a JSON export when the text takes the careful path. That is a known bug
+#: (test_json_export_keeps_yaml_unsafe_characters); leaving them out here keeps this
+#: property test deterministic.
+YAML_UNSAFE = "".join(map(chr, range(0x7F, 0xA0))) + "\u2028\u2029\ufffe\uffff"
+CHARS = st.characters(exclude_categories=["Cs"], exclude_characters=YAML_UNSAFE)
+TEXT = st.text(CHARS, min_size=1, max_size=20)
+OPT_TEXT = st.none() | st.text(CHARS, max_size=20)
+NUMBERS = st.integers(min_value=-(2**53), max_value=2**53) | st.floats(
+    allow_nan=False, allow_infinity=False
+)
+
+
+@st.composite
+def dates(draw: st.DrawFn) -> str:
+    d = draw(st.dates(min_value=datetime.date(1000, 1, 1)))
+    return d.isoformat()[: draw(st.sampled_from([4, 7, 10]))]
+
+
+OPT_DATE = st.none() | dates()
+REVIEWS = st.none() | st.builds(
+    Review,
+    verdict=st.sampled_from(Verdict),
+    note=OPT_TEXT,
+    corrections=st.lists(
+        st.builds(Correction, article=TEXT, correct=TEXT, note=OPT_TEXT), max_size=2
+    ).map(tuple),
+    references=st.lists(
+        st.builds(Reference, title=TEXT, doi=OPT_TEXT, url=OPT_TEXT, date=OPT_DATE), max_size=2
+    ).map(tuple),
+    later=OPT_TEXT,
+)  # fmt: skip
+
+
+@st.composite
+def datasets(draw: st.DrawFn) -> Dataset:
+    ids = draw(st.lists(IDS, min_size=1, max_size=9, unique=True))
+    n_ent = draw(st.integers(0, len(ids)))
+    n_claim = draw(st.integers(0, len(ids) - n_ent))
+    ent_ids, claim_ids = ids[:n_ent], ids[n_ent : n_ent + n_claim]
+    case_ids = ids[n_ent + n_claim :]
+    refs = st.lists(st.sampled_from(ent_ids), max_size=3).map(tuple) if ent_ids else st.just(())
+    entities = tuple(
+        draw(
+            st.builds(
+                Entity,
+                id=st.just(i),
+                name=TEXT,
+                type=st.sampled_from(EntityType),
+                aliases=st.lists(st.text(CHARS, max_size=8), max_size=2).map(tuple),
+                note=OPT_TEXT,
+            )
+        )
+        for i in ent_ids
+    )
+    figures = st.builds(
+        Figure,
+        label=TEXT,
+        value=NUMBERS,
+        unit=TEXT,
+        qualifier=st.sampled_from(Qualifier),
+        date=OPT_DATE,
+    )
+    claims = tuple(
+        draw(
+            st.builds(
+                Claim,
+                id=st.just(i),
+                kind=st.sampled_from(ClaimKind),
+                statement=TEXT,
+                quote=TEXT,
+                evidence=st.sampled_from(Evidence),
+                date=OPT_DATE,
+                entities=refs,
+                figures=st.lists(figures, max_size=2).map(tuple),
+                review=REVIEWS,
+            )
+        )
+        for i in claim_ids
+    )
+    claim_refs = (
+        st.lists(st.sampled_from(claim_ids), max_size=2).map(tuple) if claim_ids else st.just(())
+    )
+    cases = tuple(
+        draw(
+            st.builds(
+                Case,
+                id=st.just(i),
+                title=TEXT,
+                quote=TEXT,
+                patient=st.builds(
+                    Patient,
+                    description=TEXT,
+                    name=OPT_TEXT,
+                    sex=OPT_TEXT,
+                    age=st.none() | st.integers(0, 120),
+                    place=OPT_TEXT,
+                ),
+                diagnosis=st.lists(TEXT, min_size=1, max_size=2).map(tuple),
+                therapy=TEXT,
+                outcome=TEXT,
+                evidence=st.sampled_from(Evidence),
+                extent=OPT_TEXT,
+                hospital=st.none() | st.sampled_from(ent_ids) if ent_ids else st.none(),
+                events=st.lists(
+                    st.builds(Event, date=dates(), description=TEXT, quote=OPT_TEXT), max_size=2
+                ).map(tuple),
+                measurements=st.lists(
+                    st.builds(
+                        Measurement,
+                        label=TEXT,
+                        before=NUMBERS,
+                        after=NUMBERS,
+                        unit=TEXT,
+                        date=OPT_DATE,
+                    ),
+                    max_size=1,
+                ).map(tuple),
+                entities=refs,
+                claims=claim_refs,
+                review=REVIEWS,
+            )
+        )
+        for i in case_ids
+    )
+    source = draw(
+        st.builds(
+            Source,
+            id=IDS,
+            title=TEXT,
+            publisher=TEXT,
+            credit=OPT_TEXT,
+            date=OPT_DATE,
+            language=OPT_TEXT,
+            note=OPT_TEXT,
+            text=st.none(),
+        )
+    )
+    return Dataset(schema=1, source=source, entities=entities, claims=claims, cases=cases)
+
+
+@FEWER
+@given(datasets())
+def test_random_dataset_json_round_trip(ds: Dataset) -> None:
+    roundtrip(ds, None)
+
+
+@FEWER
+@given(datasets())
+def test_random_dataset_json_export_is_valid_json(ds: Dataset) -> None:
+    text = export_text(ds, ExportFormat.JSON, date="2026-01-01", base_url="x:")
+    data = json.loads(text)
+    assume(data["schema"] == 1)
+    assert [c["id"] for c in data.get("claims", [])] == [c.id for c in ds.claims]
+
+
+def _one_title(title: str) -> Dataset:
+    return Dataset(schema=1, source=Source(id="s", title=title, publisher="p"))
+
+
+# " &" sends the exported text to the careful (PyYAML) path.
+@pytest.mark.parametrize("title", ["a\x85b &c", "a\x9bb &c", "a\x7f &c", "\uffff &"])
+def test_json_export_keeps_yaml_unsafe_characters(title: str) -> None:
+    roundtrip(_one_title(title), None)
+
+
+def test_yaml_export_keeps_line_separator() -> None:
+    roundtrip(_one_title("a\u2028b"), None, ExportFormat.YAML)
+
+
+@pytest.mark.parametrize("title", ["a &b", "x\ufeffy", "\U0001f600 *", "\u202e!", " lead"])
+def test_json_export_round_trips_odd_but_safe_text(title: str) -> None:
+    roundtrip(_one_title(title), None)
+    roundtrip(_one_title(title), None, ExportFormat.YAML)

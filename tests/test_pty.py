@@ -1,0 +1,247 @@
+"""The command in a real pseudo-terminal and in real pipes: tables, colour, Ctrl-C, `| head`."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from immunofacts.loading import load_dataset
+
+pexpect = pytest.importorskip("pexpect")
+
+pytestmark = pytest.mark.tty
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "immunofacts.yaml"
+BOX = re.compile("[\u2500-\u257f]")
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+COLOUR_SGR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+
+
+def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The test's own environment (conftest cleared colour settings) plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+#: Wide enough for the claims table: narrower terminals get one card per claim instead.
+WIDE = 250
+
+
+def in_pty(
+    tmp_path: Path, args: list[str], *, columns: int = WIDE, **extra: str
+) -> tuple[str, int]:
+    """Run immunofacts in a pseudo-terminal; its output (CRLF made LF) and exit status."""
+    env = env_for(tmp_path, **{"COLUMNS": str(columns), "TERM": "xterm-256color", **extra})
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "immunofacts", *args],
+        env=env,
+        encoding="utf-8",
+        dimensions=(50, columns),
+        timeout=20,
+    )
+    out: str = child.read()
+    child.close()
+    assert child.exitstatus is not None, f"killed by signal {child.signalstatus}"
+    return out.replace("\r\n", "\n"), int(child.exitstatus)
+
+
+def test_default_on_a_terminal_is_a_rich_table(tmp_path: Path) -> None:
+    out, status = in_pty(tmp_path, ["list-claims", "--data", str(DATA)])
+    assert status == 0
+    assert BOX.search(out), out[:500]
+    assert "╭" in out
+    assert "Traceback" not in out
+
+
+def test_no_color_in_a_terminal(tmp_path: Path) -> None:
+    out, status = in_pty(tmp_path, ["list-claims", "--data", str(DATA)], NO_COLOR="1")
+    assert status == 0
+    assert BOX.search(out)  # still a table
+    assert not COLOUR_SGR.search(out)
+    assert "\x1b[" not in out
+
+
+def test_colour_in_a_terminal_by_default(tmp_path: Path) -> None:
+    out, status = in_pty(tmp_path, ["list-claims", "--data", str(DATA)])
+    assert status == 0
+    assert COLOUR_SGR.search(out)
+
+
+def test_term_dumb_has_no_colour_and_ascii_boxes(tmp_path: Path) -> None:
+    out, status = in_pty(tmp_path, ["list-claims", "--data", str(DATA)], TERM="dumb")
+    assert status == 0
+    assert "\x1b[" not in out
+    assert not BOX.search(out)
+    assert "+--" in out or "|" in out
+
+
+def piped(tmp_path: Path, args: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "immunofacts", *args],
+        env=env_for(tmp_path, **extra),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def test_force_color_colours_a_pipe(tmp_path: Path) -> None:
+    proc = piped(tmp_path, ["list-claims", "--data", str(DATA)], FORCE_COLOR="1", COLUMNS="250")
+    assert proc.returncode == 0, proc.stderr
+    assert COLOUR_SGR.search(proc.stdout)
+    assert BOX.search(proc.stdout)
+
+
+def test_piped_output_is_plain_and_whole_at_40_columns(tmp_path: Path) -> None:
+    proc = piped(tmp_path, ["list-claims", "--data", str(DATA)], COLUMNS="40")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert not BOX.search(out)
+    assert "\x1b" not in out
+    assert "…" not in out
+    ds = load_dataset(DATA)
+    lines = out.splitlines()
+    assert len(lines) == len(ds.claims)
+    longest = max(ds.claims, key=lambda c: len(c.statement))
+    assert len(longest.statement) > 40
+    for claim, line in zip(ds.claims, lines, strict=True):
+        assert line.split("\t")[0] == claim.id
+        assert line.endswith(claim.statement.replace("\n", " "))
+
+
+def test_piped_show_claim_is_not_truncated(tmp_path: Path) -> None:
+    ds = load_dataset(DATA)
+    claim = max(ds.claims, key=lambda c: len(c.quote))
+    proc = piped(tmp_path, ["show-claim", claim.id, "--data", str(DATA)], COLUMNS="40")
+    assert proc.returncode == 0, proc.stderr
+    assert claim.quote.replace("\n", " ") in proc.stdout
+    assert "…" not in proc.stdout
+
+
+# --- | head ------------------------------------------------------------------------
+
+
+def big_dataset(path: Path, n: int) -> Path:
+    """A valid dataset of `n` claims, written line by line."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("schema: 1\nsource:\n  id: src-big\n  title: Big\n  publisher: Generator\n")
+        f.write("claims:\n")
+        for i in range(n):
+            f.write(
+                f"  - id: claim-{i}\n    kind: opinion\n"
+                f"    statement: Statement number {i} about immune cells and lupus.\n"
+                f"    quote: Quote number {i}.\n    evidence: opinion\n"
+            )
+    return path
+
+
+def head_1(tmp_path: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    cmd = " ".join([sys.executable, "-m", "immunofacts", *args])
+    return subprocess.run(
+        f"set -o pipefail; {cmd} | head -1",
+        shell=True,
+        executable="/bin/bash",
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["list-claims"], ["export", "--format", "json"], ["source"], ["timeline"]],
+    ids=lambda a: a[0] + ("-" + a[-1] if len(a) > 1 else ""),
+)
+def test_head_on_the_real_dataset_is_quiet(tmp_path: Path, args: list[str]) -> None:
+    proc = head_1(tmp_path, [*args, "--data", str(DATA)])
+    assert proc.returncode in (0, 141), proc.stderr
+    assert proc.stderr == ""
+    assert len(proc.stdout.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_head_on_a_big_output_is_quiet(tmp_path: Path) -> None:
+    big = big_dataset(tmp_path / "big.yaml", 20_000)
+    for args in (["list-claims"], ["search", "lupus"], ["export", "--format", "csv"]):
+        proc = head_1(tmp_path, [*args, "--data", str(big)])
+        assert proc.returncode in (0, 141), (args, proc.stderr)
+        assert proc.stderr == "", (args, proc.stderr)
+        assert "BrokenPipeError" not in proc.stderr
+        assert len(proc.stdout.splitlines()) == 1
+
+
+# --- Ctrl-C ------------------------------------------------------------------------------
+
+
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    big = big_dataset(tmp_path / "big.yaml", 60_000)
+    # Measure how long the command takes, so the interrupt lands mid-load, after imports.
+    env = env_for(tmp_path, COLUMNS="100", TERM="xterm-256color")
+    start = time.perf_counter()
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", "import immunofacts.cli, immunofacts.loading, yaml, rich"],
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    imports = time.perf_counter() - start
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "immunofacts", "search", "zzz-not-there", "--data", str(big)],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    time.sleep(imports + 0.3)
+    assert child.isalive(), "finished before the interrupt; make the dataset bigger"
+    child.sendintr()
+    out: str = child.read()
+    child.close()
+    assert child.signalstatus is None, f"killed by signal {child.signalstatus}"
+    assert child.exitstatus == 130, out
+    assert "Traceback" not in out
+    assert "KeyboardInterrupt" not in out
+    assert "interrupted" in out
+
+
+def test_sigint_in_a_pipe_exits_130(tmp_path: Path) -> None:
+    big = big_dataset(tmp_path / "big.yaml", 60_000)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "immunofacts", "list-claims", "--data", str(big)],
+        env=env_for(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(0.8)
+    if proc.poll() is not None:
+        pytest.skip("finished before the interrupt")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+
+
+def test_narrow_terminal_gets_cards_not_a_broken_table(tmp_path: Path) -> None:
+    out, status = in_pty(tmp_path, ["list-claims", "--data", str(DATA)], columns=60)
+    assert status == 0
+    ds = load_dataset(DATA)
+    plain = SGR.sub("", out)
+    for claim in ds.claims:
+        assert claim.id in plain
+    assert max(len(line) for line in plain.splitlines()) <= 60
