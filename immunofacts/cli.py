@@ -134,7 +134,7 @@ def data_path(data: str | None) -> tuple[Path, str]:
     """The dataset's path, and the name to report it by."""
     if data:
         return Path(data), data
-    from .loading import default_data_path
+    from .store import default_data_path
 
     path = default_data_path()
     try:

@@ -65,15 +65,6 @@ _DATE_MSG = "expected YYYY, YYYY-MM or YYYY-MM-DD"
 _ID_MSG = "expected an id of lowercase letters, digits and hyphens"
 
 
-def default_data_path() -> Path:
-    """The dataset shipped with the package, or the checkout's ``data/`` file."""
-    here = Path(__file__).resolve().parent
-    installed = here / "_data" / "immunofacts.yaml"
-    if installed.is_file():
-        return installed
-    return here.parent / "data" / "immunofacts.yaml"
-
-
 def max_bytes() -> int:
     """The size cap in force: IMMUNOFACTS_MAX_BYTES when set to a number, else MAX_BYTES."""
     raw = os.environ.get("IMMUNOFACTS_MAX_BYTES", "")

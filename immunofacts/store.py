@@ -44,6 +44,15 @@ class _Stale(Exception):
     """The cache cannot answer: missing, out of date, corrupt or of another version."""
 
 
+def default_data_path() -> Path:
+    """The dataset shipped with the package, or the checkout's ``data/`` file."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_data" / "immunofacts.yaml"
+    if installed.is_file():
+        return installed
+    return here.parent / "data" / "immunofacts.yaml"
+
+
 def cache_dir() -> Path:
     """Where cache files live: ``$XDG_CACHE_HOME/immunofacts`` or ``~/.cache/immunofacts``."""
     base = os.environ.get("XDG_CACHE_HOME") or ""
