@@ -457,7 +457,7 @@ def source(
 
     ds = load(data)
     if ds.source_text is None:
-        raise NotFoundError("source text", ds.source.id)
+        raise ImmunofactsError("this dataset names no source text (source.text): nothing to show")
     if claim is None:
         spans = query.quote_spans(ds)
         show(views.source_doc(ds, spans), format, views.source_json(ds, spans))

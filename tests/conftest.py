@@ -11,6 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "immunofacts.yaml"
 ARTICLE = ROOT / "data" / "article.txt"
 
+#: Commands that render a list or a record, in every --format.
+VIEW_COMMANDS: list[list[str]] = [
+    ["list-cases"],
+    ["show-case", "case-hong-kong-singer"],
+    ["list-claims"],
+    ["show-claim", "claim-car-t-ind-applications"],
+    ["show-stats"],
+    ["search", "lupus"],
+    ["timeline"],
+    ["entities"],
+    ["entities", "Lancet"],
+    ["source"],
+    ["source", "--claim", "claim-cynk-001-fda-ind"],
+    ["validate"],
+]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import VIEW_COMMANDS
 from typer.testing import CliRunner, Result
 
 from immunofacts import __version__
@@ -33,21 +34,6 @@ DATA = ROOT / "data" / "immunofacts.yaml"
 ARTICLE = ROOT / "data" / "article.txt"
 
 FORMATS = ("table", "plain", "json", "csv", "markdown")
-#: Commands that render a list or a record, in every --format.
-VIEW_COMMANDS: list[list[str]] = [
-    ["list-cases"],
-    ["show-case", "case-hong-kong-singer"],
-    ["list-claims"],
-    ["show-claim", "claim-car-t-ind-applications"],
-    ["show-stats"],
-    ["search", "lupus"],
-    ["timeline"],
-    ["entities"],
-    ["entities", "Lancet"],
-    ["source"],
-    ["source", "--claim", "claim-cynk-001-fda-ind"],
-    ["validate"],
-]
 BOX = re.compile("[\u2500-\u257f]")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import VIEW_COMMANDS
 from typer.testing import CliRunner
 
 import immunofacts.store as store
@@ -16,25 +17,6 @@ from immunofacts.cli import app
 from immunofacts.errors import OutputError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-
-COMMANDS: list[list[str]] = [
-    ["list-cases"],
-    ["show-case", "case-hong-kong-singer"],
-    ["list-claims"],
-    ["show-claim", "claim-car-t-ind-applications"],
-    ["show-stats"],
-    ["search", "lupus"],
-    ["timeline"],
-    ["entities"],
-    ["entities", "Lancet"],
-    ["source"],
-    ["source", "--claim", "claim-car-t-ind-applications"],
-    ["validate"],
-    ["export", "--format", "json"],
-    ["export", "--format", "yaml"],
-    ["export", "--format", "csv"],
-    ["export", "--format", "claimreview", "--date", "2026-01-01"],
-]
 
 
 def snapshot(directory: Path) -> dict[str, tuple[str, int]]:
@@ -59,7 +41,7 @@ def test_every_command_leaves_the_data_alone(data: Path, tmp_path: Path) -> None
     mtimes = {p.name: p.stat().st_mtime_ns for p in data.parent.iterdir()}
     assert {"immunofacts.yaml", "article.txt"} <= set(before)
     runner = CliRunner()
-    for args in COMMANDS:
+    for args in VIEW_COMMANDS:
         for fmt in ([], ["--format", "json"]) if args[0] != "export" else ([],):
             result = runner.invoke(app, [*args, *fmt, "--data", str(data)])
             assert result.exit_code == 0, (args, result.stderr)
@@ -79,7 +61,7 @@ def test_every_command_leaves_the_data_alone_with_a_warm_cache(data: Path) -> No
     runner = CliRunner()
     runner.invoke(app, ["validate", str(data)])
     before = snapshot(data.parent)
-    for args in COMMANDS:
+    for args in VIEW_COMMANDS:
         result = runner.invoke(app, [*args, "--data", str(data)])
         assert result.exit_code == 0, (args, result.stderr)
     assert snapshot(data.parent) == before
