@@ -8,6 +8,7 @@ renders, and writes to stdout. Messages and errors go to stderr. Heavy modules
 from __future__ import annotations
 
 import datetime
+import enum
 import functools
 import os
 import sys
@@ -19,11 +20,24 @@ import typer
 
 from . import __version__
 from .errors import ExitStatus, ImmunofactsError, NotFoundError, UsageError
-from .model import ClaimKind, Dataset, Evidence, Verdict
+from .model import ClaimKind, Dataset, Evidence
 from .render.base import Env, ExportFormat, Format
 
 if TYPE_CHECKING:
     from .store import Status
+
+
+class VerdictChoice(enum.StrEnum):
+    """A verdict to filter by, or `not-reviewed` for records without a review."""
+
+    CONFIRMED = "confirmed"
+    CONFIRMED_WITH_CORRECTIONS = "confirmed-with-corrections"
+    REPORTED = "reported"
+    UNCONFIRMED = "unconfirmed"
+    NOT_IDENTIFIED = "not-identified"
+    NOT_CHECKED = "not-checked"
+    NOT_REVIEWED = "not-reviewed"
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,6 +144,39 @@ FormatOpt = Annotated[
 ]
 
 
+def _choices(enum_type: type[enum.StrEnum]) -> str:
+    return ", ".join(str(e.value) for e in enum_type)
+
+
+KindOpt = Annotated[
+    ClaimKind | None,
+    typer.Option(
+        case_sensitive=False,
+        metavar="KIND",
+        help=f"Only claims of this kind: {_choices(ClaimKind)}.",
+        show_choices=False,
+    ),
+]
+EvidenceOpt = Annotated[
+    Evidence | None,
+    typer.Option(
+        case_sensitive=False,
+        metavar="EVIDENCE",
+        help=f"Only records resting on this evidence: {_choices(Evidence)}.",
+        show_choices=False,
+    ),
+]
+VerdictOpt = Annotated[
+    VerdictChoice | None,
+    typer.Option(
+        case_sensitive=False,
+        metavar="VERDICT",
+        help=f"Only records with this verdict: {_choices(VerdictChoice)}.",
+        show_choices=False,
+    ),
+]
+
+
 def data_path(data: str | None) -> tuple[Path, str]:
     """The dataset's path, and the name to report it by."""
     if data:
@@ -215,6 +262,9 @@ def list_cases(data: DataOpt = None, format: FormatOpt = None) -> None:
 
     ds = load(data)
     show(views.cases_table(list(ds.cases)), format, [views.case_json(c) for c in ds.cases])
+    if not ds.cases:
+        note("this dataset has no cases")
+        raise typer.Exit(int(ExitStatus.ERROR))
 
 
 @app.command("show-case")
@@ -246,16 +296,9 @@ def show_case(
 @app.command("list-claims")
 @handled
 def list_claims(
-    kind: Annotated[
-        ClaimKind | None, typer.Option(case_sensitive=False, help="Only claims of this kind.")
-    ] = None,
-    evidence: Annotated[
-        Evidence | None,
-        typer.Option(case_sensitive=False, help="Only claims resting on this evidence."),
-    ] = None,
-    verdict: Annotated[
-        Verdict | None, typer.Option(case_sensitive=False, help="Only claims with this verdict.")
-    ] = None,
+    kind: KindOpt = None,
+    evidence: EvidenceOpt = None,
+    verdict: VerdictOpt = None,
     entity: Annotated[
         str | None,
         typer.Option(
@@ -285,7 +328,8 @@ def list_claims(
     )
     show(views.claims_table(claims), format, [views.record_json(c) for c in claims])
     if not claims:
-        note("no claims match")
+        filtered = any(x is not None for x in (kind, evidence, verdict, entity, year))
+        note("no claims match those filters" if filtered else "this dataset has no claims")
         raise typer.Exit(int(ExitStatus.ERROR))
 
 
@@ -335,13 +379,9 @@ def search(
     query: Annotated[
         list[str], typer.Argument(metavar="TERMS...", help="Words that must all appear (any case).")
     ],
-    kind: Annotated[
-        ClaimKind | None, typer.Option(case_sensitive=False, help="Only claims of this kind.")
-    ] = None,
-    evidence: Annotated[
-        Evidence | None,
-        typer.Option(case_sensitive=False, help="Only records resting on this evidence."),
-    ] = None,
+    kind: KindOpt = None,
+    evidence: EvidenceOpt = None,
+    verdict: VerdictOpt = None,
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:
@@ -359,12 +399,17 @@ def search(
     path, label = data_path(data)
     ds = search_dataset(path, terms, label, status=progress())
     hits = q.search(
-        ds, terms, kind=kind.value if kind else None, evidence=evidence.value if evidence else None
+        ds,
+        terms,
+        kind=kind.value if kind else None,
+        evidence=evidence.value if evidence else None,
+        verdict=verdict.value if verdict else None,
     )
-    if not hits and format in (Format.TABLE, None) and Env.detect(sys.stdout).is_terminal:
-        pass  # nothing to draw: the message below says it
-    else:
-        show(views.search_table(hits, terms), format, views.search_json(hits))
+    env = Env.detect(sys.stdout)
+    chosen = format or (Format.TABLE if env.is_terminal else Format.PLAIN)
+    if hits or chosen is not Format.TABLE:  # an empty table says nothing the message does not
+        table = views.search_table(hits, terms, cut=chosen is Format.TABLE)
+        show(table, chosen, views.search_json(hits))
     if not hits:
         note(f"nothing matches {' '.join(terms)!r}")
         raise typer.Exit(int(ExitStatus.ERROR))
@@ -389,15 +434,15 @@ def timeline(
     from . import query
     from .render import views
 
-    lo = query.parse_date_option(since, "--since") if since else None
-    hi = query.parse_date_option(until, "--until") if until else None
+    lo = query.parse_date_option(since, "--since") if since is not None else None
+    hi = query.parse_date_option(until, "--until") if until is not None else None
     events = query.timeline(load(data), since=lo, until=hi)
     env = Env.detect(sys.stdout)
     chosen = format or (Format.TABLE if env.is_terminal else Format.PLAIN)
     view = views.timeline_doc(events) if chosen is Format.TABLE else views.timeline_table(events)
     show(view, chosen, views.timeline_json(events))
     if not events:
-        note("no dated events in that range")
+        note("no dated events in that range" if lo or hi else "this dataset has no dated events")
         raise typer.Exit(int(ExitStatus.ERROR))
 
 
@@ -450,7 +495,7 @@ def source(
 ) -> None:
     """Show the article, with every quoted passage marked and labelled with its claim.
 
-    Example: immunofacts source --claim claim-lancet-pathology-report
+    Example: immunofacts source --claim claim-wang-fusheng-lancet-pathology-report
     """
     from . import query
     from .render import views
@@ -534,10 +579,20 @@ def export(
     from .query import parse_date_option
     from .render.export import export_text
 
-    when = parse_date_option(date, "--date") if date else datetime.date.today().isoformat()
+    when = (
+        parse_date_option(date, "--date") if date is not None else datetime.date.today().isoformat()
+    )
     if output is not None and not force and os.path.lexists(output):
         raise UsageError(f"{output} exists; use --force to overwrite it")
-    text = export_text(load(data), format, date=when, base_url=base_url)
+    ds = load(data)
+    if output is not None and ds.source.text and not os.path.isabs(ds.source.text):
+        # Keep the exported dataset pointing at the same source text from where it is written.
+        import msgspec
+
+        here = data_path(data)[0].resolve().parent / ds.source.text
+        there = os.path.relpath(here, Path(output).resolve().parent)
+        ds = msgspec.structs.replace(ds, source=msgspec.structs.replace(ds.source, text=there))
+    text = export_text(ds, format, date=when, base_url=base_url)
     if output is None:
         emit(text)
         return

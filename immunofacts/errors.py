@@ -46,9 +46,20 @@ class DataError(ImmunofactsError):
 class NotFoundError(ImmunofactsError):
     """An id or name that is not in the dataset."""
 
-    def __init__(self, what: str, key: str, suggestions: Iterable[str] = ()) -> None:
+    def __init__(
+        self, what: str, key: str, suggestions: Iterable[str] = (), *, ambiguous: int = 0
+    ) -> None:
         self.key = key
         self.suggestions = tuple(suggestions)
+        if ambiguous:
+            msg = f"{key!r} matches {ambiguous} {what} ids; give more of the id"
+            msg += (
+                ": "
+                + ", ".join(self.suggestions)
+                + (", ..." if ambiguous > len(self.suggestions) else "")
+            )
+            super().__init__(msg)
+            return
         msg = f"no {what} with id {key!r}"
         if self.suggestions:
             msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"

@@ -22,6 +22,8 @@ import math
 import os
 import re
 import stat
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,12 @@ _RECORD_TYPES: dict[str, type[Entity] | type[Claim] | type[Case]] = {
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 _NODE_START = " \t\r\n[]{},"
 _DOC_MARKERS = ("\n---", "\n...", "\n%")
+_PATTERN_MSGS = {
+    "doi": "expected a DOI like 10.1038/s41586-020-03041-6",
+    "pmid": "expected a PubMed id of digits",
+    "nct": "expected a trial id like NCT04365101",
+    "url": "expected an http:// or https:// address",
+}
 _DATE_MSG = "expected YYYY, YYYY-MM or YYYY-MM-DD"
 _ID_MSG = "expected an id of lowercase letters, digits and hyphens"
 
@@ -377,8 +385,11 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
         field = what.split("`")[1]
         return path, f"missing required field {field!r}"
     if "matching regex" in what:
-        if path and path[-1] == "date":
+        field = path[-1] if path else ""
+        if field in ("date", "later_date"):
             return path, f"{_DATE_MSG}, got {value!r}"
+        if field in _PATTERN_MSGS:
+            return path, f"{_PATTERN_MSGS[field]}, got {value!r}"
         return path, f"{_ID_MSG}, got {value!r}"
     if what.startswith("Invalid enum value"):
         field = path[-1] if path else ""
@@ -390,6 +401,8 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
     expected = re.match(r"Expected `([^`]*)`(.*?)(?:, got `[^`]*`)?$", what)
     if expected:
         names = [_TYPE_WORDS.get(t.strip(), t.strip()) for t in expected.group(1).split("|")]
+        if "a number" in names and "a whole number" in names:
+            names.remove("a whole number")
         return path, f"expected {' or '.join(names)}{expected.group(2)}, got {_found(value)}"
     return path, f"{what[0].lower()}{what[1:]}"
 
@@ -453,6 +466,7 @@ def _date_fields(rec: Any) -> list[tuple[Path_, str | None]]:
         out += [(("measurements", i, "date"), m.date) for i, m in enumerate(rec.measurements)]
     review = getattr(rec, "review", None)
     if review is not None:
+        out.append((("review", "later_date"), review.later_date))
         out += [
             (("review", "references", i, "date"), r.date) for i, r in enumerate(review.references)
         ]
@@ -504,7 +518,9 @@ def build_dataset(
         try:
             source = msgspec.convert(raw["source"], Source)
         except msgspec.ValidationError as e:
-            add(*_explain(e, raw["source"], ("source",)))
+            found = _struct_problems(raw["source"], Source, ("source",))
+            for path, what in found or [_explain(e, raw["source"], ("source",))]:
+                add(path, what)
 
     records: dict[str, list[Any]] = {"entities": [], "claims": [], "cases": []}
     for section, cls in _RECORD_TYPES.items():
@@ -523,12 +539,14 @@ def build_dataset(
             try:
                 records[section].append(msgspec.convert(item, cls))
             except msgspec.ValidationError as e:
-                add(*_explain(e, item, (section, i)))
+                found = _struct_problems(item, cls, (section, i))
+                for path, what in found or [_explain(e, item, (section, i))]:
+                    add(path, what)
 
     entities: list[Entity] = records["entities"]
     claims: list[Claim] = records["claims"]
     cases: list[Case] = records["cases"]
-    _check_references(entities, claims, cases, raw, add)
+    _check_references(raw, add)
     for section, recs in (("claims", claims), ("cases", cases)):
         for rec in recs:
             for sub, number in _non_finite(rec):
@@ -551,10 +569,10 @@ def build_dataset(
     if source is not None and source.text is not None:
         source_text = _source_text(source.text, base_dir, name, lines, add)
         if source_text is not None:
-            _check_quotes(source_text, claims, cases, raw, add)
+            _check_quotes(source_text, raw, add)
 
     if problems or source is None:
-        raise DataError(problems)
+        raise DataError(sorted(problems, key=lambda p: p.line or 0))
     return Dataset(
         schema=SCHEMA_VERSION,
         source=source,
@@ -563,6 +581,51 @@ def build_dataset(
         cases=tuple(cases),
         source_text=source_text,
     )
+
+
+def _struct_of(tp: Any) -> type[msgspec.Struct] | None:
+    """The Struct class a field type holds (directly or as `X | None`), if any."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+        return tp
+    if isinstance(tp, types.UnionType) and len(args) == 1:
+        return _struct_of(args[0])
+    return None
+
+
+def _struct_problems(value: Any, cls: type[msgspec.Struct], path: Path_) -> list[tuple[Path_, str]]:
+    """Every problem in one record, field by field (msgspec stops at the first)."""
+    if not isinstance(value, dict):
+        try:
+            msgspec.convert(value, cls)
+        except msgspec.ValidationError as e:
+            return [_explain(e, value, path)]
+        return []
+    out: list[tuple[Path_, str]] = []
+    fields = msgspec.structs.fields(cls)
+    names = {f.name for f in fields}
+    for key in value:
+        if key not in names:
+            out.append(((*path, key), f"unknown field {key!r}"))
+    for f in fields:
+        if f.name not in value:
+            if f.required:
+                out.append((path, f"missing required field {f.name!r}"))
+            continue
+        sub, at = value[f.name], (*path, f.name)
+        inner = _struct_of(f.type)
+        item = typing.get_args(f.type)[0] if typing.get_origin(f.type) is tuple else None
+        if inner is not None and isinstance(sub, dict):
+            out += _struct_problems(sub, inner, at)
+        elif item is not None and _struct_of(item) is not None and isinstance(sub, list):
+            for j, element in enumerate(sub):
+                out += _struct_problems(element, _struct_of(item), (*at, j))  # type: ignore[arg-type]
+        else:
+            try:
+                msgspec.convert(sub, f.type)
+            except msgspec.ValidationError as e:
+                out.append(_explain(e, sub, at))
+    return out
 
 
 def _raw_ids(raw: dict[str, Any], section: str) -> set[str]:
@@ -599,47 +662,50 @@ def _index_of(raw: dict[str, Any], section: str) -> dict[str, int]:
     return out
 
 
-def _check_references(
-    entities: list[Entity],
-    claims: list[Claim],
-    cases: list[Case],
-    raw: dict[str, Any],
-    add: Any,
-) -> None:
-    seen: set[str] = set()
-    dups: set[str] = set()
-    for rid in [*(e.id for e in entities), *(c.id for c in claims), *(c.id for c in cases)]:
-        if rid in seen:
-            dups.add(rid)
-        seen.add(rid)
-    if dups:
-        first: dict[str, str] = {}
-        for section in ("entities", "claims", "cases"):
-            for pos, item in enumerate(raw.get(section) or []):
-                dup = item.get("id") if isinstance(item, dict) else None
-                if not isinstance(dup, str) or dup not in dups:
-                    continue
-                if dup in first:
-                    add((section, pos, "id"), f"duplicate id {dup!r} (first used at {first[dup]})")
-                else:
-                    first[dup] = f"{section}[{pos}]"
-    # Ids of records that failed validation still count as defined, so that one
-    # bad record does not also show up as a dangling reference elsewhere.
-    entity_ids = {e.id for e in entities} | _raw_ids(raw, "entities")
-    claim_ids = {c.id for c in claims} | _raw_ids(raw, "claims")
-    for section, recs in (("claims", claims), ("cases", cases)):
-        index = _index_of(raw, section)
-        for rec in recs:
-            at = (section, index[rec.id])
-            for j, ref in enumerate(rec.entities):
+def _raw_records(raw: dict[str, Any], section: str) -> list[tuple[int, dict[str, Any]]]:
+    """The mapping items of a section with their positions, valid or not."""
+    items = raw.get(section)
+    if not isinstance(items, list):
+        return []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
+
+
+def _str_list(value: Any) -> list[tuple[int, str]]:
+    return (
+        [(j, v) for j, v in enumerate(value) if isinstance(v, str)]
+        if isinstance(value, list)
+        else []
+    )
+
+
+def _check_references(raw: dict[str, Any], add: Any) -> None:
+    """Duplicate ids and dangling references, read from the raw records so that
+    records with other problems are checked too."""
+    first: dict[str, str] = {}
+    for section in ("entities", "claims", "cases"):
+        for pos, item in _raw_records(raw, section):
+            rid = item.get("id")
+            if not isinstance(rid, str):
+                continue
+            if rid in first:
+                add((section, pos, "id"), f"duplicate id {rid!r} (first used at {first[rid]})")
+            else:
+                first[rid] = f"{section}[{pos}]"
+    entity_ids = _raw_ids(raw, "entities")
+    claim_ids = _raw_ids(raw, "claims")
+    for section in ("claims", "cases"):
+        for pos, item in _raw_records(raw, section):
+            for j, ref in _str_list(item.get("entities")):
                 if ref not in entity_ids:
-                    add((*at, "entities", j), f"unknown entity {ref!r}")
-            if isinstance(rec, Case):
-                if rec.hospital is not None and rec.hospital not in entity_ids:
-                    add((*at, "hospital"), f"unknown entity {rec.hospital!r}")
-                for j, ref in enumerate(rec.claims):
-                    if ref not in claim_ids:
-                        add((*at, "claims", j), f"unknown claim {ref!r}")
+                    add((section, pos, "entities", j), f"unknown entity {ref!r}")
+            if section != "cases":
+                continue
+            hospital = item.get("hospital")
+            if isinstance(hospital, str) and hospital not in entity_ids:
+                add((section, pos, "hospital"), f"unknown entity {hospital!r}")
+            for j, ref in _str_list(item.get("claims")):
+                if ref not in claim_ids:
+                    add((section, pos, "claims", j), f"unknown claim {ref!r}")
 
 
 def _source_text(
@@ -655,16 +721,35 @@ def _source_text(
         return None
 
 
-def _check_quotes(
-    text: str, claims: list[Claim], cases: list[Case], raw: dict[str, Any], add: Any
-) -> None:
-    for section, recs in (("claims", claims), ("cases", cases)):
-        index = _index_of(raw, section)
-        for rec in recs:
-            at = (section, index[rec.id])
-            if rec.quote not in text:
-                add((*at, "quote"), "quote is not verbatim in the source text")
-            if isinstance(rec, Case):
-                for j, ev in enumerate(rec.events):
-                    if ev.quote is not None and ev.quote not in text:
-                        add((*at, "events", j, "quote"), "quote is not verbatim in the source text")
+def _check_quotes(text: str, raw: dict[str, Any], add: Any) -> None:
+    """Every quote, of valid records and of records with other problems, must be in the text."""
+    for section in ("claims", "cases"):
+        for pos, item in _raw_records(raw, section):
+            quotes: list[tuple[Path_, Any]] = [(("quote",), item.get("quote"))]
+            events = item.get("events") if section == "cases" else None
+            if isinstance(events, list):
+                quotes += [
+                    (("events", j, "quote"), ev.get("quote"))
+                    for j, ev in enumerate(events)
+                    if isinstance(ev, dict)
+                ]
+            for sub, quote in quotes:
+                if isinstance(quote, str) and quote and quote not in text:
+                    add((section, pos, *sub), _divergence(quote, text))
+
+
+def _divergence(quote: str, text: str) -> str:
+    """Say where a quote stops matching the source text."""
+    lo, hi = 0, len(quote)  # the longest prefix found in the text has length lo
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if quote[:mid] in text:
+            lo = mid
+        else:
+            hi = mid - 1
+    if lo == 0:
+        return "quote is not verbatim in the source text: its first character is not there"
+    return (
+        "quote is not verbatim in the source text: it matches up to "
+        f"{quote[max(0, lo - 30) : lo]!r}, then has {quote[lo : lo + 20]!r}"
+    )

@@ -84,14 +84,20 @@ class _Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """Base for every record: frozen, keyword-only, unknown fields refused."""
 
 
+Doi = Annotated[str, msgspec.Meta(pattern=r"^10\.[0-9]{4,9}/\S+$")]
+Pmid = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,9}$")]
+Nct = Annotated[str, msgspec.Meta(pattern=r"^NCT[0-9]{8}$")]
+Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
+
+
 class Reference(_Record, frozen=True):
     """A public record that backs a review: a paper, a registry entry, a news report."""
 
     title: Text
-    doi: str | None = None
-    pmid: str | None = None
-    nct: str | None = None
-    url: str | None = None
+    doi: Doi | None = None
+    pmid: Pmid | None = None
+    nct: Nct | None = None
+    url: Url | None = None
     date: Date | None = None
     note: str | None = None
 
@@ -122,6 +128,7 @@ class Review(_Record, frozen=True):
     corrections: tuple[Correction, ...] = ()
     references: tuple[Reference, ...] = ()
     later: str | None = None
+    later_date: Date | None = None
 
 
 class Figure(_Record, frozen=True):

@@ -15,6 +15,8 @@ from .errors import NotFoundError, UsageError
 from .model import DATE_PATTERN, Case, Claim, Dataset, Entity, Figure
 
 Record = Claim | Case
+#: The verdict filter value for records without a review.
+NOT_REVIEWED = "not-reviewed"
 
 
 # --- look-up ------------------------------------------------------------------
@@ -37,10 +39,12 @@ def _find(kind: str, key: str, records: Sequence[Record]) -> Record:
     by_id = {r.id: r for r in records}
     if key in by_id:
         return by_id[key]
-    for prefix in (f"{kind}-", ""):
-        starts = [r for r in records if r.id.startswith(prefix + key)]
-        if len(starts) == 1 and key:
+    for prefix in ("", f"{kind}-"):
+        starts = [r for r in records if key and r.id.startswith(prefix + key)]
+        if len(starts) == 1:
             return starts[0]
+        if len(starts) > 1:
+            raise NotFoundError(kind, key, [r.id for r in starts[:5]], ambiguous=len(starts))
     raise NotFoundError(kind, key, suggest(key, by_id))
 
 
@@ -74,7 +78,7 @@ def find_entity(ds: Dataset, key: str) -> Entity:
     if len(starts) == 1:
         return starts[0]
     if len(starts) > 1:
-        raise NotFoundError("entity", key, [e.id for e in starts[:5]])
+        raise NotFoundError("entity", key, [e.id for e in starts[:5]], ambiguous=len(starts))
     import difflib
 
     by_name = {n.casefold(): e.id for e in ds.entities for n in (e.id, e.name, *e.aliases)}
@@ -124,7 +128,7 @@ def filter_claims(
             continue
         if year is not None and year_of(c.date) != year:
             continue
-        if verdict and verdict_of(c) != verdict:
+        if verdict and (verdict_of(c) or NOT_REVIEWED) != verdict:
             continue
         out.append(c)
     return out
@@ -199,9 +203,18 @@ class Hit(msgspec.Struct, frozen=True):
     texts: dict[str, str]
 
 
+# Scripts written without spaces between words: any position may start a word.
+_UNSPACED = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff\uff66-\uff9f]")
+
+
 def term_pattern(term: str) -> re.Pattern[str]:
-    """The pattern search uses for a term: any case, at the start of a word."""
-    return re.compile(r"(?<!\w)" + re.escape(term), re.IGNORECASE)
+    """The pattern search uses for a term: any case, at the start of a word.
+
+    Chinese, Japanese and Korean text has no spaces between words, so a term
+    in those scripts matches anywhere.
+    """
+    start = "" if _UNSPACED.match(term) else r"(?<!\w)"
+    return re.compile(start + re.escape(term), re.IGNORECASE)
 
 
 def split_terms(query: Sequence[str]) -> list[str]:
@@ -215,6 +228,7 @@ def search(
     *,
     kind: str | None = None,
     evidence: str | None = None,
+    verdict: str | None = None,
 ) -> list[Hit]:
     """Claims and cases containing every term (any case) at the start of a word, best first.
 
@@ -232,6 +246,8 @@ def search(
         if kind and (not isinstance(rec, Claim) or rec.kind.value != kind):
             continue
         if evidence and rec.evidence.value != evidence:
+            continue
+        if verdict and (verdict_of(rec) or NOT_REVIEWED) != verdict:
             continue
         fields = searchable_fields(rec, entities)
         matches: list[Match] = []
@@ -274,6 +290,13 @@ def parse_date_option(value: str, option: str) -> str:
     """Check a user-given partial ISO date, or raise UsageError."""
     if not _DATE.match(value):
         raise UsageError(f"{option}: expected YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
+    if len(value) == 10:
+        import datetime
+
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"{option}: {value!r} is not a calendar date") from None
     return value
 
 
@@ -282,7 +305,7 @@ class TimelineEvent(msgspec.Struct, frozen=True):
 
     date: str
     record_id: str
-    record_type: str  # "claim" or "case"
+    record_type: str  # "claim", "case", or "later" (a development after the source)
     description: str
     quote: str | None
 
@@ -290,25 +313,32 @@ class TimelineEvent(msgspec.Struct, frozen=True):
 def timeline(
     ds: Dataset, *, since: str | None = None, until: str | None = None
 ) -> list[TimelineEvent]:
-    """Every dated claim and case event in date order, within [since, until].
+    """Every dated claim, case event and later development, in date order, within [since, until].
 
-    An event is kept when the period its date names overlaps the range.
+    An event is kept when the whole period its date names lies in the range:
+    with ``--since 2020-06``, an event dated only ``2020`` is left out, since it
+    may have happened before June.
     """
     events: list[TimelineEvent] = []
     for c in ds.claims:
         if c.date:
             events.append(TimelineEvent(c.date, c.id, "claim", c.statement, c.quote))
+        if c.review and c.review.later and c.review.later_date:
+            events.append(TimelineEvent(c.review.later_date, c.id, "later", c.review.later, None))
     for case in ds.cases:
         for step in case.events:
             events.append(TimelineEvent(step.date, case.id, "case", step.description, step.quote))
+        if case.review and case.review.later and case.review.later_date:
+            later = case.review.later
+            events.append(TimelineEvent(case.review.later_date, case.id, "later", later, None))
     lo = date_bounds(since)[0] if since else None
     hi = date_bounds(until)[1] if until else None
     kept = []
     for item in events:
         first, last = date_bounds(item.date)
-        if lo is not None and last < lo:
+        if lo is not None and first < lo:
             continue
-        if hi is not None and first > hi:
+        if hi is not None and last > hi:
             continue
         kept.append(item)
     kept.sort(key=lambda e: date_key(e.date))  # stable: ties keep dataset order
@@ -336,6 +366,7 @@ class Stats(msgspec.Struct, frozen=True):
     by_year: dict[str, int]
     cases_by_evidence: dict[str, int]
     cases_by_verdict: dict[str, int]
+    backing: dict[str, tuple[str, str]]  # claim id -> (evidence, verdict) of figure claims
 
 
 def _counted(values: Iterable[str]) -> dict[str, int]:
@@ -358,6 +389,11 @@ def stats(ds: Dataset) -> Stats:
         ),
         cases_by_evidence=_counted(c.evidence.value for c in ds.cases),
         cases_by_verdict=_counted(verdict_of(c) or "not reviewed" for c in ds.cases),
+        backing={
+            c.id: (c.evidence.value, verdict_of(c) or "not reviewed")
+            for c in ds.claims
+            if c.figures
+        },
     )
 
 

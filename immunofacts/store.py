@@ -381,6 +381,16 @@ def write_atomic(path: Path, text: str, *, overwrite: bool) -> None:
     except OSError as e:
         raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
     try:
+        # mkstemp makes the file private; give it the mode a new file would get.
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode) if overwrite else None
+        except OSError:
+            mode = None
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             f.write(text)
             f.flush()

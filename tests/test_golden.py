@@ -167,7 +167,8 @@ def test_narrow_terminal_keeps_every_value() -> None:
             assert value in flat
         assert "case-hong-kong-singer" in flat
         assert "patient-report" in flat
-        assert "verdict confirmed" in flat
+        assert "verdict reported" in flat
+        assert "Later: News reports give her death" in flat
         assert "after CAR-T on the NHS" in flat
 
 

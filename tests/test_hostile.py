@@ -70,7 +70,10 @@ EXPECTED: dict[str, list[Want]] = {
     ],
     "duplicate-ids.yaml": [Want(13, "cases[0].id", "duplicate id 'rec-a'")],
     "duplicate-key.yaml": [Want(11, "claims[0].statement", "duplicate key")],
-    "unknown-field-qoute.yaml": [Want(10, "claims[0].qoute", "unknown field 'qoute'")],
+    "unknown-field-qoute.yaml": [
+        Want(7, "claims[0]", "missing required field 'quote'"),
+        Want(10, "claims[0].qoute", "unknown field 'qoute'"),
+    ],
     "dangling-entity.yaml": [Want(18, "claims[0].entities[1]", "unknown entity 'ent-ghost'")],
     "dangling-case-claim.yaml": [Want(24, "cases[0].claims[1]", "unknown claim 'claim-ghost'")],
     "unknown-hospital.yaml": [Want(16, "cases[0].hospital", "unknown entity 'ent-nowhere'")],

@@ -240,7 +240,14 @@ REVIEWS = st.none() | st.builds(
         st.builds(Correction, article=TEXT, correct=TEXT, note=OPT_TEXT), max_size=2
     ).map(tuple),
     references=st.lists(
-        st.builds(Reference, title=TEXT, doi=OPT_TEXT, url=OPT_TEXT, date=OPT_DATE), max_size=2
+        st.builds(
+            Reference,
+            title=TEXT,
+            doi=st.none() | st.from_regex(r"\A10\.[0-9]{4,9}/[!-~]{1,20}\Z"),
+            url=st.none() | st.from_regex(r"\Ahttps?://[!-~]{1,30}\Z"),
+            date=OPT_DATE,
+        ),
+        max_size=2,
     ).map(tuple),
     later=OPT_TEXT,
 )  # fmt: skip

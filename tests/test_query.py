@@ -206,7 +206,7 @@ def test_find_claim_ambiguous_prefix_suggests_both() -> None:
     with pytest.raises(NotFoundError) as err:
         find_claim(small(), "claim-alpha")
     assert set(err.value.suggestions) == {"claim-alpha-beta", "claim-alpha-year"}
-    assert "did you mean" in str(err.value)
+    assert "'claim-alpha' matches 2 claim ids" in str(err.value)
 
 
 def test_find_claim_typo_suggests_the_close_id() -> None:
@@ -467,19 +467,20 @@ def test_timeline_sorted_and_complete() -> None:
     assert (step.description, step.quote) == ("First step.", "nine months")
 
 
-def test_timeline_since_until_keep_overlapping_periods() -> None:
+def test_timeline_since_until_keep_periods_wholly_inside() -> None:
     ds = small()
 
     def dates(**kw: str) -> list[str]:
         return [e.date for e in timeline(ds, **kw)]
 
-    # the year 2020 overlaps June 2020, so a year-only event stays in
-    assert dates(since="2020-06", until="2020-06") == ["2020", "2020-06-15"]
-    assert dates(since="2020-02") == ["2020", "2020-02", "2020-06-15", "2021-03-04"]
-    assert dates(until="2020-01-31") == ["2020", "2020-01"]
+    # an event dated only "2020" may lie outside June 2020, so it is left out
+    assert dates(since="2020-06", until="2020-06") == ["2020-06-15"]
+    assert dates(since="2020-02") == ["2020-02", "2020-06-15", "2021-03-04"]
+    assert dates(until="2020-01-31") == ["2020-01"]
+    assert dates(since="2020", until="2020") == ["2020", "2020-01", "2020-02", "2020-06-15"]
     assert dates(since="2021") == ["2021-03-04"]
     assert dates(since="2022") == []
-    assert dates(since="2020-06-16", until="2021-03-03") == ["2020"]
+    assert dates(since="2020-06-16", until="2021-03-03") == []
 
 
 def test_timeline_is_stable_for_equal_dates() -> None:
@@ -497,7 +498,9 @@ def test_timeline_real_is_in_date_order(real: Dataset) -> None:
     keys = [date_key(e.date) for e in events]
     assert keys == sorted(keys)
     dated = sum(1 for c in real.claims if c.date) + sum(len(k.events) for k in real.cases)
-    assert len(events) == dated
+    later = [r for r in real.records() if r.review and r.review.later and r.review.later_date]
+    assert len(events) == dated + len(later)
+    assert [e.record_id for e in events if e.record_type == "later"] == ["case-hong-kong-singer"]
 
 
 # --- stats and entities -------------------------------------------------------------------

@@ -35,6 +35,7 @@ CSV_COLUMNS = (
     "review_note",
     "corrections",
     "references",
+    "later",
 )
 
 
@@ -93,6 +94,7 @@ def _csv(ds: Dataset) -> str:
                 if review
                 else "",
                 ";".join(reference_text(r) for r in review.references) if review else "",
+                review.later or "" if review else "",
             ]
         )
     return buf.getvalue()
@@ -111,6 +113,8 @@ def claim_reviews(ds: Dataset, *, date: str, base_url: str) -> list[dict[str, An
     }
     if src.date:
         appearance["datePublished"] = src.date
+    if base_url and not base_url.endswith(("/", "#", ":", "=")):
+        base_url += "/"
     out = []
     for rec in ds.records():
         if rec.review is None or rec.review.verdict not in VERDICT_NAMES:
@@ -128,8 +132,14 @@ def claim_reviews(ds: Dataset, *, date: str, base_url: str) -> list[dict[str, An
             "@type": "Rating",
             "alternateName": VERDICT_NAMES[review.verdict],
         }
-        if review.note:
-            rating["ratingExplanation"] = review.note
+        explanation = [review.note or ""]
+        explanation += [
+            f"The article says {c.article!r}; records say {c.correct!r}."
+            for c in review.corrections
+        ]
+        explanation.append(f"Later: {review.later}" if review.later else "")
+        if any(explanation):
+            rating["ratingExplanation"] = " ".join(e for e in explanation if e)
         obj: dict[str, Any] = {
             "@context": "https://schema.org",
             "@type": "ClaimReview",

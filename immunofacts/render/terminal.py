@@ -26,6 +26,7 @@ SPAN_STYLES = {
     "quote": "underline",
     "label": "dim cyan",
     "value": "bold",
+    "later": "bold magenta",
 }
 VALUE_STYLES = {
     "confirmed": "green",
@@ -178,8 +179,9 @@ def _doc(doc: Doc, env: Env) -> RenderableType:
             parts.append(text(sec.title, "bold underline"))
         if sec.fields:
             grid = RichTable.grid(padding=(0, 2))
-            grid.add_column(style="bold cyan", no_wrap=True)
-            grid.add_column(overflow="fold")
+            # Labels may take a third of the width, so values always keep room.
+            grid.add_column(style="bold cyan", max_width=max(8, env.width // 3), overflow="fold")
+            grid.add_column(overflow="fold", ratio=1)
             for f in sec.fields:
                 grid.add_row(text(f.label), _styled(f.label, f.value, env))
             parts.append(grid)

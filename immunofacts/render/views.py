@@ -72,13 +72,24 @@ def _verdict(rec: Record) -> str:
 
 def cases_table(cases: list[Case]) -> Table:
     """The clinical cases, one row each: what happened, and how well it is backed."""
-    rows: list[tuple[Cell, ...]] = [(c.id, c.title, c.evidence.value, _verdict(c)) for c in cases]
+    rows: list[tuple[Cell, ...]] = [
+        (c.id, _with_later(c), c.evidence.value, _verdict(c)) for c in cases
+    ]
     return Table(
         "Clinical cases",
         ("id", "case", "evidence", "verdict"),
         rows,
         wide=frozenset(("case",)),
     )
+
+
+def _with_later(c: Case) -> Cell:
+    """A case's title, and what happened after the article when that is known."""
+    if c.review is None or not c.review.later:
+        return c.title
+    later = f"Later: {c.review.later}"
+    text = f"{c.title}. {later}"
+    return Marked(text, ((len(text) - len(later), len(text), "later"),))
 
 
 def claims_table(claims: list[Claim]) -> Table:
@@ -223,15 +234,16 @@ def case_json(c: Case) -> dict[str, Any]:
 # --- statistics ---------------------------------------------------------------------
 
 
+def _figure_cell(f: Figure, claim_id: str, st: Stats) -> Marked:
+    value = figure_text(f)
+    backing = st.backing.get(claim_id, ("", ""))
+    text = f"{value} ({backing[0]}, {backing[1]}: {claim_id})"
+    return Marked(text, ((0, len(value), "value"), (len(value) + 1, len(text), "label")))
+
+
 def stats_doc(st: Stats) -> Doc:
     """Headline figures and the dataset's breakdown by kind, evidence, verdict and year."""
-    figs = tuple(
-        Field(
-            h.figure.label,
-            Marked(figure_text(h.figure), ((0, len(figure_text(h.figure)), "value"),)),
-        )
-        for h in st.figures
-    )
+    figs = tuple(Field(h.figure.label, _figure_cell(h.figure, h.claim_id, st)) for h in st.figures)
     sections = [Section("The article's figures", figs)] if figs else []
 
     def breakdown(title: str, counts: dict[str, int]) -> Section:
@@ -252,7 +264,15 @@ def stats_doc(st: Stats) -> Doc:
 def stats_json(st: Stats) -> dict[str, Any]:
     """The documented JSON shape of `show-stats`."""
     return {
-        "figures": [{"claim": h.claim_id, **to_builtins(h.figure)} for h in st.figures],
+        "figures": [
+            {
+                "claim": h.claim_id,
+                **to_builtins(h.figure),
+                "evidence": st.backing[h.claim_id][0],
+                "verdict": st.backing[h.claim_id][1],
+            }
+            for h in st.figures
+        ],
         "counts": st.counts,
         "claims_by_kind": st.by_kind,
         "claims_by_evidence": st.by_evidence,
@@ -266,14 +286,25 @@ def stats_json(st: Stats) -> dict[str, Any]:
 # --- search -----------------------------------------------------------------------
 
 
-def _snippet(hit: Hit, width: int = 160) -> Marked:
-    """The best field of a hit, cut around its first match, with matches marked."""
-    first = hit.matches[0]
-    for m in hit.matches:
-        if m.field in ("statement", "title", "quote"):
-            first = m
-            break
+_SHOWN_FIELDS = ("statement", "title", "quote")
+
+
+def _snippet(hit: Hit, width: int | None = 160) -> Marked:
+    """The text of a hit: its best field with matches marked, cut around the
+    first match to `width` characters (None: whole). A hit only in its id,
+    entity names or review shows its statement or title, and says where it matched."""
+    rec = hit.record
+    shown = [m for m in hit.matches if m.field in _SHOWN_FIELDS]
+    if not shown:
+        main = rec.statement if isinstance(rec, Claim) else rec.title
+        where = ", ".join(dict.fromkeys(m.field for m in hit.matches))
+        note = f" (matched in {where})"
+        return Marked(main + note, ((len(main), len(main) + len(note), "label"),))
+    first = shown[0]
     text = hit.texts[first.field]
+    if width is None:
+        spans = tuple((m.start, m.end, "match") for m in shown if m.field == first.field)
+        return Marked(text, spans)
     a = max(0, first.start - width // 3)
     b = min(len(text), a + width)
     if b - a < width:
@@ -294,13 +325,16 @@ def _snippet(hit: Hit, width: int = 160) -> Marked:
     return Marked(pre + text[a:b] + post, spans)
 
 
-def search_table(hits: list[Hit], terms: list[str]) -> Table:
-    """Search results, best first, with the matched words marked."""
+def search_table(hits: list[Hit], terms: list[str], *, cut: bool = True) -> Table:
+    """Search results, best first, with the matched words marked; `cut` shortens
+    long text around the first match (for a terminal)."""
     rows: list[tuple[Cell, ...]] = []
     for h in hits:
         rec = h.record
         kind = rec.kind.value if isinstance(rec, Claim) else "case"
-        rows.append((rec.id, kind, rec.evidence.value, _verdict(rec), _snippet(h)))
+        rows.append(
+            (rec.id, kind, rec.evidence.value, _verdict(rec), _snippet(h, 160 if cut else None))
+        )
     return Table(
         f"{len(hits)} match{'es' if len(hits) != 1 else ''} for {' '.join(terms)!r}",
         ("id", "kind", "evidence", "verdict", "text"),
@@ -342,7 +376,10 @@ def search_json(hits: list[Hit]) -> list[dict[str, Any]]:
 
 def timeline_table(events: list[TimelineEvent]) -> Table:
     """Dated events as rows, for plain, CSV and Markdown output."""
-    rows: list[tuple[Cell, ...]] = [(e.date, e.record_id, e.description) for e in events]
+    rows: list[tuple[Cell, ...]] = [
+        (e.date, e.record_id, ("Later: " if e.record_type == "later" else "") + e.description)
+        for e in events
+    ]
     return Table("Timeline", ("date", "id", "event"), rows, wide=frozenset(("event",)))
 
 
@@ -357,9 +394,11 @@ def timeline_doc(events: list[TimelineEvent]) -> Doc:
             sections.append(Section(heading, tuple(group)))
             group = []
         heading = period
-        line = f"{e.description}  {e.record_id}"
-        n = len(e.description) + 2
-        group.append(Field(f"{e.date:<10}", Marked(line, ((n, len(line), "label"),))))
+        prefix = "Later: " if e.record_type == "later" else ""
+        line = f"{prefix}{e.description}  {e.record_id}"
+        n = len(line) - len(e.record_id)
+        spans = ((n, len(line), "label"),) + (((0, len(prefix), "later"),) if prefix else ())
+        group.append(Field(f"{e.date:<10}", Marked(line, spans)))
     if group:
         sections.append(Section(heading, tuple(group)))
     return Doc("Timeline", tuple(sections), subtitle=f"{len(events)} dated events")

@@ -1,0 +1,197 @@
+"""What a reader needs in order not to over-trust a claim, and the options that find them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shlex
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from immunofacts.cli import VerdictChoice, app
+from immunofacts.errors import DataError
+from immunofacts.loading import load_dataset, parse_dataset
+from immunofacts.model import Verdict
+from immunofacts.query import search
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "immunofacts.yaml"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def as_json(*args: str) -> object:
+    code, out, err = run(*args, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_the_singers_death_shows_in_the_case_list_and_the_timeline() -> None:
+    code, out, _ = run("list-cases", "--format", "plain")
+    singer = next(line for line in out.splitlines() if line.startswith("case-hong-kong-singer"))
+    assert "Later: News reports give her death on 4 May 2021" in singer
+    events = as_json("timeline", "--since", "2021")
+    assert isinstance(events, list)
+    later = [e for e in events if e["type"] == "later"]
+    assert [(e["date"], e["id"]) for e in later] == [("2021-05-04", "case-hong-kong-singer")]
+
+
+def test_headline_figures_say_what_backs_them() -> None:
+    stats = as_json("show-stats")
+    assert isinstance(stats, dict)
+    for figure in stats["figures"]:
+        assert (figure["evidence"], figure["verdict"]) == ("unsourced", "unconfirmed")
+    code, out, _ = run("show-stats", "--format", "plain")
+    assert "more than 50 CAR-T IND applications (unsourced, unconfirmed" in out
+
+
+def test_claimreview_explains_corrections_and_later_developments() -> None:
+    code, out, _ = run("export", "--format", "claimreview", "--date", "2026-01-01")
+    reviews = {r["url"].rsplit(":", 1)[-1]: r for r in json.loads(out)}
+    noti = reviews["claim-noti-abdominal-fat-study"]["reviewRating"]["ratingExplanation"]
+    assert "not in people" in noti
+    singer = reviews["case-hong-kong-singer"]["reviewRating"]["ratingExplanation"]
+    assert "Later: News reports give her death" in singer
+
+
+def test_export_csv_carries_later() -> None:
+    code, out, _ = run("export", "--format", "csv")
+    rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert "death" in rows["case-hong-kong-singer"]["later"]
+
+
+def test_no_verdict_is_stronger_than_a_news_story_for_the_patient_stories() -> None:
+    cases = as_json("list-cases")
+    assert isinstance(cases, list)
+    assert {c["review"]["verdict"] for c in cases} == {"reported"}
+    assert {c["evidence"] for c in cases} <= {"news-report", "patient-report"}
+
+
+def test_claims_name_only_entities_the_article_names_or_identifies() -> None:
+    ds = load_dataset(DATA)
+    names = {e.id: (e.name, *e.aliases) for e in ds.entities}
+    text = (ds.source_text or "").casefold()
+    unnamed = {eid for eid, ns in names.items() if not any(n.casefold() in text for n in ns)}
+    # The only one the article does not name is the singer, identified by news reports.
+    assert unnamed == {"ent-sarena-li-ming-wai"}
+
+
+def test_verdict_choices_are_the_verdicts_and_not_reviewed() -> None:
+    assert [v.value for v in VerdictChoice] == [v.value for v in Verdict] + ["not-reviewed"]
+
+
+def test_list_claims_and_search_filter_by_verdict() -> None:
+    unreviewed = as_json("list-claims", "--verdict", "not-reviewed")
+    assert isinstance(unreviewed, list) and unreviewed
+    assert all(c["review"] is None for c in unreviewed)
+    hits = as_json("search", "singer", "--verdict", "reported")
+    assert isinstance(hits, list) and hits
+    assert {h["verdict"] for h in hits} == {"reported"}
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--since", "2020-02-31"), ("--until", ""), ("--since", "2020-13")],
+)
+def test_timeline_rejects_impossible_dates(option: str, value: str) -> None:
+    code, out, err = run("timeline", option, value)
+    assert code == 2
+    assert option in err
+
+
+def test_export_rejects_an_impossible_review_date() -> None:
+    code, _, err = run("export", "--format", "claimreview", "--date", "2026-02-30")
+    assert code == 2
+    assert "not a calendar date" in err
+
+
+def test_piped_search_shows_whole_statements() -> None:
+    code, out, _ = run("search", "lupus", "--format", "plain")
+    assert code == 0
+    assert "…" not in out
+    assert "which the article calls a clinical cure of the lupus" in out
+
+
+def test_search_only_in_an_id_still_shows_the_statement() -> None:
+    code, out, _ = run("search", "banking", "--format", "plain")
+    assert "(matched in id" in out
+
+
+def test_search_in_chinese_matches_inside_a_run_of_characters() -> None:
+    text = (
+        "schema: 1\nsource: {id: src-x, title: T, publisher: P}\n"
+        "claims:\n  - {id: claim-a, kind: opinion, statement: 储存免疫细胞越来越流行,"
+        " quote: q, evidence: opinion}\n"
+    )
+    ds = parse_dataset(text, "zh.yaml")
+    assert [h.record.id for h in search(ds, ["免疫细胞"])] == ["claim-a"]
+    assert search(ds, ["免疫细胞"])[0].matches[0].start == 2
+
+
+def test_export_file_gets_the_usual_permissions(tmp_path: Path) -> None:
+    out = tmp_path / "reviews.jsonld"
+    old = os.umask(0o022)
+    try:
+        code, _, err = run("export", "--format", "claimreview", "--output", str(out))
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_exported_json_loads_from_another_directory(tmp_path: Path) -> None:
+    out = tmp_path / "elsewhere" / "export.json"
+    out.parent.mkdir()
+    code, _, err = run("export", "--format", "json", "--output", str(out))
+    assert code == 0, err
+    back = load_dataset(out)
+    assert back.source_text == load_dataset(DATA).source_text
+
+
+def test_reference_identifiers_are_checked(tmp_path: Path) -> None:
+    text = (
+        "schema: 1\nsource: {id: src-x, title: T, publisher: P}\n"
+        "claims:\n  - id: claim-a\n    kind: opinion\n    statement: s\n    quote: q\n"
+        "    evidence: opinion\n    review:\n      verdict: confirmed\n      references:\n"
+        '        - {title: t, doi: "not a doi", url: "javascript:alert(1)", nct: NCT1}\n'
+    )
+    with pytest.raises(DataError) as err:
+        parse_dataset(text, "refs.yaml")
+    whats = {p.where.rsplit(".", 1)[-1]: p.what for p in err.value.problems}
+    assert whats["doi"].startswith("expected a DOI")
+    assert whats["url"].startswith("expected an http")
+    assert whats["nct"].startswith("expected a trial id")
+
+
+def test_a_quote_that_is_not_verbatim_says_where_it_differs(tmp_path: Path) -> None:
+    for name in ("immunofacts.yaml", "article.txt"):
+        shutil.copy(ROOT / "data" / name, tmp_path / name)
+    path = tmp_path / "immunofacts.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("12 of which were approved", "12 of which was approved"))
+    code, _, err = run("validate", str(path))
+    assert code == 1
+    assert "it matches up to '" in err and "12 of which w', then has 'as approved" in err
+
+
+def test_every_help_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer.main
+
+    monkeypatch.chdir(tmp_path)
+    commands = getattr(typer.main.get_command(app), "commands")  # noqa: B009
+    for name, command in commands.items():
+        example = (command.help or "").split("Example:")[1].strip().splitlines()[0]
+        args = shlex.split(example)[1:]
+        if name == "validate":  # the example names the reader's own file
+            continue
+        code, _, err = run(*args)
+        assert code == 0, f"{example}: {err}"
