@@ -144,36 +144,20 @@ FormatOpt = Annotated[
 ]
 
 
-def _choices(enum_type: type[enum.StrEnum]) -> str:
-    return ", ".join(str(e.value) for e in enum_type)
+def _choice(enum_type: type[enum.StrEnum], metavar: str, what: str) -> Any:
+    """An option taking one of an enum's values, listed in its help."""
+    values = ", ".join(str(e.value) for e in enum_type)
+    return typer.Option(
+        case_sensitive=False, metavar=metavar, help=f"{what}: {values}.", show_choices=False
+    )
 
 
-KindOpt = Annotated[
-    ClaimKind | None,
-    typer.Option(
-        case_sensitive=False,
-        metavar="KIND",
-        help=f"Only claims of this kind: {_choices(ClaimKind)}.",
-        show_choices=False,
-    ),
-]
+KindOpt = Annotated[ClaimKind | None, _choice(ClaimKind, "KIND", "Only claims of this kind")]
 EvidenceOpt = Annotated[
-    Evidence | None,
-    typer.Option(
-        case_sensitive=False,
-        metavar="EVIDENCE",
-        help=f"Only records resting on this evidence: {_choices(Evidence)}.",
-        show_choices=False,
-    ),
+    Evidence | None, _choice(Evidence, "EVIDENCE", "Only records resting on this evidence")
 ]
 VerdictOpt = Annotated[
-    VerdictChoice | None,
-    typer.Option(
-        case_sensitive=False,
-        metavar="VERDICT",
-        help=f"Only records with this verdict: {_choices(VerdictChoice)}.",
-        show_choices=False,
-    ),
+    VerdictChoice | None, _choice(VerdictChoice, "VERDICT", "Only records with this verdict")
 ]
 
 

@@ -204,7 +204,13 @@ class Hit(msgspec.Struct, frozen=True):
 
 
 # Scripts written without spaces between words: any position may start a word.
-_UNSPACED = re.compile("[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff\uff66-\uff9f]")
+_UNSPACED = (
+    ("\u2e80", "\u9fff"),
+    ("\uac00", "\ud7af"),
+    ("\uf900", "\ufaff"),
+    ("\u3040", "\u30ff"),
+    ("\uff66", "\uff9f"),
+)
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
@@ -213,7 +219,8 @@ def term_pattern(term: str) -> re.Pattern[str]:
     Chinese, Japanese and Korean text has no spaces between words, so a term
     in those scripts matches anywhere.
     """
-    start = "" if _UNSPACED.match(term) else r"(?<!\w)"
+    unspaced = bool(term) and any(lo <= term[0] <= hi for lo, hi in _UNSPACED)
+    start = "" if unspaced else r"(?<!\w)"
     return re.compile(start + re.escape(term), re.IGNORECASE)
 
 
