@@ -72,13 +72,16 @@ def note(message: str) -> None:
     sys.stderr.write(f"immunofacts: {clean(message)}\n")
 
 
-def _quiet_pipe() -> NoReturn:
-    # The reader went away (`| head`): send what is left nowhere and exit quietly.
+def _silence_stdout() -> None:
+    """The reader of the pipe went away (`| head`): send what is left nowhere."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):
         pass
+
+
+def _quiet_pipe() -> NoReturn:
+    _silence_stdout()
     raise typer.Exit(141)
 
 
@@ -110,13 +113,18 @@ def emit(text: str) -> None:
     sys.stdout.flush()
 
 
+def pick_format(fmt: Format | None) -> Format:
+    """The format asked for, or by default a table on a terminal and plain text when piped."""
+    if fmt is not None:
+        return fmt
+    return Format.TABLE if Env.detect(sys.stdout).is_terminal else Format.PLAIN
+
+
 def show(view: Any, fmt: Format | None, payload: Any) -> None:
-    """Render a view in the format asked for (by default: a table on a terminal, else plain)."""
+    """Render a view in the format asked for (see `pick_format`) and write it to stdout."""
     from .render import render
 
-    env = Env.detect(sys.stdout)
-    chosen = fmt or (Format.TABLE if env.is_terminal else Format.PLAIN)
-    emit(render(view, chosen, env, payload))
+    emit(render(view, pick_format(fmt), Env.detect(sys.stdout), payload))
 
 
 # --- shared options -----------------------------------------------------------------
@@ -389,8 +397,7 @@ def search(
         evidence=evidence.value if evidence else None,
         verdict=verdict.value if verdict else None,
     )
-    env = Env.detect(sys.stdout)
-    chosen = format or (Format.TABLE if env.is_terminal else Format.PLAIN)
+    chosen = pick_format(format)
     if hits or chosen is not Format.TABLE:  # an empty table says nothing the message does not
         table = views.search_table(hits, terms, cut=chosen is Format.TABLE)
         show(table, chosen, views.search_json(hits))
@@ -421,8 +428,7 @@ def timeline(
     lo = query.parse_date_option(since, "--since") if since is not None else None
     hi = query.parse_date_option(until, "--until") if until is not None else None
     events = query.timeline(load(data), since=lo, until=hi)
-    env = Env.detect(sys.stdout)
-    chosen = format or (Format.TABLE if env.is_terminal else Format.PLAIN)
+    chosen = pick_format(format)
     view = views.timeline_doc(events) if chosen is Format.TABLE else views.timeline_table(events)
     show(view, chosen, views.timeline_json(events))
     if not events:
@@ -561,21 +567,19 @@ def export(
     Example: immunofacts export --format claimreview --output reviews.jsonld
     """
     from .query import parse_date_option
-    from .render.export import export_text
+    from .render.export import export_text, relocated
+    from .store import open_dataset
 
     when = (
         parse_date_option(date, "--date") if date is not None else datetime.date.today().isoformat()
     )
     if output is not None and not force and os.path.lexists(output):
         raise UsageError(f"{output} exists; use --force to overwrite it")
-    ds = load(data)
-    if output is not None and ds.source.text and not os.path.isabs(ds.source.text):
+    path, label = data_path(data)
+    ds = open_dataset(path, label, status=progress())
+    if output is not None:
         # Keep the exported dataset pointing at the same source text from where it is written.
-        import msgspec
-
-        here = data_path(data)[0].resolve().parent / ds.source.text
-        there = os.path.relpath(here, Path(output).resolve().parent)
-        ds = msgspec.structs.replace(ds, source=msgspec.structs.replace(ds.source, text=there))
+        ds = relocated(ds, path.resolve().parent, Path(output).resolve().parent)
     text = export_text(ds, format, date=when, base_url=base_url)
     if output is None:
         emit(text)
@@ -594,8 +598,5 @@ def main() -> None:
         sys.stderr.write("immunofacts: interrupted\n")
         sys.exit(int(ExitStatus.INTERRUPTED))
     except BrokenPipeError:
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
+        _silence_stdout()
         sys.exit(141)

@@ -547,27 +547,26 @@ def build_dataset(
     claims: list[Claim] = records["claims"]
     cases: list[Case] = records["cases"]
     _check_references(raw, add)
-    for section, recs in (("claims", claims), ("cases", cases)):
-        for rec in recs:
-            for sub, number in _non_finite(rec):
-                at = (section, _index_of(raw, section)[rec.id], *sub)
-                add(at, f"expected a finite number, got {number}")
-    good: set[str] = set()
+    good: set[str] = set()  # day-precision dates already found on the calendar
     if source is not None:
         for path, value in _calendar_dates(source, ("source",), good):
             add(path, f"{value!r} is not a calendar date")
     for section, recs in (("claims", claims), ("cases", cases)):
         index: dict[str, int] | None = None
         for rec in recs:
-            bad = _calendar_dates(rec, (), good)
+            bad = [
+                (sub, f"{value!r} is not a calendar date")
+                for sub, value in _calendar_dates(rec, (), good)
+            ]
+            bad += [(sub, f"expected a finite number, got {n}") for sub, n in _non_finite(rec)]
             if bad:
                 index = index or _index_of(raw, section)
-                for path, value in bad:
-                    add((section, index[rec.id], *path), f"{value!r} is not a calendar date")
+                for sub, what in bad:
+                    add((section, index[rec.id], *sub), what)
 
     source_text = None
     if source is not None and source.text is not None:
-        source_text = _source_text(source.text, base_dir, name, lines, add)
+        source_text = _source_text(source.text, base_dir, add)
         if source_text is not None:
             _check_quotes(source_text, raw, add)
 
@@ -708,9 +707,7 @@ def _check_references(raw: dict[str, Any], add: Any) -> None:
                     add((section, pos, "claims", j), f"unknown claim {ref!r}")
 
 
-def _source_text(
-    rel: str, base_dir: Path | None, name: str, lines: LineMap | None, add: Any
-) -> str | None:
+def _source_text(rel: str, base_dir: Path | None, add: Any) -> str | None:
     path = Path(rel)
     if not path.is_absolute():
         path = (base_dir or Path.cwd()) / path

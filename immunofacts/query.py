@@ -92,6 +92,11 @@ def verdict_of(rec: Record) -> str | None:
     return rec.review.verdict.value if rec.review else None
 
 
+def verdict_label(rec: Record) -> str:
+    """The verdict as shown to a reader: its label, or ``not reviewed``."""
+    return verdict_of(rec) or "not reviewed"
+
+
 def records_naming(ds: Dataset, entity_id: str) -> list[Record]:
     """Every claim and case that names an entity (cases through `entities` or `hospital`)."""
     out: list[Record] = [c for c in ds.claims if entity_id in c.entities]
@@ -390,17 +395,13 @@ def stats(ds: Dataset) -> Stats:
         counts={"claims": len(ds.claims), "cases": len(ds.cases), "entities": len(ds.entities)},
         by_kind=_counted(c.kind.value for c in ds.claims),
         by_evidence=_counted(c.evidence.value for c in ds.claims),
-        by_verdict=_counted(verdict_of(c) or "not reviewed" for c in ds.claims),
+        by_verdict=_counted(verdict_label(c) for c in ds.claims),
         by_year=dict(
             sorted(Counter(c.date[:4] if c.date else "undated" for c in ds.claims).items())
         ),
         cases_by_evidence=_counted(c.evidence.value for c in ds.cases),
-        cases_by_verdict=_counted(verdict_of(c) or "not reviewed" for c in ds.cases),
-        backing={
-            c.id: (c.evidence.value, verdict_of(c) or "not reviewed")
-            for c in ds.claims
-            if c.figures
-        },
+        cases_by_verdict=_counted(verdict_label(c) for c in ds.cases),
+        backing={c.id: (c.evidence.value, verdict_label(c)) for c in ds.claims if c.figures},
     )
 
 

@@ -21,10 +21,10 @@ import sqlite3
 import stat
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -161,18 +161,27 @@ def _blob(db: sqlite3.Connection, name: str) -> bytes:
     return data
 
 
-def _read_full(cpath: Path, path: Path) -> Dataset:
+T = TypeVar("T")
+
+
+def _read(cpath: Path, path: Path, read: Callable[[sqlite3.Connection], T]) -> T:
+    """Answer from the cache with `read`, if the cache is fresh; else raise _Stale."""
     db = _connect_ro(cpath)
     try:
         touched = _check_fresh(db, path)
-        ds = msgspec.msgpack.decode(_blob(db, "dataset"), type=Dataset)
-        if ds.source_text is None and ds.source.text is not None:
-            raise _Stale
+        result = read(db)
     except (sqlite3.Error, msgspec.DecodeError) as e:
         raise _Stale from e
     finally:
         db.close()
     _touch(cpath, touched)
+    return result
+
+
+def _full(db: sqlite3.Connection) -> Dataset:
+    ds = msgspec.msgpack.decode(_blob(db, "dataset"), type=Dataset)
+    if ds.source_text is None and ds.source.text is not None:
+        raise _Stale
     return ds
 
 
@@ -193,10 +202,10 @@ def fts_query(terms: Sequence[str]) -> str | None:
     return " AND ".join(f'"{tok}"*' for tok in dict.fromkeys(tokens))
 
 
-def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
-    db = _connect_ro(cpath)
-    try:
-        touched = _check_fresh(db, path)
+def _candidates(match: str) -> Callable[[sqlite3.Connection], Dataset]:
+    """A reader of the records the index returns for `match`, with every entity."""
+
+    def read(db: sqlite3.Connection) -> Dataset:
         head = msgspec.msgpack.decode(_blob(db, "head"), type=_Head)
         rows = db.execute(
             "SELECT r.is_case, r.body, r.crc FROM records r JOIN fts ON fts.rowid = r.rowid "
@@ -214,18 +223,15 @@ def _read_candidates(cpath: Path, path: Path, match: str) -> Dataset:
                 cases.append(case_decoder.decode(body))
             else:
                 claims.append(claim_decoder.decode(body))
-    except (sqlite3.Error, msgspec.DecodeError) as e:
-        raise _Stale from e
-    finally:
-        db.close()
-    _touch(cpath, touched)
-    return Dataset(
-        schema=head.schema,
-        source=head.source,
-        entities=head.entities,
-        claims=tuple(claims),
-        cases=tuple(cases),
-    )
+        return Dataset(
+            schema=head.schema,
+            source=head.source,
+            entities=head.entities,
+            claims=tuple(claims),
+            cases=tuple(cases),
+        )
+
+    return read
 
 
 class _Head(msgspec.Struct, frozen=True):
@@ -310,7 +316,7 @@ def _parse_and_cache(path: Path, label: str | None, status: Status | None) -> Da
     from .loading import load_dataset
 
     big = status is not None and _size(path) >= PROGRESS_BYTES
-    with status(f"Loading {label or path}") if big and status else _nothing():
+    with status(f"Loading {label or path}") if big and status else contextlib.nullcontext():
         ds = load_dataset(path, label=label)
         with contextlib.suppress(OSError, sqlite3.Error, _Stale):
             _write_cache(path, ds)
@@ -324,18 +330,13 @@ def _size(path: Path) -> int:
         return 0
 
 
-@contextlib.contextmanager
-def _nothing() -> Iterator[None]:
-    yield
-
-
 # --- the API the commands use ------------------------------------------------------------------
 
 
 def open_dataset(path: Path, label: str | None = None, *, status: Status | None = None) -> Dataset:
     """The dataset at `path`, validated: from the cache when it is fresh, else parsed."""
     try:
-        return _read_full(cache_path(path), path)
+        return _read(cache_path(path), path, _full)
     except _Stale:
         return _parse_and_cache(path, label, status)
 
@@ -345,18 +346,16 @@ def search_dataset(
 ) -> Dataset:
     """A dataset holding at least every record that could match all `terms`.
 
-    With a fresh cache and indexable terms, only the records the trigram index
+    With a fresh cache and indexable terms, only the records the word index
     returns are read; otherwise the whole dataset.
     """
     match = fts_query(terms)
-    cpath = cache_path(path)
-    if match is not None:
-        try:
-            return _read_candidates(cpath, path, match)
-        except _Stale:
-            ds = _parse_and_cache(path, label, status)
-            return ds
-    return open_dataset(path, label, status=status)
+    if match is None:
+        return open_dataset(path, label, status=status)
+    try:
+        return _read(cache_path(path), path, _candidates(match))
+    except _Stale:
+        return _parse_and_cache(path, label, status)
 
 
 def validate_dataset(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -45,6 +47,16 @@ def dataset_builtins(ds: Dataset) -> dict[str, Any]:
     out.pop("source_text", None)
     out["schema"] = ds.schema
     return {k: out[k] for k in ("schema", "source", "entities", "claims", "cases") if k in out}
+
+
+def relocated(ds: Dataset, from_dir: Path, to_dir: Path) -> Dataset:
+    """The dataset with a relative `source.text` rewritten to lead from `to_dir`
+    to the same file it led to from `from_dir`."""
+    text = ds.source.text
+    if not text or os.path.isabs(text):
+        return ds
+    moved = os.path.relpath(from_dir / text, to_dir)
+    return msgspec.structs.replace(ds, source=msgspec.structs.replace(ds.source, text=moved))
 
 
 def _prune(value: Any) -> Any:

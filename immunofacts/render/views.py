@@ -18,7 +18,9 @@ from ..query import (
     Span,
     Stats,
     TimelineEvent,
+    date_key,
     paragraph_around,
+    verdict_label,
     verdict_of,
 )
 from .base import Cell, Doc, Field, Marked, Section, Table
@@ -63,17 +65,13 @@ def date_words(date: str) -> str:
     return f"{month} {parts[0]}" if len(parts) == 2 else f"{int(parts[2])} {month} {parts[0]}"
 
 
-def _verdict(rec: Record) -> str:
-    return verdict_of(rec) or "not reviewed"
-
-
 # --- lists ----------------------------------------------------------------------
 
 
 def cases_table(cases: list[Case]) -> Table:
     """The clinical cases, one row each: what happened, and how well it is backed."""
     rows: list[tuple[Cell, ...]] = [
-        (c.id, _with_later(c), c.evidence.value, _verdict(c)) for c in cases
+        (c.id, _with_later(c), c.evidence.value, verdict_label(c)) for c in cases
     ]
     return Table(
         "Clinical cases",
@@ -95,7 +93,7 @@ def _with_later(c: Case) -> Cell:
 def claims_table(claims: list[Claim]) -> Table:
     """Claims with their kind, evidence, verdict and date."""
     rows: list[tuple[Cell, ...]] = [
-        (c.id, c.kind.value, c.evidence.value, _verdict(c), c.date or "", c.statement)
+        (c.id, c.kind.value, c.evidence.value, verdict_label(c), c.date or "", c.statement)
         for c in claims
     ]
     return Table(
@@ -157,7 +155,7 @@ def claim_doc(ds: Dataset, c: Claim) -> Doc:
     fields = [
         Field("kind", c.kind.value),
         Field("evidence", c.evidence.value),
-        Field("verdict", _verdict(c)),
+        Field("verdict", verdict_label(c)),
     ]
     if c.date:
         fields.append(Field("date", c.date))
@@ -178,8 +176,6 @@ def claim_doc(ds: Dataset, c: Claim) -> Doc:
 
 def case_doc(ds: Dataset, c: Case) -> Doc:
     """Everything about one case: patient, events in date order, outcome, quote, review."""
-    from ..query import date_key
-
     p = c.patient
     patient = [Field("description", p.description)]
     for label, value in (("name", p.name), ("sex", p.sex), ("age", p.age), ("place", p.place)):
@@ -224,8 +220,6 @@ def case_doc(ds: Dataset, c: Case) -> Doc:
 
 def case_json(c: Case) -> dict[str, Any]:
     """A case's JSON: its schema fields, events in date order."""
-    from ..query import date_key
-
     out = record_json(c)
     out["events"] = [to_builtins(e) for e in sorted(c.events, key=lambda e: date_key(e.date))]
     return out
@@ -333,7 +327,13 @@ def search_table(hits: list[Hit], terms: list[str], *, cut: bool = True) -> Tabl
         rec = h.record
         kind = rec.kind.value if isinstance(rec, Claim) else "case"
         rows.append(
-            (rec.id, kind, rec.evidence.value, _verdict(rec), _snippet(h, 160 if cut else None))
+            (
+                rec.id,
+                kind,
+                rec.evidence.value,
+                verdict_label(rec),
+                _snippet(h, 160 if cut else None),
+            )
         )
     return Table(
         f"{len(hits)} match{'es' if len(hits) != 1 else ''} for {' '.join(terms)!r}",
@@ -451,7 +451,7 @@ def entity_doc(e: Entity, records: list[Record]) -> Doc:
         (
             r.id,
             r.kind.value if isinstance(r, Claim) else "case",
-            _verdict(r),
+            verdict_label(r),
             r.statement if isinstance(r, Claim) else r.title,
         )
         for r in records
