@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/make_dataset.py N OUT
 
-The dataset follows the schema in immunofacts/model.py: ``schema: 1``, a source
+The dataset follows the schema in immunofacts/model.py: ``schema: 2``, a source
 without ``text`` (so quotes are not checked against an article), about
 max(10, N // 100) entities, N claims and max(3, N // 1000) cases. Output is
 deterministic: the same N gives the same bytes.
@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from immunofacts.model import ClaimKind, EntityType, Evidence, Qualifier, Verdict
+from immunofacts.model import ClaimKind, EntityType, Evidence, Qualifier, Rating, Reason, Verdict
 
 SEED = 20201121
 ARTICLE = Path(__file__).resolve().parent.parent / "data" / "article.txt"
@@ -132,6 +132,9 @@ def _date(rng: random.Random) -> str:
 def _review(out: list[str], ind: str, rng: random.Random, voc: _Vocab, refs: Iterator[int]) -> None:
     out.append(f"{ind}review:")
     out.append(f"{ind}  verdict: {rng.choice(list(Verdict)).value}")
+    out.append(f"{ind}  rating: {rng.choice(list(Rating)).value}")
+    if rng.random() < 0.3:
+        out.append(f"{ind}  reasons: [{rng.choice(list(Reason)).value}]")
     if rng.random() < 0.7:
         out.append(f"{ind}  note: {_q(voc.sentence(6, 16))}")
     if rng.random() < 0.1:
@@ -147,7 +150,9 @@ def _review(out: list[str], ind: str, rng: random.Random, voc: _Vocab, refs: Ite
             if rng.random() < 0.5:
                 out.append(f'{ind}      date: "{_date(rng)}"')
     if rng.random() < 0.05:
-        out.append(f"{ind}  later: {_q(voc.sentence(6, 16))}")
+        out.append(f"{ind}  later:")
+        out.append(f"{ind}    - description: {_q(voc.sentence(6, 16))}")
+        out.append(f'{ind}      date: "{_date(rng)}"')
 
 
 def dataset_text(n: int) -> str:
@@ -161,7 +166,7 @@ def dataset_text(n: int) -> str:
     out: list[str] = [
         f"# Synthetic immunofacts dataset: {n} claims (benchmarks/make_dataset.py, seed {SEED}).",
         "",
-        "schema: 1",
+        "schema: 2",
         "",
         "source:",
         f"  id: src-synthetic-{n}",

@@ -36,6 +36,7 @@ class VerdictChoice(enum.StrEnum):
     UNCONFIRMED = "unconfirmed"
     NOT_IDENTIFIED = "not-identified"
     NOT_CHECKED = "not-checked"
+    NOT_CHECKABLE = "not-checkable"
     NOT_REVIEWED = "not-reviewed"
 
 

@@ -31,6 +31,7 @@ import msgspec
 
 from .errors import DataError, Problem
 from .model import (
+    SCHEMA_CHANGES,
     SCHEMA_VERSION,
     Case,
     Claim,
@@ -40,6 +41,8 @@ from .model import (
     EntityType,
     Evidence,
     Qualifier,
+    Rating,
+    Reason,
     Source,
     Verdict,
 )
@@ -386,7 +389,7 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
         return path, f"missing required field {field!r}"
     if "matching regex" in what:
         field = path[-1] if path else ""
-        if field in ("date", "later_date"):
+        if field == "date":
             return path, f"{_DATE_MSG}, got {value!r}"
         if field in _PATTERN_MSGS:
             return path, f"{_PATTERN_MSGS[field]}, got {value!r}"
@@ -411,6 +414,8 @@ _ENUMS: dict[str, type[enum.Enum]] = {
     "kind": ClaimKind,
     "evidence": Evidence,
     "verdict": Verdict,
+    "rating": Rating,
+    "reasons": Reason,
     "type": EntityType,
     "qualifier": Qualifier,
 }
@@ -466,7 +471,7 @@ def _date_fields(rec: Any) -> list[tuple[Path_, str | None]]:
         out += [(("measurements", i, "date"), m.date) for i, m in enumerate(rec.measurements)]
     review = getattr(rec, "review", None)
     if review is not None:
-        out.append((("review", "later_date"), review.later_date))
+        out += [(("review", "later", i, "date"), d.date) for i, d in enumerate(review.later)]
         out += [
             (("review", "references", i, "date"), r.date) for i, r in enumerate(review.references)
         ]
@@ -506,10 +511,11 @@ def build_dataset(
     if "schema" not in raw:
         add((), "missing required field 'schema'")
     elif schema != SCHEMA_VERSION or isinstance(schema, bool):
-        add(
-            ("schema",),
-            f"unsupported schema version {schema!r}; this version reads {SCHEMA_VERSION}",
-        )
+        what = f"unsupported schema version {schema!r}; this version reads {SCHEMA_VERSION}"
+        if isinstance(schema, int) and not isinstance(schema, bool) and schema < SCHEMA_VERSION:
+            changes = "; ".join(SCHEMA_CHANGES[v] for v in range(schema + 1, SCHEMA_VERSION + 1))
+            what += f" (since {schema}: {changes})"
+        add(("schema",), what)
 
     source: Source | None = None
     if "source" not in raw:

@@ -12,7 +12,15 @@ from typing import Annotated
 
 import msgspec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: What changed at each schema version, for the message that refuses an older file.
+SCHEMA_CHANGES = {
+    2: (
+        "every review gains a required `rating` (what a reader should conclude) and "
+        "optional `reasons`; `later`/`later_date` became `later`, a list of "
+        "{date, description, references}; references gain `publisher`"
+    ),
+}
 
 #: ISO 8601 at the precision the source gives: ``2020``, ``2020-06`` or ``2020-06-21``.
 DATE_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
@@ -22,7 +30,11 @@ Id = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 
 
-class ClaimKind(enum.StrEnum):
+class Label(enum.StrEnum):
+    """A closed vocabulary: every value has a one-line definition (see `definition`)."""
+
+
+class ClaimKind(Label):
     """What sort of statement a claim is."""
 
     STATISTIC = "statistic"
@@ -36,7 +48,7 @@ class ClaimKind(enum.StrEnum):
     PROMOTION = "promotion"
 
 
-class Evidence(enum.StrEnum):
+class Evidence(Label):
     """The kind of support the source itself rests a claim on."""
 
     PEER_REVIEWED = "peer-reviewed"
@@ -49,7 +61,7 @@ class Evidence(enum.StrEnum):
     UNSOURCED = "unsourced"
 
 
-class Verdict(enum.StrEnum):
+class Verdict(Label):
     """What checking the claim against public records found."""
 
     CONFIRMED = "confirmed"
@@ -58,9 +70,55 @@ class Verdict(enum.StrEnum):
     UNCONFIRMED = "unconfirmed"
     NOT_IDENTIFIED = "not-identified"
     NOT_CHECKED = "not-checked"
+    NOT_CHECKABLE = "not-checkable"
 
 
-class EntityType(enum.StrEnum):
+class Rating(Label):
+    """What a reader should conclude from a claim, on an ordered scale (see `RATING_SCALE`)."""
+
+    ACCURATE = "accurate"
+    MOSTLY_ACCURATE = "mostly-accurate"
+    UNSUPPORTED = "unsupported"
+    MISLEADING = "misleading"
+    INCORRECT = "incorrect"
+    NOT_A_FACT = "not-a-fact"
+
+    @property
+    def score(self) -> int | None:
+        """The rating's place on the scale (5 best, 1 worst), or None for `not-a-fact`."""
+        return RATING_SCALE.get(self)
+
+
+#: Each rating's value on the scale, for ClaimReview's ratingValue (best 5, worst 1).
+#: `not-a-fact` is off the scale: there is nothing to rate as true or false.
+RATING_SCALE: dict[Rating, int] = {
+    Rating.ACCURATE: 5,
+    Rating.MOSTLY_ACCURATE: 4,
+    Rating.UNSUPPORTED: 3,
+    Rating.MISLEADING: 2,
+    Rating.INCORRECT: 1,
+}
+BEST_RATING = 5
+WORST_RATING = 1
+
+
+class Reason(Label):
+    """Why a claim is rated as it is: a tag naming the fault, as fact-checkers tag verdicts."""
+
+    ANIMAL_STUDY = "animal-study"
+    SINGLE_CASE = "single-case"
+    SELF_REPORTED = "self-reported"
+    OVERSTATES_SCIENCE = "overstates-science"
+    LACKS_CONTEXT = "lacks-context"
+    MISATTRIBUTED = "misattributed"
+    WRONG_DETAIL = "wrong-detail"
+    UNSOURCED = "unsourced"
+    INFERRED_SOURCE = "inferred-source"
+    PROMOTIONAL = "promotional"
+    LATER_OUTCOME = "later-outcome"
+
+
+class EntityType(Label):
     """What an entity is."""
 
     PERSON = "person"
@@ -70,7 +128,7 @@ class EntityType(enum.StrEnum):
     PLACE = "place"
 
 
-class Qualifier(enum.StrEnum):
+class Qualifier(Label):
     """How a number relates to the true value, in the source's words."""
 
     EXACT = "exact"
@@ -94,6 +152,7 @@ class Reference(_Record, frozen=True):
     """A public record that backs a review: a paper, a registry entry, a news report."""
 
     title: Text
+    publisher: str | None = None
     doi: Doi | None = None
     pmid: Pmid | None = None
     nct: Nct | None = None
@@ -120,15 +179,28 @@ class Correction(_Record, frozen=True):
     note: str | None = None
 
 
+class Development(_Record, frozen=True):
+    """Something that happened after the source was written, known from outside it."""
+
+    description: Text
+    date: Date | None = None
+    references: tuple[Reference, ...] = ()
+
+
 class Review(_Record, frozen=True):
-    """What is known about a claim from outside the source."""
+    """What is known about a claim from outside the source: two separate judgements.
+
+    `verdict` says what checking found; `rating` says what a reader should
+    conclude, and `reasons` name why it is not higher.
+    """
 
     verdict: Verdict
+    rating: Rating
+    reasons: tuple[Reason, ...] = ()
     note: str | None = None
     corrections: tuple[Correction, ...] = ()
     references: tuple[Reference, ...] = ()
-    later: str | None = None
-    later_date: Date | None = None
+    later: tuple[Development, ...] = ()
 
 
 class Figure(_Record, frozen=True):
@@ -243,3 +315,102 @@ class Dataset(_Record, frozen=True):
     def entity_map(self) -> dict[str, Entity]:
         """Entities by id."""
         return {e.id: e for e in self.entities}
+
+
+#: One-line definitions of every label of every vocabulary, by vocabulary name.
+DEFINITIONS: dict[str, dict[str, str]] = {
+    "kind": {
+        ClaimKind.STATISTIC: "a count or figure about the field, e.g. numbers of applications",
+        ClaimKind.RESEARCH: "a reported scientific finding or study",
+        ClaimKind.REGULATORY: "an action of a regulator: an approval, a clearance, a trial",
+        ClaimKind.CLINICAL: "what happened to patients: a case or its outcome",
+        ClaimKind.POLICY: "a statement about government plans or policy",
+        ClaimKind.BACKGROUND: "general explanation the article offers as common knowledge",
+        ClaimKind.PREDICTION: "a statement about the future",
+        ClaimKind.OPINION: "a judgement or characterisation, such as 'the hottest treatment'",
+        ClaimKind.PROMOTION: "a statement that sells a product or service, such as cell banking",
+    },
+    "evidence": {
+        Evidence.PEER_REVIEWED: "the article attributes it to a paper in a named journal",
+        Evidence.REGULATORY: "it rests on a regulator's record or decision",
+        Evidence.PRESS_RELEASE: "it rests on a company's own announcement",
+        Evidence.NEWS_REPORT: "it rests on a news story",
+        Evidence.PATIENT_REPORT: "it rests on a patient's own account, such as a post",
+        Evidence.OPINION: "it is the author's judgement",
+        Evidence.PROMOTIONAL: "it is marketing copy",
+        Evidence.UNSOURCED: "the article gives no source for it",
+    },
+    "verdict": {
+        Verdict.CONFIRMED: "a public record states it",
+        Verdict.CONFIRMED_WITH_CORRECTIONS: (
+            "a public record states the substance; details differ, listed as corrections"
+        ),
+        Verdict.REPORTED: (
+            "a news or patient report of it was found; the medical facts were not checked"
+        ),
+        Verdict.UNCONFIRMED: "looked for; nothing public confirms or refutes it",
+        Verdict.NOT_IDENTIFIED: "the study or event it refers to could not be identified",
+        Verdict.NOT_CHECKED: "not yet checked against public records",
+        Verdict.NOT_CHECKABLE: "an opinion, prediction or sales pitch: no record could check it",
+    },
+    "rating": {
+        Rating.ACCURATE: "correct: public records state it, and nothing a reader needs is missing",
+        Rating.MOSTLY_ACCURATE: (
+            "correct in substance; a detail (name, title, date) is wrong, the point stands"
+        ),
+        Rating.UNSUPPORTED: (
+            "nothing public confirms or refutes it (unsubstantiated): do not rely on it"
+        ),
+        Rating.MISLEADING: (
+            "built on something real but told so a reader draws a wrong conclusion"
+        ),
+        Rating.INCORRECT: "public records contradict it",
+        Rating.NOT_A_FACT: "an opinion, prediction or sales pitch: not a fact to rate",
+    },
+    "reason": {
+        Reason.ANIMAL_STUDY: "shown in animals (or cells), told as if shown in people",
+        Reason.SINGLE_CASE: "rests on one patient's story, not a trial or a series",
+        Reason.SELF_REPORTED: "rests on what the patient said (a post), not on medical records",
+        Reason.OVERSTATES_SCIENCE: "claims more certainty or a bigger result than the study shows",
+        Reason.LACKS_CONTEXT: "leaves out what changes how it reads: a caveat, the kind of study",
+        Reason.MISATTRIBUTED: "names the wrong journal, person, organisation or sponsor",
+        Reason.WRONG_DETAIL: "a name, date, number or place is wrong; the main point stands",
+        Reason.UNSOURCED: "the article gives no source, and none was found",
+        Reason.INFERRED_SOURCE: "the study behind it is a best match; no source states the link",
+        Reason.PROMOTIONAL: "serves to sell a product or service",
+        Reason.LATER_OUTCOME: "something that happened after the article changes how it reads",
+    },
+    "entity type": {
+        EntityType.PERSON: "a named person",
+        EntityType.ORGANISATION: "a company, hospital, university, regulator or agency",
+        EntityType.PRODUCT: "a drug, therapy or product",
+        EntityType.PUBLICATION: "a journal, paper or news outlet",
+        EntityType.PLACE: "a city, region or country",
+    },
+    "qualifier": {
+        Qualifier.EXACT: "the number as stated",
+        Qualifier.MORE_THAN: "the true value is above the number ('more than 50')",
+        Qualifier.AT_LEAST: "the true value is the number or above",
+        Qualifier.ABOUT: "an approximate number",
+        Qualifier.UP_TO: "the true value is the number or below",
+    },
+}
+
+#: Each vocabulary's enum, by the name used in DEFINITIONS.
+VOCABULARIES: dict[str, type[Label]] = {
+    "kind": ClaimKind,
+    "evidence": Evidence,
+    "verdict": Verdict,
+    "rating": Rating,
+    "reason": Reason,
+    "entity type": EntityType,
+    "qualifier": Qualifier,
+}
+
+
+def definition(label: Label) -> str:
+    """The one-line definition of a label of any vocabulary."""
+    for name, vocab in VOCABULARIES.items():
+        if type(label) is vocab:
+            return DEFINITIONS[name][label.value]
+    raise KeyError(label)

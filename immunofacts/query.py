@@ -186,7 +186,7 @@ def searchable_fields(rec: Record, entities: dict[str, Entity]) -> list[tuple[st
         parts = [r.note or ""]
         parts += [f"{c.article} -> {c.correct}" for c in r.corrections]
         parts += [ref.title for ref in r.references]
-        parts.append(r.later or "")
+        parts += [d.description for d in r.later]
         out.append(("review", "\n".join(p for p in parts if p)))
     return [(f, t) for f, t in out if t]
 
@@ -322,6 +322,17 @@ class TimelineEvent(msgspec.Struct, frozen=True):
     quote: str | None
 
 
+def _later(rec: Record) -> list[TimelineEvent]:
+    """A record's dated developments after the source, as timeline events."""
+    if rec.review is None:
+        return []
+    return [
+        TimelineEvent(d.date, rec.id, "later", d.description, None)
+        for d in rec.review.later
+        if d.date
+    ]
+
+
 def timeline(
     ds: Dataset, *, since: str | None = None, until: str | None = None
 ) -> list[TimelineEvent]:
@@ -335,14 +346,11 @@ def timeline(
     for c in ds.claims:
         if c.date:
             events.append(TimelineEvent(c.date, c.id, "claim", c.statement, c.quote))
-        if c.review and c.review.later and c.review.later_date:
-            events.append(TimelineEvent(c.review.later_date, c.id, "later", c.review.later, None))
+        events += _later(c)
     for case in ds.cases:
         for step in case.events:
             events.append(TimelineEvent(step.date, case.id, "case", step.description, step.quote))
-        if case.review and case.review.later and case.review.later_date:
-            later = case.review.later
-            events.append(TimelineEvent(case.review.later_date, case.id, "later", later, None))
+        events += _later(case)
     lo = date_bounds(since)[0] if since else None
     hi = date_bounds(until)[1] if until else None
     kept = []

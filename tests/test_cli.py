@@ -441,7 +441,7 @@ def test_validate_ok(ds: Dataset) -> None:
 def test_validate_broken_file(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "schema: 1\nsource:\n  id: src-x\n  title: T\n  publisher: P\n  colour: red\n",
+        "schema: 2\nsource:\n  id: src-x\n  title: T\n  publisher: P\n  colour: red\n",
         encoding="utf-8",
     )
     result = run("validate", str(bad))
@@ -453,7 +453,7 @@ def test_validate_broken_file(tmp_path: Path) -> None:
 def test_validate_reports_every_problem(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "schema: 1\nsource:\n  id: src-x\n  title: T\n  publisher: P\n"
+        "schema: 2\nsource:\n  id: src-x\n  title: T\n  publisher: P\n"
         "claims:\n  - id: BAD ID\n  - id: claim-x\n    kind: rumour\n",
         encoding="utf-8",
     )
@@ -558,7 +558,7 @@ def test_export_bad_date_is_usage() -> None:
 def test_export_json_yaml_csv_parse(ds: Dataset) -> None:
     data = json.loads(ok("export", "--format", "json").stdout)
     assert len(data["claims"]) == len(ds.claims)
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert yaml.safe_load(ok("export", "--format", "yaml").stdout) == data
     rows = list(csv.DictReader(io.StringIO(ok("export", "--format", "csv").stdout)))
     assert len(rows) == len(ds.claims) + len(ds.cases)
@@ -592,7 +592,7 @@ def test_export_output_refuses_to_overwrite(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temporary left
     forced = run("export", "--output", str(out), "--force")
     assert forced.exit_code == 0
-    assert json.loads(out.read_text(encoding="utf-8"))["schema"] == 1
+    assert json.loads(out.read_text(encoding="utf-8"))["schema"] == 2
 
 
 def test_export_output_into_missing_directory(tmp_path: Path) -> None:

@@ -242,7 +242,7 @@ def test_explicit_str_tag_is_refused_or_honoured(tmp_path: Path) -> None:
 def test_python_tag_runs_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     marker = tmp_path / "pwned"
     text = (
-        "schema: 1\nsource: !!python/object/apply:os.system\n"
+        "schema: 2\nsource: !!python/object/apply:os.system\n"
         f"  - touch {marker}\n"
         "claims: !!python/object/apply:subprocess.check_output [[echo, hi]]\n"
     )
@@ -256,7 +256,7 @@ def test_python_tag_runs_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[st
 
 # --- encodings and bytes, generated -----------------------------------------------
 
-MINIMAL = "schema: 1\nsource:\n  id: src-test\n  title: A test source\n  publisher: Test\n"
+MINIMAL = "schema: 2\nsource:\n  id: src-test\n  title: A test source\n  publisher: Test\n"
 
 
 def test_invalid_utf8(tmp_path: Path) -> None:
@@ -446,7 +446,7 @@ def test_dangling_symlink(tmp_path: Path) -> None:
 
 TEMPLATE = """\
 # a small valid dataset that the cases below break one field at a time
-schema: 1
+schema: 2
 source:
   id: src-test
   title: A test source
@@ -669,16 +669,16 @@ WRONG_TYPES = {
         "expected a mapping, got the string",
     ),
     "string-schema": Swap(
-        "schema: 1", "schema: one", "schema: one", "schema", "unsupported schema version 'one'"
+        "schema: 2", "schema: one", "schema: one", "schema", "unsupported schema version 'one'"
     ),
     "bool-schema": Swap(
-        "schema: 1", "schema: true", "schema: true", "schema", "unsupported schema version True"
+        "schema: 2", "schema: true", "schema: true", "schema", "unsupported schema version True"
     ),
     "bad-id-pattern": Swap(
         "id: ent-a\n", "id: Ent A\n", "id: Ent A", "entities[0].id", "expected an id"
     ),
     "unknown-top-field": Swap(
-        "schema: 1\n", "schema: 1\nschemas: 2\n", "schemas: 2", "schemas", "unknown field"
+        "schema: 2\n", "schema: 2\nschemas: 2\n", "schemas: 2", "schemas", "unknown field"
     ),
     "int-for-date": Swap(
         '  date: "2020-06"',

@@ -23,6 +23,7 @@ from immunofacts.model import (
     ClaimKind,
     Correction,
     Dataset,
+    Development,
     Entity,
     EntityType,
     Event,
@@ -31,6 +32,8 @@ from immunofacts.model import (
     Measurement,
     Patient,
     Qualifier,
+    Rating,
+    Reason,
     Reference,
     Review,
     Source,
@@ -235,6 +238,8 @@ OPT_DATE = st.none() | dates()
 REVIEWS = st.none() | st.builds(
     Review,
     verdict=st.sampled_from(Verdict),
+    rating=st.sampled_from(Rating),
+    reasons=st.lists(st.sampled_from(Reason), max_size=2, unique=True).map(tuple),
     note=OPT_TEXT,
     corrections=st.lists(
         st.builds(Correction, article=TEXT, correct=TEXT, note=OPT_TEXT), max_size=2
@@ -249,7 +254,9 @@ REVIEWS = st.none() | st.builds(
         ),
         max_size=2,
     ).map(tuple),
-    later=OPT_TEXT,
+    later=st.lists(
+        st.builds(Development, description=TEXT, date=OPT_DATE), max_size=2
+    ).map(tuple),
 )  # fmt: skip
 
 
@@ -357,7 +364,7 @@ def datasets(draw: st.DrawFn) -> Dataset:
             text=st.none(),
         )
     )
-    return Dataset(schema=1, source=source, entities=entities, claims=claims, cases=cases)
+    return Dataset(schema=2, source=source, entities=entities, claims=claims, cases=cases)
 
 
 @FEWER
@@ -371,12 +378,12 @@ def test_random_dataset_json_round_trip(ds: Dataset) -> None:
 def test_random_dataset_json_export_is_valid_json(ds: Dataset) -> None:
     text = export_text(ds, ExportFormat.JSON, date="2026-01-01", base_url="x:")
     data = json.loads(text)
-    assume(data["schema"] == 1)
+    assume(data["schema"] == 2)
     assert [c["id"] for c in data.get("claims", [])] == [c.id for c in ds.claims]
 
 
 def _one_title(title: str) -> Dataset:
-    return Dataset(schema=1, source=Source(id="s", title=title, publisher="p"))
+    return Dataset(schema=2, source=Source(id="s", title=title, publisher="p"))
 
 
 # " &" sends the exported text to the careful (PyYAML) path.

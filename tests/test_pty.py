@@ -135,7 +135,7 @@ def test_piped_show_claim_is_not_truncated(tmp_path: Path) -> None:
 def big_dataset(path: Path, n: int) -> Path:
     """A valid dataset of `n` claims, written line by line."""
     with open(path, "w", encoding="utf-8") as f:
-        f.write("schema: 1\nsource:\n  id: src-big\n  title: Big\n  publisher: Generator\n")
+        f.write("schema: 2\nsource:\n  id: src-big\n  title: Big\n  publisher: Generator\n")
         f.write("claims:\n")
         for i in range(n):
             f.write(

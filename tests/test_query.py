@@ -20,6 +20,7 @@ from immunofacts.model import (
     Evidence,
     Figure,
     Patient,
+    Rating,
     Reference,
     Review,
     Source,
@@ -125,7 +126,7 @@ ENTITIES = (
 def small() -> Dataset:
     """Three claims, two cases, five entities, over TEXT (one paragraph left unquoted)."""
     return Dataset(
-        schema=1,
+        schema=2,
         source=Source(id="src-test", title="Test", publisher="test"),
         entities=ENTITIES,
         claims=(
@@ -136,7 +137,11 @@ def small() -> Dataset:
                 date="2020-01",
                 entities=("ent-alpha-lab", "ent-alpine-journal"),
                 figures=(Figure(label="studies", value=1, unit="study"),),
-                review=Review(verdict=Verdict.CONFIRMED, note="Checked against the journal."),
+                review=Review(
+                    verdict=Verdict.CONFIRMED,
+                    rating=Rating.ACCURATE,
+                    note="Checked against the journal.",
+                ),
             ),
             claim(
                 "claim-alpha-year",
@@ -148,6 +153,7 @@ def small() -> Dataset:
                 figures=(Figure(label="count", value=3, unit="things"),),
                 review=Review(
                     verdict=Verdict.UNCONFIRMED,
+                    rating=Rating.UNSUPPORTED,
                     note="Only the review mentions zebra.",
                     corrections=(Correction(article="first", correct="second"),),
                     references=(Reference(title="Zeta paper", doi="10.1000/zeta"),),
@@ -172,7 +178,7 @@ def small() -> Dataset:
                 ),
                 entities=("ent-springfield",),
                 hospital="ent-general-hospital",
-                review=Review(verdict=Verdict.REPORTED),
+                review=Review(verdict=Verdict.REPORTED, rating=Rating.UNSUPPORTED),
             ),
             case(
                 "case-gamma-two",
@@ -486,7 +492,7 @@ def test_timeline_since_until_keep_periods_wholly_inside() -> None:
 def test_timeline_is_stable_for_equal_dates() -> None:
     ds = small()
     same = Dataset(
-        schema=1,
+        schema=2,
         source=ds.source,
         claims=tuple(claim(f"claim-{n}", date="2020-05") for n in ("c", "a", "b")),
     )
@@ -498,7 +504,7 @@ def test_timeline_real_is_in_date_order(real: Dataset) -> None:
     keys = [date_key(e.date) for e in events]
     assert keys == sorted(keys)
     dated = sum(1 for c in real.claims if c.date) + sum(len(k.events) for k in real.cases)
-    later = [r for r in real.records() if r.review and r.review.later and r.review.later_date]
+    later = [d for r in real.records() if r.review for d in r.review.later if d.date]
     assert len(events) == dated + len(later)
     assert [e.record_id for e in events if e.record_type == "later"] == ["case-hong-kong-singer"]
 
@@ -566,7 +572,7 @@ def test_quote_spans_in_text_order() -> None:
 
 def test_quote_spans_skip_missing_quotes() -> None:
     ds = small()
-    odd = Dataset(schema=1, source=ds.source, claims=(claim("claim-x", quote="not there"),),
+    odd = Dataset(schema=2, source=ds.source, claims=(claim("claim-x", quote="not there"),),
                   source_text=TEXT)  # fmt: skip
     assert quote_spans(odd) == []
 

@@ -128,7 +128,7 @@ def test_search_only_in_an_id_still_shows_the_statement() -> None:
 
 def test_search_in_chinese_matches_inside_a_run_of_characters() -> None:
     text = (
-        "schema: 1\nsource: {id: src-x, title: T, publisher: P}\n"
+        "schema: 2\nsource: {id: src-x, title: T, publisher: P}\n"
         "claims:\n  - {id: claim-a, kind: opinion, statement: 储存免疫细胞越来越流行,"
         " quote: q, evidence: opinion}\n"
     )
@@ -159,7 +159,7 @@ def test_exported_json_loads_from_another_directory(tmp_path: Path) -> None:
 
 def test_reference_identifiers_are_checked(tmp_path: Path) -> None:
     text = (
-        "schema: 1\nsource: {id: src-x, title: T, publisher: P}\n"
+        "schema: 2\nsource: {id: src-x, title: T, publisher: P}\n"
         "claims:\n  - id: claim-a\n    kind: opinion\n    statement: s\n    quote: q\n"
         "    evidence: opinion\n    review:\n      verdict: confirmed\n      references:\n"
         '        - {title: t, doi: "not a doi", url: "javascript:alert(1)", nct: NCT1}\n'

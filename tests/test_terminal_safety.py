@@ -46,7 +46,7 @@ def q(s: str) -> str:
 
 
 DATASET = f"""\
-schema: 1
+schema: 2
 source:
   id: src-evil
   title: {q("Evil " + MARKUP)}
@@ -67,6 +67,7 @@ claims:
     entities: [ent-evil]
     review:
       verdict: unconfirmed
+      rating: unsupported
       note: {q(NOTE)}
 cases:
   - id: case-evil
@@ -309,7 +310,7 @@ def test_errors_are_cleaned_too(tmp_path: Path) -> None:
 
 def test_bad_file_name_is_cleaned_in_errors(tmp_path: Path) -> None:
     name = tmp_path / "evil\x1b]0;pwned\x07.yaml"
-    name.write_text("schema: 1\n", encoding="utf-8")
+    name.write_text("schema: 2\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(name)])
     assert result.exit_code == 1
     assert "\x1b" not in result.stderr

@@ -106,7 +106,7 @@ def _csv(ds: Dataset) -> str:
                 if review
                 else "",
                 ";".join(reference_text(r) for r in review.references) if review else "",
-                review.later or "" if review else "",
+                ";".join(d.description for d in review.later) if review else "",
             ]
         )
     return buf.getvalue()
@@ -149,7 +149,7 @@ def claim_reviews(ds: Dataset, *, date: str, base_url: str) -> list[dict[str, An
             f"The article says {c.article!r}; records say {c.correct!r}."
             for c in review.corrections
         ]
-        explanation.append(f"Later: {review.later}" if review.later else "")
+        explanation += [f"Later: {d.description}" for d in review.later]
         if any(explanation):
             rating["ratingExplanation"] = " ".join(e for e in explanation if e)
         obj: dict[str, Any] = {

@@ -85,7 +85,7 @@ def _with_later(c: Case) -> Cell:
     """A case's title, and what happened after the article when that is known."""
     if c.review is None or not c.review.later:
         return c.title
-    later = f"Later: {c.review.later}"
+    later = "Later: " + " ".join(d.description for d in c.review.later)
     text = f"{c.title}. {later}"
     return Marked(text, ((len(text) - len(later), len(text), "later"),))
 
@@ -127,7 +127,9 @@ def review_sections(review: Review | None) -> list[Section]:
     """The review as Doc sections: verdict, note, corrections, references, later."""
     if review is None:
         return [Section("Review", (Field("verdict", "not reviewed"),))]
-    fields = [Field("verdict", review.verdict.value)]
+    fields = [Field("verdict", review.verdict.value), Field("rating", review.rating.value)]
+    if review.reasons:
+        fields.append(Field("reasons", ", ".join(r.value for r in review.reasons)))
     if review.note:
         fields.append(Field("note", review.note))
     for c in review.corrections:
@@ -137,8 +139,8 @@ def review_sections(review: Review | None) -> list[Section]:
         fields.append(Field("correction", value))
     for ref in review.references:
         fields.append(Field("reference", reference_text(ref)))
-    if review.later:
-        fields.append(Field("later", review.later))
+    for d in review.later:
+        fields.append(Field("later", f"{d.date}: {d.description}" if d.date else d.description))
     return [Section("Review", tuple(fields))]
 
 
