@@ -235,6 +235,9 @@ class Claim(_Record, frozen=True):
     entities: tuple[Id, ...] = ()
     figures: tuple[Figure, ...] = ()
     review: Review | None = None
+    #: A short form of the claim for ClaimReview's `claimReviewed` (best under 75
+    #: characters); without it, exports fall back to `statement`.
+    claim_reviewed: Text | None = None
 
 
 class Patient(_Record, frozen=True):
@@ -296,6 +299,8 @@ class Source(_Record, frozen=True):
     language: str | None = None
     note: str | None = None
     text: str | None = None
+    #: The source's web address: ClaimReview's `itemReviewed.appearance`.
+    url: Url | None = None
 
 
 class Dataset(_Record, frozen=True):
