@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 
 from . import __version__
-from .errors import ExitStatus, ImmunofactsError, NotFoundError, UsageError
+from .errors import DataError, ExitStatus, ImmunofactsError, NotFoundError, UsageError
 from .model import ClaimKind, Dataset, Evidence
 from .render.base import Env, ExportFormat, Format
 
@@ -86,6 +86,14 @@ def _quiet_pipe() -> NoReturn:
     raise typer.Exit(141)
 
 
+def _from_env(params: dict[str, Any]) -> str:
+    """A line naming IMMUNOFACTS_DATA when the dataset that failed came from it."""
+    env = os.environ.get("IMMUNOFACTS_DATA")
+    if not env or params.get("path") or params.get("data") != env:
+        return ""
+    return f"\nthe dataset comes from IMMUNOFACTS_DATA={env}; unset it or pass --data PATH"
+
+
 def handled(func: Callable[P, R]) -> Callable[P, R]:
     """Turn known errors into one-line messages and documented exit codes."""
 
@@ -93,6 +101,8 @@ def handled(func: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except DataError as e:
+            fail(str(e) + _from_env(kwargs), e.exit_status)
         except ImmunofactsError as e:
             fail(str(e), e.exit_status)
         except BrokenPipeError:
@@ -157,17 +167,26 @@ def _choice(enum_type: type[enum.StrEnum], metavar: str, what: str) -> Any:
     """An option taking one of an enum's values, listed in its help."""
     values = ", ".join(str(e.value) for e in enum_type)
     return typer.Option(
-        case_sensitive=False, metavar=metavar, help=f"{what}: {values}.", show_choices=False
+        case_sensitive=False,
+        metavar=metavar,
+        help=f"{what}: {values}. Repeat for any of several.",
+        show_choices=False,
     )
 
 
-KindOpt = Annotated[ClaimKind | None, _choice(ClaimKind, "KIND", "Only claims of this kind")]
+KindOpt = Annotated[list[ClaimKind] | None, _choice(ClaimKind, "KIND", "Only claims of this kind")]
 EvidenceOpt = Annotated[
-    Evidence | None, _choice(Evidence, "EVIDENCE", "Only records resting on this evidence")
+    list[Evidence] | None, _choice(Evidence, "EVIDENCE", "Only records resting on this evidence")
 ]
 VerdictOpt = Annotated[
-    VerdictChoice | None, _choice(VerdictChoice, "VERDICT", "Only records with this verdict")
+    list[VerdictChoice] | None,
+    _choice(VerdictChoice, "VERDICT", "Only records with this verdict"),
 ]
+
+
+def values(chosen: list[Any] | None) -> list[str] | None:
+    """The values of a repeatable option, or None when it was not given."""
+    return [str(c.value) for c in chosen] if chosen else None
 
 
 def data_path(data: str | None) -> tuple[Path, str]:
@@ -293,13 +312,16 @@ def list_claims(
     evidence: EvidenceOpt = None,
     verdict: VerdictOpt = None,
     entity: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
-            help="Only claims naming this entity (id, name or alias).",
+            help="Only claims naming this entity (id, name or alias). Repeat for any of several.",
             autocompletion=_complete("entity"),
         ),
     ] = None,
-    year: Annotated[int | None, typer.Option(help="Only claims dated in this year.")] = None,
+    year: Annotated[
+        list[int] | None,
+        typer.Option(help="Only claims dated in this year. Repeat for any of several."),
+    ] = None,
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:
@@ -313,15 +335,15 @@ def list_claims(
     ds = load(data)
     claims = filter_claims(
         ds,
-        kind=kind.value if kind else None,
-        evidence=evidence.value if evidence else None,
-        verdict=verdict.value if verdict else None,
-        entity=entity,
-        year=year,
+        kind=values(kind),
+        evidence=values(evidence),
+        verdict=values(verdict),
+        entity=entity or None,
+        year=year or None,
     )
     show(views.claims_table(claims), format, [views.record_json(c) for c in claims])
     if not claims:
-        filtered = any(x is not None for x in (kind, evidence, verdict, entity, year))
+        filtered = any((kind, evidence, verdict, entity, year))
         note("no claims match those filters" if filtered else "this dataset has no claims")
         raise typer.Exit(int(ExitStatus.ERROR))
 
@@ -394,9 +416,9 @@ def search(
     hits = q.search(
         ds,
         terms,
-        kind=kind.value if kind else None,
-        evidence=evidence.value if evidence else None,
-        verdict=verdict.value if verdict else None,
+        kind=values(kind),
+        evidence=values(evidence),
+        verdict=values(verdict),
     )
     chosen = pick_format(format)
     if hits or chosen is not Format.TABLE:  # an empty table says nothing the message does not

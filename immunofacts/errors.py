@@ -47,10 +47,19 @@ class NotFoundError(ImmunofactsError):
     """An id or name that is not in the dataset."""
 
     def __init__(
-        self, what: str, key: str, suggestions: Iterable[str] = (), *, ambiguous: int = 0
+        self,
+        what: str,
+        key: str,
+        suggestions: Iterable[str] = (),
+        *,
+        ambiguous: int = 0,
+        hint: str | None = None,
     ) -> None:
         self.key = key
         self.suggestions = tuple(suggestions)
+        if hint:
+            super().__init__(hint)
+            return
         if ambiguous:
             msg = f"{key!r} matches {ambiguous} {what} ids; give more of the id"
             msg += (

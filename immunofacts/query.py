@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import msgspec
 
@@ -35,29 +35,69 @@ def suggest(key: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     return near[:n]
 
 
-def _find(kind: str, key: str, records: Sequence[Record]) -> Record:
+def _match_id(key: str, records: Sequence[Record], prefixes: tuple[str, ...]) -> list[Record]:
+    """Records whose id is `key` in any case; failing that, those whose id starts with
+    one of `prefixes` + `key` (the first prefix that matches anything wins)."""
+    low = key.casefold().strip()
+    if not low:
+        return []
+    exact = [r for r in records if r.id.casefold() == low]
+    if exact:
+        return exact[:1]
+    for prefix in prefixes:
+        starts = [r for r in records if r.id.casefold().startswith(prefix + low)]
+        if starts:
+            return starts
+    return []
+
+
+#: What each kind of record is shown with, for pointing a reader to the right command.
+SHOW_COMMAND = {"claim": "show-claim", "case": "show-case"}
+
+
+def _find(
+    kind: str,
+    key: str,
+    records: Sequence[Record],
+    other: tuple[str, Sequence[Record]] | None = None,
+) -> Record:
+    """A record by id, in any case, or by a unique prefix (with or without `kind-`).
+
+    When nothing matches but the key names a record of the `other` kind, the
+    error says which command shows that one.
+    """
     by_id = {r.id: r for r in records}
     if key in by_id:
         return by_id[key]
-    for prefix in ("", f"{kind}-"):
-        starts = [r for r in records if key and r.id.startswith(prefix + key)]
-        if len(starts) == 1:
-            return starts[0]
-        if len(starts) > 1:
-            raise NotFoundError(kind, key, [r.id for r in starts[:5]], ambiguous=len(starts))
+    found = _match_id(key, records, ("", f"{kind}-"))
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise NotFoundError(kind, key, [r.id for r in found[:5]], ambiguous=len(found))
+    if other is not None:
+        other_kind, other_records = other
+        theirs = _match_id(key, other_records, ("", f"{other_kind}-"))
+        if len(theirs) == 1:
+            rid = theirs[0].id
+            use = f"use `immunofacts {SHOW_COMMAND.get(other_kind, 'show-' + other_kind)} {rid}`"
+            which = "it" if rid == key else repr(rid)
+            hint = f"no {kind} with id {key!r}; {which} is a {other_kind}: {use}"
+            raise NotFoundError(kind, key, hint=hint)
     raise NotFoundError(kind, key, suggest(key, by_id))
 
 
 def find_claim(ds: Dataset, key: str) -> Claim:
-    """The claim with this id (or a unique prefix of it), else NotFoundError with suggestions."""
-    rec = _find("claim", key, ds.claims)
+    """The claim with this id (any case, or a unique prefix of it), else NotFoundError
+    with suggestions, or a pointer to `show-case` when the key names a case."""
+    rec = _find("claim", key, ds.claims, ("case", ds.cases))
     assert isinstance(rec, Claim)
     return rec
 
 
 def find_case(ds: Dataset, key: str) -> Case:
-    """The case with this id (or a unique prefix of it), else NotFoundError with suggestions."""
-    rec = _find("case", key, ds.cases)
+    """The case with this id (any case, or a unique prefix of it), else NotFoundError
+    with suggestions, or a pointer to `show-claim` when the key names a claim."""
+    rec = _find("case", key, ds.cases, ("claim", ds.claims))
     assert isinstance(rec, Case)
     return rec
 
@@ -112,28 +152,55 @@ def year_of(date: str | None) -> int | None:
     return int(date[:4]) if date else None
 
 
+#: A filter: one value, several (any of them will do), or None for no filter.
+Filter = str | Collection[str] | None
+
+
+def _wanted(values: Filter) -> frozenset[str] | None:
+    """A filter's values as a set, or None when it filters nothing."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        return frozenset((values,)) if values else None
+    return frozenset(values) or None
+
+
+def keeps(
+    rec: Record, *, kind: Filter = None, evidence: Filter = None, verdict: Filter = None
+) -> bool:
+    """Whether a record passes the filters: any value within one filter, every filter given.
+
+    A case has no `kind`: filtering by kind keeps claims only.
+    """
+    kinds, evidences, verdicts = _wanted(kind), _wanted(evidence), _wanted(verdict)
+    if kinds is not None and (not isinstance(rec, Claim) or rec.kind.value not in kinds):
+        return False
+    if evidences is not None and rec.evidence.value not in evidences:
+        return False
+    return verdicts is None or (verdict_of(rec) or NOT_REVIEWED) in verdicts
+
+
 def filter_claims(
     ds: Dataset,
     *,
-    kind: str | None = None,
-    evidence: str | None = None,
-    entity: str | None = None,
-    year: int | None = None,
-    verdict: str | None = None,
+    kind: Filter = None,
+    evidence: Filter = None,
+    entity: Filter = None,
+    year: int | Collection[int] | None = None,
+    verdict: Filter = None,
 ) -> list[Claim]:
-    """Claims matching every filter given; `entity` is resolved like `find_entity`."""
-    entity_id = find_entity(ds, entity).id if entity else None
+    """Claims passing every filter given; a filter given several values keeps claims
+    matching any of them. Entities are resolved like `find_entity`."""
+    names = _wanted(entity)
+    entity_ids = {find_entity(ds, e).id for e in sorted(names)} if names else None
+    years = None if year is None else {year} if isinstance(year, int) else set(year) or None
     out = []
     for c in ds.claims:
-        if kind and c.kind.value != kind:
+        if not keeps(c, kind=kind, evidence=evidence, verdict=verdict):
             continue
-        if evidence and c.evidence.value != evidence:
+        if entity_ids is not None and entity_ids.isdisjoint(c.entities):
             continue
-        if entity_id and entity_id not in c.entities:
-            continue
-        if year is not None and year_of(c.date) != year:
-            continue
-        if verdict and (verdict_of(c) or NOT_REVIEWED) != verdict:
+        if years is not None and year_of(c.date) not in years:
             continue
         out.append(c)
     return out
@@ -238,9 +305,9 @@ def search(
     ds: Dataset,
     query: Sequence[str],
     *,
-    kind: str | None = None,
-    evidence: str | None = None,
-    verdict: str | None = None,
+    kind: Filter = None,
+    evidence: Filter = None,
+    verdict: Filter = None,
 ) -> list[Hit]:
     """Claims and cases containing every term (any case) at the start of a word, best first.
 
@@ -255,11 +322,7 @@ def search(
     hits: list[tuple[int, int, Hit]] = []
     records: list[Record] = [*ds.claims, *ds.cases]
     for order, rec in enumerate(records):
-        if kind and (not isinstance(rec, Claim) or rec.kind.value != kind):
-            continue
-        if evidence and rec.evidence.value != evidence:
-            continue
-        if verdict and (verdict_of(rec) or NOT_REVIEWED) != verdict:
+        if not keeps(rec, kind=kind, evidence=evidence, verdict=verdict):
             continue
         fields = searchable_fields(rec, entities)
         matches: list[Match] = []
