@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DataError, ExitStatus, ImmunofactsError, NotFoundError, UsageError
@@ -42,8 +43,65 @@ class VerdictChoice(enum.StrEnum):
 
 P = ParamSpec("P")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
-app = typer.Typer(
+#: Below this many columns, help is a plain list (each option's name on its own line,
+#: its help under it) instead of Rich's boxed table, whose columns get too thin to read.
+NARROW_HELP = 80
+
+
+class _Stacked:
+    """Stands in for click's help formatter: definition lists stacked, name over text."""
+
+    #: Read only by code that shortens a command's summary to fit beside its name;
+    #: stacked, the summary has a line of its own and wraps, so nothing is cut.
+    width = 10_000
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        self._inner.write_dl(rows, col_max=1, col_spacing=col_spacing)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _narrow_help(command: Any, ctx: Any, formatter: Any, base: type[Any]) -> bool:
+    """Write plain, stacked help when the terminal is narrow; False when it is not."""
+    import shutil
+
+    width = shutil.get_terminal_size().columns
+    if width >= NARROW_HELP:
+        return False
+    formatter.width = max(width - 1, 20)
+    # The class above Typer's in the MRO is click's own, plain formatter.
+    super(base, command).format_help(ctx, _Stacked(formatter))
+    return True
+
+
+class _Command(TyperCommand):
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if not _narrow_help(self, ctx, formatter, TyperCommand):
+            super().format_help(ctx, formatter)
+
+
+class _Group(TyperGroup):
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if not _narrow_help(self, ctx, formatter, TyperGroup):
+            super().format_help(ctx, formatter)
+
+
+class _App(typer.Typer):
+    """Typer, with help that stays readable on narrow terminals."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+app = _App(
+    cls=_Group,
     name="immunofacts",
     help="Browse the claims of an article on immune cell therapy, each tied to the "
     "article's own words and reviewed against public records.",
@@ -157,7 +215,10 @@ FormatOpt = Annotated[
         "--format",
         "-f",
         case_sensitive=False,
-        help="Output format (default: table on a terminal, plain when piped).",
+        metavar="FORMAT",
+        help="Output format: table, plain, json, csv, markdown "
+        "(default: table on a terminal, plain when piped).",
+        show_choices=False,
         show_default=False,
     ),
 ]
@@ -569,7 +630,15 @@ def validate(
 @handled
 def export(
     format: Annotated[
-        ExportFormat, typer.Option("--format", "-f", case_sensitive=False, help="What to write.")
+        ExportFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            case_sensitive=False,
+            metavar="FORMAT",
+            help="What to write: " + ", ".join(f.value for f in ExportFormat) + ".",
+            show_choices=False,
+        ),
     ] = ExportFormat.JSON,
     output: Annotated[
         str | None,
