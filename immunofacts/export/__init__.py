@@ -1,0 +1,1 @@
+"""Exports other tools read as they are: tidy tables (CSV, SQLite), ClaimReview, citations."""

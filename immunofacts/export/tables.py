@@ -1,0 +1,448 @@
+"""The dataset as tidy tables: one value per cell, one row per thing, keys between them.
+
+The same tables are written as CSV files (one per table) and as an SQLite
+database. A record's review sits in its own row (verdict, rating, note); what a
+review lists (reasons, corrections, citations, later developments) is in tables
+of their own, each row pointing at a claim or a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import msgspec
+
+from ..model import DEFINITIONS, Case, Claim, Dataset, Reference, Review
+
+#: The label a record without a review carries, as the filters spell it.
+NOT_REVIEWED = "not-reviewed"
+
+Value = str | int | float | None
+ColumnType = Literal["TEXT", "INTEGER", "REAL", "NUMERIC"]
+
+
+class Column(msgspec.Struct, frozen=True):
+    """A column: its name, its SQLite type, and the table and column it refers to."""
+
+    name: str
+    type: ColumnType = "TEXT"
+    references: tuple[str, str] | None = None
+    not_null: bool = False
+
+
+class Table(msgspec.Struct, frozen=True):
+    """A tidy table: columns, a primary key, and rows of plain values."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    rows: list[tuple[Value, ...]]
+    #: Columns indexed for full-text search, when the table has an index.
+    search: tuple[str, ...] = ()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The column names, in order."""
+        return tuple(c.name for c in self.columns)
+
+
+def _c(name: str, type: ColumnType = "TEXT", ref: str | None = None, *, nn: bool = False) -> Column:
+    references = None
+    if ref is not None:
+        table, _, column = ref.partition(".")
+        references = (table, column or "id")
+    return Column(name, type, references, nn)
+
+
+_OWNER = (_c("claim_id", ref="claims"), _c("case_id", ref="cases"))
+_REVIEW = (
+    _c("verdict", nn=True),
+    _c("rating", nn=True),
+    _c("rating_value", "INTEGER"),
+    _c("review_note"),
+)
+
+
+def reference_key(ref: Reference) -> str:
+    """A stable key for a reference: its DOI, PMID, trial id, address, or title."""
+    if ref.doi:
+        return f"doi:{ref.doi.lower()}"
+    if ref.pmid:
+        return f"pmid:{ref.pmid}"
+    if ref.nct:
+        return f"nct:{ref.nct}"
+    if ref.url:
+        return f"url:{ref.url}"
+    return "title:" + " ".join(ref.title.casefold().split())
+
+
+def review_cells(review: Review | None) -> tuple[Value, ...]:
+    """verdict, rating, rating_value and review_note of a record's review."""
+    if review is None:
+        return (NOT_REVIEWED, NOT_REVIEWED, None, None)
+    return (review.verdict.value, review.rating.value, review.rating.score, review.note)
+
+
+def _owner(rec: Claim | Case) -> tuple[str | None, str | None]:
+    return (rec.id, None) if isinstance(rec, Claim) else (None, rec.id)
+
+
+def cited_references(ds: Dataset) -> list[tuple[str, Reference, list[str]]]:
+    """Every reference once (by `reference_key`), first-seen fields, with the ids of the
+    claims and cases that cite it (in a review, or in a later development)."""
+    seen: dict[str, tuple[Reference, list[str]]] = {}
+    for rec in ds.records():
+        if rec.review is None:
+            continue
+        refs = list(rec.review.references)
+        for dev in rec.review.later:
+            refs += dev.references
+        for ref in refs:
+            key = reference_key(ref)
+            entry = seen.setdefault(key, (ref, []))
+            if rec.id not in entry[1]:
+                entry[1].append(rec.id)
+    return [(key, ref, ids) for key, (ref, ids) in seen.items()]
+
+
+def _numbered(rows: Iterator[tuple[Value, ...]]) -> list[tuple[Value, ...]]:
+    return [(n, *row) for n, row in enumerate(rows, 1)]
+
+
+def build_tables(ds: Dataset) -> list[Table]:
+    """The dataset as tidy tables, parents before the tables that refer to them."""
+    src = ds.source
+    records = ds.records()
+    reviewed = [(r, r.review) for r in records if r.review is not None]
+    refs = cited_references(ds)
+    ref_ids = {key: n for n, (key, _, _) in enumerate(refs, 1)}
+    developments = [(rec, d) for rec, rv in reviewed for d in rv.later]
+
+    def citations() -> Iterator[tuple[Value, ...]]:
+        for rec, rv in reviewed:
+            for ref in rv.references:
+                yield (*_owner(rec), ref_ids[reference_key(ref)], ref.note)
+
+    tables = [
+        Table(
+            "source",
+            "The document the claims are drawn from (one row).",
+            (
+                _c("id", nn=True),
+                _c("title", nn=True),
+                _c("publisher", nn=True),
+                _c("credit"),
+                _c("date"),
+                _c("language"),
+                _c("url"),
+                _c("note"),
+            ),
+            ("id",),
+            [
+                (
+                    src.id,
+                    src.title,
+                    src.publisher,
+                    src.credit,
+                    src.date,
+                    src.language,
+                    src.url,
+                    src.note,
+                )
+            ],
+        ),
+        Table(
+            "labels",
+            "Every label of every vocabulary, with its one-line definition.",
+            (_c("vocabulary", nn=True), _c("label", nn=True), _c("definition", nn=True)),
+            ("vocabulary", "label"),
+            [
+                (vocab, str(label), text)
+                for vocab, labels in DEFINITIONS.items()
+                for label, text in labels.items()
+            ],
+        ),
+        Table(
+            "entities",
+            "People, organisations, products, publications and places the records name.",
+            (_c("id", nn=True), _c("name", nn=True), _c("type", nn=True), _c("note")),
+            ("id",),
+            [(e.id, e.name, e.type.value, e.note) for e in ds.entities],
+        ),
+        Table(
+            "entity_aliases",
+            "Other names of an entity, one per row.",
+            (_c("entity_id", ref="entities", nn=True), _c("alias", nn=True)),
+            ("entity_id", "alias"),
+            list(dict.fromkeys((e.id, a) for e in ds.entities for a in e.aliases)),
+        ),
+        Table(
+            "claims",
+            "One row per claim, with its review's verdict and rating.",
+            (
+                _c("id", nn=True),
+                _c("kind", nn=True),
+                _c("evidence", nn=True),
+                _c("date"),
+                _c("statement", nn=True),
+                _c("claim_reviewed"),
+                _c("quote", nn=True),
+                *_REVIEW,
+            ),
+            ("id",),
+            [
+                (
+                    c.id,
+                    c.kind.value,
+                    c.evidence.value,
+                    c.date,
+                    c.statement,
+                    c.claim_reviewed,
+                    c.quote,
+                    *review_cells(c.review),
+                )
+                for c in ds.claims
+            ],
+            search=("statement", "quote", "review_note"),
+        ),
+        Table(
+            "cases",
+            "One row per clinical case, with its patient and its review's verdict and rating.",
+            (
+                _c("id", nn=True),
+                _c("title", nn=True),
+                _c("evidence", nn=True),
+                _c("patient", nn=True),
+                _c("patient_name"),
+                _c("patient_sex"),
+                _c("patient_age", "INTEGER"),
+                _c("patient_place"),
+                _c("extent"),
+                _c("therapy", nn=True),
+                _c("outcome", nn=True),
+                _c("hospital_id", ref="entities"),
+                _c("quote", nn=True),
+                *_REVIEW,
+            ),
+            ("id",),
+            [
+                (
+                    c.id,
+                    c.title,
+                    c.evidence.value,
+                    c.patient.description,
+                    c.patient.name,
+                    c.patient.sex,
+                    c.patient.age,
+                    c.patient.place,
+                    c.extent,
+                    c.therapy,
+                    c.outcome,
+                    c.hospital,
+                    c.quote,
+                    *review_cells(c.review),
+                )
+                for c in ds.cases
+            ],
+            search=("title", "quote", "outcome", "review_note"),
+        ),
+        Table(
+            "claim_entities",
+            "Which entities each claim names.",
+            (_c("claim_id", ref="claims", nn=True), _c("entity_id", ref="entities", nn=True)),
+            ("claim_id", "entity_id"),
+            list(dict.fromkeys((c.id, e) for c in ds.claims for e in c.entities)),
+        ),
+        Table(
+            "case_entities",
+            "Which entities each case names.",
+            (_c("case_id", ref="cases", nn=True), _c("entity_id", ref="entities", nn=True)),
+            ("case_id", "entity_id"),
+            list(dict.fromkeys((c.id, e) for c in ds.cases for e in c.entities)),
+        ),
+        Table(
+            "case_claims",
+            "The claims a case relates to.",
+            (_c("case_id", ref="cases", nn=True), _c("claim_id", ref="claims", nn=True)),
+            ("case_id", "claim_id"),
+            list(dict.fromkeys((c.id, k) for c in ds.cases for k in c.claims)),
+        ),
+        Table(
+            "case_diagnoses",
+            "A case's diagnoses, one per row.",
+            (
+                _c("case_id", ref="cases", nn=True),
+                _c("position", "INTEGER", nn=True),
+                _c("diagnosis", nn=True),
+            ),
+            ("case_id", "position"),
+            [(c.id, n, d) for c in ds.cases for n, d in enumerate(c.diagnosis, 1)],
+        ),
+        Table(
+            "figures",
+            "Numbers the claims state: value, unit and qualifier.",
+            (
+                _c("id", "INTEGER", nn=True),
+                _c("claim_id", ref="claims", nn=True),
+                _c("label", nn=True),
+                _c("value", "NUMERIC", nn=True),
+                _c("unit", nn=True),
+                _c("qualifier", nn=True),
+                _c("date"),
+            ),
+            ("id",),
+            _numbered(
+                (c.id, f.label, f.value, f.unit, f.qualifier.value, f.date)
+                for c in ds.claims
+                for f in c.figures
+            ),
+        ),
+        Table(
+            "events",
+            "Dated steps of each case, as the article tells them.",
+            (
+                _c("id", "INTEGER", nn=True),
+                _c("case_id", ref="cases", nn=True),
+                _c("date", nn=True),
+                _c("description", nn=True),
+                _c("quote"),
+            ),
+            ("id",),
+            _numbered((c.id, e.date, e.description, e.quote) for c in ds.cases for e in c.events),
+        ),
+        Table(
+            "measurements",
+            "Measured outcomes of each case: a value before and after.",
+            (
+                _c("id", "INTEGER", nn=True),
+                _c("case_id", ref="cases", nn=True),
+                _c("label", nn=True),
+                _c("before", "NUMERIC", nn=True),
+                _c("after", "NUMERIC", nn=True),
+                _c("unit", nn=True),
+                _c("date"),
+            ),
+            ("id",),
+            _numbered(
+                (c.id, m.label, m.before, m.after, m.unit, m.date)
+                for c in ds.cases
+                for m in c.measurements
+            ),
+        ),
+        Table(
+            "reasons",
+            "Why a record is rated as it is: one reason tag per row.",
+            (_c("id", "INTEGER", nn=True), *_OWNER, _c("reason", nn=True)),
+            ("id",),
+            _numbered((*_owner(r), reason.value) for r, rv in reviewed for reason in rv.reasons),
+        ),
+        Table(
+            "corrections",
+            "What the article gets wrong, and what public records say instead.",
+            (
+                _c("id", "INTEGER", nn=True),
+                *_OWNER,
+                _c("article", nn=True),
+                _c("correct", nn=True),
+                _c("note"),
+            ),
+            ("id",),
+            _numbered(
+                (*_owner(r), c.article, c.correct, c.note)
+                for r, rv in reviewed
+                for c in rv.corrections
+            ),
+        ),
+        Table(
+            "references",
+            "Public records that back the reviews, each once, with the address to open.",
+            (
+                _c("id", "INTEGER", nn=True),
+                _c("key", nn=True),
+                _c("title", nn=True),
+                _c("publisher"),
+                _c("date"),
+                _c("doi"),
+                _c("pmid"),
+                _c("nct"),
+                _c("url"),
+                _c("link"),
+            ),
+            ("id",),
+            [
+                (
+                    ref_ids[key],
+                    key,
+                    r.title,
+                    r.publisher,
+                    r.date,
+                    r.doi,
+                    r.pmid,
+                    r.nct,
+                    r.url,
+                    r.link(),
+                )
+                for key, r, _ in refs
+            ],
+            search=("title", "publisher"),
+        ),
+        Table(
+            "citations",
+            "Which claim or case cites which reference, with what the review notes of it.",
+            (
+                _c("id", "INTEGER", nn=True),
+                *_OWNER,
+                _c("reference_id", "INTEGER", ref="references", nn=True),
+                _c("note"),
+            ),
+            ("id",),
+            _numbered(iter(dict.fromkeys(citations()))),
+        ),
+        Table(
+            "developments",
+            "What happened after the article was written, known from outside it.",
+            (_c("id", "INTEGER", nn=True), *_OWNER, _c("date"), _c("description", nn=True)),
+            ("id",),
+            _numbered((*_owner(r), d.date, d.description) for r, d in developments),
+        ),
+        Table(
+            "development_references",
+            "The references that state each later development.",
+            (
+                _c("development_id", "INTEGER", ref="developments", nn=True),
+                _c("reference_id", "INTEGER", ref="references", nn=True),
+            ),
+            ("development_id", "reference_id"),
+            list(
+                dict.fromkeys(
+                    (n, ref_ids[reference_key(ref)])
+                    for n, (_, d) in enumerate(developments, 1)
+                    for ref in d.references
+                )
+            ),
+        ),
+    ]
+    return tables
+
+
+def table_named(tables: list[Table], name: str) -> Table:
+    """The table called `name`."""
+    for t in tables:
+        if t.name == name:
+            return t
+    raise KeyError(name)
+
+
+def to_csv(table: Table) -> str:
+    """A table as CSV (RFC 4180): a header row, then one value per cell; null is empty."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(table.column_names)
+    for row in table.rows:
+        w.writerow(["" if v is None else v for v in row])
+    return buf.getvalue()

@@ -1,0 +1,97 @@
+"""Citation exports: BibTeX round-trips through a parser, CSL-JSON meets the CSL schema, RIS."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from immunofacts.export.citations import bibtex, csl_json, ris
+from immunofacts.export.tables import cited_references
+from immunofacts.loading import load_dataset
+from immunofacts.model import Dataset, Reference
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "immunofacts.yaml"
+CSL_SCHEMA = Path(__file__).parent / "data" / "csl-data.schema.json"
+
+HOSTILE = Reference(
+    title="Braces {and} 100% of $costs & #tags_with ~tilde ^caret \\backslash",
+    publisher="Odd & Co",
+    url="https://example.org/a_b%20c{d}",
+    date="2021-03-04",
+    note="A note.",
+)
+
+
+@pytest.fixture(scope="module")
+def ds() -> Dataset:
+    return load_dataset(DATA)
+
+
+@pytest.fixture(scope="module")
+def hostile(ds: Dataset) -> Dataset:
+    """The dataset with a reference full of LaTeX's special characters on its first claim."""
+    claims = list(ds.claims)
+    i = next(n for n, c in enumerate(claims) if c.review is not None)
+    review = claims[i].review
+    assert review is not None
+    claims[i] = msgspec.structs.replace(
+        claims[i], review=msgspec.structs.replace(review, references=(HOSTILE,))
+    )
+    return msgspec.structs.replace(ds, claims=tuple(claims))
+
+
+def _unescape(text: str) -> str:
+    text = text.replace(r"\textbackslash{}", "\\").replace(r"\textasciitilde{}", "~")
+    text = text.replace(r"\textasciicircum{}", "^")
+    return re.sub(r"\\([&%$#_{}])", r"\1", text)
+
+
+@pytest.mark.parametrize("which", ["ds", "hostile"])
+def test_bibtex_round_trips_through_a_parser(which: str, request: pytest.FixtureRequest) -> None:
+    bibtexparser = pytest.importorskip("bibtexparser")
+    data: Dataset = request.getfixturevalue(which)
+    lib = bibtexparser.parse_string(bibtex(data))
+    assert lib.failed_blocks == []
+    cited = cited_references(data)
+    assert len(lib.entries) == len(cited)
+    assert len({e.key for e in lib.entries}) == len(cited)
+    for entry, (_, ref, ids) in zip(lib.entries, cited, strict=True):
+        fields = {k: v.value for k, v in entry.fields_dict.items()}
+        assert _unescape(fields["title"]) == " ".join(ref.title.split())
+        assert entry.entry_type == ("article" if ref.doi or ref.pmid else "misc")
+        link = ref.link()
+        if link:
+            assert fields["url"].replace("%7B", "{").replace("%7D", "}") == link
+        if ref.doi:
+            assert fields["doi"] == ref.doi
+        if ref.date:
+            assert fields["year"] == ref.date[:4]
+        for rid in ids:
+            assert rid in fields["note"]
+
+
+@pytest.mark.parametrize("which", ["ds", "hostile"])
+def test_csl_json_meets_the_csl_schema(which: str, request: pytest.FixtureRequest) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    data: Dataset = request.getfixturevalue(which)
+    items = csl_json(data)
+    schema = json.loads(CSL_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(items, schema)
+    assert [i["custom"]["cited_by"] for i in items] == [ids for _, _, ids in cited_references(data)]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate([{"id": "x", "type": "not-a-type"}], schema)
+
+
+def test_ris_records(ds: Dataset) -> None:
+    text = ris(ds)
+    records = [r for r in text.split("ER  - ") if r.strip()]
+    assert len(records) == len(cited_references(ds))
+    for line in text.split("\r\n"):
+        assert line == "" or re.match(r"^[A-Z][A-Z0-9]  - ", line), line
+    for _, ref, _ in cited_references(ds):
+        assert f"TI  - {' '.join(ref.title.split())}" in text

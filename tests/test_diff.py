@@ -1,0 +1,87 @@
+"""`diff` reports exactly the changes made between two versions of a dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from immunofacts.diff import Change, ChangeKind, diff_datasets
+from immunofacts.loading import load_dataset
+from immunofacts.model import Correction, Dataset, Development, Rating, Reference, Verdict
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "immunofacts.yaml"
+
+
+@pytest.fixture(scope="module")
+def ds() -> Dataset:
+    return load_dataset(DATA)
+
+
+def edited(ds: Dataset) -> tuple[Dataset, set[tuple[str, ChangeKind]]]:
+    """A second version of the dataset with known edits, and the changes they make."""
+    claims = list(ds.claims)
+    reviewed = [i for i, c in enumerate(claims) if c.review is not None]
+    a, b = reviewed[0], reviewed[1]
+    ra = claims[a].review
+    assert ra is not None
+    new_rating = Rating.INCORRECT if ra.rating is not Rating.INCORRECT else Rating.MISLEADING
+    new_verdict = Verdict.UNCONFIRMED if ra.verdict is not Verdict.UNCONFIRMED else Verdict.REPORTED
+    claims[a] = msgspec.structs.replace(
+        claims[a],
+        review=msgspec.structs.replace(
+            ra,
+            rating=new_rating,
+            verdict=new_verdict,
+            corrections=(*ra.corrections, Correction(article="x", correct="y")),
+            references=(*ra.references, Reference(title="New paper", doi="10.1234/new")),
+            later=(*ra.later, Development(description="The trial stopped.", date="2022")),
+        ),
+    )
+    claims[b] = msgspec.structs.replace(claims[b], quote=claims[b].quote + " more")
+    removed = claims.pop(-1)
+    added = msgspec.structs.replace(claims[0], id="claim-brand-new")
+    claims.append(added)
+    want = {
+        (claims[a].id, ChangeKind.RATING),
+        (claims[a].id, ChangeKind.VERDICT),
+        (claims[a].id, ChangeKind.CORRECTION_ADDED),
+        (claims[a].id, ChangeKind.REFERENCE_ADDED),
+        (claims[a].id, ChangeKind.DEVELOPMENT_ADDED),
+        (claims[b].id, ChangeKind.QUOTE),
+        (removed.id, ChangeKind.REMOVED),
+        ("claim-brand-new", ChangeKind.ADDED),
+    }
+    return msgspec.structs.replace(ds, claims=tuple(claims)), want
+
+
+def test_no_changes(ds: Dataset) -> None:
+    d = diff_datasets(ds, ds, old_name="a", new_name="b")
+    assert d.changes == [] and not d.changed
+
+
+def test_reports_exactly_the_changes_made(ds: Dataset) -> None:
+    new, want = edited(ds)
+    d = diff_datasets(ds, new, old_name="a", new_name="b")
+    assert {(c.record, c.change) for c in d.changes} == want
+    assert len(d.changes) == len(want)
+    rating = next(c for c in d.changes if c.change is ChangeKind.RATING)
+    assert rating.new == Rating.INCORRECT.value or rating.new == Rating.MISLEADING.value
+    ref = next(c for c in d.changes if c.change is ChangeKind.REFERENCE_ADDED)
+    assert ref == Change(
+        rating.record,
+        "claim",
+        ChangeKind.REFERENCE_ADDED,
+        None,
+        "New paper (https://doi.org/10.1234/new)",
+    )
+
+
+def test_reverse_diff_mirrors(ds: Dataset) -> None:
+    new, _ = edited(ds)
+    back = diff_datasets(new, ds, old_name="b", new_name="a")
+    kinds = {c.change for c in back.changes}
+    assert ChangeKind.CORRECTION_REMOVED in kinds and ChangeKind.REFERENCE_REMOVED in kinds
+    assert ChangeKind.DEVELOPMENT_REMOVED in kinds
