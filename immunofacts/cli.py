@@ -1,8 +1,14 @@
 """The command line: the only module that knows Typer.
 
 Each command reads its options, opens the dataset, calls one query function,
-renders, and writes to stdout. Messages and errors go to stderr. Heavy modules
+wraps the answer in one result object (`render.results`) and hands it to `show`,
+which renders it in the format asked for and writes it to stdout. No command
+looks at the format itself. Messages and errors go to stderr. Heavy modules
 (Rich, the YAML parser) are imported inside the commands that need them.
+
+The output environment (`Env`: terminal or not, width, colour) is read once, in
+the root callback, and kept on the Typer context; a test may pass its own with
+`CliRunner().invoke(app, args, obj=Env(...))`.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .errors import DataError, ExitStatus, ImmunofactsError, NotFoundError, UsageError
+from .errors import DataError, ExitStatus, ImmunofactsError, UsageError
 from .model import ClaimKind, Dataset, Evidence
 from .render.base import Env, ExportFormat, Format
 
 if TYPE_CHECKING:
+    from .render.results import Result
     from .store import Status
 
 
@@ -141,7 +148,7 @@ def _silence_stdout() -> None:
 
 def _quiet_pipe() -> NoReturn:
     _silence_stdout()
-    raise typer.Exit(141)
+    raise typer.Exit(ExitStatus.BROKEN_PIPE)
 
 
 def _from_env(params: dict[str, Any]) -> str:
@@ -182,18 +189,29 @@ def emit(text: str) -> None:
     sys.stdout.flush()
 
 
-def pick_format(fmt: Format | None) -> Format:
-    """The format asked for, or by default a table on a terminal and plain text when piped."""
-    if fmt is not None:
-        return fmt
-    return Format.TABLE if Env.detect(sys.stdout).is_terminal else Format.PLAIN
+def env_of(ctx: typer.Context) -> Env:
+    """The output environment read by the root callback (or given by a test)."""
+    env = ctx.find_root().obj
+    if not isinstance(env, Env):
+        env = ctx.find_root().obj = Env.detect(sys.stdout)
+    return env
 
 
-def show(view: Any, fmt: Format | None, payload: Any) -> None:
-    """Render a view in the format asked for (see `pick_format`) and write it to stdout."""
+def show(ctx: typer.Context, result: Result[Any], fmt: Format | None) -> None:
+    """Render a command's result in the format asked for (by default a table on a
+    terminal, plain text when piped) and write it to stdout as it is made."""
     from .render import render
 
-    emit(render(view, pick_format(fmt), Env.detect(sys.stdout), payload))
+    out = sys.stdout
+    for chunk in render(result, fmt, env_of(ctx)):
+        out.write(chunk)
+    out.flush()
+
+
+def nothing(message: str) -> NoReturn:
+    """Say on stderr why the output is empty, and exit with ExitStatus.ERROR."""
+    note(message)
+    raise typer.Exit(ExitStatus.ERROR)
 
 
 # --- shared options -----------------------------------------------------------------
@@ -308,6 +326,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
@@ -319,6 +338,7 @@ def _root(
 
     Every claim carries the article's own words and says what backs it.
     """
+    env_of(ctx)
 
 
 # --- commands -----------------------------------------------------------------------
@@ -326,23 +346,23 @@ def _root(
 
 @app.command("list-cases")
 @handled
-def list_cases(data: DataOpt = None, format: FormatOpt = None) -> None:
+def list_cases(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
     """List the article's clinical cases.
 
     Example: immunofacts list-cases --format json
     """
-    from .render import views
+    from .render.results import CaseList
 
     ds = load(data)
-    show(views.cases_table(list(ds.cases)), format, [views.case_json(c) for c in ds.cases])
+    show(ctx, CaseList(ds.cases), format)
     if not ds.cases:
-        note("this dataset has no cases")
-        raise typer.Exit(int(ExitStatus.ERROR))
+        nothing("this dataset has no cases")
 
 
 @app.command("show-case")
 @handled
 def show_case(
+    ctx: typer.Context,
     case_id: Annotated[
         str,
         typer.Argument(
@@ -359,16 +379,16 @@ def show_case(
     Example: immunofacts show-case case-hong-kong-singer
     """
     from .query import find_case
-    from .render import views
+    from .render.results import CaseDetail
 
     ds = load(data)
-    case = find_case(ds, case_id)
-    show(views.case_doc(ds, case), format, views.case_json(case))
+    show(ctx, CaseDetail(ds, find_case(ds, case_id)), format)
 
 
 @app.command("list-claims")
 @handled
 def list_claims(
+    ctx: typer.Context,
     kind: KindOpt = None,
     evidence: EvidenceOpt = None,
     verdict: VerdictOpt = None,
@@ -391,7 +411,7 @@ def list_claims(
     Example: immunofacts list-claims --evidence peer-reviewed
     """
     from .query import filter_claims
-    from .render import views
+    from .render.results import ClaimList
 
     ds = load(data)
     claims = filter_claims(
@@ -402,16 +422,16 @@ def list_claims(
         entity=entity or None,
         year=year or None,
     )
-    show(views.claims_table(claims), format, [views.record_json(c) for c in claims])
+    show(ctx, ClaimList(claims), format)
     if not claims:
         filtered = any((kind, evidence, verdict, entity, year))
-        note("no claims match those filters" if filtered else "this dataset has no claims")
-        raise typer.Exit(int(ExitStatus.ERROR))
+        nothing("no claims match those filters" if filtered else "this dataset has no claims")
 
 
 @app.command("show-claim")
 @handled
 def show_claim(
+    ctx: typer.Context,
     claim_id: Annotated[
         str,
         typer.Argument(
@@ -428,30 +448,29 @@ def show_claim(
     Example: immunofacts show-claim claim-car-t-ind-applications
     """
     from .query import find_claim
-    from .render import views
+    from .render.results import ClaimDetail
 
     ds = load(data)
-    claim = find_claim(ds, claim_id)
-    show(views.claim_doc(ds, claim), format, views.record_json(claim))
+    show(ctx, ClaimDetail(ds, find_claim(ds, claim_id)), format)
 
 
 @app.command("show-stats")
 @handled
-def show_stats(data: DataOpt = None, format: FormatOpt = None) -> None:
+def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
     """Show the article's headline figures and how its claims divide by evidence and verdict.
 
     Example: immunofacts show-stats
     """
     from .query import stats
-    from .render import views
+    from .render.results import Statistics
 
-    st = stats(load(data))
-    show(views.stats_doc(st), format, views.stats_json(st))
+    show(ctx, Statistics(stats(load(data))), format)
 
 
 @app.command("search")
 @handled
 def search(
+    ctx: typer.Context,
     query: Annotated[
         list[str], typer.Argument(metavar="TERMS...", help="Words that must all appear (any case).")
     ],
@@ -466,7 +485,7 @@ def search(
     Example: immunofacts search lupus lymphoma
     """
     from . import query as q
-    from .render import views
+    from .render.results import SearchHits
     from .store import search_dataset
 
     terms = q.split_terms(query)
@@ -481,18 +500,15 @@ def search(
         evidence=values(evidence),
         verdict=values(verdict),
     )
-    chosen = pick_format(format)
-    if hits or chosen is not Format.TABLE:  # an empty table says nothing the message does not
-        table = views.search_table(hits, terms, cut=chosen is Format.TABLE)
-        show(table, chosen, views.search_json(hits))
+    show(ctx, SearchHits(hits, terms), format)
     if not hits:
-        note(f"nothing matches {' '.join(terms)!r}")
-        raise typer.Exit(int(ExitStatus.ERROR))
+        nothing(f"nothing matches {' '.join(terms)!r}")
 
 
 @app.command("timeline")
 @handled
 def timeline(
+    ctx: typer.Context,
     since: Annotated[
         str | None, typer.Option(help="From this date on: YYYY, YYYY-MM or YYYY-MM-DD.")
     ] = None,
@@ -507,22 +523,20 @@ def timeline(
     Example: immunofacts timeline --since 2020-06 --until 2020-12
     """
     from . import query
-    from .render import views
+    from .render.results import Timeline
 
     lo = query.parse_date_option(since, "--since") if since is not None else None
     hi = query.parse_date_option(until, "--until") if until is not None else None
     events = query.timeline(load(data), since=lo, until=hi)
-    chosen = pick_format(format)
-    view = views.timeline_doc(events) if chosen is Format.TABLE else views.timeline_table(events)
-    show(view, chosen, views.timeline_json(events))
+    show(ctx, Timeline(events), format)
     if not events:
-        note("no dated events in that range" if lo or hi else "this dataset has no dated events")
-        raise typer.Exit(int(ExitStatus.ERROR))
+        nothing("no dated events in that range" if lo or hi else "this dataset has no dated events")
 
 
 @app.command("entities")
 @handled
 def entities(
+    ctx: typer.Context,
     name: Annotated[
         str | None,
         typer.Argument(
@@ -539,21 +553,20 @@ def entities(
     Example: immunofacts entities "Lancet"
     """
     from . import query
-    from .render import views
+    from .render.results import EntityDetail, EntityList
 
     ds = load(data)
     if name is None:
-        counts = query.entity_counts(ds)
-        show(views.entities_table(counts), format, views.entities_json(counts))
+        show(ctx, EntityList(query.entity_counts(ds)), format)
         return
     entity = query.find_entity(ds, name)
-    records = query.records_naming(ds, entity.id)
-    show(views.entity_doc(entity, records), format, views.entity_json(entity, records))
+    show(ctx, EntityDetail(entity, query.records_naming(ds, entity.id)), format)
 
 
 @app.command("source")
 @handled
 def source(
+    ctx: typer.Context,
     claim: Annotated[
         str | None,
         typer.Option(
@@ -572,29 +585,21 @@ def source(
     Example: immunofacts source --claim claim-wang-fusheng-lancet-pathology-report
     """
     from . import query
-    from .render import views
+    from .render.results import QuotePassage, SourceText
 
     ds = load(data)
     if ds.source_text is None:
         raise ImmunofactsError("this dataset names no source text (source.text): nothing to show")
     if claim is None:
-        spans = query.quote_spans(ds)
-        show(views.source_doc(ds, spans), format, views.source_json(ds, spans))
+        show(ctx, SourceText(ds, query.quote_spans(ds)), format)
         return
-    try:
-        rec: query.Record = query.find_claim(ds, claim)
-    except NotFoundError as first:
-        try:
-            rec = query.find_case(ds, claim)
-        except NotFoundError:
-            raise first from None
-    doc, payload = views.quote_in_context(ds, rec)
-    show(doc, format, payload)
+    show(ctx, QuotePassage(query.passage(ds, query.find_record(ds, claim))), format)
 
 
 @app.command("validate")
 @handled
 def validate(
+    ctx: typer.Context,
     path: Annotated[
         str | None,
         typer.Argument(
@@ -609,21 +614,13 @@ def validate(
     Example: immunofacts validate my-dataset.yaml
     """
     from . import query
-    from .render import views
+    from .render.results import Validation
     from .store import validate_dataset
 
     file, label = data_path(path or data)
     ds = validate_dataset(file, label, status=progress())
     uncovered = query.uncovered_paragraphs(ds) if ds.source_text is not None else []
-    payload = {
-        "file": label,
-        "ok": True,
-        "claims": len(ds.claims),
-        "cases": len(ds.cases),
-        "entities": len(ds.entities),
-        "uncovered_paragraphs": uncovered,
-    }
-    show(views.validate_table(label, ds, uncovered), format, payload)
+    show(ctx, Validation(label, ds, uncovered), format)
 
 
 @app.command("export")
@@ -691,4 +688,4 @@ def main() -> None:
         sys.exit(int(ExitStatus.INTERRUPTED))
     except BrokenPipeError:
         _silence_stdout()
-        sys.exit(141)
+        sys.exit(ExitStatus.BROKEN_PIPE)

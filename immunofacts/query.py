@@ -5,6 +5,7 @@ Nothing here reads files, parses YAML, or prints.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
@@ -15,6 +16,21 @@ from .errors import NotFoundError, UsageError
 from .model import DATE_PATTERN, Case, Claim, Dataset, Entity, Figure
 
 Record = Claim | Case
+
+
+class RecordType(enum.StrEnum):
+    """What a record, or a dated event of the timeline, is."""
+
+    CLAIM = "claim"
+    CASE = "case"
+    LATER = "later"  # a development after the source, from a record's review
+
+    @classmethod
+    def of(cls, rec: Record) -> RecordType:
+        """The type of a claim or a case."""
+        return cls.CLAIM if isinstance(rec, Claim) else cls.CASE
+
+
 #: The verdict filter value for records without a review.
 NOT_REVIEWED = "not-reviewed"
 
@@ -100,6 +116,17 @@ def find_case(ds: Dataset, key: str) -> Case:
     rec = _find("case", key, ds.cases, ("claim", ds.claims))
     assert isinstance(rec, Case)
     return rec
+
+
+def find_record(ds: Dataset, key: str) -> Record:
+    """A claim, else a case, with this id or a unique prefix of it; the claim's error if neither."""
+    try:
+        return find_claim(ds, key)
+    except NotFoundError as first:
+        try:
+            return find_case(ds, key)
+        except NotFoundError:
+            raise first from None
 
 
 def find_entity(ds: Dataset, key: str) -> Entity:
@@ -380,7 +407,7 @@ class TimelineEvent(msgspec.Struct, frozen=True):
 
     date: str
     record_id: str
-    record_type: str  # "claim", "case", or "later" (a development after the source)
+    record_type: RecordType
     description: str
     quote: str | None
 
@@ -390,7 +417,7 @@ def _later(rec: Record) -> list[TimelineEvent]:
     if rec.review is None:
         return []
     return [
-        TimelineEvent(d.date, rec.id, "later", d.description, None)
+        TimelineEvent(d.date, rec.id, RecordType.LATER, d.description, None)
         for d in rec.review.later
         if d.date
     ]
@@ -408,11 +435,13 @@ def timeline(
     events: list[TimelineEvent] = []
     for c in ds.claims:
         if c.date:
-            events.append(TimelineEvent(c.date, c.id, "claim", c.statement, c.quote))
+            events.append(TimelineEvent(c.date, c.id, RecordType.CLAIM, c.statement, c.quote))
         events += _later(c)
     for case in ds.cases:
         for step in case.events:
-            events.append(TimelineEvent(step.date, case.id, "case", step.description, step.quote))
+            events.append(
+                TimelineEvent(step.date, case.id, RecordType.CASE, step.description, step.quote)
+            )
         events += _later(case)
     lo = date_bounds(since)[0] if since else None
     hi = date_bounds(until)[1] if until else None
@@ -535,6 +564,24 @@ def paragraph_around(text: str, start: int) -> tuple[int, int]:
         if a <= start < b:
             return a, b
     return start, start
+
+
+class Passage(msgspec.Struct, frozen=True):
+    """A record's quote inside its paragraph of the source text, with offsets into the text."""
+
+    record: Record
+    paragraph: str
+    paragraph_start: int
+    start: int
+    end: int
+
+
+def passage(ds: Dataset, rec: Record) -> Passage:
+    """Where a record's quote stands in the source text, and the paragraph around it."""
+    text = ds.source_text or ""
+    start = text.find(rec.quote)
+    a, b = paragraph_around(text, start)
+    return Passage(rec, text[a:b], a, start, start + len(rec.quote))
 
 
 def uncovered_paragraphs(ds: Dataset, min_chars: int = 60) -> list[str]:

@@ -1,8 +1,27 @@
-"""Rendering: views as plain data, then text in the format asked for.
+"""Rendering: a command's result as text, by one path for every format.
 
-`views` turns query results into Tables and Docs (no Rich); `formats` writes
-them as plain text, CSV, Markdown or JSON; `terminal` is the only module that
-imports Rich. The CLI calls `render(...)` and writes the string it returns.
+Architecture. A command asks `query` for its answer and wraps it in ONE result
+object from `results` (`ClaimList`, `CaseDetail`, ...). `render(result, fmt, env)`
+is the only thing that turns a result into text, and the CLI never looks at the
+format:
+
+* `--format json` encodes the result's JSON, which is made of the typed structs
+  in `shapes` (the one place each command's JSON shape is defined, so a JSON
+  Schema comes from its type: `results.json_type`);
+* every other format writes the result's *view*, plain data from `views`: a
+  `Table` (rows under columns) or a `Doc` (a titled record of sections);
+  `formats` writes plain text, CSV and Markdown, and `terminal` (the only module
+  that imports Rich) draws tables and panels.
+
+`render` yields text in pieces. A list result walks its records once, so JSON,
+CSV, plain text and Markdown are written record by record; only a terminal
+table, which must measure its columns, is made whole first. `Env` says what the
+output goes to (a terminal or not, its width, colour); the CLI reads it once.
+
+To add a command: write its query function; add its JSON shape to `shapes`
+and its view to `views`; add a `One` or `Many` result to `results` joining the
+two, and name it in `results.OUTPUTS`; in `cli.py`, build the result and call
+`show(ctx, result, format)`.
 """
 
 from __future__ import annotations

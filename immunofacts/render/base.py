@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import msgspec
@@ -78,15 +79,28 @@ class Marked(msgspec.Struct, frozen=True):
 
 
 Cell = str | Marked
+Row = tuple[Cell, ...]
 
 
 class Table(msgspec.Struct, frozen=True):
-    """Rows under named columns. `wide` columns may wrap; the rest stay on one line."""
+    """Rows under named columns. `wide` columns may wrap; the rest stay on one line.
+
+    `rows` may be a generator, read once: a writer that needs the rows twice, or
+    their number, takes `materialised()`. A title that counts the rows is given
+    as `counted`, a function of their number, and is set by `materialised()`.
+    """
 
     title: str
     columns: tuple[str, ...]
-    rows: list[tuple[Cell, ...]]
+    rows: Iterable[Row]
     wide: frozenset[str] = frozenset()
+    counted: Callable[[int], str] | None = None
+
+    def materialised(self) -> Table:
+        """The same table with its rows in a tuple and its title set."""
+        rows = tuple(self.rows)
+        title = self.counted(len(rows)) if self.counted else self.title
+        return Table(title, self.columns, rows, self.wide)
 
 
 class Field(msgspec.Struct, frozen=True):

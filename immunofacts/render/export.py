@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from ..model import Claim, Dataset, Verdict
-from ..query import verdict_of
+from ..model import Case, Claim, Dataset, Verdict
+from ..query import RecordType, verdict_of
 from .base import ExportFormat
-from .formats import to_json
+from .formats import csv_lines, to_json
 from .views import reference_text
 
 VERDICT_NAMES = {
@@ -82,34 +80,29 @@ def export_text(ds: Dataset, fmt: ExportFormat, *, date: str, base_url: str) -> 
 
 
 def _csv(ds: Dataset) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CSV_COLUMNS)
-    for rec in ds.records():
-        review = rec.review
-        w.writerow(
-            [
-                "claim" if isinstance(rec, Claim) else "case",
-                rec.id,
-                rec.kind.value if isinstance(rec, Claim) else "",
-                rec.evidence.value,
-                verdict_of(rec) or "",
-                rec.date or "" if isinstance(rec, Claim) else "",
-                rec.statement if isinstance(rec, Claim) else rec.title,
-                rec.quote,
-                ";".join(rec.entities),
-                ";".join(f"{f.label}={f.qualifier.value}:{f.value} {f.unit}" for f in rec.figures)
-                if isinstance(rec, Claim)
-                else "",
-                review.note or "" if review else "",
-                ";".join(f"{c.article} -> {c.correct}" for c in review.corrections)
-                if review
-                else "",
-                ";".join(reference_text(r) for r in review.references) if review else "",
-                ";".join(d.description for d in review.later) if review else "",
-            ]
-        )
-    return buf.getvalue()
+    return "".join(csv_lines(CSV_COLUMNS, (_csv_row(rec) for rec in ds.records())))
+
+
+def _csv_row(rec: Claim | Case) -> list[str]:
+    review = rec.review
+    return [
+        RecordType.of(rec).value,
+        rec.id,
+        rec.kind.value if isinstance(rec, Claim) else "",
+        rec.evidence.value,
+        verdict_of(rec) or "",
+        rec.date or "" if isinstance(rec, Claim) else "",
+        rec.statement if isinstance(rec, Claim) else rec.title,
+        rec.quote,
+        ";".join(rec.entities),
+        ";".join(f"{f.label}={f.qualifier.value}:{f.value} {f.unit}" for f in rec.figures)
+        if isinstance(rec, Claim)
+        else "",
+        review.note or "" if review else "",
+        ";".join(f"{c.article} -> {c.correct}" for c in review.corrections) if review else "",
+        ";".join(reference_text(r) for r in review.references) if review else "",
+        ";".join(d.description for d in review.later) if review else "",
+    ]
 
 
 def claim_reviews(ds: Dataset, *, date: str, base_url: str) -> list[dict[str, Any]]:

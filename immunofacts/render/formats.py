@@ -1,28 +1,53 @@
-"""Write views as plain text, CSV, Markdown or JSON; hand `table` to Rich."""
+"""`render`: a result as text in the format asked for, written as it is made.
+
+JSON encodes the result's shapes; plain text, CSV and Markdown write its view
+a row at a time; `table` hands the view to Rich (`terminal`), which needs it
+whole.
+"""
 
 from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from .base import Cell, Doc, Env, Format, Marked, Table, clean
+from .base import Cell, Doc, Env, Format, Marked, Row, Table, clean
+
+if TYPE_CHECKING:
+    from .results import Result
 
 
-def render(view: Table | Doc, fmt: Format, env: Env, payload: Any = None) -> str:
-    """The text of a view in a format. `payload` is what JSON output encodes."""
+def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str]:
+    """The text of a result, in pieces to write as they come.
+
+    With no format, a table on a terminal and plain text elsewhere.
+    """
+    from .results import Many, One
+
+    fmt = fmt or (Format.TABLE if env.is_terminal else Format.PLAIN)
     if fmt is Format.JSON:
-        return to_json(payload)
-    if fmt is Format.CSV:
-        return to_csv(view)
-    if fmt is Format.MARKDOWN:
-        return to_markdown(view)
-    if fmt is Format.PLAIN:
-        return to_plain(view)
+        if isinstance(result, Many):
+            return json_array(result.items())
+        assert isinstance(result, One)
+        return iter((to_json(result.data()),))
+    view = result.view(fmt)
+    if fmt is Format.TABLE:
+        return _terminal(view, env)
+    return WRITERS[fmt](view)
+
+
+def _terminal(view: Table | Doc, env: Env) -> Iterator[str]:
+    if isinstance(view, Table):
+        view = view.materialised()
+        if not view.rows:  # an empty table says nothing the message on stderr does not
+            return
     from .terminal import to_terminal
 
-    return to_terminal(view, env)
+    yield to_terminal(view, env)
 
+
+# --- JSON ----------------------------------------------------------------------------
 
 # Characters JSON may carry raw but that YAML parsers refuse or read as line
 # breaks; written as \u escapes, the JSON stays a valid YAML document.
@@ -37,49 +62,84 @@ def to_json(payload: Any) -> str:
     return _JSON_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
 
 
-def _table_of(view: Table | Doc) -> Table:
-    if isinstance(view, Table):
-        return view
-    rows: list[tuple[Cell, ...]] = [("id", view.title)]
-    if view.subtitle:
-        rows.append(("summary", view.subtitle))
-    for sec in view.sections:
-        prefix = f"{sec.title}." if sec.title else ""
-        rows += [(prefix + f.label, f.value) for f in sec.fields]
-        if sec.quote is not None:
-            rows.append((prefix + "quote", sec.quote))
-        if sec.text is not None:
-            rows.append((prefix + "text", sec.text))
-        if sec.table is not None:
-            for r in sec.table.rows:
-                rows.append((prefix + (sec.table.title or "row"), " | ".join(str(c) for c in r)))
-    return Table(view.title, ("field", "value"), rows)
+def json_array(items: Iterable[Any]) -> Iterator[str]:
+    """An indented JSON array, one element at a time: the same text as `to_json` of a list."""
+    opening = "[\n  "
+    for item in items:
+        yield opening + to_json(item).rstrip("\n").replace("\n", "\n  ")
+        opening = ",\n  "
+    yield "[]\n" if opening.startswith("[") else "\n]\n"
 
 
-def to_csv(view: Table | Doc) -> str:
-    """CSV with a header row; values exact (quoted as CSV requires)."""
+# --- CSV -----------------------------------------------------------------------------
+
+
+def csv_lines(columns: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """CSV with a header row, a line at a time; values exact (quoted as CSV requires).
+
+    Lines end in CRLF (RFC 4180), so a bare CR inside a value is quoted too.
+    """
     import csv
 
-    table = _table_of(view)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; a bare CR in a value is quoted
-    w.writerow(table.columns)
-    for row in table.rows:
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(columns)
+    yield buf.getvalue()
+    for row in rows:
+        buf.seek(0)
+        buf.truncate()
         w.writerow([str(c) for c in row])
-    return buf.getvalue()
+        yield buf.getvalue()
 
 
-def to_plain(view: Table | Doc) -> str:
+#: The columns of a detail view in CSV: one row per field, the long format.
+LONG_COLUMNS = ("record", "field", "value")
+
+
+def long_rows(doc: Doc) -> Iterator[tuple[str, str, Cell]]:
+    """A detail view as (record, field, value) rows: a field is `section.label`; a
+    table inside the view gives a row per line, its cells joined by ` | `."""
+    rec = doc.title
+    if doc.subtitle:
+        yield rec, "summary", doc.subtitle
+    for sec in doc.sections:
+        prefix = f"{sec.title}." if sec.title else ""
+        for f in sec.fields:
+            yield rec, prefix + f.label, f.value
+        if sec.quote is not None:
+            yield rec, prefix + "quote", sec.quote
+        if sec.text is not None:
+            yield rec, prefix + "text", sec.text
+        if sec.table is not None:
+            for r in sec.table.rows:
+                yield rec, prefix + (sec.table.title or "row"), " | ".join(map(str, r))
+
+
+def to_csv(view: Table | Doc) -> Iterator[str]:
+    """A table as CSV under its columns; a detail view in the long format (`LONG_COLUMNS`)."""
+    if isinstance(view, Table):
+        return csv_lines(view.columns, view.rows)
+    return csv_lines(LONG_COLUMNS, long_rows(view))
+
+
+# --- plain text ------------------------------------------------------------------------
+
+
+def _tsv(row: Row) -> str:
+    return "\t".join(clean(str(c), oneline=True) for c in row)
+
+
+def to_plain(view: Table | Doc) -> Iterator[str]:
     """Untruncated text for pipes: a tab-separated line per row, or `label: value` lines."""
     if isinstance(view, Table):
-        return "".join(
-            "\t".join(clean(str(c), oneline=True) for c in row) + "\n" for row in view.rows
-        )
-    lines = [clean(view.title, oneline=True)]
+        for row in view.rows:
+            yield _tsv(row) + "\n"
+        return
+    yield clean(view.title, oneline=True) + "\n"
     if view.subtitle:
-        lines.append(clean(view.subtitle, oneline=True))
+        yield clean(view.subtitle, oneline=True) + "\n"
     for sec in view.sections:
-        lines.append("")
+        lines = [""]
         indent = ""
         if sec.title:
             lines.append(clean(sec.title, oneline=True) + ":")
@@ -91,9 +151,11 @@ def to_plain(view: Table | Doc) -> str:
         if sec.text is not None:
             lines += [indent + clean(ln) for ln in str(sec.text).split("\n")]
         if sec.table is not None:
-            for row in sec.table.rows:
-                lines.append(indent + "\t".join(clean(str(c), oneline=True) for c in row))
-    return "\n".join(lines) + "\n"
+            lines += [indent + _tsv(row) for row in sec.table.rows]
+        yield "".join(line + "\n" for line in lines)
+
+
+# --- Markdown ------------------------------------------------------------------------
 
 
 def _md_escape(text: str, oneline: bool = True) -> str:
@@ -118,19 +180,22 @@ def _md_cell(cell: Cell, oneline: bool = True) -> str:
     return _md_escape(str(cell), oneline)
 
 
-def _md_table(table: Table) -> list[str]:
-    lines = ["| " + " | ".join(_md_escape(c) for c in table.columns) + " |"]
-    lines.append("|" + "|".join("---" for _ in table.columns) + "|")
-    for row in table.rows:
-        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
-    return lines
+def _md_table(columns: tuple[str, ...], rows: Iterable[Row]) -> Iterator[str]:
+    yield "| " + " | ".join(_md_escape(c) for c in columns) + " |\n"
+    yield "|" + "|".join("---" for _ in columns) + "|\n"
+    for row in rows:
+        yield "| " + " | ".join(_md_cell(c) for c in row) + " |\n"
 
 
-def to_markdown(view: Table | Doc) -> str:
+def to_markdown(view: Table | Doc) -> Iterator[str]:
     """GitHub-flavoured Markdown: a pipe table, or a titled document."""
     if isinstance(view, Table):
-        lines = [f"## {_md_escape(view.title)}", ""] if view.title else []
-        return "\n".join(lines + _md_table(view)) + "\n"
+        if view.counted:
+            view = view.materialised()  # the title counts the rows
+        if view.title:
+            yield f"## {_md_escape(view.title)}\n\n"
+        yield from _md_table(view.columns, view.rows)
+        return
     lines = [f"## {_md_escape(view.title)}"]
     if view.subtitle:
         lines += ["", f"*{_md_escape(view.subtitle)}*"]
@@ -147,5 +212,13 @@ def to_markdown(view: Table | Doc) -> str:
         if sec.text is not None:
             lines.append(_md_cell(sec.text, oneline=False))
         if sec.table is not None:
-            lines += _md_table(sec.table)
-    return "\n".join(lines) + "\n"
+            lines += [line.rstrip("\n") for line in _md_table(sec.table.columns, sec.table.rows)]
+    yield "\n".join(lines) + "\n"
+
+
+#: The writer of each text format but `table` (Rich, in `terminal`).
+WRITERS: dict[Format, Callable[[Table | Doc], Iterator[str]]] = {
+    Format.PLAIN: to_plain,
+    Format.CSV: to_csv,
+    Format.MARKDOWN: to_markdown,
+}

@@ -163,6 +163,7 @@ def _cards(table: Table, env: Env, title: bool = True) -> RenderableType:
 
 
 def _table_or_cards(table: Table, env: Env, title: bool = True) -> RenderableType:
+    table = table.materialised()
     if fits(table, env.width):
         return _rich_table(table, env, title)
     return _cards(table, env, title)

@@ -1,27 +1,25 @@
-"""Views: query results as Tables and Docs, and as the documented JSON shapes.
+"""Views: query results as Tables and Docs, for every format but JSON (see `shapes`).
 
 No Rich here: the same view is written as a Rich table, plain text, CSV or
-Markdown by `formats`.
+Markdown by `formats`. A list view builds its rows lazily from any iterable.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import msgspec
+from collections.abc import Iterable
 
 from ..model import Case, Claim, Dataset, Entity, Figure, Qualifier, Reference, Review
 from ..query import (
     EntityCount,
     Hit,
+    Passage,
     Record,
+    RecordType,
     Span,
     Stats,
     TimelineEvent,
     date_key,
-    paragraph_around,
     verdict_label,
-    verdict_of,
 )
 from .base import Cell, Doc, Field, Marked, Section, Table
 
@@ -37,17 +35,9 @@ MONTHS = (
 ).split()
 
 
-def to_builtins(obj: Any) -> Any:
-    """A record as plain JSON-ready data, in the field names of the YAML schema."""
-    return msgspec.to_builtins(obj)
-
-
-def record_json(rec: Record | Entity) -> dict[str, Any]:
-    """The documented JSON shape of one record: its schema fields, plus `type` for a
-    claim or case (an entity's own `type` says what it is)."""
-    out: dict[str, Any] = {} if isinstance(rec, Entity) else {"type": type(rec).__name__.lower()}
-    out.update(to_builtins(rec))
-    return out
+def kind_label(rec: Record) -> str:
+    """A claim's kind, or `case`: what the kind column shows."""
+    return rec.kind.value if isinstance(rec, Claim) else RecordType.CASE.value
 
 
 def figure_text(f: Figure) -> str:
@@ -68,15 +58,12 @@ def date_words(date: str) -> str:
 # --- lists ----------------------------------------------------------------------
 
 
-def cases_table(cases: list[Case]) -> Table:
+def cases_table(cases: Iterable[Case]) -> Table:
     """The clinical cases, one row each: what happened, and how well it is backed."""
-    rows: list[tuple[Cell, ...]] = [
-        (c.id, _with_later(c), c.evidence.value, verdict_label(c)) for c in cases
-    ]
     return Table(
         "Clinical cases",
         ("id", "case", "evidence", "verdict"),
-        rows,
+        ((c.id, _with_later(c), c.evidence.value, verdict_label(c)) for c in cases),
         wide=frozenset(("case",)),
     )
 
@@ -90,17 +77,17 @@ def _with_later(c: Case) -> Cell:
     return Marked(text, ((len(text) - len(later), len(text), "later"),))
 
 
-def claims_table(claims: list[Claim]) -> Table:
+def claims_table(claims: Iterable[Claim]) -> Table:
     """Claims with their kind, evidence, verdict and date."""
-    rows: list[tuple[Cell, ...]] = [
-        (c.id, c.kind.value, c.evidence.value, verdict_label(c), c.date or "", c.statement)
-        for c in claims
-    ]
     return Table(
-        f"Claims ({len(claims)})",
+        "Claims",
         ("id", "kind", "evidence", "verdict", "date", "statement"),
-        rows,
+        (
+            (c.id, c.kind.value, c.evidence.value, verdict_label(c), c.date or "", c.statement)
+            for c in claims
+        ),
         wide=frozenset(("statement",)),
+        counted=lambda n: f"Claims ({n})",
     )
 
 
@@ -220,13 +207,6 @@ def case_doc(ds: Dataset, c: Case) -> Doc:
     return Doc(c.id, tuple(sections), subtitle=c.title)
 
 
-def case_json(c: Case) -> dict[str, Any]:
-    """A case's JSON: its schema fields, events in date order."""
-    out = record_json(c)
-    out["events"] = [to_builtins(e) for e in sorted(c.events, key=lambda e: date_key(e.date))]
-    return out
-
-
 # --- statistics ---------------------------------------------------------------------
 
 
@@ -255,28 +235,6 @@ def stats_doc(st: Stats) -> Doc:
         breakdown("Cases by verdict", st.cases_by_verdict),
     ]
     return Doc("Statistics", tuple(sections))
-
-
-def stats_json(st: Stats) -> dict[str, Any]:
-    """The documented JSON shape of `show-stats`."""
-    return {
-        "figures": [
-            {
-                "claim": h.claim_id,
-                **to_builtins(h.figure),
-                "evidence": st.backing[h.claim_id][0],
-                "verdict": st.backing[h.claim_id][1],
-            }
-            for h in st.figures
-        ],
-        "counts": st.counts,
-        "claims_by_kind": st.by_kind,
-        "claims_by_evidence": st.by_evidence,
-        "claims_by_verdict": st.by_verdict,
-        "claims_by_year": st.by_year,
-        "cases_by_evidence": st.cases_by_evidence,
-        "cases_by_verdict": st.cases_by_verdict,
-    }
 
 
 # --- search -----------------------------------------------------------------------
@@ -321,82 +279,49 @@ def _snippet(hit: Hit, width: int | None = 160) -> Marked:
     return Marked(pre + text[a:b] + post, spans)
 
 
-def search_table(hits: list[Hit], terms: list[str], *, cut: bool = True) -> Table:
+def search_table(hits: Iterable[Hit], terms: list[str], *, cut: bool = True) -> Table:
     """Search results, best first, with the matched words marked; `cut` shortens
     long text around the first match (for a terminal)."""
-    rows: list[tuple[Cell, ...]] = []
-    for h in hits:
-        rec = h.record
-        kind = rec.kind.value if isinstance(rec, Claim) else "case"
-        rows.append(
-            (
-                rec.id,
-                kind,
-                rec.evidence.value,
-                verdict_label(rec),
-                _snippet(h, 160 if cut else None),
-            )
-        )
+    width = 160 if cut else None
     return Table(
-        f"{len(hits)} match{'es' if len(hits) != 1 else ''} for {' '.join(terms)!r}",
+        "",
         ("id", "kind", "evidence", "verdict", "text"),
-        rows,
+        (
+            (h.record.id, kind_label(h.record), h.record.evidence.value, verdict_label(h.record))
+            + (_snippet(h, width),)
+            for h in hits
+        ),
         wide=frozenset(("text",)),
+        counted=lambda n: f"{n} match{'es' if n != 1 else ''} for {' '.join(terms)!r}",
     )
-
-
-def search_json(hits: list[Hit]) -> list[dict[str, Any]]:
-    """The documented JSON shape of `search`: one object per hit, with match spans."""
-    out = []
-    for h in hits:
-        rec = h.record
-        out.append(
-            {
-                "id": rec.id,
-                "type": "claim" if isinstance(rec, Claim) else "case",
-                "kind": rec.kind.value if isinstance(rec, Claim) else None,
-                "evidence": rec.evidence.value,
-                "verdict": verdict_of(rec),
-                "score": h.score,
-                "text": rec.statement if isinstance(rec, Claim) else rec.title,
-                "matches": [
-                    {
-                        "field": m.field,
-                        "start": m.start,
-                        "end": m.end,
-                        "text": h.texts[m.field][m.start : m.end],
-                    }
-                    for m in h.matches
-                ],
-            }
-        )
-    return out
 
 
 # --- timeline -----------------------------------------------------------------------
 
 
-def timeline_table(events: list[TimelineEvent]) -> Table:
+def _later_prefix(e: TimelineEvent) -> str:
+    return "Later: " if e.record_type is RecordType.LATER else ""
+
+
+def timeline_table(events: Iterable[TimelineEvent]) -> Table:
     """Dated events as rows, for plain, CSV and Markdown output."""
-    rows: list[tuple[Cell, ...]] = [
-        (e.date, e.record_id, ("Later: " if e.record_type == "later" else "") + e.description)
-        for e in events
-    ]
+    rows = ((e.date, e.record_id, _later_prefix(e) + e.description) for e in events)
     return Table("Timeline", ("date", "id", "event"), rows, wide=frozenset(("event",)))
 
 
-def timeline_doc(events: list[TimelineEvent]) -> Doc:
+def timeline_doc(events: Iterable[TimelineEvent]) -> Doc:
     """A vertical timeline grouped by month (or by year, for year-only dates), for a terminal."""
     sections: list[Section] = []
     group: list[Field] = []
     heading: str | None = None
+    events = list(events)  # a terminal shows it whole
     for e in events:
         period = date_words(e.date[:7]) if len(e.date) > 4 else f"{e.date}, month not given"
         if period != heading and group:
             sections.append(Section(heading, tuple(group)))
             group = []
         heading = period
-        prefix = "Later: " if e.record_type == "later" else ""
+        prefix = _later_prefix(e)
         line = f"{prefix}{e.description}  {e.record_id}"
         n = len(line) - len(e.record_id)
         spans = ((n, len(line), "label"),) + (((0, len(prefix), "later"),) if prefix else ())
@@ -406,40 +331,21 @@ def timeline_doc(events: list[TimelineEvent]) -> Doc:
     return Doc("Timeline", tuple(sections), subtitle=f"{len(events)} dated events")
 
 
-def timeline_json(events: list[TimelineEvent]) -> list[dict[str, Any]]:
-    """The documented JSON shape of `timeline`."""
-    return [
-        {
-            "date": e.date,
-            "id": e.record_id,
-            "type": e.record_type,
-            "description": e.description,
-            "quote": e.quote,
-        }
-        for e in events
-    ]
-
-
 # --- entities ------------------------------------------------------------------------
 
 
-def entities_table(counts: list[EntityCount]) -> Table:
+def entities_table(counts: Iterable[EntityCount]) -> Table:
     """Entities with how many claims and cases name them."""
-    rows: list[tuple[Cell, ...]] = [
-        (x.entity.id, x.entity.type.value, x.entity.name, str(x.claims), str(x.cases))
-        for x in counts
-    ]
     return Table(
-        f"Entities ({len(counts)})",
+        "Entities",
         ("id", "type", "name", "claims", "cases"),
-        rows,
+        (
+            (x.entity.id, x.entity.type.value, x.entity.name, str(x.claims), str(x.cases))
+            for x in counts
+        ),
         wide=frozenset(("name",)),
+        counted=lambda n: f"Entities ({n})",
     )
-
-
-def entities_json(counts: list[EntityCount]) -> list[dict[str, Any]]:
-    """The documented JSON shape of `entities`."""
-    return [{**record_json(x.entity), "claims": x.claims, "cases": x.cases} for x in counts]
 
 
 def entity_doc(e: Entity, records: list[Record]) -> Doc:
@@ -450,21 +356,11 @@ def entity_doc(e: Entity, records: list[Record]) -> Doc:
     if e.note:
         fields.append(Field("note", e.note))
     rows: list[tuple[Cell, ...]] = [
-        (
-            r.id,
-            r.kind.value if isinstance(r, Claim) else "case",
-            verdict_label(r),
-            r.statement if isinstance(r, Claim) else r.title,
-        )
+        (r.id, kind_label(r), verdict_label(r), r.statement if isinstance(r, Claim) else r.title)
         for r in records
     ]
     table = Table("named by", ("id", "kind", "verdict", "text"), rows, wide=frozenset(("text",)))
     return Doc(e.id, (Section(None, tuple(fields)), Section(f"Named by {len(rows)}", table=table)))
-
-
-def entity_json(e: Entity, records: list[Record]) -> dict[str, Any]:
-    """The documented JSON shape of `entities NAME`."""
-    return {**record_json(e), "records": [r.id for r in records]}
 
 
 # --- the source ------------------------------------------------------------------------
@@ -508,35 +404,15 @@ def source_doc(ds: Dataset, spans: list[Span]) -> Doc:
     )
 
 
-def source_json(ds: Dataset, spans: list[Span]) -> dict[str, Any]:
-    """The documented JSON shape of `source`: the text and the quoted spans."""
-    return {
-        "source": to_builtins(ds.source),
-        "text": ds.source_text,
-        "spans": [{"start": s.start, "end": s.end, "id": s.record_id} for s in spans],
-    }
-
-
-def quote_in_context(ds: Dataset, rec: Record) -> tuple[Doc, dict[str, Any]]:
-    """One record's quote inside its paragraph, as a Doc and as JSON."""
-    text = ds.source_text or ""
-    start = text.find(rec.quote)
-    a, b = paragraph_around(text, start)
-    para = text[a:b]
-    rel = start - a
-    doc = Doc(
+def passage_doc(p: Passage) -> Doc:
+    """One record's quote, marked inside its paragraph."""
+    rel = p.start - p.paragraph_start
+    rec = p.record
+    return Doc(
         rec.id,
-        (Section(None, text=Marked(para, ((rel, rel + len(rec.quote), "match"),))),),
+        (Section(None, text=Marked(p.paragraph, ((rel, rel + len(rec.quote), "match"),))),),
         subtitle=rec.statement if isinstance(rec, Claim) else rec.title,
     )
-    payload = {
-        "id": rec.id,
-        "quote": rec.quote,
-        "paragraph": para,
-        "start": start,
-        "end": start + len(rec.quote),
-    }
-    return doc, payload
 
 
 def validate_table(path: str, ds: Dataset, uncovered: list[str]) -> Table:

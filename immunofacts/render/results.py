@@ -1,0 +1,249 @@
+"""What each command answers: one result object, which `render` turns into text.
+
+A result holds the query's answer (records, hits, figures) and knows two
+things about it: its JSON (`data` for one object, `items` for a list, each a
+struct of `shapes`) and its view (a `Table` or `Doc` of `views`) for every
+other format. `OUTPUTS` names the result type of each command, so the JSON
+shape of any command is `json_type(OUTPUTS[name])`.
+
+A list result keeps what it is given as an iterable and walks it once, so a
+query may hand it a generator: JSON, CSV, plain text and Markdown are then
+written record by record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, ClassVar, Generic, TypeVar
+
+import msgspec
+
+from ..model import Case, Claim, Dataset, Entity
+from ..query import EntityCount, Hit, Passage, Record, Span, Stats, TimelineEvent
+from . import shapes, views
+from .base import Doc, Format, Table
+
+J = TypeVar("J")
+
+
+class Result(msgspec.Struct, Generic[J], frozen=True):
+    """A command's answer. Subclass `One` or `Many`, never this."""
+
+    #: The type of one JSON value: the whole output of a `One`, an element of a `Many`.
+    shape: ClassVar[type[Any]]
+
+    def view(self, fmt: Format) -> Table | Doc:
+        """What every format but JSON shows; `fmt` is given for views that differ by format."""
+        raise NotImplementedError
+
+
+class One(Result[J], frozen=True):
+    """A result that is one JSON object."""
+
+    def data(self) -> J:
+        """The JSON of the result, an instance of `shape`."""
+        raise NotImplementedError
+
+
+class Many(Result[J], frozen=True):
+    """A result that is a JSON array, written one element at a time."""
+
+    def items(self) -> Iterable[J]:
+        """The elements of the JSON array, instances of `shape`, made as they are read."""
+        raise NotImplementedError
+
+
+def json_type(result: type[Result[Any]]) -> Any:
+    """The type of a result's whole JSON output (for `msgspec.json.schema`)."""
+    return list[result.shape] if issubclass(result, Many) else result.shape  # type: ignore[name-defined]
+
+
+# --- records ------------------------------------------------------------------------
+
+
+class CaseList(Many[shapes.CaseJSON], frozen=True):
+    """`list-cases`."""
+
+    shape = shapes.CaseJSON
+    cases: Iterable[Case]
+
+    def items(self) -> Iterable[shapes.CaseJSON]:
+        return (shapes.case(c) for c in self.cases)
+
+    def view(self, fmt: Format) -> Table:
+        return views.cases_table(self.cases)
+
+
+class CaseDetail(One[shapes.CaseJSON], frozen=True):
+    """`show-case`."""
+
+    shape = shapes.CaseJSON
+    ds: Dataset
+    case: Case
+
+    def data(self) -> shapes.CaseJSON:
+        return shapes.case(self.case)
+
+    def view(self, fmt: Format) -> Doc:
+        return views.case_doc(self.ds, self.case)
+
+
+class ClaimList(Many[shapes.ClaimJSON], frozen=True):
+    """`list-claims`."""
+
+    shape = shapes.ClaimJSON
+    claims: Iterable[Claim]
+
+    def items(self) -> Iterable[shapes.ClaimJSON]:
+        return (shapes.claim(c) for c in self.claims)
+
+    def view(self, fmt: Format) -> Table:
+        return views.claims_table(self.claims)
+
+
+class ClaimDetail(One[shapes.ClaimJSON], frozen=True):
+    """`show-claim`."""
+
+    shape = shapes.ClaimJSON
+    ds: Dataset
+    claim: Claim
+
+    def data(self) -> shapes.ClaimJSON:
+        return shapes.claim(self.claim)
+
+    def view(self, fmt: Format) -> Doc:
+        return views.claim_doc(self.ds, self.claim)
+
+
+# --- figures, search, timeline ---------------------------------------------------
+
+
+class Statistics(One[shapes.StatsJSON], frozen=True):
+    """`show-stats`."""
+
+    shape = shapes.StatsJSON
+    stats: Stats
+
+    def data(self) -> shapes.StatsJSON:
+        return shapes.stats(self.stats)
+
+    def view(self, fmt: Format) -> Doc:
+        return views.stats_doc(self.stats)
+
+
+class SearchHits(Many[shapes.HitJSON], frozen=True):
+    """`search`: hits best first. On a terminal long text is cut around the first match."""
+
+    shape = shapes.HitJSON
+    hits: Iterable[Hit]
+    terms: list[str]
+
+    def items(self) -> Iterable[shapes.HitJSON]:
+        return (shapes.hit(h) for h in self.hits)
+
+    def view(self, fmt: Format) -> Table:
+        return views.search_table(self.hits, self.terms, cut=fmt is Format.TABLE)
+
+
+class Timeline(Many[shapes.EventJSON], frozen=True):
+    """`timeline`: grouped by month on a terminal, a row per event elsewhere."""
+
+    shape = shapes.EventJSON
+    events: Iterable[TimelineEvent]
+
+    def items(self) -> Iterable[shapes.EventJSON]:
+        return (shapes.event(e) for e in self.events)
+
+    def view(self, fmt: Format) -> Table | Doc:
+        if fmt is Format.TABLE:
+            return views.timeline_doc(self.events)
+        return views.timeline_table(self.events)
+
+
+# --- entities, the source, validation -----------------------------------------------
+
+
+class EntityList(Many[shapes.EntityCountJSON], frozen=True):
+    """`entities`."""
+
+    shape = shapes.EntityCountJSON
+    counts: Iterable[EntityCount]
+
+    def items(self) -> Iterable[shapes.EntityCountJSON]:
+        return (shapes.entity_count(x) for x in self.counts)
+
+    def view(self, fmt: Format) -> Table:
+        return views.entities_table(self.counts)
+
+
+class EntityDetail(One[shapes.EntityJSON], frozen=True):
+    """`entities NAME`."""
+
+    shape = shapes.EntityJSON
+    entity: Entity
+    records: list[Record]
+
+    def data(self) -> shapes.EntityJSON:
+        return shapes.entity(self.entity, self.records)
+
+    def view(self, fmt: Format) -> Doc:
+        return views.entity_doc(self.entity, self.records)
+
+
+class SourceText(One[shapes.SourceJSON], frozen=True):
+    """`source`."""
+
+    shape = shapes.SourceJSON
+    ds: Dataset
+    spans: list[Span]
+
+    def data(self) -> shapes.SourceJSON:
+        return shapes.source(self.ds, self.spans)
+
+    def view(self, fmt: Format) -> Doc:
+        return views.source_doc(self.ds, self.spans)
+
+
+class QuotePassage(One[shapes.QuoteJSON], frozen=True):
+    """`source --claim`."""
+
+    shape = shapes.QuoteJSON
+    passage: Passage
+
+    def data(self) -> shapes.QuoteJSON:
+        return shapes.passage(self.passage)
+
+    def view(self, fmt: Format) -> Doc:
+        return views.passage_doc(self.passage)
+
+
+class Validation(One[shapes.ValidateJSON], frozen=True):
+    """`validate` of a dataset that loaded."""
+
+    shape = shapes.ValidateJSON
+    file: str
+    ds: Dataset
+    uncovered: list[str]
+
+    def data(self) -> shapes.ValidateJSON:
+        return shapes.validated(self.file, self.ds, self.uncovered)
+
+    def view(self, fmt: Format) -> Table:
+        return views.validate_table(self.file, self.ds, self.uncovered)
+
+
+#: The result type of each command (and of each form of a command with two).
+OUTPUTS: dict[str, type[Result[Any]]] = {
+    "list-cases": CaseList,
+    "show-case": CaseDetail,
+    "list-claims": ClaimList,
+    "show-claim": ClaimDetail,
+    "show-stats": Statistics,
+    "search": SearchHits,
+    "timeline": Timeline,
+    "entities": EntityList,
+    "entities NAME": EntityDetail,
+    "source": SourceText,
+    "source --claim": QuotePassage,
+    "validate": Validation,
+}

@@ -1,0 +1,242 @@
+"""The JSON every command writes, as typed structs: the one place each shape is defined.
+
+`--format json` encodes these structs and nothing else, so their types are the
+documentation of the output (a JSON Schema comes straight from them with
+`msgspec.json.schema`). A record's shape is exactly its schema fields, with
+`type` first for a claim or a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from ..model import Case, Claim, ClaimKind, Dataset, Entity, Evidence, Qualifier, Source, Verdict
+from ..query import (
+    EntityCount,
+    Hit,
+    Passage,
+    Record,
+    RecordType,
+    Span,
+    Stats,
+    TimelineEvent,
+    date_key,
+)
+
+
+class _Shape(msgspec.Struct, frozen=True):
+    """Base of every output shape."""
+
+
+class ClaimJSON(Claim, frozen=True, tag_field="type", tag=RecordType.CLAIM.value):
+    """A claim: `type` and every schema field."""
+
+
+class CaseJSON(Case, frozen=True, tag_field="type", tag=RecordType.CASE.value):
+    """A case: `type` and every schema field, events in date order."""
+
+
+class EntityCountJSON(Entity, frozen=True, kw_only=True):
+    """An entity with how many claims and cases name it."""
+
+    claims: int
+    cases: int
+
+
+class EntityJSON(Entity, frozen=True, kw_only=True):
+    """An entity with the ids of the records naming it."""
+
+    records: list[str]
+
+
+class FigureJSON(_Shape, frozen=True):
+    """A headline figure with the claim stating it and how well that claim is backed."""
+
+    claim: str
+    label: str
+    value: int | float
+    unit: str
+    qualifier: Qualifier
+    date: str | None
+    evidence: str
+    verdict: str
+
+
+class StatsJSON(_Shape, frozen=True):
+    """`show-stats`: headline figures, and counts as `{label: count}`."""
+
+    figures: list[FigureJSON]
+    counts: dict[str, int]
+    claims_by_kind: dict[str, int]
+    claims_by_evidence: dict[str, int]
+    claims_by_verdict: dict[str, int]
+    claims_by_year: dict[str, int]
+    cases_by_evidence: dict[str, int]
+    cases_by_verdict: dict[str, int]
+
+
+class MatchJSON(_Shape, frozen=True):
+    """Where a search term matched: a field, offsets in its text, and the text matched."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+
+
+class HitJSON(_Shape, frozen=True):
+    """A search hit."""
+
+    id: str
+    type: RecordType
+    kind: ClaimKind | None
+    evidence: Evidence
+    verdict: Verdict | None
+    score: int
+    text: str
+    matches: list[MatchJSON]
+
+
+class EventJSON(_Shape, frozen=True):
+    """A dated event of the timeline."""
+
+    date: str
+    id: str
+    type: RecordType
+    description: str
+    quote: str | None
+
+
+class SpanJSON(_Shape, frozen=True):
+    """A stretch of the source text quoted by a record."""
+
+    start: int
+    end: int
+    id: str
+
+
+class SourceJSON(_Shape, frozen=True):
+    """`source`: the source's description, its text, and the quoted spans."""
+
+    source: Source
+    text: str | None
+    spans: list[SpanJSON]
+
+
+class QuoteJSON(_Shape, frozen=True):
+    """`source --claim`: a record's quote, its paragraph, and offsets into the text."""
+
+    id: str
+    quote: str
+    paragraph: str
+    start: int
+    end: int
+
+
+class ValidateJSON(_Shape, frozen=True):
+    """`validate` of a good dataset."""
+
+    file: str
+    ok: bool
+    claims: int
+    cases: int
+    entities: int
+    uncovered_paragraphs: list[str]
+
+
+def _fields(obj: msgspec.Struct) -> dict[str, Any]:
+    return {f: getattr(obj, f) for f in obj.__struct_fields__}
+
+
+def claim(c: Claim) -> ClaimJSON:
+    """A claim in its output shape."""
+    return ClaimJSON(**_fields(c))
+
+
+def case(c: Case) -> CaseJSON:
+    """A case in its output shape, events in date order."""
+    fields = _fields(c)
+    fields["events"] = tuple(sorted(c.events, key=lambda e: date_key(e.date)))
+    return CaseJSON(**fields)
+
+
+def entity_count(x: EntityCount) -> EntityCountJSON:
+    """An entity and its counts."""
+    return EntityCountJSON(**_fields(x.entity), claims=x.claims, cases=x.cases)
+
+
+def entity(e: Entity, named_by: Iterable[Record]) -> EntityJSON:
+    """An entity and the records naming it."""
+    return EntityJSON(**_fields(e), records=[r.id for r in named_by])
+
+
+def stats(st: Stats) -> StatsJSON:
+    """The figures and counts of `show-stats`."""
+    figures = [
+        FigureJSON(
+            claim=h.claim_id,
+            **_fields(h.figure),
+            evidence=st.backing[h.claim_id][0],
+            verdict=st.backing[h.claim_id][1],
+        )
+        for h in st.figures
+    ]
+    return StatsJSON(
+        figures=figures,
+        counts=st.counts,
+        claims_by_kind=st.by_kind,
+        claims_by_evidence=st.by_evidence,
+        claims_by_verdict=st.by_verdict,
+        claims_by_year=st.by_year,
+        cases_by_evidence=st.cases_by_evidence,
+        cases_by_verdict=st.cases_by_verdict,
+    )
+
+
+def hit(h: Hit) -> HitJSON:
+    """A search hit with its match spans."""
+    rec = h.record
+    return HitJSON(
+        id=rec.id,
+        type=RecordType.of(rec),
+        kind=rec.kind if isinstance(rec, Claim) else None,
+        evidence=rec.evidence,
+        verdict=rec.review.verdict if rec.review else None,
+        score=h.score,
+        text=rec.statement if isinstance(rec, Claim) else rec.title,
+        matches=[
+            MatchJSON(m.field, m.start, m.end, h.texts[m.field][m.start : m.end]) for m in h.matches
+        ],
+    )
+
+
+def event(e: TimelineEvent) -> EventJSON:
+    """A timeline event."""
+    return EventJSON(e.date, e.record_id, e.record_type, e.description, e.quote)
+
+
+def source(ds: Dataset, spans: Iterable[Span]) -> SourceJSON:
+    """The source text and every quoted span."""
+    return SourceJSON(
+        ds.source, ds.source_text, [SpanJSON(s.start, s.end, s.record_id) for s in spans]
+    )
+
+
+def passage(p: Passage) -> QuoteJSON:
+    """A record's quote in its paragraph."""
+    return QuoteJSON(p.record.id, p.record.quote, p.paragraph, p.start, p.end)
+
+
+def validated(file: str, ds: Dataset, uncovered: list[str]) -> ValidateJSON:
+    """The summary of a dataset that loaded."""
+    return ValidateJSON(
+        file=file,
+        ok=True,
+        claims=len(ds.claims),
+        cases=len(ds.cases),
+        entities=len(ds.entities),
+        uncovered_paragraphs=uncovered,
+    )

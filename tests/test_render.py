@@ -1,0 +1,141 @@
+"""The one render path: typed JSON shapes, streaming writers, and the environment passed down."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import re
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+import pytest
+from conftest import DATA, VIEW_COMMANDS
+from typer.testing import CliRunner
+
+from immunofacts import cli
+from immunofacts.cli import app
+from immunofacts.loading import load_dataset
+from immunofacts.model import Dataset
+from immunofacts.render import Env, Format, render
+from immunofacts.render.formats import json_array, to_json
+from immunofacts.render.results import OUTPUTS, CaseList, ClaimList, Result, json_type
+
+R = TypeVar("R")
+
+
+@pytest.fixture(scope="module")
+def ds() -> Dataset:
+    return load_dataset(DATA)
+
+
+def output_name(args: list[str]) -> str:
+    """The key of `OUTPUTS` for a command line."""
+    if args[0] == "entities" and len(args) > 1:
+        return "entities NAME"
+    if args[0] == "source" and "--claim" in args:
+        return "source --claim"
+    return args[0]
+
+
+def test_every_command_has_a_result_type() -> None:
+    assert {output_name(a) for a in VIEW_COMMANDS} == set(OUTPUTS)
+
+
+@pytest.mark.parametrize("args", VIEW_COMMANDS, ids=" ".join)
+def test_json_is_exactly_its_declared_shape(args: list[str]) -> None:
+    """The JSON a command writes decodes strictly as its declared type, and that type
+    encodes back to the same document: the shape in `shapes` is the whole truth."""
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    typ = json_type(OUTPUTS[output_name(args)])
+    value = msgspec.json.decode(result.stdout, type=typ, strict=True)
+    assert json.loads(msgspec.json.encode(value)) == json.loads(result.stdout)
+    assert msgspec.json.schema(typ)  # a JSON Schema can be made from it
+
+
+@pytest.mark.parametrize("items", [[], [{"a": 1}], [{"a": "x\ny"}, [1, {"b": None}], "\u2028"]])
+def test_json_array_is_the_same_text_as_a_whole_list(items: list[Any]) -> None:
+    assert "".join(json_array(iter(items))) == to_json(items)
+
+
+def test_a_list_is_written_record_by_record(ds: Dataset) -> None:
+    """A list result reads its records as it writes them: the first rows come out
+    before a record further on is even made. (Markdown and a terminal show a count
+    in some titles, `Claims (55)`, and read the whole list for it.)"""
+
+    def first_only(records: Sequence[R]) -> Iterator[R]:
+        yield records[0]
+        raise AssertionError("read past the first record")
+
+    #: format, result, how many pieces come before the first record's end
+    results: list[tuple[Format, Result[Any], int]] = [
+        (Format.JSON, ClaimList(first_only(ds.claims)), 1),
+        (Format.CSV, ClaimList(first_only(ds.claims)), 2),
+        (Format.PLAIN, ClaimList(first_only(ds.claims)), 1),
+        (Format.MARKDOWN, CaseList(first_only(ds.cases)), 4),
+    ]
+    for fmt, result, pieces in results:
+        text = "".join(itertools.islice(render(result, fmt, Env()), pieces))
+        assert (ds.claims[0].id if fmt is not Format.MARKDOWN else ds.cases[0].id) in text, fmt
+
+
+def test_env_is_read_once_per_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    detect = Env.detect
+
+    def counting(stream: Any) -> Env:
+        calls.append(stream)
+        return detect(stream)
+
+    monkeypatch.setattr(Env, "detect", counting)
+    for args in (["list-cases"], ["search", "lupus"], ["timeline"]):
+        calls.clear()
+        assert CliRunner().invoke(app, args).exit_code == 0
+        assert len(calls) == 1, args
+
+
+def test_a_test_can_set_the_terminal_without_the_environment() -> None:
+    """The environment is passed down, so a terminal of any width is simulated by
+    handing the CLI an `Env`, with no variable set."""
+    wide = CliRunner().invoke(app, ["list-cases"], obj=Env(is_terminal=True, width=120))
+    narrow = CliRunner().invoke(app, ["list-cases"], obj=Env(is_terminal=True, width=40))
+    piped = CliRunner().invoke(app, ["list-cases"], obj=Env())
+    assert "╭" in wide.stdout and max(map(len, wide.stdout.splitlines())) <= 120
+    assert max(map(len, narrow.stdout.splitlines())) <= 40
+    assert "╭" not in piped.stdout and "\t" in piped.stdout
+    ascii_only = CliRunner().invoke(
+        app, ["show-claim", "claim-car-t"], obj=Env(is_terminal=True, width=60, ascii_only=True)
+    )
+    assert ascii_only.stdout.startswith("+-")
+
+
+def test_an_empty_list_on_a_terminal_prints_nothing() -> None:
+    """On a terminal an empty table says nothing the message on stderr does not."""
+    terminal = Env(is_terminal=True, width=100)
+    for args in (["list-claims", "--year", "1999"], ["search", "xyzzyplugh"]):
+        result = CliRunner().invoke(app, args, obj=terminal)
+        assert result.exit_code == 1
+        assert result.stdout == ""
+        assert result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [a for a in VIEW_COMMANDS if output_name(a) in ("show-claim", "show-case", "entities NAME")],
+    ids=" ".join,
+)
+def test_a_record_in_csv_is_the_long_format(args: list[str]) -> None:
+    out = CliRunner().invoke(app, [*args, "--format", "csv"]).stdout
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert rows[0] == ["record", "field", "value"]
+    assert all(len(r) == 3 for r in rows)
+    assert len({r[0] for r in rows[1:]}) == 1
+
+
+def test_the_cli_never_branches_on_the_format() -> None:
+    source = Path(cli.__file__).read_text(encoding="utf-8")
+    assert re.search(r"\bFormat\.", source) is None
