@@ -585,13 +585,18 @@ def passage(ds: Dataset, rec: Record) -> Passage:
 
 
 def uncovered_paragraphs(ds: Dataset, min_chars: int = 60) -> list[str]:
-    """Paragraphs of substance (longer than `min_chars`) that no quote falls in."""
+    """Paragraphs of substance (longer than `min_chars`) that no quote falls in.
+
+    The source's credit line (`source.credit`), where it stands as a paragraph of
+    its own, is not a paragraph of substance.
+    """
     text = ds.source_text or ""
     spans = quote_spans(ds)
+    credit = (ds.source.credit or "").strip()
     out = []
     for a, b in paragraphs(text):
         para = text[a:b]
-        if len(para) <= min_chars or para.startswith("(source"):
+        if len(para) <= min_chars or (credit and para.strip() == credit):
             continue
         if not any(a <= s.start and s.end <= b for s in spans):
             out.append(para)

@@ -24,11 +24,25 @@ def dataset(tmp_path: Path) -> Path:
     return tmp_path / "immunofacts.yaml"
 
 
-def _forbid_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+def _forbid_parsing(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
+    """Make every parse of a dataset fail, and prove that it does.
+
+    The patch would be silently vacuous if the cache stopped calling the patched
+    names (say, an import that binds them elsewhere), so a fresh copy of the
+    dataset, which nothing has cached, must hit it.
+    """
+
     def boom(*args: object, **kwargs: object) -> None:
         raise AssertionError("the dataset was parsed, not read from the cache")
 
     monkeypatch.setattr(loading, "load_dataset", boom)
+    monkeypatch.setattr(loading, "parse_dataset", boom)
+    probe = dataset.parent / "uncached"
+    probe.mkdir(exist_ok=True)
+    for name in ("immunofacts.yaml", "article.txt"):
+        shutil.copy(ROOT / "data" / name, probe / name)
+    with pytest.raises(AssertionError, match="was parsed"):
+        store.open_dataset(probe / "immunofacts.yaml")
 
 
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -48,7 +62,7 @@ def test_second_open_is_served_from_the_cache(
 ) -> None:
     first = store.open_dataset(dataset)
     assert store.cache_path(dataset).is_file()
-    _forbid_parsing(monkeypatch)
+    _forbid_parsing(monkeypatch, dataset)
     assert store.open_dataset(dataset) == first
 
 
@@ -168,7 +182,7 @@ def test_two_processes_building_at_once(dataset: Path, monkeypatch: pytest.Monke
     assert len(counts) == 1
     leftovers = [p for p in store.cache_path(dataset).parent.iterdir() if p.suffix == ".tmp"]
     assert leftovers == []
-    _forbid_parsing(monkeypatch)
+    _forbid_parsing(monkeypatch, dataset)
     assert len(store.open_dataset(dataset).claims) == counts.pop()
 
 

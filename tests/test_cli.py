@@ -643,7 +643,9 @@ def test_format_is_case_insensitive_and_checked() -> None:
 
 def test_plain_is_untruncated(ds: Dataset) -> None:
     """Piped output never cuts text, whatever COLUMNS says."""
-    out = run("list-claims", env={"COLUMNS": "30"}).stdout
+    result = run("list-claims", env={"COLUMNS": "30"})
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
     for c in ds.claims:
         assert " ".join(c.statement.split()) in out
 

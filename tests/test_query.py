@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from immunofacts.errors import NotFoundError, UsageError
@@ -127,7 +128,9 @@ def small() -> Dataset:
     """Three claims, two cases, five entities, over TEXT (one paragraph left unquoted)."""
     return Dataset(
         schema=2,
-        source=Source(id="src-test", title="Test", publisher="test"),
+        source=Source(
+            id="src-test", title="Test", publisher="test", credit="(source:test, reference only)"
+        ),
         entities=ENTITIES,
         claims=(
             claim(
@@ -597,6 +600,15 @@ def test_uncovered_paragraphs_finds_the_missed_one() -> None:
     # lowering the bar does not count the credit line
     assert "(source:test, reference only)" not in uncovered_paragraphs(small(), min_chars=0)
     assert "Short line." in uncovered_paragraphs(small(), min_chars=0)
+
+
+def test_the_credit_line_comes_from_the_dataset() -> None:
+    """Which paragraph is the credit line is the dataset's to say, not the code's."""
+    ds = small()
+    other = msgspec.structs.replace(ds.source, credit="Short line.")
+    uncovered = uncovered_paragraphs(msgspec.structs.replace(ds, source=other), min_chars=0)
+    assert "(source:test, reference only)" in uncovered
+    assert "Short line." not in uncovered
 
 
 def test_uncovered_paragraphs_real_is_empty(real: Dataset) -> None:

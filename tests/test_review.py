@@ -37,6 +37,7 @@ def as_json(*args: str) -> object:
 
 def test_the_singers_death_shows_in_the_case_list_and_the_timeline() -> None:
     code, out, _ = run("list-cases", "--format", "plain")
+    assert code == 0
     singer = next(line for line in out.splitlines() if line.startswith("case-hong-kong-singer"))
     assert "Later: News reports give her death on 4 May 2021" in singer
     events = as_json("timeline", "--since", "2021")
@@ -51,11 +52,13 @@ def test_headline_figures_say_what_backs_them() -> None:
     for figure in stats["figures"]:
         assert (figure["evidence"], figure["verdict"]) == ("unsourced", "unconfirmed")
     code, out, _ = run("show-stats", "--format", "plain")
+    assert code == 0
     assert "more than 50 CAR-T IND applications (unsourced, unconfirmed" in out
 
 
 def test_claimreview_explains_corrections_and_later_developments() -> None:
     code, out, _ = run("export", "--format", "claimreview", "--date", "2026-01-01")
+    assert code == 0
     reviews = {r["url"].rsplit(":", 1)[-1]: r for r in json.loads(out)}
     noti = reviews["claim-noti-abdominal-fat-study"]["reviewRating"]["ratingExplanation"]
     assert "not in people" in noti
@@ -65,6 +68,7 @@ def test_claimreview_explains_corrections_and_later_developments() -> None:
 
 def test_export_csv_carries_later() -> None:
     code, out, _ = run("export", "--format", "csv")
+    assert code == 0
     rows = {r["id"]: r for r in csv.DictReader(io.StringIO(out))}
     assert "death" in rows["case-hong-kong-singer"]["later"]
 
@@ -123,6 +127,7 @@ def test_piped_search_shows_whole_statements() -> None:
 
 def test_search_only_in_an_id_still_shows_the_statement() -> None:
     code, out, _ = run("search", "banking", "--format", "plain")
+    assert code == 0
     assert "(matched in id" in out
 
 
