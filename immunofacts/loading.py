@@ -135,10 +135,19 @@ def decode(data: bytes, name: str) -> str:
         ) from None
 
 
-def load_dataset(path: str | os.PathLike[str], *, label: str | None = None) -> Dataset:
-    """Read, parse and validate a dataset file, or raise DataError listing every problem."""
+def load_dataset(
+    path: str | os.PathLike[str] | None = None, *, label: str | None = None
+) -> Dataset:
+    """Read, parse and validate a dataset file, or raise DataError listing every problem.
+
+    With no path, the dataset that ships with the package.
+    """
+    if path is None:
+        from .paths import bundled_data_path
+
+        path = bundled_data_path()
     p = Path(path)
-    name = label or str(path)
+    name = label or str(p)
     text = read_text(p, name)
     return parse_dataset(text, name, base_dir=p.parent)
 

@@ -46,11 +46,9 @@ class _Stale(Exception):
 
 def default_data_path() -> Path:
     """The dataset shipped with the package, or the checkout's ``data/`` file."""
-    here = Path(__file__).resolve().parent
-    installed = here / "_data" / "immunofacts.yaml"
-    if installed.is_file():
-        return installed
-    return here.parent / "data" / "immunofacts.yaml"
+    from .paths import bundled_data_path
+
+    return bundled_data_path()
 
 
 def cache_dir() -> Path:
