@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import datetime
 import enum
-import functools
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
-from .errors import DataError, ExitStatus, ImmunofactsError, UsageError
+from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, UsageError
 from .model import ClaimKind, Dataset, Evidence
 from .render.base import Env, ExportFormat, Format
 
@@ -48,8 +47,6 @@ class VerdictChoice(enum.StrEnum):
     NOT_REVIEWED = "not-reviewed"
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Below this many columns, help is a plain list (each option's name on its own line,
@@ -93,18 +90,134 @@ class _Command(TyperCommand):
             super().format_help(ctx, formatter)
 
 
-class _Group(TyperGroup):
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        if not _narrow_help(self, ctx, formatter, TyperGroup):
-            super().format_help(ctx, formatter)
-
-
 class _App(typer.Typer):
     """Typer, with help that stays readable on narrow terminals."""
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         kwargs.setdefault("cls", _Command)
         return super().command(*args, **kwargs)
+
+
+# --- errors and output --------------------------------------------------------------
+
+
+def fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> NoReturn:
+    """Print `immunofacts: error: ...` on stderr and exit with `status`."""
+    raise typer.Exit(_say(message, status))
+
+
+def note(message: str) -> None:
+    """A message for the reader on stderr (never mixed into the data on stdout)."""
+    from .render.base import clean
+
+    sys.stderr.write(f"immunofacts: {clean(message)}\n")
+
+
+class _Escape(BaseException):
+    """Carries an error from a command past Typer's own handling, to `_handle`."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        super().__init__(error)
+
+
+def _handle(error: BaseException) -> int:
+    """The one place where errors become messages and exit codes."""
+    from .output import Interrupted, PipeClosed, silence_stdout
+
+    if isinstance(error, _Escape):
+        error = error.error
+    if isinstance(error, typer.Exit):
+        return int(error.exit_code)
+    if isinstance(error, PipeClosed | BrokenPipeError):
+        silence_stdout()
+        return int(ExitStatus.BROKEN_PIPE)
+    if isinstance(error, Interrupted):
+        sys.stderr.write("immunofacts: interrupted\n")
+        return error.exit_status
+    if isinstance(error, KeyboardInterrupt):
+        sys.stderr.write("immunofacts: interrupted\n")
+        return int(ExitStatus.INTERRUPTED)
+    if isinstance(error, ImmunofactsError):
+        return _say(str(error), error.exit_status)
+    if isinstance(error, RecursionError):
+        return _say("input is nested too deeply", ExitStatus.ERROR)
+    if isinstance(error, MemoryError):
+        return _say("out of memory reading the input", ExitStatus.ERROR)
+    if type(error).__name__ == "NoArgsIsHelpError":  # the help is the message
+        text = str(getattr(error, "format_message", str)())
+        sys.stderr.write(text if not text.strip() or text.endswith("\n") else text + "\n")
+        return int(ExitStatus.USAGE)
+    if isinstance(error, typer.Abort) or type(error).__name__ == "Abort":
+        sys.stderr.write("immunofacts: interrupted\n")
+        return int(ExitStatus.ERROR)
+    message = getattr(error, "format_message", None)
+    code = getattr(error, "exit_code", None)
+    if callable(message) and isinstance(code, int):  # Typer's own: a usage error
+        ctx = getattr(error, "ctx", None)
+        hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        return _say(f"{message()}{hint}", ExitStatus(code) if code in (1, 2) else ExitStatus.USAGE)
+    raise error
+
+
+def _from_env(meta: dict[str, Any]) -> str:
+    """A line naming IMMUNOFACTS_DATA when the dataset that failed came from it."""
+    env = os.environ.get("IMMUNOFACTS_DATA")
+    if not env or not meta.get("data_from_env"):
+        return ""
+    return f"\nthe dataset comes from IMMUNOFACTS_DATA={env}; unset it or pass --data PATH"
+
+
+def _say(message: str, status: ExitStatus) -> int:
+    from .render.base import clean
+
+    sys.stderr.write(
+        "".join(f"immunofacts: error: {clean(line)}\n" for line in message.split("\n"))
+    )
+    return int(status)
+
+
+class _Group(TyperGroup):
+    """The command group: the one top-level error handler around every run, and
+    help that stays readable on narrow terminals."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        if not _narrow_help(self, ctx, formatter, TyperGroup):
+            super().format_help(ctx, formatter)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except typer.Exit:
+            raise
+        except DataError as e:
+            note = _from_env(ctx.meta)
+            raise _Escape(ImmunofactsError(str(e) + note) if note else e) from e
+        except Exception as e:
+            if callable(getattr(e, "format_message", None)):
+                raise  # Typer's own usage errors, raised while parsing a command's options
+            raise _Escape(e) from e
+        except KeyboardInterrupt as e:
+            raise _Escape(e) from e
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            status = result if isinstance(result, int) else 0
+        except SystemExit:
+            raise
+        except BaseException as e:
+            status = _handle(e)
+        if standalone_mode:
+            sys.exit(status)
+        return status
 
 
 app = _App(
@@ -118,75 +231,11 @@ app = _App(
 )
 
 
-# --- errors and output --------------------------------------------------------------
-
-
-def fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> NoReturn:
-    """Print `immunofacts: error: ...` on stderr and exit with `status`."""
-    from .render.base import clean
-
-    sys.stderr.write(
-        "".join(f"immunofacts: error: {clean(line)}\n" for line in message.split("\n"))
-    )
-    raise typer.Exit(int(status))
-
-
-def note(message: str) -> None:
-    """A message for the reader on stderr (never mixed into the data on stdout)."""
-    from .render.base import clean
-
-    sys.stderr.write(f"immunofacts: {clean(message)}\n")
-
-
-def _silence_stdout() -> None:
-    """The reader of the pipe went away (`| head`): send what is left nowhere."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
-def _quiet_pipe() -> NoReturn:
-    _silence_stdout()
-    raise typer.Exit(ExitStatus.BROKEN_PIPE)
-
-
-def _from_env(params: dict[str, Any]) -> str:
-    """A line naming IMMUNOFACTS_DATA when the dataset that failed came from it."""
-    env = os.environ.get("IMMUNOFACTS_DATA")
-    if not env or params.get("path") or params.get("data") != env:
-        return ""
-    return f"\nthe dataset comes from IMMUNOFACTS_DATA={env}; unset it or pass --data PATH"
-
-
-def handled(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn known errors into one-line messages and documented exit codes."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except DataError as e:
-            fail(str(e) + _from_env(kwargs), e.exit_status)
-        except ImmunofactsError as e:
-            fail(str(e), e.exit_status)
-        except BrokenPipeError:
-            _quiet_pipe()
-        except KeyboardInterrupt:
-            sys.stderr.write("immunofacts: interrupted\n")
-            raise typer.Exit(int(ExitStatus.INTERRUPTED)) from None
-        except RecursionError:
-            fail("input is nested too deeply")
-        except MemoryError:
-            fail("out of memory reading the input")
-
-    return wrapper
-
-
 def emit(text: str) -> None:
     """Write data to stdout."""
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    from .output import write
+
+    write(text)
 
 
 def env_of(ctx: typer.Context) -> Env:
@@ -200,12 +249,10 @@ def env_of(ctx: typer.Context) -> Env:
 def show(ctx: typer.Context, result: Result[Any], fmt: Format | None) -> None:
     """Render a command's result in the format asked for (by default a table on a
     terminal, plain text when piped) and write it to stdout as it is made."""
+    from .output import write
     from .render import render
 
-    out = sys.stdout
-    for chunk in render(result, fmt, env_of(ctx)):
-        out.write(chunk)
-    out.flush()
+    write(render(result, fmt, env_of(ctx)))
 
 
 def nothing(message: str) -> NoReturn:
@@ -216,12 +263,22 @@ def nothing(message: str) -> NoReturn:
 
 # --- shared options -----------------------------------------------------------------
 
+
+def _data_source(ctx: typer.Context, param: Any, value: str | None) -> str | None:
+    """Remember whether the dataset named came from IMMUNOFACTS_DATA (for error messages)."""
+    source = ctx.get_parameter_source(param.name)
+    from_env = getattr(source, "name", "") == "ENVIRONMENT" and not ctx.params.get("path")
+    ctx.meta["data_from_env"] = from_env
+    return value
+
+
 DataOpt = Annotated[
     str | None,
     typer.Option(
         "--data",
         "-d",
         envvar="IMMUNOFACTS_DATA",
+        callback=_data_source,
         metavar="PATH",
         help="Dataset YAML file (default: the article's dataset).",
         show_default=False,
@@ -345,7 +402,6 @@ def _root(
 
 
 @app.command("list-cases")
-@handled
 def list_cases(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
     """List the article's clinical cases.
 
@@ -360,7 +416,6 @@ def list_cases(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 
 
 @app.command("show-case")
-@handled
 def show_case(
     ctx: typer.Context,
     case_id: Annotated[
@@ -386,7 +441,6 @@ def show_case(
 
 
 @app.command("list-claims")
-@handled
 def list_claims(
     ctx: typer.Context,
     kind: KindOpt = None,
@@ -429,7 +483,6 @@ def list_claims(
 
 
 @app.command("show-claim")
-@handled
 def show_claim(
     ctx: typer.Context,
     claim_id: Annotated[
@@ -455,7 +508,6 @@ def show_claim(
 
 
 @app.command("show-stats")
-@handled
 def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
     """Show the article's headline figures and how its claims divide by evidence and verdict.
 
@@ -468,7 +520,6 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 
 
 @app.command("search")
-@handled
 def search(
     ctx: typer.Context,
     query: Annotated[
@@ -506,7 +557,6 @@ def search(
 
 
 @app.command("timeline")
-@handled
 def timeline(
     ctx: typer.Context,
     since: Annotated[
@@ -534,7 +584,6 @@ def timeline(
 
 
 @app.command("entities")
-@handled
 def entities(
     ctx: typer.Context,
     name: Annotated[
@@ -564,7 +613,6 @@ def entities(
 
 
 @app.command("source")
-@handled
 def source(
     ctx: typer.Context,
     claim: Annotated[
@@ -597,7 +645,6 @@ def source(
 
 
 @app.command("validate")
-@handled
 def validate(
     ctx: typer.Context,
     path: Annotated[
@@ -624,7 +671,6 @@ def validate(
 
 
 @app.command("export")
-@handled
 def export(
     format: Annotated[
         ExportFormat,
@@ -662,8 +708,15 @@ def export(
     when = (
         parse_date_option(date, "--date") if date is not None else datetime.date.today().isoformat()
     )
-    if output is not None and not force and os.path.lexists(output):
-        raise UsageError(f"{output} exists; use --force to overwrite it")
+    if output is not None:
+        from .output import OutputExistsError, check_target
+
+        try:
+            check_target(output, overwrite=force)
+        except OutputExistsError:
+            raise UsageError(f"{output} exists; use --force to overwrite it") from None
+        except OutputError as e:
+            raise UsageError(str(e)) from None
     path, label = data_path(data)
     ds = open_dataset(path, label, status=progress())
     if output is not None:
@@ -673,19 +726,20 @@ def export(
     if output is None:
         emit(text)
         return
-    from .store import write_atomic
+    from .output import OutputExistsError, write_atomic
 
-    write_atomic(Path(output), text, overwrite=force)
+    try:
+        write_atomic(output, text, overwrite=force)
+    except OutputExistsError:
+        raise UsageError(f"{output} exists; use --force to overwrite it") from None
     note(f"wrote {output}")
 
 
 def main() -> None:
     """Entry point of the `immunofacts` command."""
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.stderr.write("immunofacts: interrupted\n")
-        sys.exit(int(ExitStatus.INTERRUPTED))
-    except BrokenPipeError:
-        _silence_stdout()
-        sys.exit(ExitStatus.BROKEN_PIPE)
+    from .output import handle_signals, prepare_stderr, reserve_standard_fds
+
+    reserve_standard_fds()
+    prepare_stderr()
+    handle_signals()
+    app()

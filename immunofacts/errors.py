@@ -13,7 +13,7 @@ class ExitStatus(enum.IntEnum):
     OK = 0
     ERROR = 1  # a data error, or nothing found
     USAGE = 2  # the command line itself is wrong
-    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); SIGTERM and SIGHUP give 128 plus theirs
     BROKEN_PIPE = 141  # the reader of stdout went away, as `| head` does (128 + SIGPIPE)
 
 

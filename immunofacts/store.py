@@ -29,7 +29,6 @@ from typing import Any, TypeVar
 import msgspec
 
 from . import __version__
-from .errors import OutputError
 from .model import Case, Claim, Dataset, Entity, Source
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
@@ -361,50 +360,3 @@ def validate_dataset(
 ) -> Dataset:
     """Parse and validate the file itself, whatever the cache holds, and refresh the cache."""
     return _parse_and_cache(path, label, status)
-
-
-def write_atomic(path: Path, text: str, *, overwrite: bool) -> None:
-    """Write `text` to `path` through a temporary file and a rename.
-
-    Readers see the old file or the new one, never a half-written one; an
-    interrupted write leaves no temporary file behind. Without `overwrite`, an
-    existing file is an error.
-    """
-    import tempfile
-
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-    try:
-        # mkstemp makes the file private; give it the mode a new file would get.
-        try:
-            mode = stat.S_IMODE(os.stat(path).st_mode) if overwrite else None
-        except OSError:
-            mode = None
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if path appeared meanwhile: never clobber
-            except FileExistsError:
-                raise OutputError(f"{path} exists; use --force to overwrite it") from None
-            os.unlink(tmp)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

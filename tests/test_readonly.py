@@ -12,7 +12,7 @@ import pytest
 from conftest import VIEW_COMMANDS
 from typer.testing import CliRunner
 
-import immunofacts.store as store
+import immunofacts.output as output
 from immunofacts.cli import app
 from immunofacts.errors import OutputError
 
@@ -115,10 +115,10 @@ def listing(directory: Path) -> list[str]:
 
 def test_write_atomic_writes(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
-    store.write_atomic(target, "héllo\n", overwrite=False)
+    output.write_atomic(target, "héllo\n", overwrite=False)
     assert target.read_text(encoding="utf-8") == "héllo\n"
     assert listing(tmp_path) == ["out.txt"]
-    store.write_atomic(target, "again\n", overwrite=True)
+    output.write_atomic(target, "again\n", overwrite=True)
     assert target.read_text(encoding="utf-8") == "again\n"
     assert listing(tmp_path) == ["out.txt"]
 
@@ -139,7 +139,7 @@ def test_interrupted_write_leaves_no_temporary_file(
     before = listing(tmp_path)
     monkeypatch.setattr(os, where, _interrupt)
     try:
-        store.write_atomic(target, "new\n" * 1000, overwrite=overwrite)
+        output.write_atomic(target, "new\n" * 1000, overwrite=overwrite)
     except KeyboardInterrupt:
         pass
     else:
@@ -162,7 +162,7 @@ def test_write_atomic_failure_leaves_no_temporary_file(
 
     monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OutputError):
-        store.write_atomic(tmp_path / "out.txt", "x", overwrite=False)
+        output.write_atomic(tmp_path / "out.txt", "x", overwrite=False)
     monkeypatch.undo()
     assert listing(tmp_path) == []
 
@@ -171,7 +171,7 @@ def test_write_atomic_never_clobbers(tmp_path: Path) -> None:
     target = tmp_path / "out.txt"
     target.write_text("precious\n")
     with pytest.raises(OutputError, match="exists"):
-        store.write_atomic(target, "new\n", overwrite=False)
+        output.write_atomic(target, "new\n", overwrite=False)
     assert target.read_text() == "precious\n"
     assert listing(tmp_path) == ["out.txt"]
 
@@ -190,7 +190,7 @@ def test_write_atomic_race_is_not_clobbered(
     monkeypatch.setattr(os, "fsync", fsync_then_race)
     assert not target.exists()
     with pytest.raises(OutputError):
-        store.write_atomic(target, "mine\n", overwrite=False)
+        output.write_atomic(target, "mine\n", overwrite=False)
     monkeypatch.undo()
     assert target.read_text() == "someone else's\n"
     assert listing(tmp_path) == ["out.txt"]
@@ -209,7 +209,7 @@ def test_export_race_through_the_cli(
     monkeypatch.setattr(os, "fsync", fsync_then_race)
     result = CliRunner().invoke(app, ["export", "--data", str(data), "--output", str(out)])
     monkeypatch.undo()
-    assert result.exit_code == 1
-    assert "exists" in result.stderr
+    assert result.exit_code == 2  # the same as when the file was there before the command ran
+    assert "exists; use --force" in result.stderr
     assert out.read_text() == "someone else's\n"
     assert listing(tmp_path) == ["data", "race.json"]

@@ -1,0 +1,271 @@
+"""Where text goes: stdout, files written atomically, and the signals that stop a run.
+
+Every failure of a stream becomes an error the command line reports in one
+line: a full disk or a closed stdout is an `OutputError` (exit 1); the reader
+of a pipe going away is `PipeClosed` (exit 141, nothing printed). A text that
+the stream's encoding cannot carry degrades to replacement characters rather
+than failing. SIGTERM and SIGHUP stop a run the way Ctrl-C does: an
+`Interrupted` exception unwinds every ``finally`` (temporary files removed,
+the cursor restored) and the exit code is 128 plus the signal's number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from .errors import ExitStatus, OutputError
+
+
+class PipeClosed(Exception):
+    """The reader of stdout went away (``| head``): stop quietly with exit 141."""
+
+
+class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an error
+    """A signal (SIGINT, SIGTERM, SIGHUP) asked the run to stop.
+
+    A BaseException, as KeyboardInterrupt is, so that no ``except Exception``
+    swallows it on its way up.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signum)
+
+    @property
+    def exit_status(self) -> int:
+        """128 plus the signal's number, as a shell reports a process killed by it."""
+        return 128 + self.signum
+
+
+#: The signals that stop a run cleanly.
+STOP_SIGNALS = tuple(
+    s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGHUP")) if s is not None
+)
+
+
+def _raise_interrupted(signum: int, frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def handle_signals() -> None:
+    """Make SIGINT, SIGTERM and SIGHUP raise `Interrupted` (main thread only)."""
+    for sig in STOP_SIGNALS:
+        with contextlib.suppress(ValueError, OSError):  # not the main thread, or not allowed
+            signal.signal(sig, _raise_interrupted)
+
+
+def reserve_standard_fds() -> None:
+    """Keep file descriptors 0-2 from being reused when the caller closed them.
+
+    Run with ``>&-``, descriptor 1 is free, and the next file opened (a cache,
+    an output file) would get it: anything written to "stdout" would land in
+    that file. Each closed one is pointed at the null device; a closed stdout
+    is then reported by `write` instead of written to.
+    """
+    global _STDOUT_CLOSED
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            try:
+                null = os.open(os.devnull, os.O_RDWR)
+            except OSError:
+                continue
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            if fd == 1:
+                _STDOUT_CLOSED = True
+                sys.stdout = None
+
+
+_STDOUT_CLOSED = False
+
+
+def _stdout() -> TextIO:
+    stream = sys.stdout
+    if stream is None or _STDOUT_CLOSED:
+        raise OutputError("cannot write to stdout: it is closed")
+    return stream
+
+
+def _put(stream: Any, text: str) -> None:
+    """Write all of `text`, through the byte layer when there is one.
+
+    An unbuffered stdout (``python -u``, PYTHONUNBUFFERED) takes a partial
+    write without a word and drops the rest; this loop does not. Characters
+    that the stream's encoding cannot carry become replacement characters.
+    """
+    buffer = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    if buffer is None or not encoding:
+        stream.write(text)
+        return
+    errors = getattr(stream, "errors", None) or "strict"
+    data = memoryview(text.encode(encoding, "replace" if errors == "strict" else errors))
+    while data:
+        n = buffer.write(data)
+        if n is None:  # a non-blocking descriptor that is full: wait a little
+            import time
+
+            time.sleep(0.01)
+            continue
+        data = data[n:]
+
+
+def silence_stdout() -> None:
+    """Send whatever is left for stdout nowhere (the reader went away, or it failed).
+
+    Python flushes stdout once more at exit; pointed at the null device, that
+    flush cannot fail and print a second error.
+    """
+    stream = sys.stdout
+    try:
+        fd = stream.fileno() if stream is not None else 1
+    except (OSError, ValueError, AttributeError):
+        return
+    with contextlib.suppress(OSError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, fd)
+        os.close(null)
+
+
+@contextlib.contextmanager
+def _stream_errors() -> Iterator[None]:
+    """Turn a failure of the stream into `PipeClosed` or `OutputError`."""
+    try:
+        yield
+    except BrokenPipeError:
+        silence_stdout()
+        raise PipeClosed from None
+    except UnicodeEncodeError as e:  # a stream that refused to degrade
+        raise OutputError(f"cannot write to stdout: {e.reason} ({e.encoding})") from None
+    except (OSError, ValueError) as e:
+        silence_stdout()
+        reason = getattr(e, "strerror", None) or str(e)
+        raise OutputError(f"cannot write to stdout: {reason}") from None
+
+
+def write(text: str | Iterable[str], stream: TextIO | None = None) -> None:
+    """Write data (a string, or chunks as they are made) to stdout or `stream`, then flush.
+
+    Raises `PipeClosed` when the reader went away and `OutputError` when the
+    stream cannot take the text (a full disk, a closed descriptor). An error
+    raised while making a chunk is not the stream's and goes up as it is.
+    """
+    out = stream if stream is not None else _stdout()
+    with _stream_errors():
+        out.flush()  # whatever went through the text layer first goes first
+    for chunk in [text] if isinstance(text, str) else text:
+        with _stream_errors():
+            _put(out, chunk)
+    with _stream_errors():
+        out.flush()
+        buffer = getattr(out, "buffer", None)
+        if buffer is not None:
+            buffer.flush()
+
+
+def prepare_stderr() -> None:
+    """Let stderr carry any text: characters its encoding lacks become escapes."""
+    stream = sys.stderr
+    if stream is not None and hasattr(stream, "reconfigure"):
+        with contextlib.suppress(Exception):
+            stream.reconfigure(errors="backslashreplace")
+
+
+class OutputExistsError(OutputError):
+    """The output file exists and overwriting it was not allowed."""
+
+    exit_status = ExitStatus.USAGE
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        super().__init__(f"{path} exists")
+
+
+def check_target(path: Path | str, *, overwrite: bool) -> Path:
+    """The file to write for `path`, or an OutputError saying why not.
+
+    A name ending in a separator, a directory, a FIFO, a device or a socket is
+    never written over; a symbolic link to a regular file stands for its target.
+    Without `overwrite`, an existing file is an `OutputExistsError`.
+    """
+    raw = os.fspath(path)
+    if not raw:
+        raise OutputError("the output file name is empty")
+    if raw.endswith((os.sep, "/")) or os.path.isdir(raw):
+        raise OutputError(f"{raw}: is a directory; give a file name")
+    target = Path(raw)
+    if not os.path.lexists(raw):
+        return target
+    if not overwrite:
+        raise OutputExistsError(raw)
+    try:
+        st = os.stat(raw)
+    except OSError as e:
+        raise OutputError(f"{raw}: cannot write: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise OutputError(
+            f"{raw}: is not a regular file (a FIFO, device or socket); not replacing it"
+        )
+    return Path(os.path.realpath(raw))
+
+
+def write_atomic(path: Path | str, text: str, *, overwrite: bool) -> None:
+    """Write `text` (UTF-8) to `path` through a temporary file and a rename.
+
+    Readers see the old file or the new one, never a half-written one; an
+    interrupted write (an error, Ctrl-C, SIGTERM) leaves no temporary file
+    behind. Without `overwrite`, an existing file is an `OutputExistsError`,
+    even one that appears while writing; a target that is not a regular file
+    is never replaced.
+    """
+    import tempfile
+
+    target = check_target(path, overwrite=overwrite)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+    try:
+        # mkstemp makes the file private; give it the mode a new file would get.
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode) if overwrite else None
+        except OSError:
+            mode = None
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if overwrite:
+            check_target(target, overwrite=True)  # still a regular file, or gone
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)  # fails if the file appeared meanwhile: never clobber
+            except FileExistsError:
+                raise OutputExistsError(path) from None
+            os.unlink(tmp)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

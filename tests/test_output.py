@@ -1,0 +1,325 @@
+"""Where text goes: stream failures, signals, pipes and output files.
+
+Each failure of stdout (a full disk, a closed descriptor, an encoding that
+cannot carry the text, a reader that went away) and each stop signal must give
+one line on stderr and a documented exit code, never a traceback; an output
+file is written atomically and never replaces what is not a regular file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from immunofacts import output
+from immunofacts.cli import app
+from immunofacts.errors import OutputError
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "immunofacts.yaml"
+
+
+def run(
+    args: list[str], *, env: dict[str, str] | None = None, shell: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real command in a child process (stdin closed), with a hang guard."""
+    full = {**os.environ, **(env or {})}
+    cmd = shell if shell is not None else [sys.executable, "-m", "immunofacts", *args]
+    return subprocess.run(
+        cmd,
+        shell=shell is not None,
+        capture_output=shell is None,
+        stdout=subprocess.PIPE if shell is not None else None,
+        stderr=subprocess.PIPE if shell is not None else None,
+        text=True,
+        env=full,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def one_error_line(stderr: str, *needles: str) -> None:
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("immunofacts: error: "), stderr
+    for n in needles:
+        assert n in lines[0], stderr
+    assert "Traceback" not in stderr
+
+
+# --- usage errors -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["list-claims", "--bogus"],
+        ["list-claims", "--kind", "nope"],
+        ["nosuch"],
+        ["show-claim"],
+        ["list-claims", "--year", "x"],
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    one_error_line(result.stderr)
+    assert not any(ch in result.stderr for ch in "╭│╰─")
+    assert result.stdout == ""
+
+
+def test_usage_error_of_the_real_command() -> None:
+    proc = run(["list-claims", "--bogus"])
+    assert proc.returncode == 2
+    one_error_line(proc.stderr, "--bogus")
+
+
+# --- stdout failures ----------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+def test_stdout_on_a_full_disk() -> None:
+    proc = run([], shell=f"{sys.executable} -m immunofacts export > /dev/full")
+    assert proc.returncode == 1
+    one_error_line(proc.stderr, "No space left")
+
+
+def test_stdout_closed() -> None:
+    proc = run([], shell=f"{sys.executable} -m immunofacts list-cases >&-")
+    assert proc.returncode == 1
+    one_error_line(proc.stderr, "stdout", "closed")
+
+
+def test_stdout_closed_never_lands_in_another_file(tmp_path: Path) -> None:
+    """With fd 1 free, the cache file must not become "stdout"."""
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = run([], shell=f"{sys.executable} -m immunofacts list-claims --format json >&-", env=env)
+    assert proc.returncode == 1
+    for file in (tmp_path / "cache").rglob("*"):
+        if file.is_file():
+            assert b'"claim-' not in file.read_bytes()[:64], file
+
+
+def test_ascii_stdout_degrades_instead_of_crashing() -> None:
+    env = {"PYTHONIOENCODING": "ascii"}
+    proc = run(["show-claim", "claim-wang-fusheng-lancet-pathology-report"], env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert "claim-wang-fusheng" in proc.stdout
+
+
+def test_ascii_stdout_replaces_what_it_cannot_carry() -> None:
+    buf = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    output.write("fee ₽500 — é\n", buf)
+    buf.seek(0)
+    assert buf.buffer.getvalue() == b"fee ?500 ? ?\n"
+
+
+def test_ascii_stderr_carries_any_error() -> None:
+    env = {"PYTHONIOENCODING": "ascii"}
+    proc = run(["show-claim", "claim-ünknown-é"], env=env)
+    assert proc.returncode == 1
+    one_error_line(proc.stderr, "no claim with id")
+
+
+class _Broken(io.StringIO):
+    def __init__(self, error: OSError) -> None:
+        super().__init__()
+        self.error = error
+
+    def flush(self) -> None:
+        raise self.error
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EBADF", "EIO"])
+def test_every_stream_error_is_an_output_error(errno_name: str) -> None:
+    import errno
+
+    code = getattr(errno, errno_name)
+    with pytest.raises(OutputError, match="cannot write to stdout"):
+        output.write("x", _Broken(OSError(code, os.strerror(code))))
+
+
+def test_broken_pipe_is_pipe_closed() -> None:
+    with pytest.raises(output.PipeClosed):
+        output.write("x", _Broken(BrokenPipeError(32, "Broken pipe")))
+
+
+def big_dataset(tmp_path: Path, n: int = 3000) -> Path:
+    """A valid dataset whose JSON listing is far larger than a pipe's buffer."""
+    lines = [
+        "schema: 2",
+        "source: {id: src, title: Big, publisher: Me}",
+        "claims:",
+    ]
+    for i in range(n):
+        lines += [
+            f"  - id: claim-{i}",
+            "    kind: statistic",
+            f"    statement: Statement number {i} says something long enough to fill a pipe.",
+            f"    quote: Quote number {i}, again long enough to fill a pipe buffer quickly.",
+            "    evidence: unsourced",
+        ]
+    path = tmp_path / "big.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "list-claims --format json",
+        "list-claims --format plain",
+        "search statement --format csv",
+        "export --format yaml",
+    ],
+)
+def test_a_large_output_into_head_exits_141(tmp_path: Path, command: str) -> None:
+    data = big_dataset(tmp_path)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run(["validate", str(data)], env=env)  # build the cache first
+    shell = (
+        f"{sys.executable} -m immunofacts {command} --data {data} | (head -c 1 >/dev/null; "
+        "exec 0<&-; sleep 0.5); echo ${PIPESTATUS[0]}"
+    )
+    proc = subprocess.run(
+        ["bash", "-c", shell],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stdout.strip() == "141", proc.stderr
+    assert proc.stderr == ""
+
+
+# --- signals ------------------------------------------------------------------------------
+
+#: Runs the command with a slow fsync, saying "ready" on stderr when the write has begun.
+SLOW_WRITE = textwrap.dedent(
+    """
+    import os, sys, time
+    real = os.fsync
+    def slow(fd):
+        sys.stderr.write("ready\\n"); sys.stderr.flush()
+        time.sleep(30)
+        real(fd)
+    os.fsync = slow
+    sys.argv = ["immunofacts", *sys.argv[1:]]
+    from immunofacts.cli import main
+    main()
+    """
+)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signal_mid_write_leaves_nothing_and_exits_128_plus_n(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    target = out_dir / "export.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_WRITE, "export", "--output", str(target)],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline() == "ready\n"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + sig, err
+    assert err.strip() == "immunofacts: interrupted"
+    assert list(out_dir.iterdir()) == []
+
+
+# --- output files -------------------------------------------------------------------------
+
+
+def test_force_refuses_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    result = CliRunner().invoke(app, ["export", "-o", str(fifo), "--force"])
+    assert result.exit_code == 2
+    one_error_line(result.stderr, "not a regular file")
+    assert os.path.exists(fifo) and not fifo.is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["fifo"]
+
+
+def test_write_atomic_refuses_a_device() -> None:
+    with pytest.raises(OutputError, match="not a regular file"):
+        output.write_atomic("/dev/null", "x", overwrite=True)
+
+
+def test_write_atomic_refuses_a_target_that_turns_into_a_fifo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old\n")
+    real_fsync = os.fsync
+
+    def fsync_then_swap(fd: int) -> None:
+        real_fsync(fd)
+        target.unlink()
+        os.mkfifo(target)
+
+    monkeypatch.setattr(os, "fsync", fsync_then_swap)
+    with pytest.raises(OutputError, match="not a regular file"):
+        output.write_atomic(target, "new\n", overwrite=True)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+    assert not target.is_file()
+
+
+def test_force_through_a_symlink_writes_its_target(tmp_path: Path) -> None:
+    real = tmp_path / "real.json"
+    real.write_text("old\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    result = CliRunner().invoke(app, ["export", "-o", str(link), "--force"])
+    assert result.exit_code == 0, result.stderr
+    assert link.is_symlink()
+    assert real.read_text().startswith("{")
+
+
+@pytest.mark.parametrize("name", ["newdir/", "existing-dir", "existing-dir/"])
+def test_output_naming_a_directory_writes_nothing(tmp_path: Path, name: str) -> None:
+    (tmp_path / "existing-dir").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    target = str(tmp_path / name) + ("/" if name.endswith("/") else "")
+    for extra in ([], ["--force"]):
+        result = CliRunner().invoke(app, ["export", "-o", target, *extra])
+        assert result.exit_code == 2, result.stderr
+        one_error_line(result.stderr, "is a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_empty_output_name_is_a_usage_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["export", "-o", ""])
+    assert result.exit_code == 2
+    one_error_line(result.stderr, "empty")
+
+
+def test_output_file_written_and_reported(tmp_path: Path) -> None:
+    target = tmp_path / "x.json"
+    start = time.perf_counter()
+    result = CliRunner().invoke(app, ["export", "-o", str(target)])
+    assert time.perf_counter() - start < 10
+    assert result.exit_code == 0
+    assert result.stderr == f"immunofacts: wrote {target}\n"
+    assert target.read_text(encoding="utf-8").startswith("{")
