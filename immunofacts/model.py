@@ -1,8 +1,9 @@
 """The records of a dataset: frozen, typed, and validated by msgspec.
 
-This module imports nothing of ours. The YAML schema documented in README.md is
-exactly these structs: a field that is not declared here is an error, and so is
-a value of the wrong type.
+This module imports nothing of ours. The YAML schema is exactly these structs:
+a field that is not declared here is an error, and so is a value of the wrong
+type. docs/dataset.md is generated from them (`python docs/generate.py`): the
+`#:` comment above each field is its description there, so every field needs one.
 """
 
 from __future__ import annotations
@@ -151,13 +152,21 @@ Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
 class Reference(_Record, frozen=True):
     """A public record that backs a review: a paper, a registry entry, a news report."""
 
+    #: The record's title, or a descriptive one where it has none.
     title: Text
+    #: Who published it: a journal, a registry, a newspaper, a company.
     publisher: str | None = None
+    #: Its DOI (`10.` and the rest), without `https://doi.org/`.
     doi: Doi | None = None
+    #: Its PubMed id (digits).
     pmid: Pmid | None = None
+    #: Its ClinicalTrials.gov id (`NCT` and 8 digits).
     nct: Nct | None = None
+    #: Its web address (http or https only).
     url: Url | None = None
+    #: When it was published.
     date: Date | None = None
+    #: What it says that matters here, or why it was chosen.
     note: str | None = None
 
     def link(self) -> str | None:
@@ -174,16 +183,22 @@ class Reference(_Record, frozen=True):
 class Correction(_Record, frozen=True):
     """Something the source gets wrong, and what public records say instead."""
 
+    #: What the source says.
     article: Text
+    #: What public records say instead.
     correct: Text
+    #: Why, or where the records say it.
     note: str | None = None
 
 
 class Development(_Record, frozen=True):
     """Something that happened after the source was written, known from outside it."""
 
+    #: What happened.
     description: Text
+    #: When it happened; a dated development goes on the timeline.
     date: Date | None = None
+    #: Public records that state it.
     references: tuple[Reference, ...] = ()
 
 
@@ -194,46 +209,73 @@ class Review(_Record, frozen=True):
     conclude, and `reasons` name why it is not higher.
     """
 
+    #: What checking the claim against public records found.
     verdict: Verdict
+    #: What a reader should conclude, on an ordered scale.
     rating: Rating
+    #: Why the rating is not higher: tags that name the fault.
     reasons: tuple[Reason, ...] = ()
+    #: The reviewer's explanation of the verdict and the rating.
     note: str | None = None
+    #: Details the source gets wrong, with what records say.
     corrections: tuple[Correction, ...] = ()
+    #: The public records the review rests on.
     references: tuple[Reference, ...] = ()
+    #: What happened after the source was written, known from outside it.
     later: tuple[Development, ...] = ()
 
 
 class Figure(_Record, frozen=True):
     """A number the source states, structured: value, unit and qualifier."""
 
+    #: What the number counts.
     label: Text
+    #: The number itself.
     value: int | float
+    #: The unit, in words (`applications`, `patients`, `cells`).
     unit: Text
+    #: How the number relates to the true value, in the source's words.
     qualifier: Qualifier = Qualifier.EXACT
+    #: The date the number refers to.
     date: Date | None = None
 
 
 class Entity(_Record, frozen=True):
     """A person, organisation, product, publication or place that claims name."""
 
+    #: A stable, readable id (`ent-...`).
     id: Id
+    #: The name as records give it.
     name: Text
+    #: What sort of thing it is.
     type: EntityType
+    #: Other names the source or the records use (misspellings included).
     aliases: tuple[str, ...] = ()
+    #: Who or what it is, where that helps.
     note: str | None = None
 
 
 class Claim(_Record, frozen=True):
     """One thing the source asserts, tied to its verbatim words."""
 
+    #: A stable, readable id (`claim-...`).
     id: Id
+    #: What sort of statement it is.
     kind: ClaimKind
+    #: A short, neutral restatement ("The article says ...").
     statement: Text
+    #: The source's exact words; must be verbatim in the source text.
     quote: Text
+    #: The support the source itself gives for it (not whether it is true).
     evidence: Evidence
+    #: The date the source gives the claim.
     date: Date | None = None
+    #: Ids of the entities the claim names (or, for an unnamed patient, the person the review
+    #: identifies).
     entities: tuple[Id, ...] = ()
+    #: The numbers the claim states.
     figures: tuple[Figure, ...] = ()
+    #: What is known about the claim from outside the source.
     review: Review | None = None
     #: A short form of the claim for ClaimReview's `claimReviewed` (best under 75
     #: characters); without it, exports fall back to `statement`.
@@ -243,61 +285,99 @@ class Claim(_Record, frozen=True):
 class Patient(_Record, frozen=True):
     """The patient as the source describes them."""
 
+    #: The patient as the source describes them.
     description: Text
+    #: The patient's name, where records give it.
     name: str | None = None
+    #: As the source or records give it.
     sex: str | None = None
+    #: Age in years at the time of the case.
     age: int | None = None
+    #: Where the patient lives or was treated.
     place: str | None = None
 
 
 class Event(_Record, frozen=True):
     """A dated step in a clinical case."""
 
+    #: When it happened.
     date: Date
+    #: What happened.
     description: Text
+    #: The source's exact words for it, where there are some.
     quote: str | None = None
 
 
 class Measurement(_Record, frozen=True):
     """A measured outcome: a value before and after, with its unit."""
 
+    #: What was measured.
     label: Text
+    #: The value before treatment.
     before: int | float
+    #: The value after.
     after: int | float
+    #: The unit, in words.
     unit: Text
+    #: When the later value was measured.
     date: Date | None = None
 
 
 class Case(_Record, frozen=True):
     """A clinical case the source tells, structured."""
 
+    #: A stable, readable id (`case-...`).
     id: Id
+    #: A one-line summary of the case.
     title: Text
+    #: The source's exact words; must be verbatim in the source text.
     quote: Text
+    #: The patient.
     patient: Patient
+    #: The diagnoses, as the source gives them.
     diagnosis: tuple[Text, ...]
+    #: The treatment given.
     therapy: Text
+    #: The outcome, as reported.
     outcome: Text
+    #: The support the source itself gives for the case.
     evidence: Evidence
+    #: How far the disease had spread.
     extent: str | None = None
+    #: Id of the entity where the patient was treated.
     hospital: Id | None = None
+    #: Dated steps of the case (shown in date order).
     events: tuple[Event, ...] = ()
+    #: Measured outcomes, before and after.
     measurements: tuple[Measurement, ...] = ()
+    #: Ids of the entities the case names.
     entities: tuple[Id, ...] = ()
+    #: Ids of the claims the case bears on.
     claims: tuple[Id, ...] = ()
+    #: What is known about the case from outside the source.
     review: Review | None = None
 
 
 class Source(_Record, frozen=True):
     """The document the claims are drawn from."""
 
+    #: A stable, readable id (`src-...`).
     id: Id
+    #: The source's title (or a descriptive one where it has none).
     title: Text
+    #: Who published it.
     publisher: Text
+    #: The source's credit line, as it appears in its text; not counted as a paragraph of
+    #: substance.
     credit: str | None = None
+    #: When it was published.
     date: Date | None = None
+    #: The language of the text, and how it was translated where it was.
     language: str | None = None
+    #: What a reader should know about the source as a whole.
     note: str | None = None
+    #: The source's text, as a file path relative to the dataset; when given, every quote must be
+    #: verbatim in it.
     text: str | None = None
     #: The source's web address: ClaimReview's `itemReviewed.appearance`.
     url: Url | None = None
@@ -306,11 +386,17 @@ class Source(_Record, frozen=True):
 class Dataset(_Record, frozen=True):
     """A whole dataset: its source, entities, claims and cases."""
 
+    #: The schema version the file is written for.
     schema: int
+    #: The document the claims are drawn from.
     source: Source
+    #: The people, organisations, products, publications and places that records name.
     entities: tuple[Entity, ...] = ()
+    #: What the source asserts, one claim each.
     claims: tuple[Claim, ...] = ()
+    #: The clinical cases the source tells.
     cases: tuple[Case, ...] = ()
+    #: Not in the file: the loader fills it with the text that `source.text` names.
     source_text: str | None = None
 
     def records(self) -> tuple[Claim | Case, ...]:
