@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -26,7 +28,8 @@ from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, UsageError
-from .model import ClaimKind, Dataset, Evidence
+from .model import Dataset
+from .query import LABEL_FILTERS, Wanted
 from .render.base import Env, ExportFormat, Format
 
 if TYPE_CHECKING:
@@ -34,19 +37,7 @@ if TYPE_CHECKING:
     from .store import Status
 
 
-class VerdictChoice(enum.StrEnum):
-    """A verdict to filter by, or `not-reviewed` for records without a review."""
-
-    CONFIRMED = "confirmed"
-    CONFIRMED_WITH_CORRECTIONS = "confirmed-with-corrections"
-    REPORTED = "reported"
-    UNCONFIRMED = "unconfirmed"
-    NOT_IDENTIFIED = "not-identified"
-    NOT_CHECKED = "not-checked"
-    NOT_CHECKABLE = "not-checkable"
-    NOT_REVIEWED = "not-reviewed"
-
-
+R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Below this many columns, help is a plain list (each option's name on its own line,
@@ -310,19 +301,31 @@ def _choice(enum_type: type[enum.StrEnum], metavar: str, what: str) -> Any:
     )
 
 
-KindOpt = Annotated[list[ClaimKind] | None, _choice(ClaimKind, "KIND", "Only claims of this kind")]
-EvidenceOpt = Annotated[
-    list[Evidence] | None, _choice(Evidence, "EVIDENCE", "Only records resting on this evidence")
-]
-VerdictOpt = Annotated[
-    list[VerdictChoice] | None,
-    _choice(VerdictChoice, "VERDICT", "Only records with this verdict"),
-]
+def label_filters(func: Callable[..., R]) -> Callable[..., R]:
+    """Give a command an option for each filter on a label (`query.LABEL_FILTERS`),
+    in place of its `labels` parameter, and pass it what was chosen as `labels`:
+    option name -> the values given (repeatable; none for no filter)."""
+    signature = inspect.signature(func, eval_str=True)
+    options = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=None,
+            annotation=Annotated[list[f.values] | None, _choice(f.values, name.upper(), f.what)],  # type: ignore[name-defined]
+        )
+        for name, f in LABEL_FILTERS.items()
+    ]
+    params = [
+        p for q in signature.parameters.values() for p in (options if q.name == "labels" else [q])
+    ]
 
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        labels: dict[str, Wanted] = {name: kwargs.pop(name) for name in LABEL_FILTERS}
+        return func(*args, labels=labels, **kwargs)
 
-def values(chosen: list[Any] | None) -> list[str] | None:
-    """The values of a repeatable option, or None when it was not given."""
-    return [str(c.value) for c in chosen] if chosen else None
+    wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    return wrapper
 
 
 def data_path(data: str | None) -> tuple[Path, str]:
@@ -441,11 +444,10 @@ def show_case(
 
 
 @app.command("list-claims")
+@label_filters
 def list_claims(
     ctx: typer.Context,
-    kind: KindOpt = None,
-    evidence: EvidenceOpt = None,
-    verdict: VerdictOpt = None,
+    labels: dict[str, Wanted],
     entity: Annotated[
         list[str] | None,
         typer.Option(
@@ -468,17 +470,10 @@ def list_claims(
     from .render.results import ClaimList
 
     ds = load(data)
-    claims = filter_claims(
-        ds,
-        kind=values(kind),
-        evidence=values(evidence),
-        verdict=values(verdict),
-        entity=entity or None,
-        year=year or None,
-    )
+    claims = filter_claims(ds, entity=entity, year=year, **labels)
     show(ctx, ClaimList(claims), format)
     if not claims:
-        filtered = any((kind, evidence, verdict, entity, year))
+        filtered = any((*labels.values(), entity, year))
         nothing("no claims match those filters" if filtered else "this dataset has no claims")
 
 
@@ -520,14 +515,13 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 
 
 @app.command("search")
+@label_filters
 def search(
     ctx: typer.Context,
     query: Annotated[
         list[str], typer.Argument(metavar="TERMS...", help="Words that must all appear (any case).")
     ],
-    kind: KindOpt = None,
-    evidence: EvidenceOpt = None,
-    verdict: VerdictOpt = None,
+    labels: dict[str, Wanted],
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:
@@ -544,13 +538,7 @@ def search(
         raise UsageError("give at least one search term")
     path, label = data_path(data)
     ds = search_dataset(path, terms, label, status=progress())
-    hits = q.search(
-        ds,
-        terms,
-        kind=values(kind),
-        evidence=values(evidence),
-        verdict=values(verdict),
-    )
+    hits = q.search(ds, terms, **labels)
     show(ctx, SearchHits(hits, terms), format)
     if not hits:
         nothing(f"nothing matches {' '.join(terms)!r}")

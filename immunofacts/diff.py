@@ -11,7 +11,7 @@ import enum
 
 import msgspec
 
-from .model import Case, Claim, Correction, Dataset, Development, Reference, Review
+from .model import NOT_REVIEWED, Case, Claim, Correction, Dataset, Development, Reference, Review
 
 
 class ChangeKind(enum.StrEnum):
@@ -80,7 +80,7 @@ def _listed(
 def _review_changes(
     old: Review | None, new: Review | None
 ) -> list[tuple[ChangeKind, str | None, str | None]]:
-    nothing = "not-reviewed"
+    nothing = NOT_REVIEWED
     out: list[tuple[ChangeKind, str | None, str | None]] = []
     old_verdict = old.verdict.value if old else nothing
     new_verdict = new.verdict.value if new else nothing

@@ -225,6 +225,11 @@ class Review(_Record, frozen=True):
     later: tuple[Development, ...] = ()
 
 
+#: What a record without a review shows for its verdict and rating, and the value
+#: that filters on them take for such records.
+NOT_REVIEWED = "not-reviewed"
+
+
 class Figure(_Record, frozen=True):
     """A number the source states, structured: value, unit and qualifier."""
 

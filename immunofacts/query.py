@@ -8,12 +8,25 @@ from __future__ import annotations
 import enum
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import msgspec
 
 from .errors import NotFoundError, UsageError
-from .model import DATE_PATTERN, Case, Claim, Dataset, Entity, Figure
+from .model import (
+    DATE_PATTERN,
+    Case,
+    Claim,
+    ClaimKind,
+    Dataset,
+    Entity,
+    Evidence,
+    Figure,
+    Label,
+    Verdict,
+)
+from .model import NOT_REVIEWED as NOT_REVIEWED
 
 Record = Claim | Case
 
@@ -29,10 +42,6 @@ class RecordType(enum.StrEnum):
     def of(cls, rec: Record) -> RecordType:
         """The type of a claim or a case."""
         return cls.CLAIM if isinstance(rec, Claim) else cls.CASE
-
-
-#: The verdict filter value for records without a review.
-NOT_REVIEWED = "not-reviewed"
 
 
 # --- look-up ------------------------------------------------------------------
@@ -160,8 +169,8 @@ def verdict_of(rec: Record) -> str | None:
 
 
 def verdict_label(rec: Record) -> str:
-    """The verdict as shown to a reader: its label, or ``not reviewed``."""
-    return verdict_of(rec) or "not reviewed"
+    """The verdict as shown to a reader: its label, or `NOT_REVIEWED`."""
+    return verdict_of(rec) or NOT_REVIEWED
 
 
 def records_naming(ds: Dataset, entity_id: str) -> list[Record]:
@@ -179,51 +188,78 @@ def year_of(date: str | None) -> int | None:
     return int(date[:4]) if date else None
 
 
-#: A filter: one value, several (any of them will do), or None for no filter.
-Filter = str | Collection[str] | None
+def or_not_reviewed(vocab: type[Label]) -> type[Label]:
+    """The values of a filter on a review's label: every label of `vocab`, and
+    `not-reviewed` for records without a review."""
+    members = [(m.name, m.value) for m in vocab] + [("NOT_REVIEWED", NOT_REVIEWED)]
+    functional: Any = Label  # Enum's functional API, which type checkers read as a call
+    return functional(f"{vocab.__name__}Filter", members, module=__name__)  # type: ignore[no-any-return]
 
 
-def _wanted(values: Filter) -> frozenset[str] | None:
-    """A filter's values as a set, or None when it filters nothing."""
-    if values is None:
-        return None
-    if isinstance(values, str):
-        return frozenset((values,)) if values else None
-    return frozenset(values) or None
+class LabelFilter(NamedTuple):
+    """A filter on one label of a record."""
+
+    values: type[Label]  #: the values it takes
+    label: Callable[[Record], str | None]  #: a record's label (None: it has none)
+    what: str  #: what it keeps, for the option's help
 
 
-def keeps(
-    rec: Record, *, kind: Filter = None, evidence: Filter = None, verdict: Filter = None
-) -> bool:
-    """Whether a record passes the filters: any value within one filter, every filter given.
+#: Every filter on a label, by the name of its option: a value a record must have.
+#: Given several values, a filter keeps a record having any of them.
+LABEL_FILTERS: dict[str, LabelFilter] = {
+    "kind": LabelFilter(
+        ClaimKind,
+        lambda r: r.kind.value if isinstance(r, Claim) else None,
+        "Only claims of this kind",
+    ),
+    "evidence": LabelFilter(
+        Evidence, lambda r: r.evidence.value, "Only records resting on this evidence"
+    ),
+    "verdict": LabelFilter(
+        or_not_reviewed(Verdict), verdict_label, "Only records with this verdict"
+    ),
+}
 
-    A case has no `kind`: filtering by kind keeps claims only.
-    """
-    kinds, evidences, verdicts = _wanted(kind), _wanted(evidence), _wanted(verdict)
-    if kinds is not None and (not isinstance(rec, Claim) or rec.kind.value not in kinds):
-        return False
-    if evidences is not None and rec.evidence.value not in evidences:
-        return False
-    return verdicts is None or (verdict_of(rec) or NOT_REVIEWED) in verdicts
+#: What a label filter is given: one value, several, or None (or nothing) for no filter.
+Wanted = Label | Collection[Label] | None
+
+
+def label_test(**labels: Wanted) -> Callable[[Record], bool]:
+    """The test a record must pass for the label filters given (see `LABEL_FILTERS`):
+    any value within one filter, every filter given. A case has no `kind`: filtering
+    by kind keeps claims only."""
+    tests: list[tuple[Callable[[Record], str | None], frozenset[str]]] = []
+    for name, values in labels.items():
+        if name not in LABEL_FILTERS:
+            raise TypeError(f"no label filter named {name!r}")
+        wanted = frozenset(map(str, [values] if isinstance(values, str) else values or ()))
+        if wanted:
+            tests.append((LABEL_FILTERS[name].label, wanted))
+    return lambda rec: all(label(rec) in wanted for label, wanted in tests)
+
+
+def keeps(rec: Record, **labels: Wanted) -> bool:
+    """Whether a record passes the label filters given (see `label_test`)."""
+    return label_test(**labels)(rec)
 
 
 def filter_claims(
     ds: Dataset,
     *,
-    kind: Filter = None,
-    evidence: Filter = None,
-    entity: Filter = None,
+    entity: str | Collection[str] | None = None,
     year: int | Collection[int] | None = None,
-    verdict: Filter = None,
+    **labels: Wanted,
 ) -> list[Claim]:
-    """Claims passing every filter given; a filter given several values keeps claims
-    matching any of them. Entities are resolved like `find_entity`."""
-    names = _wanted(entity)
-    entity_ids = {find_entity(ds, e).id for e in sorted(names)} if names else None
+    """Claims passing every filter given: on their labels (`LABEL_FILTERS`), on the
+    entities they name (resolved like `find_entity`) and on their year. A filter
+    given several values keeps claims matching any of them."""
+    names = sorted({entity} if isinstance(entity, str) else set(entity or ()))
+    entity_ids = {find_entity(ds, e).id for e in names if e} or None
     years = None if year is None else {year} if isinstance(year, int) else set(year) or None
+    passes = label_test(**labels)
     out = []
     for c in ds.claims:
-        if not keeps(c, kind=kind, evidence=evidence, verdict=verdict):
+        if not passes(c):
             continue
         if entity_ids is not None and entity_ids.isdisjoint(c.entities):
             continue
@@ -328,18 +364,11 @@ def split_terms(query: Sequence[str]) -> list[str]:
     return [t for q in query for t in q.split() if t]
 
 
-def search(
-    ds: Dataset,
-    query: Sequence[str],
-    *,
-    kind: Filter = None,
-    evidence: Filter = None,
-    verdict: Filter = None,
-) -> list[Hit]:
+def search(ds: Dataset, query: Sequence[str], **labels: Wanted) -> list[Hit]:
     """Claims and cases containing every term (any case) at the start of a word, best first.
 
     ``lymph`` finds "lymphoma"; ``phoma`` does not. A case has no `kind`:
-    filtering by kind keeps claims only.
+    filtering by kind keeps claims only. `labels` are filters as in `label_test`.
     """
     terms = split_terms(query)
     if not terms:
@@ -348,8 +377,9 @@ def search(
     entities = ds.entity_map()
     hits: list[tuple[int, int, Hit]] = []
     records: list[Record] = [*ds.claims, *ds.cases]
+    passes = label_test(**labels)
     for order, rec in enumerate(records):
-        if not keeps(rec, kind=kind, evidence=evidence, verdict=verdict):
+        if not passes(rec):
             continue
         fields = searchable_fields(rec, entities)
         matches: list[Match] = []

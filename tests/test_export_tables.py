@@ -14,9 +14,9 @@ import pytest
 
 from immunofacts.errors import OutputError
 from immunofacts.export.sqlite import VIEWS, write_sqlite
-from immunofacts.export.tables import NOT_REVIEWED, build_tables, table_named, to_csv
+from immunofacts.export.tables import build_tables, table_named, to_csv
 from immunofacts.loading import load_dataset
-from immunofacts.model import Dataset, Rating
+from immunofacts.model import NOT_REVIEWED, Dataset, Rating
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "immunofacts.yaml"

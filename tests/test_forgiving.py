@@ -11,7 +11,7 @@ from typer.testing import CliRunner, Result
 from immunofacts.cli import app
 from immunofacts.errors import NotFoundError
 from immunofacts.loading import load_dataset
-from immunofacts.model import Dataset
+from immunofacts.model import ClaimKind, Dataset, Evidence, Verdict
 from immunofacts.query import filter_claims, find_case, find_claim, keeps
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "immunofacts.yaml"
@@ -74,17 +74,22 @@ def test_show_claim_of_a_case_says_show_case() -> None:
 
 
 def test_repeated_values_of_one_filter_combine_with_or(ds: Dataset) -> None:
-    one = {c.id for c in filter_claims(ds, verdict="confirmed")}
-    other = {c.id for c in filter_claims(ds, verdict="reported")}
-    both = {c.id for c in filter_claims(ds, verdict=["confirmed", "reported"])}
+    one = {c.id for c in filter_claims(ds, verdict=Verdict.CONFIRMED)}
+    other = {c.id for c in filter_claims(ds, verdict=Verdict.REPORTED)}
+    both = {c.id for c in filter_claims(ds, verdict=[Verdict.CONFIRMED, Verdict.REPORTED])}
     assert one and other
     assert both == one | other
 
 
 def test_different_filters_combine_with_and(ds: Dataset) -> None:
-    kinds = {c.id for c in filter_claims(ds, kind="clinical")}
-    verdicts = {c.id for c in filter_claims(ds, verdict=["confirmed", "reported"])}
-    both = {c.id for c in filter_claims(ds, kind="clinical", verdict=["confirmed", "reported"])}
+    kinds = {c.id for c in filter_claims(ds, kind=ClaimKind.CLINICAL)}
+    verdicts = {c.id for c in filter_claims(ds, verdict=[Verdict.CONFIRMED, Verdict.REPORTED])}
+    both = {
+        c.id
+        for c in filter_claims(
+            ds, kind=ClaimKind.CLINICAL, verdict=[Verdict.CONFIRMED, Verdict.REPORTED]
+        )
+    }
     assert both == kinds & verdicts
     assert both != verdicts
 
@@ -92,8 +97,8 @@ def test_different_filters_combine_with_and(ds: Dataset) -> None:
 def test_keeps_treats_a_case_as_having_no_kind(ds: Dataset) -> None:
     case = ds.cases[0]
     assert keeps(case)
-    assert not keeps(case, kind=["clinical", "statistic"])
-    assert keeps(case, evidence=[case.evidence.value, "opinion"])
+    assert not keeps(case, kind=[ClaimKind.CLINICAL, ClaimKind.STATISTIC])
+    assert keeps(case, evidence=[case.evidence, Evidence.OPINION])
 
 
 def test_repeated_options_on_the_command_line_are_all_kept(ds: Dataset) -> None:

@@ -20,6 +20,7 @@ from immunofacts.model import (
     Event,
     Evidence,
     Figure,
+    Label,
     Patient,
     Rating,
     Reference,
@@ -315,9 +316,9 @@ def test_filter_claims_no_filter_is_everything_in_order() -> None:
 
 def test_filter_claims_each_filter() -> None:
     ds = small()
-    assert ids(filter_claims(ds, kind="statistic")) == ["claim-alpha-year"]
-    assert ids(filter_claims(ds, evidence="opinion")) == ["claim-beta-opinion"]
-    assert ids(filter_claims(ds, verdict="confirmed")) == ["claim-alpha-beta"]
+    assert ids(filter_claims(ds, kind=ClaimKind.STATISTIC)) == ["claim-alpha-year"]
+    assert ids(filter_claims(ds, evidence=Evidence.OPINION)) == ["claim-beta-opinion"]
+    assert ids(filter_claims(ds, verdict=Verdict.CONFIRMED)) == ["claim-alpha-beta"]
     assert ids(filter_claims(ds, year=2020)) == ["claim-alpha-beta", "claim-alpha-year"]
     assert ids(filter_claims(ds, year=2021)) == ["claim-beta-opinion"]
     assert ids(filter_claims(ds, entity="AlphaLab")) == ["claim-alpha-beta", "claim-beta-opinion"]
@@ -327,8 +328,8 @@ def test_filter_claims_each_filter() -> None:
 def test_filter_claims_combine_with_and() -> None:
     ds = small()
     assert ids(filter_claims(ds, entity="ent-alpha-lab", year=2021)) == ["claim-beta-opinion"]
-    assert filter_claims(ds, kind="statistic", evidence="opinion") == []
-    assert filter_claims(ds, verdict="not-checked") == []
+    assert filter_claims(ds, kind=ClaimKind.STATISTIC, evidence=Evidence.OPINION) == []
+    assert filter_claims(ds, verdict=Verdict.NOT_CHECKED) == []
 
 
 def test_filter_claims_unknown_entity_raises() -> None:
@@ -337,10 +338,10 @@ def test_filter_claims_unknown_entity_raises() -> None:
 
 
 def test_filter_claims_real(real: Dataset) -> None:
-    peer = filter_claims(real, evidence="peer-reviewed")
+    peer = filter_claims(real, evidence=Evidence.PEER_REVIEWED)
     assert peer and all(c.evidence is Evidence.PEER_REVIEWED for c in peer)
     assert len(peer) == sum(c.evidence is Evidence.PEER_REVIEWED for c in real.claims)
-    assert ids(filter_claims(real, kind="statistic")) == ["claim-car-t-ind-applications"]
+    assert ids(filter_claims(real, kind=ClaimKind.STATISTIC)) == ["claim-car-t-ind-applications"]
     lancet = filter_claims(real, entity="Lancet")
     assert all("ent-the-lancet-respiratory-medicine" in c.entities for c in lancet)
     assert len(lancet) == 2
@@ -355,7 +356,7 @@ def test_year_of() -> None:
 # --- search -------------------------------------------------------------------------------
 
 
-def hit_ids(ds: Dataset, *terms: str, **kw: str) -> list[str]:
+def hit_ids(ds: Dataset, *terms: str, **kw: Label) -> list[str]:
     return [h.record.id for h in search(ds, list(terms), **kw)]
 
 
@@ -418,11 +419,11 @@ def test_search_finds_terms_in_regex_metacharacters() -> None:
 def test_search_kind_and_evidence_filters() -> None:
     ds = small()
     # kind keeps claims only
-    assert hit_ids(ds, "a", kind="opinion") == ["claim-beta-opinion"]
-    assert hit_ids(ds, "nine", kind="research") == []
-    assert hit_ids(ds, "Springfield", evidence="patient-report") == ["case-gamma-two"]
-    assert hit_ids(ds, "Springfield", evidence="news-report") == ["case-gamma-one"]
-    assert hit_ids(ds, "Springfield", kind="research") == []
+    assert hit_ids(ds, "a", kind=ClaimKind.OPINION) == ["claim-beta-opinion"]
+    assert hit_ids(ds, "nine", kind=ClaimKind.RESEARCH) == []
+    assert hit_ids(ds, "Springfield", evidence=Evidence.PATIENT_REPORT) == ["case-gamma-two"]
+    assert hit_ids(ds, "Springfield", evidence=Evidence.NEWS_REPORT) == ["case-gamma-one"]
+    assert hit_ids(ds, "Springfield", kind=ClaimKind.RESEARCH) == []
 
 
 def test_search_ties_keep_dataset_order() -> None:
@@ -522,10 +523,10 @@ def test_stats_counts() -> None:
     assert [(h.claim_id, h.figure.value) for h in st.figures] == [("claim-alpha-year", 3)]
     assert st.by_kind == {"opinion": 1, "research": 1, "statistic": 1}
     assert st.by_evidence == {"opinion": 1, "peer-reviewed": 1, "unsourced": 1}
-    assert st.by_verdict == {"confirmed": 1, "not reviewed": 1, "unconfirmed": 1}
+    assert st.by_verdict == {"confirmed": 1, "not-reviewed": 1, "unconfirmed": 1}
     assert st.by_year == {"2020": 2, "2021": 1}
     assert st.cases_by_evidence == {"news-report": 1, "patient-report": 1}
-    assert st.cases_by_verdict == {"not reviewed": 1, "reported": 1}
+    assert st.cases_by_verdict == {"not-reviewed": 1, "reported": 1}
 
 
 def test_stats_most_common_first(real: Dataset) -> None:

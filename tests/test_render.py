@@ -20,6 +20,7 @@ from immunofacts import cli
 from immunofacts.cli import app
 from immunofacts.loading import load_dataset
 from immunofacts.model import Dataset
+from immunofacts.query import LABEL_FILTERS
 from immunofacts.render import Env, Format, render
 from immunofacts.render.formats import json_array, to_json
 from immunofacts.render.results import OUTPUTS, CaseList, ClaimList, Result, json_type
@@ -139,3 +140,16 @@ def test_a_record_in_csv_is_the_long_format(args: list[str]) -> None:
 def test_the_cli_never_branches_on_the_format() -> None:
     source = Path(cli.__file__).read_text(encoding="utf-8")
     assert re.search(r"\bFormat\.", source) is None
+
+
+@pytest.mark.parametrize("name", sorted(LABEL_FILTERS))
+@pytest.mark.parametrize("command", [["list-claims"], ["search", "cell"]], ids=" ".join)
+def test_every_label_filter_is_an_option_of_the_list_commands(
+    command: list[str], name: str
+) -> None:
+    """`query.LABEL_FILTERS` is the one list of label filters: each is an option of
+    `list-claims` and `search`, taking every value of its vocabulary."""
+    for value in LABEL_FILTERS[name].values:
+        result = CliRunner().invoke(app, [*command, f"--{name}", value.value, "-f", "json"])
+        assert result.exit_code in (0, 1), result.stderr  # 1: nothing has that label
+        assert json.loads(result.stdout) is not None

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from immunofacts.cli import VerdictChoice, app
+from immunofacts.cli import app
 from immunofacts.errors import DataError
 from immunofacts.loading import load_dataset, parse_dataset
-from immunofacts.model import Verdict
+from immunofacts.model import NOT_REVIEWED, Verdict
 from immunofacts.query import search
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,8 +89,15 @@ def test_claims_name_only_entities_the_article_names_or_identifies() -> None:
     assert unnamed == {"ent-sarena-li-ming-wai"}
 
 
-def test_verdict_choices_are_the_verdicts_and_not_reviewed() -> None:
-    assert [v.value for v in VerdictChoice] == [v.value for v in Verdict] + ["not-reviewed"]
+@pytest.mark.parametrize("verdict", [*Verdict, NOT_REVIEWED])
+def test_verdict_filter_takes_every_verdict_and_not_reviewed(verdict: str) -> None:
+    """The filter's values come from the model: a verdict added there is a filter value."""
+    result = CliRunner().invoke(app, ["list-claims", "--verdict", verdict, "--format", "json"])
+    assert result.exit_code in (0, 1), result.stderr  # 1: no claim has it
+    assert all(
+        (c["review"] or {}).get("verdict", NOT_REVIEWED) == verdict
+        for c in json.loads(result.stdout)
+    )
 
 
 def test_list_claims_and_search_filter_by_verdict() -> None:

@@ -13,10 +13,7 @@ from typing import Literal
 
 import msgspec
 
-from ..model import DEFINITIONS, Case, Claim, Dataset, Reference, Review
-
-#: The label a record without a review carries, as the filters spell it.
-NOT_REVIEWED = "not-reviewed"
+from ..model import DEFINITIONS, NOT_REVIEWED, Case, Claim, Dataset, Reference, Review
 
 Value = str | int | float | None
 ColumnType = Literal["TEXT", "INTEGER", "REAL", "NUMERIC"]

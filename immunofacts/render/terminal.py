@@ -19,6 +19,7 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from ..model import NOT_REVIEWED
 from .base import Cell, Doc, Env, Table, clean, clean_marked
 
 SPAN_STYLES = {
@@ -35,7 +36,7 @@ VALUE_STYLES = {
     "unconfirmed": "bright_red",
     "not-identified": "red",
     "not-checked": "dim",
-    "not reviewed": "dim",
+    NOT_REVIEWED: "dim",
     "peer-reviewed": "green",
     "regulatory": "green",
     "press-release": "yellow",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..model import Case, Claim, Dataset, Entity, Figure, Qualifier, Reference, Review
+from ..model import NOT_REVIEWED, Case, Claim, Dataset, Entity, Figure, Qualifier, Reference, Review
 from ..query import (
     EntityCount,
     Hit,
@@ -113,7 +113,7 @@ def reference_text(ref: Reference) -> str:
 def review_sections(review: Review | None) -> list[Section]:
     """The review as Doc sections: verdict, note, corrections, references, later."""
     if review is None:
-        return [Section("Review", (Field("verdict", "not reviewed"),))]
+        return [Section("Review", (Field("verdict", NOT_REVIEWED),))]
     fields = [Field("verdict", review.verdict.value), Field("rating", review.rating.value)]
     if review.reasons:
         fields.append(Field("reasons", ", ".join(r.value for r in review.reasons)))
