@@ -9,6 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from immunofacts.loading import load_dataset
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -48,6 +50,7 @@ def test_make_dataset_is_valid_and_deterministic(tmp_path: Path) -> None:
     assert ds.source.text is None
 
 
+@pytest.mark.slow
 def test_run_quick(tmp_path: Path) -> None:
     env = dict(os.environ)
     env.pop("IMMUNOFACTS_DATA", None)

@@ -16,7 +16,8 @@ from immunofacts.loading import load_dataset
 
 pexpect = pytest.importorskip("pexpect")
 
-pytestmark = pytest.mark.tty
+# Real terminals are slow to drive: `pytest -m "not slow"` leaves them out.
+pytestmark = [pytest.mark.tty, pytest.mark.slow]
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "immunofacts.yaml"
 BOX = re.compile("[\u2500-\u257f]")
@@ -171,7 +172,6 @@ def test_head_on_the_real_dataset_is_quiet(tmp_path: Path, args: list[str]) -> N
     assert len(proc.stdout.splitlines()) == 1
 
 
-@pytest.mark.slow
 def test_head_on_a_big_output_is_quiet(tmp_path: Path) -> None:
     big = big_dataset(tmp_path / "big.yaml", 20_000)
     for args in (["list-claims"], ["search", "lupus"], ["export", "--format", "csv"]):
