@@ -29,7 +29,20 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-from immunofacts.model import ClaimKind, EntityType, Evidence, Qualifier, Rating, Reason, Verdict
+from immunofacts.model import (
+    CORRECTABLE,
+    ClaimKind,
+    Correction,
+    EntityType,
+    Evidence,
+    Qualifier,
+    Rating,
+    Reason,
+    Reference,
+    Review,
+    Verdict,
+    review_problems,
+)
 
 SEED = 20201121
 ARTICLE = Path(__file__).resolve().parent.parent / "data" / "article.txt"
@@ -129,19 +142,47 @@ def _date(rng: random.Random) -> str:
     return day.isoformat()
 
 
-def _review(out: list[str], ind: str, rng: random.Random, voc: _Vocab, refs: Iterator[int]) -> None:
+def _pairs(kind: ClaimKind | None) -> list[tuple[Verdict, Rating]]:
+    """The (verdict, rating) pairs a review of this kind of record may have."""
+    ref = (Reference(title="t", doi="10.1234/x"),)
+    out = []
+    for v in Verdict:
+        fixes = (Correction(article="a", correct="b"),) if v in CORRECTABLE else ()
+        for r in Rating:
+            if not review_problems(
+                Review(verdict=v, rating=r, corrections=fixes, references=ref), kind
+            ):
+                out.append((v, r))
+    return out
+
+
+_PAIRS = {kind: _pairs(kind) for kind in (*ClaimKind, None)}
+
+
+def _review(
+    out: list[str],
+    ind: str,
+    rng: random.Random,
+    voc: _Vocab,
+    refs: Iterator[int],
+    kind: ClaimKind | None = None,
+) -> None:
+    """A review that keeps the loader's rules: consistent judgements, cited references."""
+    verdict, rating = rng.choice(_PAIRS[kind])
     out.append(f"{ind}review:")
-    out.append(f"{ind}  verdict: {rng.choice(list(Verdict)).value}")
-    out.append(f"{ind}  rating: {rng.choice(list(Rating)).value}")
+    out.append(f"{ind}  verdict: {verdict.value}")
+    out.append(f"{ind}  rating: {rating.value}")
     if rng.random() < 0.3:
         out.append(f"{ind}  reasons: [{rng.choice(list(Reason)).value}]")
     if rng.random() < 0.7:
         out.append(f"{ind}  note: {_q(voc.sentence(6, 16))}")
-    if rng.random() < 0.1:
+    if verdict is Verdict.CONFIRMED_WITH_CORRECTIONS or (
+        verdict in CORRECTABLE and rng.random() < 0.1
+    ):
         out.append(f"{ind}  corrections:")
         out.append(f"{ind}    - article: {_q(voc.phrase(1, 4))}")
         out.append(f"{ind}      correct: {_q(voc.phrase(1, 4))}")
-    k = rng.choice((0, 1, 1, 2))
+    k = rng.choice((1, 1, 2))
     if k:
         out.append(f"{ind}  references:")
         for _ in range(k):
@@ -153,6 +194,9 @@ def _review(out: list[str], ind: str, rng: random.Random, voc: _Vocab, refs: Ite
         out.append(f"{ind}  later:")
         out.append(f"{ind}    - description: {_q(voc.sentence(6, 16))}")
         out.append(f'{ind}      date: "{_date(rng)}"')
+        out.append(f"{ind}      references:")
+        out.append(f"{ind}        - title: {_q(voc.sentence(4, 10))}")
+        out.append(f"{ind}          doi: {_q(f'10.1234/x.{next(refs)}')}")
 
 
 def dataset_text(n: int) -> str:
@@ -213,7 +257,8 @@ def dataset_text(n: int) -> str:
         cid = f"claim-{i:06d}-{_slug(statement, 16)}"
         claim_ids.append(cid)
         out.append(f"  - id: {cid}")
-        out.append(f"    kind: {rng.choices(kinds, kind_w)[0].value}")
+        kind = rng.choices(kinds, kind_w)[0]
+        out.append(f"    kind: {kind.value}")
         out.append(f"    statement: {_q(statement)}")
         out.append(f"    quote: {_q(voc.sentence(4, 12))}")
         out.append(f"    evidence: {rng.choices(evidence, ev_w)[0].value}")
@@ -237,7 +282,7 @@ def dataset_text(n: int) -> str:
                 if rng.random() < 0.3:
                     out.append(f'        date: "{_date(rng)}"')
         if rng.random() < 0.25:
-            _review(out, "    ", rng, voc, refs)
+            _review(out, "    ", rng, voc, refs, kind)
 
     out += ["", "cases:"]
     for i in range(max(3, n // 1000)):

@@ -45,6 +45,7 @@ from .model import (
     Reason,
     Source,
     Verdict,
+    review_problems,
 )
 
 #: The largest dataset file read, in bytes (override with IMMUNOFACTS_MAX_BYTES).
@@ -404,7 +405,8 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
             return path, f"{_PATTERN_MSGS[field]}, got {value!r}"
         return path, f"{_ID_MSG}, got {value!r}"
     if what.startswith("Invalid enum value"):
-        field = path[-1] if path else ""
+        named = [part for part in path if isinstance(part, str)]
+        field = named[-1] if named else ""
         enum = _ENUMS.get(field) if isinstance(field, str) else None
         if enum is None:
             return path, f"{what[0].lower()}{what[1:]}"
@@ -574,6 +576,9 @@ def build_dataset(
                 for sub, value in _calendar_dates(rec, (), good)
             ]
             bad += [(sub, f"expected a finite number, got {n}") for sub, n in _non_finite(rec)]
+            if rec.review is not None:
+                kind = rec.kind if isinstance(rec, Claim) else None
+                bad += [(("review", *sub), what) for sub, what in review_problems(rec.review, kind)]
             if bad:
                 index = index or _index_of(raw, section)
                 for sub, what in bad:

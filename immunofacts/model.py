@@ -113,10 +113,12 @@ class Reason(Label):
     LACKS_CONTEXT = "lacks-context"
     MISATTRIBUTED = "misattributed"
     WRONG_DETAIL = "wrong-detail"
+    UNCONFIRMED_DETAIL = "unconfirmed-detail"
     UNSOURCED = "unsourced"
     INFERRED_SOURCE = "inferred-source"
     PROMOTIONAL = "promotional"
     LATER_OUTCOME = "later-outcome"
+    TOO_VAGUE = "too-vague"
 
 
 class EntityType(Label):
@@ -414,6 +416,11 @@ class Dataset(_Record, frozen=True):
 
 
 #: One-line definitions of every label of every vocabulary, by vocabulary name.
+#: The rating and the verdict words follow fact-checkers of health claims:
+#: Science Feedback's verdicts (accurate, mostly accurate, lacks context,
+#: misleading, overstates scientific confidence, unsupported, incorrect) and
+#: HKBU FactCheck's, which keep "misleading" and "unsubstantiated" apart from
+#: "false".
 DEFINITIONS: dict[str, dict[str, str]] = {
     "kind": {
         ClaimKind.STATISTIC: "a count or figure about the field, e.g. numbers of applications",
@@ -427,14 +434,14 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         ClaimKind.PROMOTION: "a statement that sells a product or service, such as cell banking",
     },
     "evidence": {
-        Evidence.PEER_REVIEWED: "the article attributes it to a paper in a named journal",
+        Evidence.PEER_REVIEWED: "the article attributes it to a paper in a journal it names",
         Evidence.REGULATORY: "it rests on a regulator's record or decision",
         Evidence.PRESS_RELEASE: "it rests on a company's own announcement",
         Evidence.NEWS_REPORT: "it rests on a news story",
         Evidence.PATIENT_REPORT: "it rests on a patient's own account, such as a post",
         Evidence.OPINION: "it is the author's judgement",
         Evidence.PROMOTIONAL: "it is marketing copy",
-        Evidence.UNSOURCED: "the article gives no source for it",
+        Evidence.UNSOURCED: "the article cites nothing for it (naming a person is not a source)",
     },
     "verdict": {
         Verdict.CONFIRMED: "a public record states it",
@@ -444,37 +451,43 @@ DEFINITIONS: dict[str, dict[str, str]] = {
         Verdict.REPORTED: (
             "a news or patient report of it was found; the medical facts were not checked"
         ),
-        Verdict.UNCONFIRMED: "looked for; nothing public confirms or refutes it",
+        Verdict.UNCONFIRMED: "looked for; no public record was found that confirms or refutes it",
         Verdict.NOT_IDENTIFIED: "the study or event it refers to could not be identified",
         Verdict.NOT_CHECKED: "not yet checked against public records",
-        Verdict.NOT_CHECKABLE: "an opinion, prediction or sales pitch: no record could check it",
+        Verdict.NOT_CHECKABLE: (
+            "an opinion, prediction, figure of speech or sales pitch: no record could check it"
+        ),
     },
     "rating": {
         Rating.ACCURATE: "correct: public records state it, and nothing a reader needs is missing",
         Rating.MOSTLY_ACCURATE: (
-            "correct in substance; a detail (name, title, date) is wrong, the point stands"
+            "correct in substance; a detail is wrong or unconfirmed, or a caveat is missing"
         ),
         Rating.UNSUPPORTED: (
-            "nothing public confirms or refutes it (unsubstantiated): do not rely on it"
+            "unsubstantiated: no public record confirms or refutes it; do not rely on it"
         ),
         Rating.MISLEADING: (
-            "built on something real but told so a reader draws a wrong conclusion"
+            "built on something real, but told so that a reader draws a wrong conclusion"
         ),
-        Rating.INCORRECT: "public records contradict it",
-        Rating.NOT_A_FACT: "an opinion, prediction or sales pitch: not a fact to rate",
+        Rating.INCORRECT: "false: public records contradict its main point",
+        Rating.NOT_A_FACT: (
+            "an opinion, prediction, figure of speech or sales pitch: nothing to rate"
+        ),
     },
     "reason": {
         Reason.ANIMAL_STUDY: "shown in animals (or cells), told as if shown in people",
         Reason.SINGLE_CASE: "rests on one patient's story, not a trial or a series",
         Reason.SELF_REPORTED: "rests on what the patient said (a post), not on medical records",
         Reason.OVERSTATES_SCIENCE: "claims more certainty or a bigger result than the study shows",
-        Reason.LACKS_CONTEXT: "leaves out what changes how it reads: a caveat, the kind of study",
+        Reason.LACKS_CONTEXT: "leaves out what changes how it reads: a caveat, how it is done",
         Reason.MISATTRIBUTED: "names the wrong journal, person, organisation or sponsor",
         Reason.WRONG_DETAIL: "a name, date, number or place is wrong; the main point stands",
+        Reason.UNCONFIRMED_DETAIL: "a detail (a date, a figure) was not confirmed; the rest was",
         Reason.UNSOURCED: "the article gives no source, and none was found",
         Reason.INFERRED_SOURCE: "the study behind it is a best match; no source states the link",
         Reason.PROMOTIONAL: "serves to sell a product or service",
         Reason.LATER_OUTCOME: "something that happened after the article changes how it reads",
+        Reason.TOO_VAGUE: "says too little (no count, no study, no date) to be checked",
     },
     "entity type": {
         EntityType.PERSON: "a named person",
@@ -492,6 +505,47 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     },
 }
 
+#: When a reviewer applies each verdict and rating: the rules behind the one-line
+#: definitions. `review_problems` enforces the parts a machine can check.
+RULES: dict[str, dict[str, str]] = {
+    "verdict": {
+        Verdict.CONFIRMED: "a cited record states the claim as the article tells it; no correction",
+        Verdict.CONFIRMED_WITH_CORRECTIONS: (
+            "a cited record states the substance; each detail it contradicts is a correction"
+        ),
+        Verdict.REPORTED: (
+            "a cited news or patient report tells it; corrections may fix names or details"
+        ),
+        Verdict.UNCONFIRMED: "searched, nothing states it or contradicts it; no correction",
+        Verdict.NOT_IDENTIFIED: "searched, the study or event could not be found; no correction",
+        Verdict.NOT_CHECKED: "nobody has looked yet; rated unsupported, with no correction",
+        Verdict.NOT_CHECKABLE: "nothing in it could be true or false; always rated not-a-fact",
+    },
+    "rating": {
+        Rating.ACCURATE: (
+            "verdict confirmed, no correction, and a cited record states every part that matters"
+        ),
+        Rating.MOSTLY_ACCURATE: (
+            "verdict confirmed, confirmed with corrections, or reported; a cited record states "
+            "the point, and what is wrong or missing would not change a reader's conclusion"
+        ),
+        Rating.UNSUPPORTED: (
+            "no record states the point (or only the claimant's own word does); the only "
+            "rating that may rest on no reference, when nothing at all was found"
+        ),
+        Rating.MISLEADING: (
+            "a cited record shows what it is built on and why the conclusion it invites is "
+            "wrong: an animal result told as a human one, one patient told as a cure, an early "
+            "hope told without its outcome"
+        ),
+        Rating.INCORRECT: "a cited record contradicts the main point, not only a detail",
+        Rating.NOT_A_FACT: (
+            "opinions, predictions, figures of speech and pure sales pitch; every claim whose "
+            "kind is opinion or prediction; the verdict is then not-checkable"
+        ),
+    },
+}
+
 #: Each vocabulary's enum, by the name used in DEFINITIONS.
 VOCABULARIES: dict[str, type[Label]] = {
     "kind": ClaimKind,
@@ -502,6 +556,77 @@ VOCABULARIES: dict[str, type[Label]] = {
     "entity type": EntityType,
     "qualifier": Qualifier,
 }
+
+#: Verdicts under which a review may list corrections: checking found a record.
+CORRECTABLE = frozenset({Verdict.CONFIRMED_WITH_CORRECTIONS, Verdict.REPORTED})
+#: Verdicts that say a record was found, so the review must cite it.
+FOUND = frozenset({Verdict.CONFIRMED, Verdict.CONFIRMED_WITH_CORRECTIONS, Verdict.REPORTED})
+#: Ratings a review may give without citing anything: nothing was found to cite.
+UNCITED_RATINGS = frozenset({Rating.UNSUPPORTED, Rating.NOT_A_FACT})
+#: Claim kinds that state no fact: their reviews are rated not-a-fact.
+NOT_FACT_KINDS = frozenset({ClaimKind.OPINION, ClaimKind.PREDICTION})
+
+
+def review_problems(
+    review: Review, kind: ClaimKind | None = None
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """What breaks the rules in `RULES` in one review, as (path in the review, what) pairs.
+
+    `kind` is the claim's kind (None for a case). The checks are the ones a
+    machine can make: the verdict and rating agree, corrections sit under a
+    verdict that found a record, and every on-scale rating, every found record
+    and every later development cites a reference with an address.
+    """
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    verdict, rating = review.verdict, review.rating
+    if (rating is Rating.NOT_A_FACT) != (verdict is Verdict.NOT_CHECKABLE):
+        out.append(
+            (
+                ("rating",),
+                f"rating {rating.value!r} with verdict {verdict.value!r}: not-a-fact goes "
+                "with not-checkable, and only with it",
+            )
+        )
+    if kind is not None and kind in NOT_FACT_KINDS and rating is not Rating.NOT_A_FACT:
+        out.append((("rating",), f"a claim of kind {kind.value!r} is rated 'not-a-fact'"))
+    if rating is Rating.ACCURATE and (verdict is not Verdict.CONFIRMED or review.corrections):
+        out.append((("rating",), "'accurate' needs verdict 'confirmed' and no corrections"))
+    if rating is Rating.MOSTLY_ACCURATE and verdict not in FOUND:
+        out.append(
+            (("rating",), f"'mostly-accurate' needs a record found, not verdict {verdict.value!r}")
+        )
+    if verdict is Verdict.NOT_CHECKED and rating is not Rating.UNSUPPORTED:
+        out.append((("rating",), "a claim not yet checked can only be rated 'unsupported'"))
+    if verdict is Verdict.CONFIRMED_WITH_CORRECTIONS and not review.corrections:
+        out.append((("corrections",), "verdict 'confirmed-with-corrections' lists no correction"))
+    if review.corrections and verdict not in CORRECTABLE:
+        out.append(
+            (
+                ("corrections",),
+                f"corrections under verdict {verdict.value!r}: a correction needs a record "
+                "found (confirmed-with-corrections or reported)",
+            )
+        )
+    if not review.references and (rating not in UNCITED_RATINGS or verdict in FOUND):
+        out.append(
+            (
+                ("references",),
+                f"a review rated {rating.value!r} with verdict {verdict.value!r} must cite "
+                "at least one reference",
+            )
+        )
+    for i, ref in enumerate(review.references):
+        if ref.link() is None:
+            out.append((("references", i), "needs a doi, pmid, nct or an http(s) url"))
+    for i, dev in enumerate(review.later):
+        if not dev.references:
+            out.append((("later", i), "a later development must cite a reference"))
+        for j, ref in enumerate(dev.references):
+            if ref.link() is None:
+                out.append(
+                    (("later", i, "references", j), "needs a doi, pmid, nct or an http(s) url")
+                )
+    return out
 
 
 def definition(label: Label) -> str:

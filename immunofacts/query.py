@@ -16,6 +16,7 @@ import msgspec
 from .errors import NotFoundError, UsageError
 from .model import (
     DATE_PATTERN,
+    RATING_SCALE,
     Case,
     Claim,
     ClaimKind,
@@ -24,6 +25,8 @@ from .model import (
     Evidence,
     Figure,
     Label,
+    Rating,
+    Reason,
     Verdict,
 )
 from .model import NOT_REVIEWED as NOT_REVIEWED
@@ -173,6 +176,16 @@ def verdict_label(rec: Record) -> str:
     return verdict_of(rec) or NOT_REVIEWED
 
 
+def rating_of(rec: Record) -> str | None:
+    """The review rating's label, or None when the record is not reviewed."""
+    return rec.review.rating.value if rec.review else None
+
+
+def rating_label(rec: Record) -> str:
+    """The rating as shown to a reader: its label, or `NOT_REVIEWED`."""
+    return rating_of(rec) or NOT_REVIEWED
+
+
 def records_naming(ds: Dataset, entity_id: str) -> list[Record]:
     """Every claim and case that names an entity (cases through `entities` or `hospital`)."""
     out: list[Record] = [c for c in ds.claims if entity_id in c.entities]
@@ -218,6 +231,7 @@ LABEL_FILTERS: dict[str, LabelFilter] = {
     "verdict": LabelFilter(
         or_not_reviewed(Verdict), verdict_label, "Only records with this verdict"
     ),
+    "rating": LabelFilter(or_not_reviewed(Rating), rating_label, "Only records with this rating"),
 }
 
 #: What a label filter is given: one value, several, or None (or nothing) for no filter.
@@ -453,6 +467,18 @@ def _later(rec: Record) -> list[TimelineEvent]:
     ]
 
 
+def _distinct_later(ds: Dataset) -> list[TimelineEvent]:
+    """Every dated later development once: one told on several records (a death
+    noted on a case and on its claims) is listed under the case that tells it,
+    else under the first claim."""
+    seen: dict[tuple[str, str], TimelineEvent] = {}
+    records: list[Record] = [*ds.cases, *ds.claims]
+    for rec in records:
+        for item in _later(rec):
+            seen.setdefault((item.date, item.description), item)
+    return list(seen.values())
+
+
 def timeline(
     ds: Dataset, *, since: str | None = None, until: str | None = None
 ) -> list[TimelineEvent]:
@@ -466,13 +492,12 @@ def timeline(
     for c in ds.claims:
         if c.date:
             events.append(TimelineEvent(c.date, c.id, RecordType.CLAIM, c.statement, c.quote))
-        events += _later(c)
     for case in ds.cases:
         for step in case.events:
             events.append(
                 TimelineEvent(step.date, case.id, RecordType.CASE, step.description, step.quote)
             )
-        events += _later(case)
+    events += _distinct_later(ds)
     lo = date_bounds(since)[0] if since else None
     hi = date_bounds(until)[1] if until else None
     kept = []
@@ -505,14 +530,35 @@ class Stats(msgspec.Struct, frozen=True):
     by_kind: dict[str, int]
     by_evidence: dict[str, int]
     by_verdict: dict[str, int]
+    by_rating: dict[str, int]  # claims by rating, best first; `not-reviewed` last
+    by_reason: dict[str, int]  # claims by reason tag (a claim may carry several)
     by_year: dict[str, int]
     cases_by_evidence: dict[str, int]
     cases_by_verdict: dict[str, int]
+    cases_by_rating: dict[str, int]
     backing: dict[str, tuple[str, str]]  # claim id -> (evidence, verdict) of figure claims
 
 
 def _counted(values: Iterable[str]) -> dict[str, int]:
     return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+#: The order ratings are counted in: the scale from best to worst, then off the scale.
+RATING_ORDER = (*sorted(RATING_SCALE, key=lambda r: -RATING_SCALE[r]), Rating.NOT_A_FACT)
+
+
+def _by_rating(records: Sequence[Record]) -> dict[str, int]:
+    """Records counted by rating, in scale order (best first), then `not-reviewed`."""
+    counts = Counter(rating_label(r) for r in records)
+    order = [r.value for r in RATING_ORDER] + [NOT_REVIEWED]
+    return {label: counts[label] for label in order if counts[label]}
+
+
+def _by_reason(records: Sequence[Record]) -> dict[str, int]:
+    """Records counted by reason tag, most used first, ties in vocabulary order."""
+    counts = Counter(tag.value for r in records if r.review for tag in r.review.reasons)
+    order = {tag.value: i for i, tag in enumerate(Reason)}
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], order[kv[0]])))
 
 
 def stats(ds: Dataset) -> Stats:
@@ -526,11 +572,14 @@ def stats(ds: Dataset) -> Stats:
         by_kind=_counted(c.kind.value for c in ds.claims),
         by_evidence=_counted(c.evidence.value for c in ds.claims),
         by_verdict=_counted(verdict_label(c) for c in ds.claims),
+        by_rating=_by_rating(ds.claims),
+        by_reason=_by_reason(ds.claims),
         by_year=dict(
             sorted(Counter(c.date[:4] if c.date else "undated" for c in ds.claims).items())
         ),
         cases_by_evidence=_counted(c.evidence.value for c in ds.cases),
         cases_by_verdict=_counted(verdict_label(c) for c in ds.cases),
+        cases_by_rating=_by_rating(ds.cases),
         backing={c.id: (c.evidence.value, verdict_label(c)) for c in ds.claims if c.figures},
     )
 

@@ -18,6 +18,7 @@ from immunofacts.cli import app
 from immunofacts.errors import DataError, UsageError
 from immunofacts.loading import load_dataset, parse_dataset
 from immunofacts.model import (
+    CORRECTABLE,
     Case,
     Claim,
     ClaimKind,
@@ -38,6 +39,7 @@ from immunofacts.model import (
     Review,
     Source,
     Verdict,
+    review_problems,
 )
 from immunofacts.query import search, split_terms
 from immunofacts.render.base import ExportFormat
@@ -235,29 +237,59 @@ def dates(draw: st.DrawFn) -> str:
 
 
 OPT_DATE = st.none() | dates()
-REVIEWS = st.none() | st.builds(
-    Review,
-    verdict=st.sampled_from(Verdict),
-    rating=st.sampled_from(Rating),
-    reasons=st.lists(st.sampled_from(Reason), max_size=2, unique=True).map(tuple),
-    note=OPT_TEXT,
-    corrections=st.lists(
-        st.builds(Correction, article=TEXT, correct=TEXT, note=OPT_TEXT), max_size=2
-    ).map(tuple),
-    references=st.lists(
-        st.builds(
-            Reference,
-            title=TEXT,
-            doi=st.none() | st.from_regex(r"\A10\.[0-9]{4,9}/[!-~]{1,20}\Z"),
-            url=st.none() | st.from_regex(r"\Ahttps?://[!-~]{1,30}\Z"),
-            date=OPT_DATE,
+REFERENCES = st.builds(
+    Reference,
+    title=TEXT,
+    doi=st.none() | st.from_regex(r"\A10\.[0-9]{4,9}/[!-~]{1,20}\Z"),
+    url=st.from_regex(r"\Ahttps?://[!-~]{1,30}\Z"),
+    date=OPT_DATE,
+)
+CORRECTIONS = st.builds(Correction, article=TEXT, correct=TEXT, note=OPT_TEXT)
+
+
+def _follows_rules(verdict: Verdict, rating: Rating, kind: ClaimKind | None) -> bool:
+    """Whether a review with this verdict and rating can satisfy the loader's rules."""
+    fixes = (Correction(article="a", correct="b"),) if verdict in CORRECTABLE else ()
+    ref = (Reference(title="t", url="https://example.org"),)
+    review = Review(verdict=verdict, rating=rating, corrections=fixes, references=ref)
+    return not review_problems(review, kind)
+
+
+@st.composite
+def reviews(draw: st.DrawFn, kind: ClaimKind | None = None) -> Review | None:
+    """A review that keeps the loader's rules (see model.review_problems), or None."""
+    if draw(st.booleans()):
+        return None
+    pairs = [(v, r) for v in Verdict for r in Rating if _follows_rules(v, r, kind)]
+    verdict, rating = draw(st.sampled_from(pairs))
+    fixes = (
+        draw(st.lists(CORRECTIONS, min_size=1, max_size=2))
+        if verdict is Verdict.CONFIRMED_WITH_CORRECTIONS
+        else draw(st.lists(CORRECTIONS, max_size=2))
+        if verdict in CORRECTABLE
+        else []
+    )
+    return Review(
+        verdict=verdict,
+        rating=rating,
+        reasons=tuple(draw(st.lists(st.sampled_from(Reason), max_size=2, unique=True))),
+        note=draw(OPT_TEXT),
+        corrections=tuple(fixes),
+        references=tuple(draw(st.lists(REFERENCES, min_size=1, max_size=2))),
+        later=tuple(
+            draw(
+                st.lists(
+                    st.builds(
+                        Development,
+                        description=TEXT,
+                        date=OPT_DATE,
+                        references=st.lists(REFERENCES, min_size=1, max_size=1).map(tuple),
+                    ),
+                    max_size=2,
+                )
+            )
         ),
-        max_size=2,
-    ).map(tuple),
-    later=st.lists(
-        st.builds(Development, description=TEXT, date=OPT_DATE), max_size=2
-    ).map(tuple),
-)  # fmt: skip
+    )
 
 
 @st.composite
@@ -289,22 +321,23 @@ def datasets(draw: st.DrawFn) -> Dataset:
         qualifier=st.sampled_from(Qualifier),
         date=OPT_DATE,
     )
+    kinds = [draw(st.sampled_from(ClaimKind)) for _ in claim_ids]
     claims = tuple(
         draw(
             st.builds(
                 Claim,
                 id=st.just(i),
-                kind=st.sampled_from(ClaimKind),
+                kind=st.just(kind),
                 statement=TEXT,
                 quote=TEXT,
                 evidence=st.sampled_from(Evidence),
                 date=OPT_DATE,
                 entities=refs,
                 figures=st.lists(figures, max_size=2).map(tuple),
-                review=REVIEWS,
+                review=reviews(kind),
             )
         )
-        for i in claim_ids
+        for i, kind in zip(claim_ids, kinds, strict=True)
     )
     claim_refs = (
         st.lists(st.sampled_from(claim_ids), max_size=2).map(tuple) if claim_ids else st.just(())
@@ -346,7 +379,7 @@ def datasets(draw: st.DrawFn) -> Dataset:
                 ).map(tuple),
                 entities=refs,
                 claims=claim_refs,
-                review=REVIEWS,
+                review=reviews(),
             )
         )
         for i in case_ids

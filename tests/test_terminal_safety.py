@@ -59,7 +59,7 @@ entities:
     note: {q(NOTE)}
 claims:
   - id: claim-evil
-    kind: opinion
+    kind: research
     statement: {q(STATEMENT)}
     quote: {q(QUOTE)}
     evidence: unsourced
