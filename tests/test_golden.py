@@ -162,10 +162,14 @@ def test_golden_widths(name: str, args: list[str], columns: int) -> None:
 
 
 def test_panels_fill_the_width() -> None:
-    """A detail view is a panel as wide as the terminal: every line the same width."""
-    for columns in (40, 100, 250):
+    """A detail view is a panel as wide as the terminal: every line the same width;
+    below 50 columns it drops the box and gives every column to the text."""
+    for columns in (50, 100, 250):
         text = render(["show-case", "case-northtown-teacher"], columns)
         assert line_widths(text) == {columns}
+    text = render(["show-case", "case-northtown-teacher"], 40)
+    assert not text.startswith("╭")
+    assert max(line_widths(text)) <= 40
 
 
 def test_no_color_wins_over_force_color() -> None:
@@ -176,7 +180,9 @@ def test_no_color_wins_over_force_color() -> None:
         ["show-claim", "claim-zeta-mice"], {"FORCE_COLOR": "1", "COLUMNS": "100", "TERM": None}
     )
     assert "\x1b[" in coloured
-    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == text
+    # Colour and hyperlinks (OSC 8, around a reference's address) are all that differ.
+    plain = re.sub(r"\x1b\]8;[^\x1b]*\x1b\\", "", coloured)
+    assert re.sub(r"\x1b\[[0-9;]*m", "", plain) == text
 
 
 @pytest.mark.parametrize("name", ["list-cases.100", "show-case.100", "list-claims.40"])

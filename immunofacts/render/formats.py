@@ -173,7 +173,11 @@ def _md_cell(cell: Cell, oneline: bool = True) -> str:
                 continue
             out.append(_md_escape(cell.text[pos:a], oneline))
             piece = _md_escape(cell.text[a:b], oneline)
-            out.append(f"`{piece.strip()}`" if style == "label" else f"**{piece}**")
+            if style == "label":
+                piece = f"`{piece.strip()}`"
+            elif style != "link":
+                piece = f"**{piece}**"
+            out.append(piece)
             pos = b
         out.append(_md_escape(cell.text[pos:], oneline))
         return "".join(out)

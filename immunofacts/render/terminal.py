@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections.abc import Iterator
 
 import msgspec
 from rich import box
-from rich.cells import cell_len
+from rich.cells import cell_len, chop_cells
 from rich.console import Console, Group, RenderableType
-from rich.padding import Padding
 from rich.panel import Panel
+from rich.style import Style
 from rich.table import Table as RichTable
 from rich.text import Text
 
 from ..model import NOT_REVIEWED
-from .base import Cell, Doc, Env, Table, clean, clean_marked
+from .base import Cell, Doc, Env, Field, Table, clean, clean_marked
 
 SPAN_STYLES = {
     "match": "bold black on yellow",
@@ -73,10 +74,98 @@ def text(
             continue
         out.append(marked.text[pos:a])
         show = brackets if brackets and span_style in MARKED_SPANS else ("", "")
-        out.append(show[0] + marked.text[a:b] + show[1], SPAN_STYLES.get(span_style, span_style))
+        piece = marked.text[a:b]
+        if span_style == "link":
+            # Only an address the views marked, and only if it is one whole web
+            # address: the visible text is always the address the link opens.
+            url = URL.fullmatch(piece)
+            out.append(piece, Style(link=piece) if url else "")
+        else:
+            out.append(show[0] + piece + show[1], SPAN_STYLES.get(span_style, span_style))
         pos = b
     out.append(marked.text[pos:])
     return out
+
+
+#: A word: a run of anything but spaces and newlines, with the spaces after it. A
+#: no-break space (U+00A0) glues a label to its value; it is shown as a plain space.
+_WORD = re.compile(r"[^ \n]+ *")
+#: The pieces of a long word (an id) it may wrap between: after each hyphen.
+_PIECE = re.compile(r"[^-]*-+|[^-]+")
+#: A web address: shown whole, and where the views mark it, as a hyperlink.
+URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%\[\]]+")
+GLUE = "\u00a0"
+
+
+def _is_url(word: str) -> bool:
+    return word.startswith(("http://", "https://"))
+
+
+def unbreakable(plain: str) -> int:
+    """The widest part of a text that `wrap` never breaks: a URL, or a piece of a word
+    between hyphens."""
+    widest = 0
+    for m in _WORD.finditer(plain):
+        word = m.group().rstrip(" ")
+        pieces = [word] if _is_url(word) else _PIECE.findall(word)
+        widest = max(widest, *(cell_len(p) for p in pieces))
+    return widest
+
+
+def _breaks(plain: str, width: int) -> list[int]:
+    """Where to break one line of text to fit `width`: between words; inside a word
+    too long for a line, after a hyphen (ids); never inside a web address, which
+    gets a line of its own and may be wider than `width` (the terminal wraps it
+    softly, and it stays whole to click or copy)."""
+    out: list[int] = []
+    col = 0
+    for m in _WORD.finditer(plain):
+        word, start = m.group(), m.start()
+        size = cell_len(word.rstrip(" "))
+        if col + size <= width:
+            col += cell_len(word)
+            continue
+        if size <= width or _is_url(word):
+            if col:
+                out.append(start)
+            col = cell_len(word)
+            continue
+        pos = start
+        for piece in _PIECE.findall(word):
+            size = cell_len(piece.rstrip(" "))
+            if col and col + size > width:
+                out.append(pos)
+                col = 0
+            for chunk in chop_cells(piece, width) if size > width else [piece]:
+                if col and col + cell_len(chunk.rstrip(" ")) > width:
+                    out.append(pos)
+                    col = 0
+                col += cell_len(chunk)
+                pos += len(chunk)
+    return out
+
+
+def wrap(value: Text, width: int) -> list[Text]:
+    """A text as lines of at most `width` cells, broken as `_breaks` says; styles kept."""
+    width = max(width, 1)
+    out: list[Text] = []
+    for line in value.split("\n", allow_blank=True):
+        parts = line.divide(_breaks(line.plain, width)) if line.plain else [line]
+        for part in parts:
+            part.rstrip()
+            shown = Text(part.plain.replace(GLUE, " "), style=part.style, spans=list(part.spans))
+            shown.no_wrap, shown.overflow = True, "ignore"
+            out.append(shown)
+    return out
+
+
+def _glued(value: str) -> str:
+    return value.replace(" ", GLUE)
+
+
+def _lines(lines: list[Text], indent: int = 0) -> Group:
+    pad = " " * indent
+    return Group(*(Text.assemble(pad, ln, no_wrap=True, overflow="ignore") for ln in lines))
 
 
 def _console(env: Env, buf: io.StringIO) -> Console:
@@ -138,28 +227,32 @@ def _rich_table(table: Table, env: Env, title: bool = True) -> RichTable:
 
 
 def _cards(table: Table, env: Env, title: bool = True) -> RenderableType:
-    """A table too wide for the terminal, as one card per row: id, facts, then text."""
+    """A table too wide for the terminal, as one card per row: id, facts, then text.
+
+    Each `column value` pair stays on one line; ids wrap only after a hyphen."""
     parts: list[RenderableType] = []
     if title and table.title:
-        parts.append(text(table.title, "bold"))
+        parts.append(_lines(wrap(text(table.title, "bold"), env.width)))
     for row in table.rows:
         cells = list(zip(table.columns, row, strict=True))
         head = _styled(*cells[0], env)
         head.stylize("bold")
-        parts.append(head)
+        parts.append(_lines(wrap(head, env.width)))
         facts = Text()
         for col, cell in cells[1:]:
             if col in table.wide or not str(cell):
                 continue
             if facts:
                 facts.append(" · ", style="dim")
-            facts.append(f"{col} ", style="dim")
-            facts.append_text(_styled(col, cell, env))
+            facts.append(_glued(f"{col} "), style="dim")
+            value = _styled(col, cell, env)
+            facts.append_text(Text(_glued(value.plain), style=value.style, spans=value.spans))
         if facts:
-            parts.append(Padding(facts, (0, 0, 0, 2), expand=False))
+            parts.append(_lines(wrap(facts, env.width - 2), 2))
         for col, cell in cells[1:]:
             if col in table.wide and str(cell):
-                parts.append(Padding(_styled(col, cell, env), (0, 0, 0, 2), expand=False))
+                value = _styled(col, cell, env)
+                parts.append(_lines(wrap(value, env.width - 2), 2))
     return Group(*parts)
 
 
@@ -170,32 +263,76 @@ def _table_or_cards(table: Table, env: Env, title: bool = True) -> RenderableTyp
     return _cards(table, env, title)
 
 
-def _doc(doc: Doc, env: Env) -> RenderableType:
+def _field_lines(fields: tuple[Field, ...], width: int, env: Env) -> list[Text]:
+    """Labels beside their values, values wrapped under themselves. A value holding
+    something too wide for its column (a web address) goes under its label instead."""
+    labels = max(cell_len(f.label) for f in fields)
+    label_width = min(labels, max(8, width // 3))
+    value_width = width - label_width - 2
+    out: list[Text] = []
+    for f in fields:
+        label = wrap(text(f.label, "bold cyan"), label_width)
+        value = _styled(f.label, f.value, env)
+        if unbreakable(value.plain) > value_width and value_width < width - 2:
+            out += label
+            out += [Text.assemble("  ", ln) for ln in wrap(value, width - 2)]
+            continue
+        values = wrap(value, value_width)
+        for i in range(max(len(label), len(values))):
+            left = label[i].copy() if i < len(label) else Text()
+            left.pad_right(label_width - left.cell_len)
+            right = values[i] if i < len(values) else Text()
+            out.append(Text.assemble(left, "  ", right))
+    return out
+
+
+def _doc_parts(doc: Doc, env: Env, width: int) -> list[RenderableType]:
     parts: list[RenderableType] = []
     if doc.subtitle:
-        parts.append(text(doc.subtitle, "italic"))
+        parts.append(_lines(wrap(text(doc.subtitle, "italic"), width)))
     for sec in doc.sections:
         if parts:
             parts.append(Text(""))
         if sec.title:
-            parts.append(text(sec.title, "bold underline"))
+            parts.append(_lines(wrap(text(sec.title, "bold underline"), width)))
         if sec.fields:
-            grid = RichTable.grid(padding=(0, 2))
-            # Labels may take a third of the width, so values always keep room.
-            grid.add_column(style="bold cyan", max_width=max(8, env.width // 3), overflow="fold")
-            grid.add_column(overflow="fold", ratio=1)
-            for f in sec.fields:
-                grid.add_row(text(f.label), _styled(f.label, f.value, env))
-            parts.append(grid)
+            parts.append(_lines(_field_lines(sec.fields, width, env)))
         if sec.quote is not None:
-            parts.append(Padding(text(sec.quote, "italic"), (0, 0, 0, 2), expand=False))
+            parts.append(_lines(wrap(text(sec.quote, "italic"), width - 2), 2))
         if sec.text is not None:
-            parts.append(text(sec.text, sec.style, brackets=marks(env)))
+            body = text(sec.text, sec.style, brackets=marks(env))
+            parts.append(_lines(wrap(body, width)))
         if sec.table is not None:
-            inner = msgspec.structs.replace(env, width=env.width - 4)
+            inner = msgspec.structs.replace(env, width=width)
             parts.append(_table_or_cards(sec.table, inner, title=False))
+    return parts
+
+
+#: Below this width, or when a web address would not fit inside, a record is shown
+#: without its box, so that every column goes to the text.
+MIN_BOXED = 50
+
+
+def _doc_fits_box(doc: Doc, env: Env) -> bool:
+    if env.width < MIN_BOXED:
+        return False
+    cells: list[str] = [str(doc.subtitle or "")]
+    for sec in doc.sections:
+        cells += [str(f.value) for f in sec.fields]
+        cells += [str(sec.text or "")]
+    widest = max((len(m.group()) for c in cells for m in URL.finditer(c)), default=0)
+    return max(widest, cell_len(doc.title)) <= env.width - 6
+
+
+def _doc(doc: Doc, env: Env) -> RenderableType:
+    if not _doc_fits_box(doc, env):
+        heading = wrap(text(doc.title, f"bold {doc.style or 'blue'}"), env.width)
+        rule = Text("─" * min(env.width, max(ln.cell_len for ln in heading)), style="dim")
+        if env.ascii_only:
+            rule = Text("-" * rule.cell_len, style="dim")
+        return Group(_lines(heading), rule, *_doc_parts(doc, env, env.width))
     return Panel(
-        Group(*parts),
+        Group(*_doc_parts(doc, env, env.width - 4)),
         title=text(doc.title, "bold"),
         title_align="left",
         box=_box(env),
@@ -217,8 +354,8 @@ def to_terminal(view: Table | Doc, env: Env) -> str:
     buf = io.StringIO()
     console = _console(env, buf)
     if isinstance(view, Table):
-        console.print(_table_or_cards(view, env))
+        console.print(_table_or_cards(view, env), crop=False)
     else:
-        console.print(_doc(view, env))
+        console.print(_doc(view, env), crop=False)
     # Rich pads wrapped lines to the width; trailing spaces show nothing.
     return "\n".join(line.rstrip(" ") for line in buf.getvalue().split("\n"))

@@ -110,6 +110,16 @@ def reference_text(ref: Reference) -> str:
     return out
 
 
+def reference_cell(ref: Reference) -> Cell:
+    """`reference_text`, with its web address marked as a link to open."""
+    out = reference_text(ref)
+    link = ref.link()
+    if not link:
+        return out
+    start = out.rfind(f" {link}") + 1
+    return Marked(out, ((start, start + len(link), "link"),))
+
+
 def review_sections(review: Review | None) -> list[Section]:
     """The review as Doc sections: verdict, note, corrections, references, later."""
     if review is None:
@@ -125,7 +135,7 @@ def review_sections(review: Review | None) -> list[Section]:
             value += f" ({c.note})"
         fields.append(Field("correction", value))
     for ref in review.references:
-        fields.append(Field("reference", reference_text(ref)))
+        fields.append(Field("reference", reference_cell(ref)))
     for d in review.later:
         fields.append(Field("later", f"{d.date}: {d.description}" if d.date else d.description))
     return [Section("Review", tuple(fields))]
