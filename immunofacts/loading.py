@@ -524,7 +524,11 @@ def build_dataset(
     elif schema != SCHEMA_VERSION or isinstance(schema, bool):
         what = f"unsupported schema version {schema!r}; this version reads {SCHEMA_VERSION}"
         if isinstance(schema, int) and not isinstance(schema, bool) and schema < SCHEMA_VERSION:
-            changes = "; ".join(SCHEMA_CHANGES[v] for v in range(schema + 1, SCHEMA_VERSION + 1))
+            changes = "; ".join(
+                SCHEMA_CHANGES[v]
+                for v in range(schema + 1, SCHEMA_VERSION + 1)
+                if v in SCHEMA_CHANGES  # schema 0 or below was never a version
+            )
             what += f" (since {schema}: {changes})"
         add(("schema",), what)
 
