@@ -673,30 +673,91 @@ def export(
     ] = ExportFormat.JSON,
     output: Annotated[
         str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write here instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PATH",
+            help="Write here instead of stdout (sqlite: required; csv: a directory, one file "
+            "per table).",
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite what is there.")] = False,
+    claim: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--claim",
+            metavar="ID",
+            help="claimreview and citations: only this claim (id or unique prefix). Repeat "
+            "for several.",
+            autocompletion=_complete("claim"),
+        ),
+    ] = None,
+    author: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="claimreview: who publishes the reviews (required)."),
+    ] = None,
+    author_url: Annotated[
+        str | None,
+        typer.Option(metavar="URL", help="claimreview: the publisher's web address."),
+    ] = None,
+    url_template: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TEMPLATE",
+            help="claimreview: each review's web page, {id} standing for the claim id, e.g. "
+            "'https://example.org/reviews/{id}' (required).",
+        ),
+    ] = None,
+    allow_non_web_url: Annotated[
+        bool,
+        typer.Option(
+            "--allow-non-web-url",
+            help="claimreview: accept a url that is not http(s), for a file not to be published.",
+        ),
+    ] = False,
     date: Annotated[
         str | None,
         typer.Option(help="claimreview: the review date (default: today).", show_default=False),
     ] = None,
-    base_url: Annotated[
-        str, typer.Option(help="claimreview: each review's url is this plus the claim id.")
-    ] = "urn:immunofacts:",
     data: DataOpt = None,
 ) -> None:
-    """Export the whole dataset as JSON, YAML or CSV, or its reviews as schema.org ClaimReview.
+    """Export the dataset (JSON, YAML, CSV, SQLite), its reviews, or its references.
 
-    Example: immunofacts export --format claimreview --output reviews.jsonld
+    The dataset as JSON or YAML in its own schema, as tidy CSV tables, or as an
+    SQLite database for Datasette; its reviews as schema.org ClaimReview; its
+    references as CSL-JSON, BibTeX or RIS.
+
+    Example: immunofacts export --format claimreview --author "Fact Desk" --url-template 'https://example.org/reviews/{id}'
     """
-    from .query import parse_date_option
-    from .render.export import export_text, relocated
-    from .store import open_dataset
+    from .query import find_claim, parse_date_option
+    from .render.export import SELECTING, export_text, relocated
 
-    when = (
-        parse_date_option(date, "--date") if date is not None else datetime.date.today().isoformat()
-    )
-    if output is not None:
+    if claim and format not in SELECTING:
+        raise UsageError(
+            "--claim chooses claims for "
+            + ", ".join(f.value for f in sorted(SELECTING))
+            + f"; --format {format.value} exports the whole dataset"
+        )
+    publisher = None
+    if format is ExportFormat.CLAIMREVIEW:
+        from .export.claimreview import Publisher, check_publisher
+
+        if not author or not url_template:
+            raise UsageError(
+                "ClaimReview needs --author NAME (who publishes the reviews) and --url-template "
+                "'https://your.site/reviews/{id}' (the web page of each review)"
+            )
+        when = (
+            parse_date_option(date, "--date")
+            if date is not None
+            else datetime.date.today().isoformat()
+        )
+        publisher = Publisher(author, url_template, when, author_url, allow_non_web_url)
+        check_publisher(publisher)  # refuse a bad url before any work
+    if format is ExportFormat.SQLITE and output is None:
+        raise UsageError("--format sqlite writes a database file: give --output FILE")
+    folder = format is ExportFormat.CSV and output is not None
+    if output is not None and not folder:
         from .output import OutputExistsError, check_target
 
         try:
@@ -705,22 +766,63 @@ def export(
             raise UsageError(f"{output} exists; use --force to overwrite it") from None
         except OutputError as e:
             raise UsageError(str(e)) from None
-    path, label = data_path(data)
-    ds = open_dataset(path, label, status=progress())
+    ds = load(data)
+    if format is ExportFormat.SQLITE:
+        assert output is not None
+        from .export.sqlite import write_sqlite
+
+        write_sqlite(ds, output, overwrite=force)
+        note(f"wrote {output}; browse it with: datasette {output}")
+        return
+    if folder:
+        assert output is not None
+        _write_tables(ds, Path(output), force)
+        return
     if output is not None:
         # Keep the exported dataset pointing at the same source text from where it is written.
+        path, _ = data_path(data)
         ds = relocated(ds, path.resolve().parent, Path(output).resolve().parent)
-    text = export_text(ds, format, date=when, base_url=base_url)
+    chosen = None
+    if claim:
+        wanted = {find_claim(ds, key).id for key in claim}
+        chosen = [c for c in ds.claims if c.id in wanted]
+    exported = export_text(ds, format, claims=chosen, publisher=publisher)
+    for warning in exported.warnings:
+        note(f"warning: {warning}")
     if output is None:
-        emit(text)
+        emit(exported.text)
         return
     from .output import OutputExistsError, write_atomic
 
     try:
-        write_atomic(output, text, overwrite=force)
+        write_atomic(output, exported.text, overwrite=force)
     except OutputExistsError:
         raise UsageError(f"{output} exists; use --force to overwrite it") from None
     note(f"wrote {output}")
+
+
+def _write_tables(ds: Dataset, folder: Path, force: bool) -> None:
+    """Every tidy table as a CSV file in `folder` (made if missing)."""
+    from .output import OutputExistsError, write_atomic
+    from .render.export import csv_files
+
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: not a directory; --format csv --output names a directory")
+    files = csv_files(ds)
+    if not force:
+        there = [name for name in files if (folder / name).exists()]
+        if there:
+            raise UsageError(f"{folder} has {', '.join(there)}; use --force to overwrite")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{folder}: cannot make the directory: {e.strerror or e}") from None
+    for name, text in files.items():
+        try:
+            write_atomic(folder / name, text, overwrite=force)
+        except OutputExistsError:
+            raise UsageError(f"{folder / name} exists; use --force to overwrite it") from None
+    note(f"wrote {len(files)} tables to {folder}")
 
 
 def main() -> None:

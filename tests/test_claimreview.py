@@ -57,7 +57,7 @@ def check_item(obj: dict[str, Any]) -> None:
     assert not re.search(r"'\.|\.'", explanation), explanation  # no Python repr quoting
     item = obj["itemReviewed"]
     assert item["@type"] == "Claim"
-    for key in ("author", "appearance", "firstAppearance", "datePublished"):
+    for key in ("author", "appearance", "datePublished"):
         assert item[key], key
     assert item["appearance"]["@type"] == "CreativeWork"
 

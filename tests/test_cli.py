@@ -523,36 +523,55 @@ def test_data_missing_file_is_an_error(tmp_path: Path) -> None:
 # --- export -------------------------------------------------------------------------------
 
 
+CR = ("export", "-f", "claimreview", "--author", "Fact Desk", "--url-template")
+
+
 def test_export_claimreview(ds: Dataset) -> None:
-    reviews = json.loads(ok("export", "--format", "claimreview", "--date", "2024-05-06").stdout)
-    assert isinstance(reviews, list) and reviews
-    unrated = ("not-checked", "not-checkable")
-    reviewed = [r for r in ds.records() if r.review and r.review.verdict.value not in unrated]
-    assert len(reviews) == len(reviewed)
+    result = run(*CR, "https://x.test/c/{id}", "--date", "2024-05-06")
+    assert result.exit_code == 0, result.stderr
+    reviews = json.loads(result.stdout)
+    rated = [c for c in ds.claims if c.review and c.review.rating.score is not None]
+    assert [o["url"] for o in reviews] == [f"https://x.test/c/{c.id}" for c in rated]
     for obj in reviews:
-        assert obj["@context"] == "https://schema.org"
         assert obj["@type"] == "ClaimReview"
-        assert obj["claimReviewed"]
-        assert obj["reviewRating"]["alternateName"]
-        assert obj["itemReviewed"]["@type"] == "Claim"
-        assert obj["itemReviewed"]["text"] in (ds.source_text or "")
-        assert obj["author"]["name"]
+        assert obj["author"] == {"@type": "Organization", "name": "Fact Desk"}
         assert obj["datePublished"] == "2024-05-06"
-        assert obj["url"].startswith("urn:immunofacts:")
-    urls = [o["url"] for o in reviews]
-    assert len(set(urls)) == len(urls)
 
 
-def test_export_claimreview_base_url_and_default_date() -> None:
-    reviews = json.loads(
-        ok("export", "-f", "claimreview", "--base-url", "https://x.test/c/").stdout
-    )
-    assert all(o["url"].startswith("https://x.test/c/") for o in reviews)
-    assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", o["datePublished"]) for o in reviews)
+def test_export_claimreview_chooses_claims_and_dates_today() -> None:
+    result = run(*CR, "https://x.test/{id}", "--claim", "claim-barouch")
+    assert result.exit_code == 0, result.stderr
+    reviews = json.loads(result.stdout)
+    assert [o["url"] for o in reviews] == ["https://x.test/claim-barouch-macaque-protection"]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", reviews[0]["datePublished"])
+
+
+@pytest.mark.parametrize("template", ["urn:immunofacts:{id}", "example.org/{id}"])
+def test_export_claimreview_refuses_a_non_web_url(template: str) -> None:
+    result = run(*CR, template)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "not an http(s) address" in result.stderr
+    allowed = run(*CR, template, "--allow-non-web-url")
+    assert allowed.exit_code == 0
+    assert "warning: url" in allowed.stderr and "not a web address" in allowed.stderr
+
+
+def test_export_claimreview_needs_author_and_template() -> None:
+    for args in (["--author", "X"], ["--url-template", "https://x.test/{id}"]):
+        result = run("export", "-f", "claimreview", *args)
+        assert result.exit_code == 2
+        assert "--author NAME" in result.stderr and "--url-template" in result.stderr
+
+
+def test_export_claim_choice_is_for_claimreview_and_citations() -> None:
+    result = run("export", "-f", "json", "--claim", "claim-barouch")
+    assert result.exit_code == 2
+    assert "--claim chooses claims for" in result.stderr
 
 
 def test_export_bad_date_is_usage() -> None:
-    result = run("export", "-f", "claimreview", "--date", "yesterday")
+    result = run(*CR, "https://x.test/{id}", "--date", "yesterday")
     assert result.exit_code == 2
     assert result.stdout == ""
 
@@ -563,9 +582,7 @@ def test_export_json_yaml_csv_parse(ds: Dataset) -> None:
     assert data["schema"] == 2
     assert yaml.safe_load(ok("export", "--format", "yaml").stdout) == data
     rows = list(csv.DictReader(io.StringIO(ok("export", "--format", "csv").stdout)))
-    assert len(rows) == len(ds.claims) + len(ds.cases)
-    assert [r["id"] for r in rows] == [r.id for r in ds.records()]
-    assert {r["type"] for r in rows} == {"claim", "case"}
+    assert [r["id"] for r in rows] == [c.id for c in ds.claims]
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])

@@ -14,9 +14,10 @@ import pytest
 
 from immunofacts.errors import OutputError
 from immunofacts.export.sqlite import VIEWS, write_sqlite
-from immunofacts.export.tables import build_tables, table_named, to_csv
+from immunofacts.export.tables import build_tables, table_named
 from immunofacts.loading import load_dataset
 from immunofacts.model import NOT_REVIEWED, Dataset, Rating
+from immunofacts.render.export import csv_files
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "immunofacts.yaml"
@@ -47,8 +48,9 @@ def test_every_table_has_unique_primary_keys_and_one_value_per_cell(ds: Dataset)
 
 
 def test_csv_reads_back_cell_for_cell(ds: Dataset) -> None:
+    files = csv_files(ds)
     for table in build_tables(ds):
-        rows = list(csv.reader(io.StringIO(to_csv(table), newline="")))
+        rows = list(csv.reader(io.StringIO(files[f"{table.name}.csv"], newline="")))
         assert tuple(rows[0]) == table.column_names
         assert len(rows) == len(table.rows) + 1
         for got, want in zip(rows[1:], table.rows, strict=True):
@@ -132,3 +134,42 @@ def test_datasette_lists_tables_facets_ratings_and_searches(ds: Dataset, db_path
 
     found = _get(db_path, f"/{db}/claims.json?_search=macaques&_shape=objects")
     assert {row["id"] for row in found["rows"]} == _mentioning(ds, "macaques")
+
+
+def test_cli_writes_one_csv_file_per_table_and_refuses_to_overwrite(
+    ds: Dataset, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    out = tmp_path / "tables"
+    result = CliRunner().invoke(app, ["export", "-f", "csv", "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(f"{t.name}.csv" for t in build_tables(ds))
+    for path in out.iterdir():
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+        width = len(rows[0])
+        assert all(len(r) == width for r in rows), path.name
+        for row in rows[1:]:  # one value per cell: no packed lists
+            for cell in row:
+                assert not re.search(r";\S|\s->\s|=\w+:", cell) or len(cell) > 80, cell
+    again = CliRunner().invoke(app, ["export", "-f", "csv", "-o", str(out)])
+    assert again.exit_code == 2 and "--force" in again.stderr
+    forced = CliRunner().invoke(app, ["export", "-f", "csv", "-o", str(out), "--force"])
+    assert forced.exit_code == 0
+
+
+def test_cli_sqlite_needs_a_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    result = CliRunner().invoke(app, ["export", "-f", "sqlite"])
+    assert result.exit_code == 2 and "--output FILE" in result.stderr
+    db = tmp_path / "x.db"
+    result = CliRunner().invoke(app, ["export", "-f", "sqlite", "-o", str(db)])
+    assert result.exit_code == 0, result.stderr
+    assert "datasette" in result.stderr
+    assert sqlite3.connect(db).execute("select count(*) from claims").fetchone()[0] > 0

@@ -275,9 +275,9 @@ def test_csv_export_keeps_a_quote_with_cr(evil: Path) -> None:
     result = CliRunner().invoke(app, ["export", "--format", "csv", "--data", str(evil)])
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
-    assert [r["id"] for r in rows] == ["claim-evil", "case-evil"]
+    assert [r["id"] for r in rows] == ["claim-evil"]
     assert rows[0]["quote"] == QUOTE
-    assert rows[0]["text"] == STATEMENT
+    assert rows[0]["statement"] == STATEMENT
 
 
 def test_json_export_keeps_the_data(evil: Path) -> None:

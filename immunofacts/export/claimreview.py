@@ -135,9 +135,9 @@ def claim_review(ds: Dataset, claim: Claim, pub: Publisher) -> dict[str, Any]:
         appearance["datePublished"] = src.date
     item: dict[str, Any] = {
         "@type": "Claim",
+        "text": " ".join(claim.quote.split()),
         "author": {"@type": "Organization", "name": src.publisher},
         "appearance": appearance,
-        "firstAppearance": appearance,
     }
     if src.date:
         item["datePublished"] = src.date

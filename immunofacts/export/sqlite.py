@@ -102,11 +102,16 @@ def fill(db: sqlite3.Connection, ds: Dataset) -> None:
         raise AssertionError(f"foreign keys broken: {problems[:5]}")
 
 
-def write_sqlite(ds: Dataset, path: Path, *, overwrite: bool) -> None:
-    """Write the database to `path`, atomically: readers see the old file or the new one."""
-    directory = path.parent if str(path.parent) else Path(".")
+def write_sqlite(ds: Dataset, path: Path | str, *, overwrite: bool) -> None:
+    """Write the database to `path`, atomically: readers see the old file or the new one,
+    and an interrupted write leaves no temporary file. Without `overwrite`, an existing
+    file is an `OutputExistsError`."""
+    from ..output import OutputExistsError, check_target
+
+    target = check_target(path, overwrite=overwrite)
+    directory = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
         raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
     os.close(fd)
@@ -122,12 +127,12 @@ def write_sqlite(ds: Dataset, path: Path, *, overwrite: bool) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         if overwrite:
-            os.replace(tmp, path)
+            os.replace(tmp, target)
         else:
             try:
-                os.link(tmp, path)
+                os.link(tmp, target)  # fails if the file appeared meanwhile: never clobber
             except FileExistsError:
-                raise OutputError(f"{path} exists; use --force to overwrite it") from None
+                raise OutputExistsError(path) from None
             os.unlink(tmp)
     except OSError as e:
         with contextlib.suppress(OSError):

@@ -430,16 +430,3 @@ def table_named(tables: list[Table], name: str) -> Table:
         if t.name == name:
             return t
     raise KeyError(name)
-
-
-def to_csv(table: Table) -> str:
-    """A table as CSV (RFC 4180): a header row, then one value per cell; null is empty."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(table.column_names)
-    for row in table.rows:
-        w.writerow(["" if v is None else v for v in row])
-    return buf.getvalue()

@@ -27,7 +27,11 @@ class ExportFormat(enum.StrEnum):
     JSON = "json"
     YAML = "yaml"
     CSV = "csv"
+    SQLITE = "sqlite"
     CLAIMREVIEW = "claimreview"
+    CSL_JSON = "csl-json"
+    BIBTEX = "bibtex"
+    RIS = "ris"
 
 
 class Env(msgspec.Struct, frozen=True):

@@ -1,42 +1,39 @@
-"""Whole-dataset exports: JSON and YAML in the dataset schema, flat CSV, ClaimReview."""
+"""Whole-dataset exports: JSON and YAML in the dataset schema, tidy CSV tables,
+ClaimReview, and citations (CSL-JSON, BibTeX, RIS).
+
+The SQLite database is written by `export.sqlite` straight to its file.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from ..model import Case, Claim, Dataset, Verdict
-from ..query import RecordType, verdict_of
+from ..export.tables import Table
+from ..model import Claim, Dataset
 from .base import ExportFormat
 from .formats import csv_lines, to_json
-from .views import reference_text
 
-VERDICT_NAMES = {
-    Verdict.CONFIRMED: "Confirmed",
-    Verdict.CONFIRMED_WITH_CORRECTIONS: "Confirmed, with corrections",
-    Verdict.REPORTED: "Reported in the news; medical facts not independently checked",
-    Verdict.UNCONFIRMED: "Unconfirmed",
-    Verdict.NOT_IDENTIFIED: "Source not identified",
-}
-CSV_COLUMNS = (
-    "type",
-    "id",
-    "kind",
-    "evidence",
-    "verdict",
-    "date",
-    "text",
-    "quote",
-    "entities",
-    "figures",
-    "review_note",
-    "corrections",
-    "references",
-    "later",
+#: The formats that export only the chosen claims (and the references they cite).
+SELECTING = frozenset(
+    (
+        ExportFormat.CLAIMREVIEW,
+        ExportFormat.CSL_JSON,
+        ExportFormat.BIBTEX,
+        ExportFormat.RIS,
+    )
 )
+
+
+class Exported(msgspec.Struct, frozen=True):
+    """An export's text, and warnings for the reader (on stderr)."""
+
+    text: str
+    warnings: list[str] = []
 
 
 def dataset_builtins(ds: Dataset) -> dict[str, Any]:
@@ -66,97 +63,62 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def export_text(ds: Dataset, fmt: ExportFormat, *, date: str, base_url: str) -> str:
-    """The text of an export."""
+def table_csv(table: Table) -> Iterator[str]:
+    """A tidy table as CSV: a header row, then one value per cell; null is an empty cell."""
+    return csv_lines(
+        table.column_names, (("" if v is None else v for v in row) for row in table.rows)
+    )
+
+
+def csv_files(ds: Dataset) -> dict[str, str]:
+    """Every tidy table as CSV text, by file name (`claims.csv`, ...)."""
+    from ..export.tables import build_tables
+
+    return {f"{t.name}.csv": "".join(table_csv(t)) for t in build_tables(ds)}
+
+
+def _only(ds: Dataset, claims: list[Claim] | None) -> Dataset:
+    """The dataset cut to the chosen claims (and no cases), or whole when none are chosen."""
+    if claims is None:
+        return ds
+    return msgspec.structs.replace(ds, claims=tuple(claims), cases=())
+
+
+def export_text(
+    ds: Dataset,
+    fmt: ExportFormat,
+    *,
+    claims: list[Claim] | None = None,
+    publisher: Any = None,
+) -> Exported:
+    """The text of an export (not `sqlite`, which is a file of its own).
+
+    `claims` chooses the claims for ClaimReview and citations (all when None);
+    `publisher` (an `export.claimreview.Publisher`) is needed for ClaimReview.
+    """
     if fmt is ExportFormat.JSON:
-        return to_json(dataset_builtins(ds))
+        return Exported(to_json(dataset_builtins(ds)))
     if fmt is ExportFormat.YAML:
         from ..loading import dump_yaml
 
-        return dump_yaml(dataset_builtins(ds))
+        return Exported(dump_yaml(dataset_builtins(ds)))
     if fmt is ExportFormat.CSV:
-        return _csv(ds)
-    return to_json(claim_reviews(ds, date=date, base_url=base_url))
+        from ..export.tables import build_tables, table_named
 
+        return Exported("".join(table_csv(table_named(build_tables(ds), "claims"))))
+    if fmt is ExportFormat.CLAIMREVIEW:
+        from ..export.claimreview import claim_reviews
 
-def _csv(ds: Dataset) -> str:
-    return "".join(csv_lines(CSV_COLUMNS, (_csv_row(rec) for rec in ds.records())))
+        chosen = list(ds.claims) if claims is None else claims
+        out = claim_reviews(ds, chosen, publisher)
+        return Exported(to_json(out.items), out.warnings)
+    from ..export import citations
 
-
-def _csv_row(rec: Claim | Case) -> list[str]:
-    review = rec.review
-    return [
-        RecordType.of(rec).value,
-        rec.id,
-        rec.kind.value if isinstance(rec, Claim) else "",
-        rec.evidence.value,
-        verdict_of(rec) or "",
-        rec.date or "" if isinstance(rec, Claim) else "",
-        rec.statement if isinstance(rec, Claim) else rec.title,
-        rec.quote,
-        ";".join(rec.entities),
-        ";".join(f"{f.label}={f.qualifier.value}:{f.value} {f.unit}" for f in rec.figures)
-        if isinstance(rec, Claim)
-        else "",
-        review.note or "" if review else "",
-        ";".join(f"{c.article} -> {c.correct}" for c in review.corrections) if review else "",
-        ";".join(reference_text(r) for r in review.references) if review else "",
-        ";".join(d.description for d in review.later) if review else "",
-    ]
-
-
-def claim_reviews(ds: Dataset, *, date: str, base_url: str) -> list[dict[str, Any]]:
-    """schema.org ClaimReview objects (JSON-LD) for every claim and case with a verdict.
-
-    `not-checked` is not a verdict on the claim, so those records are left out.
-    """
-    src = ds.source
-    appearance: dict[str, Any] = {
-        "@type": "CreativeWork",
-        "headline": src.title,
-        "publisher": {"@type": "Organization", "name": src.publisher},
-    }
-    if src.date:
-        appearance["datePublished"] = src.date
-    if base_url and not base_url.endswith(("/", "#", ":", "=")):
-        base_url += "/"
-    out = []
-    for rec in ds.records():
-        if rec.review is None or rec.review.verdict not in VERDICT_NAMES:
-            continue
-        review = rec.review
-        claim: dict[str, Any] = {
-            "@type": "Claim",
-            "text": rec.quote,
-            "appearance": appearance,
-            "author": {"@type": "Organization", "name": src.publisher},
-        }
-        if isinstance(rec, Claim) and rec.date:
-            claim["datePublished"] = src.date or rec.date
-        rating: dict[str, Any] = {
-            "@type": "Rating",
-            "alternateName": VERDICT_NAMES[review.verdict],
-        }
-        explanation = [review.note or ""]
-        explanation += [
-            f"The article says {c.article!r}; records say {c.correct!r}."
-            for c in review.corrections
-        ]
-        explanation += [f"Later: {d.description}" for d in review.later]
-        if any(explanation):
-            rating["ratingExplanation"] = " ".join(e for e in explanation if e)
-        obj: dict[str, Any] = {
-            "@context": "https://schema.org",
-            "@type": "ClaimReview",
-            "url": f"{base_url}{rec.id}",
-            "claimReviewed": rec.statement if isinstance(rec, Claim) else rec.title,
-            "itemReviewed": claim,
-            "reviewRating": rating,
-            "author": {"@type": "Organization", "name": "immunofacts"},
-            "datePublished": date,
-        }
-        refs = [r.link() for r in review.references if r.link()]
-        if refs:
-            obj["citation"] = refs
-        out.append(obj)
-    return out
+    picked = _only(ds, claims)
+    if fmt is ExportFormat.CSL_JSON:
+        return Exported(to_json(citations.csl_json(picked)))
+    if fmt is ExportFormat.BIBTEX:
+        return Exported(citations.bibtex(picked))
+    if fmt is ExportFormat.RIS:
+        return Exported(citations.ris(picked))
+    raise ValueError(f"{fmt} is written to a file by export.sqlite")
