@@ -658,6 +658,141 @@ def validate(
     show(ctx, Validation(label, ds, uncovered), format)
 
 
+@app.command("diff")
+def diff(
+    ctx: typer.Context,
+    old: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="OLD", help="The earlier dataset file (with --git: the file to compare)."
+        ),
+    ] = None,
+    new: Annotated[
+        str | None, typer.Argument(metavar="NEW", help="The later dataset file.")
+    ] = None,
+    git: Annotated[
+        str | None,
+        typer.Option(
+            "--git",
+            metavar="REV",
+            help="Compare the file as it is with its version at this git revision "
+            "(the file is OLD, else --data or the article's dataset).",
+        ),
+    ] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Show what changed between two versions of a dataset: claims, ratings, sources.
+
+    Claims and cases added or removed, verdicts and ratings changed,
+    corrections, references and later developments added or removed, quotes
+    changed. Exit status: 0 when nothing changed, 1 when something did, 2 on
+    an error (as diff does).
+
+    Example: immunofacts diff old.yaml data/immunofacts.yaml
+    """
+    from .diff import diff_datasets
+    from .loading import load_dataset
+    from .render.results import Changes
+
+    try:
+        if git is not None:
+            if new is not None:
+                raise UsageError("with --git give one file (or none): it is compared with REV")
+            path, label = data_path(old or data)
+            before, old_name = _at_revision(path, git), f"{git}:{label}"
+            after, new_name = load_dataset(path, label=label), label
+        else:
+            if old is None or new is None:
+                raise UsageError("give two dataset files, OLD and NEW, or --git REV")
+            before, old_name = load_dataset(old, label=old), old
+            after, new_name = load_dataset(new, label=new), new
+    except ImmunofactsError as e:
+        fail(str(e), ExitStatus.USAGE)
+    changes = diff_datasets(before, after, old_name=old_name, new_name=new_name)
+    show(ctx, Changes(changes), format)
+    if changes.changed:
+        raise typer.Exit(ExitStatus.ERROR)
+    note("no changes")
+
+
+def _at_revision(path: Path, rev: str) -> Dataset:
+    """The dataset file as it was at a git revision (with its source text of then)."""
+    import subprocess
+    import tempfile
+
+    from .loading import load_dataset
+
+    folder = path.resolve().parent
+
+    def show_file(name: str) -> bytes:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(folder), "show", f"{rev}:./{name}"],
+                capture_output=True,
+                check=False,
+            )
+        except OSError as e:
+            raise UsageError(f"cannot run git: {e.strerror or e}") from None
+        if done.returncode != 0:
+            why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise UsageError(f"git show {rev}:{name}: {why[-1] if why else 'failed'}")
+        return done.stdout
+
+    text = show_file(path.name)
+    with tempfile.TemporaryDirectory(prefix="immunofacts-diff-") as tmp:
+        old = Path(tmp) / path.name
+        old.write_bytes(text)
+        current = load_dataset(path).source.text
+        if current and not os.path.isabs(current) and "/" not in current:
+            try:
+                (Path(tmp) / current).write_bytes(show_file(current))
+            except UsageError:
+                pass  # the source text was not tracked then: its quotes go unchecked
+        return load_dataset(old, label=f"{rev}:{path.name}")
+
+
+@app.command("schema")
+def schema(
+    what: Annotated[
+        str,
+        typer.Argument(
+            metavar="dataset|output", help="The dataset file's schema, or a command's output."
+        ),
+    ],
+    command: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[COMMAND]",
+            help="With output: the command (list-claims, show-case, entities-name, ...).",
+        ),
+    ] = None,
+) -> None:
+    """Print a JSON Schema: of the dataset file, or of a command's JSON output.
+
+    Generated from the structs that define them; the same files are in
+    docs/schema/.
+
+    Example: immunofacts schema output list-claims
+    """
+    from .render.formats import to_json
+    from .schemas import dataset_schema, output_schema, slug
+
+    if what == "dataset" and command is None:
+        emit(to_json(dataset_schema()))
+    elif what == "output" and command is not None:
+        emit(to_json(output_schema(command)))
+    elif what == "output":
+        from .render.results import OUTPUTS
+
+        raise UsageError(
+            "name the command: immunofacts schema output COMMAND, one of "
+            + ", ".join(slug(k) for k in OUTPUTS)
+        )
+    else:
+        raise UsageError(f"expected `schema dataset` or `schema output COMMAND`, not {what!r}")
+
+
 @app.command("export")
 def export(
     format: Annotated[

@@ -7,6 +7,7 @@ holds the same schemas as files; a test fails when they are stale.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -64,3 +65,71 @@ def dataset_schema() -> dict[str, Any]:
     top["properties"].pop("source_text", None)  # read from source.text, never written
     top["properties"]["schema"] = {"const": SCHEMA_VERSION}
     return out
+
+
+def output_name(name: str) -> str:
+    """A command's key in `OUTPUTS` from its name or its slug (`entities-name`)."""
+    from .render.results import OUTPUTS
+
+    for key in OUTPUTS:
+        if name in (key, slug(key)):
+            return key
+    from .errors import UsageError
+    from .query import suggest
+
+    near = suggest(name, [slug(k) for k in OUTPUTS])
+    raise UsageError(
+        f"no command {name!r} writes JSON; "
+        + (f"did you mean {' or '.join(near)}? " if near else "")
+        + "choose from: "
+        + ", ".join(slug(k) for k in OUTPUTS)
+    )
+
+
+def slug(name: str) -> str:
+    """A command's output name as a file name: ``entities NAME`` -> ``entities-name``."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def output_schema(name: str) -> dict[str, Any]:
+    """The schema of a command's `--format json` output (`name` as in `OUTPUTS`)."""
+    from .render.results import OUTPUTS, json_type
+
+    result = OUTPUTS[output_name(name)]
+    doc = " ".join((result.__doc__ or "").split())
+    out = schema_of(
+        json_type(result),
+        title=f"immunofacts {output_name(name)} --format json",
+        description=f"The JSON output of {doc}",
+    )
+    _forbid_unknown(out.get("$defs", {}))
+    return out
+
+
+def schema_files() -> dict[str, dict[str, Any]]:
+    """Every schema by its file name under docs/schema/."""
+    from .render.results import OUTPUTS
+
+    files = {"dataset.json": dataset_schema()}
+    files.update({f"output/{slug(k)}.json": output_schema(k) for k in OUTPUTS})
+    return files
+
+
+def main(argv: list[str]) -> int:
+    """Write every schema file under a folder: ``python -m immunofacts.schemas docs/schema``."""
+    from pathlib import Path
+
+    from .render.formats import to_json
+
+    folder = Path(argv[0] if argv else "docs/schema")
+    for name, schema in schema_files().items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(to_json(schema), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    raise SystemExit(main(sys.argv[1:]))

@@ -25,6 +25,7 @@ VIEW_COMMANDS: list[list[str]] = [
     ["source"],
     ["source", "--claim", "claim-cynk-001-fda-ind"],
     ["validate"],
+    ["diff", str(DATA), str(DATA)],
 ]
 
 

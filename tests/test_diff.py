@@ -85,3 +85,94 @@ def test_reverse_diff_mirrors(ds: Dataset) -> None:
     kinds = {c.change for c in back.changes}
     assert ChangeKind.CORRECTION_REMOVED in kinds and ChangeKind.REFERENCE_REMOVED in kinds
     assert ChangeKind.DEVELOPMENT_REMOVED in kinds
+
+
+# --- the command ---------------------------------------------------------------------
+
+
+def _versions(tmp_path: Path) -> tuple[Path, Path, str]:
+    """Two versions of the dataset as files: the second with known edits to the text."""
+    import shutil
+
+    old = tmp_path / "old" / "immunofacts.yaml"
+    new = tmp_path / "new" / "immunofacts.yaml"
+    for f in (old, new):
+        f.parent.mkdir()
+        shutil.copy(DATA, f)
+        shutil.copy(DATA.parent / "article.txt", f.parent / "article.txt")
+    text = new.read_text(encoding="utf-8")
+    ds = load_dataset(DATA)
+    claim = next(c for c in ds.claims if c.review and c.review.rating is Rating.ACCURATE)
+    at = text.index(f"id: {claim.id}\n")
+    rating = text.index("rating: accurate", at)
+    text = text[:rating] + "rating: misleading" + text[rating + len("rating: accurate") :]
+    new.write_text(text, encoding="utf-8")
+    return old, new, claim.id
+
+
+def test_cli_diff_exit_codes_and_json(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    old, new, claim_id = _versions(tmp_path)
+    same = CliRunner().invoke(app, ["diff", str(old), str(old), "-f", "json"])
+    assert same.exit_code == 0, same.stderr
+    assert json.loads(same.stdout)["changes"] == []
+    changed = CliRunner().invoke(app, ["diff", str(old), str(new), "-f", "json"])
+    assert changed.exit_code == 1, changed.stderr
+    assert json.loads(changed.stdout) == {
+        "old": str(old),
+        "new": str(new),
+        "changes": [
+            {
+                "record": claim_id,
+                "type": "claim",
+                "change": "rating-changed",
+                "old": "accurate",
+                "new": "misleading",
+            }
+        ],
+    }
+    plain = CliRunner().invoke(app, ["diff", str(old), str(new), "-f", "plain"])
+    assert plain.exit_code == 1
+    assert f"{claim_id}\tclaim\trating-changed\taccurate\tmisleading" in plain.stdout
+    missing = CliRunner().invoke(app, ["diff", str(old), str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2 and "nope.yaml" in missing.stderr
+    usage = CliRunner().invoke(app, ["diff", str(old)])
+    assert usage.exit_code == 2
+
+
+def test_cli_diff_against_a_git_revision(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    old, new, claim_id = _versions(tmp_path)
+    repo = old.parent
+    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    shutil.copy(new, old)
+    result = CliRunner().invoke(app, ["diff", "--git", "HEAD", str(old), "-f", "json"])
+    assert result.exit_code == 1, result.stderr
+    assert "rating-changed" in result.stdout and claim_id in result.stdout
+    bad = CliRunner().invoke(app, ["diff", "--git", "no-such-rev", str(old)])
+    assert bad.exit_code == 2 and "no-such-rev" in bad.stderr

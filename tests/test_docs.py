@@ -60,6 +60,8 @@ EXPECTED = {
     "source",
     "validate",
     "export",
+    "diff",
+    "schema",
 }
 
 

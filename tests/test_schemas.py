@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import VIEW_COMMANDS
 
 from immunofacts.render.formats import to_json
-from immunofacts.schemas import dataset_schema
+from immunofacts.schemas import dataset_schema, output_name, output_schema, schema_files, slug
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "schema"
@@ -23,10 +24,63 @@ def _validator(schema: dict[str, Any]) -> Any:
     return cls(schema)
 
 
-def test_dataset_schema_file_is_current() -> None:
-    want = to_json(dataset_schema())
-    got = (DOCS / "dataset.json").read_text(encoding="utf-8")
-    assert got == want, "stale: run `immunofacts schema dataset > docs/schema/dataset.json`"
+def test_schema_files_are_current() -> None:
+    files = schema_files()
+    on_disk = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.json")}
+    assert on_disk == set(files), "run `python -m immunofacts.schemas docs/schema`"
+    for name, schema in files.items():
+        got = (DOCS / name).read_text(encoding="utf-8")
+        assert got == to_json(schema), f"{name} is stale: run `python -m immunofacts.schemas`"
+
+
+@pytest.mark.parametrize("args", VIEW_COMMANDS, ids=" ".join)
+def test_every_json_output_meets_its_schema(args: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    name = output_name(
+        " ".join(args[:1] + (["NAME"] if args[0] == "entities" and len(args) > 1 else []))
+    )
+    if args[0] == "source" and "--claim" in args:
+        name = "source --claim"
+    schema = json.loads(CliRunner().invoke(app, ["schema", "output", slug(name)]).stdout)
+    assert schema == json.loads(to_json(output_schema(name)))
+    errors = list(_validator(schema).iter_errors(json.loads(result.stdout)))
+    assert errors == [], errors[0].message if errors else ""
+
+
+def test_export_json_meets_the_dataset_schema() -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    result = CliRunner().invoke(app, ["export", "--format", "json"])
+    assert result.exit_code == 0
+    printed = CliRunner().invoke(app, ["schema", "dataset"]).stdout
+    assert json.loads(printed) == json.loads(to_json(dataset_schema()))
+    assert list(_validator(dataset_schema()).iter_errors(json.loads(result.stdout))) == []
+
+
+def test_an_output_schema_refuses_what_the_command_never_writes() -> None:
+    schema = output_schema("list-claims")
+    validator = _validator(schema)
+    assert not list(validator.iter_errors([]))
+    assert list(validator.iter_errors([{"type": "claim", "id": "claim-x"}]))  # missing fields
+    assert list(validator.iter_errors({"not": "a list"}))
+
+
+def test_schema_command_usage() -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    for args in (["schema", "output"], ["schema", "output", "nope"], ["schema", "gossip"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, args
+        assert "list-claims" in result.stderr or "expected" in result.stderr
 
 
 def test_shipped_dataset_meets_its_schema() -> None:

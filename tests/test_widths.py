@@ -28,6 +28,8 @@ COMMANDS = [
     "source",
     "validate",
     "export",
+    "diff",
+    "schema",
 ]
 LONG_OPTION = re.compile(r"--[a-z][a-z-]+")
 

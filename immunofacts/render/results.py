@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
+from ..diff import DatasetDiff
 from ..model import Case, Claim, Dataset, Entity
 from ..query import EntityCount, Hit, Passage, Record, Span, Stats, TimelineEvent
 from . import shapes, views
@@ -232,6 +233,19 @@ class Validation(One[shapes.ValidateJSON], frozen=True):
         return views.validate_table(self.file, self.ds, self.uncovered)
 
 
+class Changes(One[DatasetDiff], frozen=True):
+    """`diff`: what changed between two versions of a dataset."""
+
+    shape = DatasetDiff
+    diff: DatasetDiff
+
+    def data(self) -> DatasetDiff:
+        return self.diff
+
+    def view(self, fmt: Format) -> Table:
+        return views.diff_table(self.diff)
+
+
 #: The result type of each command (and of each form of a command with two).
 OUTPUTS: dict[str, type[Result[Any]]] = {
     "list-cases": CaseList,
@@ -246,4 +260,5 @@ OUTPUTS: dict[str, type[Result[Any]]] = {
     "source": SourceText,
     "source --claim": QuotePassage,
     "validate": Validation,
+    "diff": Changes,
 }

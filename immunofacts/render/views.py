@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..diff import DatasetDiff
 from ..model import NOT_REVIEWED, Case, Claim, Dataset, Entity, Figure, Qualifier, Reference, Review
 from ..query import (
     EntityCount,
@@ -436,4 +437,18 @@ def validate_table(path: str, ds: Dataset, uncovered: list[str]) -> Table:
         "",
         ("file", "status", "claims", "cases", "entities", "coverage"),
         [(path, "ok", str(len(ds.claims)), str(len(ds.cases)), str(len(ds.entities)), note)],
+    )
+
+
+# --- diff ----------------------------------------------------------------------------
+
+
+def diff_table(d: DatasetDiff) -> Table:
+    """What changed between two versions of a dataset, a row per change."""
+    rows = [(c.record, c.type, c.change.value, c.old or "", c.new or "") for c in d.changes]
+    return Table(
+        f"Changes from {d.old} to {d.new} ({len(rows)})",
+        ("record", "type", "change", "old", "new"),
+        rows,
+        wide=frozenset(("old", "new")),
     )
