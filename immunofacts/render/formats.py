@@ -149,10 +149,30 @@ def to_plain(view: Table | Doc) -> Iterator[str]:
         if sec.quote is not None:
             lines.append(f"{indent}> {clean(sec.quote, oneline=True)}")
         if sec.text is not None:
-            lines += [indent + clean(ln) for ln in str(sec.text).split("\n")]
+            lines += [indent + clean(ln) for ln in _bracketed(sec.text).split("\n")]
         if sec.table is not None:
             lines += [indent + _tsv(row) for row in sec.table.rows]
         yield "".join(line + "\n" for line in lines)
+
+
+#: Spans that colour marks on a terminal, shown in plain text by these brackets.
+PLAIN_MARKS = {"quote": ("⟦", "⟧"), "match": ("⟦", "⟧")}
+
+
+def _bracketed(cell: Cell) -> str:
+    """A cell's text with its quoted passages and matches bracketed, so that where
+    each starts stays visible without colour (as on a terminal with NO_COLOR)."""
+    if not isinstance(cell, Marked):
+        return cell
+    out, pos = [], 0
+    for a, b, style in sorted(cell.spans):
+        if a < pos or style not in PLAIN_MARKS:
+            continue
+        opening, closing = PLAIN_MARKS[style]
+        out += [cell.text[pos:a], opening, cell.text[a:b], closing]
+        pos = b
+    out.append(cell.text[pos:])
+    return "".join(out)
 
 
 # --- Markdown ------------------------------------------------------------------------
