@@ -237,13 +237,22 @@ def env_of(ctx: typer.Context) -> Env:
     return env
 
 
+#: Set in the context's shared `meta` by `--no-pager`.
+NO_PAGER = "immunofacts.no_pager"
+
+
 def show(ctx: typer.Context, result: Result[Any], fmt: Format | None) -> None:
     """Render a command's result in the format asked for (by default a table on a
     terminal, plain text when piped) and write it to stdout as it is made."""
-    from .output import write
+    from .output import write, write_paged
     from .render import render
 
-    write(render(result, fmt, env_of(ctx)))
+    env = env_of(ctx)
+    text = render(result, fmt, env)
+    if env.height and not ctx.find_root().meta.get(NO_PAGER):
+        write_paged(text, env.height)
+    else:
+        write(text)
 
 
 def nothing(message: str) -> NoReturn:
@@ -393,12 +402,22 @@ def _root(
             "--version", "-V", callback=_version, is_eager=True, help="Print the version."
         ),
     ] = False,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Never page long output (by default a terminal pages it through "
+            "IMMUNOFACTS_PAGER, PAGER or `less -FRX`; IMMUNOFACTS_PAGER=cat turns it off).",
+        ),
+    ] = False,
 ) -> None:
     """Browse the claims of an article on immune cell therapy.
 
     Every claim carries the article's own words and says what backs it.
     """
     env_of(ctx)
+    if no_pager:
+        ctx.meta[NO_PAGER] = True
 
 
 # --- commands -----------------------------------------------------------------------

@@ -174,6 +174,103 @@ def write(text: str | Iterable[str], stream: TextIO | None = None) -> None:
             buffer.flush()
 
 
+# --- the pager ------------------------------------------------------------------------
+
+#: The pager used when neither IMMUNOFACTS_PAGER nor PAGER names one: quit at once if
+#: the text fits one screen (-F), keep colour (-R), leave the text on screen (-X).
+DEFAULT_PAGER = "less -FRX"
+
+
+def pager_command() -> list[str] | None:
+    """The pager to run, from IMMUNOFACTS_PAGER, else PAGER, else `less -FRX`; None
+    when paging is turned off (an empty value, or `cat`)."""
+    import shlex
+
+    chosen = os.environ.get("IMMUNOFACTS_PAGER")
+    if chosen is None:
+        chosen = os.environ.get("PAGER")
+    if chosen is None:
+        chosen = DEFAULT_PAGER
+    try:
+        argv = shlex.split(chosen)
+    except ValueError:
+        return None
+    if not argv or argv == ["cat"]:
+        return None
+    return argv
+
+
+def write_paged(text: str | Iterable[str], height: int) -> None:
+    """Write to stdout, through the pager when the text is taller than `height` rows.
+
+    Only as much text is read ahead as it takes to know; a pager that cannot
+    start (not installed, not executable) leaves the text written plainly.
+    """
+    argv = pager_command()
+    if argv is None or height <= 0:
+        write(text)
+        return
+    chunks = iter([text] if isinstance(text, str) else text)
+    ahead: list[str] = []
+    rows = 0
+    for chunk in chunks:
+        ahead.append(chunk)
+        rows += chunk.count("\n")
+        if rows >= height:  # the screen's last row is the prompt's
+            break
+    else:
+        write(ahead)
+        return
+    import itertools
+
+    if not _through_pager(argv, itertools.chain(ahead, chunks)):
+        write(itertools.chain(ahead, chunks))
+
+
+def _through_pager(argv: list[str], chunks: Iterable[str]) -> bool:
+    """Feed `chunks` to a pager and wait for the reader to quit it; False if it
+    could not start (nothing of `chunks` is used then)."""
+    import subprocess
+
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")  # as git does: a bare `less` keeps colour too
+    env.setdefault("LV", "-c")
+    stdout = _stdout()
+    with _stream_errors():
+        stdout.flush()
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env=env)
+    except (OSError, ValueError):
+        return False
+    assert proc.stdin is not None
+    encoding = getattr(stdout, "encoding", None) or "utf-8"
+    # Ctrl-C belongs to the pager while it runs (less stops a search with it).
+    with _ignoring_sigint():
+        try:
+            for chunk in chunks:
+                proc.stdin.write(chunk.encode(encoding, "replace"))
+        except (BrokenPipeError, OSError):
+            pass  # the reader quit before the end: that is fine
+        finally:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                proc.stdin.close()
+            proc.wait()
+    return True
+
+
+@contextlib.contextmanager
+def _ignoring_sigint() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except (ValueError, OSError):  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def prepare_stderr() -> None:
     """Let stderr carry any text: characters its encoding lacks become escapes."""
     stream = sys.stderr

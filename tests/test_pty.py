@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +32,10 @@ def env_for(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
     env["PYTHONUNBUFFERED"] = "1"
+    # Long output on a terminal is paged; tests of the pager turn it back on.
+    env["IMMUNOFACTS_PAGER"] = "cat"
+    env.pop("PAGER", None)
+    env.pop("LESS", None)
     env.update(extra)
     return env
 
@@ -245,3 +251,180 @@ def test_narrow_terminal_gets_cards_not_a_broken_table(tmp_path: Path) -> None:
     for claim in ds.claims:
         assert claim.id in plain
     assert max(len(line) for line in plain.splitlines()) <= 60
+
+
+# --- the pager ----------------------------------------------------------------------------
+
+LESS = shutil.which("less")
+
+
+def spawn(tmp_path: Path, args: list[str], rows: int, columns: int, **extra: str) -> Any:
+    """immunofacts in a pseudo-terminal of `rows` x `columns`, with no COLUMNS or LINES set."""
+    env = env_for(tmp_path, TERM="xterm-256color", **extra)
+    for var in ("COLUMNS", "LINES"):
+        env.pop(var, None)
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "immunofacts", *args],
+        env=env,
+        encoding="utf-8",
+        dimensions=(rows, columns),
+        timeout=20,
+    )
+
+
+def recorder(tmp_path: Path) -> tuple[str, Path]:
+    """A pager that saves what it is given (and the LESS it sees) to a file."""
+    saved = tmp_path / "paged.txt"
+    script = tmp_path / "pager.py"
+    script.write_text(
+        "import os, sys\n"
+        f"open({str(saved)!r}, 'w', encoding='utf-8').write("
+        "os.environ.get('LESS', '') + '\\n' + sys.stdin.read())\n",
+        encoding="utf-8",
+    )
+    return f"{sys.executable} {script}", saved
+
+
+@pytest.mark.skipif(LESS is None, reason="less is not installed")
+def test_source_on_80x24_opens_less_and_q_quits_with_0(tmp_path: Path) -> None:
+    child = spawn(tmp_path, ["source", "--data", str(DATA)], 24, 80, IMMUNOFACTS_PAGER="less")
+    # less shows one screen and waits at its prompt: the command has not finished.
+    child.expect(r"\x1b\[[0-9;]*m")  # colour reached the screen through the pager
+    time.sleep(0.5)
+    assert child.isalive()
+    screen = child.read_nonblocking(100_000, timeout=1) if child.isalive() else ""
+    assert "Traceback" not in screen
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.signalstatus is None
+    assert child.exitstatus == 0
+
+
+def test_long_output_goes_to_the_pager_with_colour_at_the_real_width(tmp_path: Path) -> None:
+    pager, saved = recorder(tmp_path)
+    child = spawn(tmp_path, ["source", "--data", str(DATA)], 24, 80, IMMUNOFACTS_PAGER=pager)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    less, paged = saved.read_text(encoding="utf-8").split("\n", 1)
+    assert less == "FRX"  # a bare `less` would keep colour too
+    assert COLOUR_SGR.search(paged)
+    plain = SGR.sub("", paged)
+    assert plain.splitlines()[0].startswith("╭")
+    assert {len(line) for line in plain.splitlines() if line.startswith("│")} == {80}
+    assert len(plain.splitlines()) > 24
+
+
+def test_an_empty_immunofacts_pager_turns_paging_off(tmp_path: Path) -> None:
+    pager, saved = recorder(tmp_path)
+    child = spawn(
+        tmp_path, ["source", "--data", str(DATA)], 24, 80, PAGER=pager, IMMUNOFACTS_PAGER=""
+    )
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert not saved.exists()  # an empty IMMUNOFACTS_PAGER turns paging off
+    assert "claim-car-t-ind-applications" in out
+
+
+def test_pager_falls_back_to_pager_variable(tmp_path: Path) -> None:
+    pager, saved = recorder(tmp_path)
+    env = env_for(tmp_path, TERM="xterm-256color", PAGER=pager)
+    env.pop("IMMUNOFACTS_PAGER")
+    env.pop("COLUMNS", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "immunofacts", "source", "--data", str(DATA)],
+        env=env,
+        encoding="utf-8",
+        dimensions=(24, 80),
+        timeout=20,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "claim-car-t-ind-applications" in saved.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("how", "args", "extra"),
+    [
+        ("--no-pager", ["--no-pager", "source"], {}),
+        ("IMMUNOFACTS_PAGER=cat", ["source"], {"IMMUNOFACTS_PAGER": "cat"}),
+        ("short output", ["show-claim", "claim-car-t-ind-applications"], {}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_no_pager(tmp_path: Path, how: str, args: list[str], extra: dict[str, str]) -> None:
+    pager, saved = recorder(tmp_path)
+    rows = 24 if how != "short output" else 200
+    env = {"IMMUNOFACTS_PAGER": pager, **extra}
+    child = spawn(tmp_path, [*args, "--data", str(DATA)], rows, 100, **env)
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert not saved.exists(), how
+    assert "claim-car-t-ind-applications" in SGR.sub("", out)
+
+
+def test_a_pipe_is_never_paged(tmp_path: Path) -> None:
+    pager, saved = recorder(tmp_path)
+    proc = piped(tmp_path, ["source", "--data", str(DATA)], IMMUNOFACTS_PAGER=pager, LINES="5")
+    assert proc.returncode == 0, proc.stderr
+    assert not saved.exists()
+    assert "\x1b" not in proc.stdout
+    # Without colour the passages stay marked: where each quote starts and ends.
+    assert "⟦The era of immune cell therapy has arrived!⟧" in proc.stdout
+
+
+def test_a_pager_that_cannot_start_leaves_the_text_written(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-pager")
+    child = spawn(tmp_path, ["source", "--data", str(DATA)], 24, 80, IMMUNOFACTS_PAGER=missing)
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in out
+    plain = SGR.sub("", out)
+    assert "claim-car-t-ind-applications" in plain
+    assert "Immune cell therapy" in plain
+
+
+# --- hyperlinks and narrow terminals ---------------------------------------------------------
+
+OSC8 = re.compile(r"\x1b\]8;[^;]*;([^\x1b]*)\x1b\\([^\x1b]*)\x1b\]8;;\x1b\\")
+
+
+def test_reference_addresses_are_hyperlinks_showing_the_full_address(tmp_path: Path) -> None:
+    ds = load_dataset(DATA)
+    claim = next(c for c in ds.claims if c.review and any(r.link() for r in c.review.references))
+    out, status = in_pty(tmp_path, ["show-claim", claim.id, "--data", str(DATA)], columns=120)
+    assert status == 0
+    links = OSC8.findall(out)
+    assert links, out[-800:]
+    assert claim.review is not None
+    wanted = {r.link() for r in claim.review.references if r.link()}
+    for target, shown in links:
+        assert target == shown  # the visible text is the address itself
+    assert wanted <= {t for t, _ in links}
+
+
+@pytest.mark.parametrize("columns", [40, 60])
+def test_narrow_terminal_layouts(tmp_path: Path, columns: int) -> None:
+    out, status = in_pty(tmp_path, ["list-claims", "--help"], columns=columns)
+    assert status == 0
+    for option in ("--kind", "--evidence", "--verdict", "--entity", "--year", "--data", "--format"):
+        assert option in out
+    assert "…" not in out
+    ds = load_dataset(DATA)
+    claim = max(ds.claims, key=lambda c: len(c.id))
+    out, status = in_pty(tmp_path, ["show-claim", claim.id, "--data", str(DATA)], columns=columns)
+    assert status == 0
+    plain = SGR.sub("", OSC8.sub(lambda m: m.group(2), out))
+    for line in plain.splitlines():
+        assert len(line) <= columns or line.strip().startswith("https://"), line
+    joined = "".join(
+        ln.strip() if ln.rstrip().endswith("-") else ln.strip() + " " for ln in plain.splitlines()
+    )
+    assert claim.id in joined

@@ -41,6 +41,9 @@ class Env(msgspec.Struct, frozen=True):
     width: int = 100
     color: bool = False
     ascii_only: bool = False
+    #: Rows of the real terminal the output goes to (0 when it is not one: a pipe, a
+    #: file, or a terminal layout forced by FORCE_COLOR). Output taller is paged.
+    height: int = 0
 
     @classmethod
     def detect(cls, stream: Any) -> Env:
@@ -69,7 +72,19 @@ class Env(msgspec.Struct, frozen=True):
             width=max(20, min(width, 1000)),
             color=color,
             ascii_only=dumb or not encoding.startswith("utf"),
+            height=_rows(stream) if isatty else 0,
         )
+
+
+def _rows(stream: Any) -> int:
+    """The height of the terminal `stream` writes to: LINES, else the terminal's own."""
+    lines = os.environ.get("LINES", "")
+    if lines.isdigit() and int(lines) > 0:
+        return int(lines)
+    try:
+        return max(0, os.get_terminal_size(stream.fileno()).lines)
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 class Marked(msgspec.Struct, frozen=True):
