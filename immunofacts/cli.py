@@ -732,7 +732,6 @@ def diff(
     show(ctx, Changes(changes), format)
     if changes.changed:
         raise typer.Exit(ExitStatus.ERROR)
-    note("no changes")
 
 
 def _at_revision(path: Path, rev: str) -> Dataset:

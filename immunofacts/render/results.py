@@ -242,8 +242,8 @@ class Changes(One[DatasetDiff], frozen=True):
     def data(self) -> DatasetDiff:
         return self.diff
 
-    def view(self, fmt: Format) -> Table:
-        return views.diff_table(self.diff)
+    def view(self, fmt: Format) -> Table | Doc:
+        return views.diff_view(self.diff)
 
 
 #: The result type of each command (and of each form of a command with two).

@@ -443,6 +443,14 @@ def validate_table(path: str, ds: Dataset, uncovered: list[str]) -> Table:
 # --- diff ----------------------------------------------------------------------------
 
 
+def diff_view(d: DatasetDiff) -> Table | Doc:
+    """What changed between two versions of a dataset: a row per change, or a note
+    that nothing did."""
+    if not d.changes:
+        return Doc("No changes", (Section(None, (Field("old", d.old), Field("new", d.new))),))
+    return diff_table(d)
+
+
 def diff_table(d: DatasetDiff) -> Table:
     """What changed between two versions of a dataset, a row per change."""
     rows = [(c.record, c.type, c.change.value, c.old or "", c.new or "") for c in d.changes]
