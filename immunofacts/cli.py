@@ -33,8 +33,8 @@ from .query import LABEL_FILTERS, Wanted
 from .render.base import Env, ExportFormat, Format
 
 if TYPE_CHECKING:
+    from .cache import Status
     from .render.results import Result
-    from .store import Status
 
 
 R = TypeVar("R")
@@ -341,9 +341,9 @@ def data_path(data: str | None) -> tuple[Path, str]:
     """The dataset's path, and the name to report it by."""
     if data:
         return Path(data), data
-    from .store import default_data_path
+    from .paths import bundled_data_path
 
-    path = default_data_path()
+    path = bundled_data_path()
     try:
         label = os.path.relpath(path)
     except ValueError:
@@ -362,7 +362,7 @@ def progress() -> Status | None:
 
 def load(data: str | None) -> Dataset:
     """Open the dataset named by --data (or IMMUNOFACTS_DATA, or the default)."""
-    from .store import open_dataset
+    from .cache import open_dataset
 
     path, label = data_path(data)
     return open_dataset(path, label, status=progress())
@@ -538,7 +538,7 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 def search(
     ctx: typer.Context,
     query: Annotated[
-        list[str], typer.Argument(metavar="TERMS...", help="Words that must all appear (any case).")
+        list[str], typer.Argument(metavar="TERMS...", help="Words to look for (see above).")
     ],
     labels: dict[str, Wanted],
     data: DataOpt = None,
@@ -546,21 +546,35 @@ def search(
 ) -> None:
     """Search claims and cases: their text, quotes, entities and review notes.
 
+    Words match any word they begin (lymph finds lymphoma) and any word with the
+    same English root (storage finds store, storing, stored). Every word must
+    appear; a word joined by hyphens (CAR-T) must appear as written, its parts
+    in order. "quoted words" match whole words in that order. -word (or
+    -"words") leaves out records that contain it. Case and accents do not matter.
+
+    Hits are ranked by BM25: matches in a statement or title count most, then
+    the quote, then entity names and case details, then review notes. When
+    nothing matches, words of the dataset close to yours are suggested.
+
     Example: immunofacts search lupus lymphoma
     """
     from . import query as q
+    from .cache import CachedIndex, answer
     from .render.results import SearchHits
-    from .store import search_dataset
 
-    terms = q.split_terms(query)
-    if not terms:
-        raise UsageError("give at least one search term")
+    parsed = q.parse_query(query)
     path, label = data_path(data)
-    ds = search_dataset(path, terms, label, status=progress())
-    hits = q.search(ds, terms, **labels)
-    show(ctx, SearchHits(hits, terms), format)
+
+    def run(source: Any) -> tuple[list[q.Hit], list[str]]:
+        hits = q.search(source, parsed, **labels)
+        return hits, [] if hits else q.near_words(source, parsed)
+
+    hits, near = answer(path, label, progress(), lambda c: run(CachedIndex(c)), run)
+    terms = str(parsed)
+    show(ctx, SearchHits(hits, [terms]), format)
     if not hits:
-        nothing(f"nothing matches {' '.join(terms)!r}")
+        hint = f"; did you mean: {', '.join(near)}" if near else ""
+        nothing(f"nothing matches {terms!r}{hint}")
 
 
 @app.command("timeline")
@@ -668,8 +682,8 @@ def validate(
     Example: immunofacts validate my-dataset.yaml
     """
     from . import query
+    from .cache import validate_dataset
     from .render.results import Validation
-    from .store import validate_dataset
 
     file, label = data_path(path or data)
     ds = validate_dataset(file, label, status=progress())

@@ -24,6 +24,7 @@ import re
 import stat
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,16 @@ def max_bytes() -> int:
     return int(raw) if raw.isdigit() else MAX_BYTES
 
 
-def read_text(path: Path, label: str | None = None, limit: int | None = None) -> str:
-    """Read a regular UTF-8 text file under the size cap, or raise DataError."""
+def read_text(
+    path: Path,
+    label: str | None = None,
+    limit: int | None = None,
+    on_bytes: Callable[[bytes], object] | None = None,
+) -> str:
+    """Read a regular UTF-8 text file under the size cap, or raise DataError.
+
+    `on_bytes` is given the bytes read, before they are decoded.
+    """
     name = label or str(path)
     limit = max_bytes() if limit is None else limit
 
@@ -114,6 +123,8 @@ def read_text(path: Path, label: str | None = None, limit: int | None = None) ->
         raise fail(f"cannot read: {e.strerror or e}") from None
     if len(data) > limit:
         raise fail(f"file is over the limit of {limit:,} bytes")
+    if on_bytes is not None:
+        on_bytes(data)
     return decode(data, name)
 
 
@@ -137,11 +148,15 @@ def decode(data: bytes, name: str) -> str:
 
 
 def load_dataset(
-    path: str | os.PathLike[str] | None = None, *, label: str | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    label: str | None = None,
+    on_bytes: Callable[[bytes], object] | None = None,
 ) -> Dataset:
     """Read, parse and validate a dataset file, or raise DataError listing every problem.
 
-    With no path, the dataset that ships with the package.
+    With no path, the dataset that ships with the package. `on_bytes` is given
+    the file's bytes as read, before they are parsed.
     """
     if path is None:
         from .paths import bundled_data_path
@@ -149,7 +164,7 @@ def load_dataset(
         path = bundled_data_path()
     p = Path(path)
     name = label or str(p)
-    text = read_text(p, name)
+    text = read_text(p, name, on_bytes=on_bytes)
     return parse_dataset(text, name, base_dir=p.parent)
 
 

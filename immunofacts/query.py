@@ -9,7 +9,7 @@ import enum
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -30,6 +30,7 @@ from .model import (
     Verdict,
 )
 from .model import NOT_REVIEWED as NOT_REVIEWED
+from .tokens import FIELD_WEIGHTS, WordStats, searchable_fields, word_counts
 
 Record = Claim | Case
 
@@ -285,55 +286,6 @@ def filter_claims(
 
 # --- search -------------------------------------------------------------------
 
-#: How much a match in each field counts towards a hit's score.
-FIELD_WEIGHTS = {
-    "id": 3,
-    "title": 3,
-    "statement": 3,
-    "quote": 2,
-    "entities": 2,
-    "patient": 2,
-    "diagnosis": 2,
-    "therapy": 2,
-    "outcome": 1,
-    "events": 1,
-    "review": 1,
-}
-
-
-def searchable_fields(rec: Record, entities: dict[str, Entity]) -> list[tuple[str, str]]:
-    """The (field, text) pairs that search looks in, for a claim or a case."""
-    names: list[str] = []
-    ids = list(rec.entities)
-    if isinstance(rec, Case) and rec.hospital:
-        ids.append(rec.hospital)
-    for eid in ids:
-        e = entities.get(eid)
-        if e is not None:
-            names.append("; ".join((e.name, *e.aliases)))
-    out: list[tuple[str, str]] = [("id", rec.id)]
-    if isinstance(rec, Claim):
-        out.append(("statement", rec.statement))
-    else:
-        p = rec.patient
-        out += [
-            ("title", rec.title),
-            ("patient", " ".join(x for x in (p.description, p.name, p.place) if x)),
-            ("diagnosis", "; ".join(rec.diagnosis)),
-            ("therapy", rec.therapy),
-            ("outcome", rec.outcome),
-            ("events", "\n".join(ev.description for ev in rec.events)),
-        ]
-    out += [("quote", rec.quote), ("entities", "\n".join(names))]
-    if rec.review is not None:
-        r = rec.review
-        parts = [r.note or ""]
-        parts += [f"{c.article} -> {c.correct}" for c in r.corrections]
-        parts += [ref.title for ref in r.references]
-        parts += [d.description for d in r.later]
-        out.append(("review", "\n".join(p for p in parts if p)))
-    return [(f, t) for f, t in out if t]
-
 
 class Match(msgspec.Struct, frozen=True):
     """Where a search term matched: a field, and a span in that field's text."""
@@ -347,70 +299,272 @@ class Hit(msgspec.Struct, frozen=True):
     """A record that matched every search term, with its score and match spans."""
 
     record: Record
-    score: int
+    score: float
     matches: tuple[Match, ...]
     texts: dict[str, str]
 
 
-# Scripts written without spaces between words: any position may start a word.
-_UNSPACED = (
-    ("\u2e80", "\u9fff"),
-    ("\uac00", "\ud7af"),
-    ("\uf900", "\ufaff"),
-    ("\u3040", "\u30ff"),
-    ("\uff66", "\uff9f"),
-)
+class Term(msgspec.Struct, frozen=True):
+    """One part of a search: a word, or words that must stand together in this order.
 
-
-def term_pattern(term: str) -> re.Pattern[str]:
-    """The pattern search uses for a term: any case, at the start of a word.
-
-    Chinese, Japanese and Korean text has no spaces between words, so a term
-    in those scripts matches anywhere.
+    Unquoted words match any word they begin (``lymph`` finds "lymphoma") and
+    any word with the same English root (``storage`` finds "storing"); quoted
+    words (`exact`) match whole words only.
     """
-    unspaced = bool(term) and any(lo <= term[0] <= hi for lo, hi in _UNSPACED)
-    start = "" if unspaced else r"(?<!\w)"
-    return re.compile(start + re.escape(term), re.IGNORECASE)
+
+    text: str
+    words: tuple[str, ...]
+    exact: bool = False
 
 
-def split_terms(query: Sequence[str]) -> list[str]:
-    """Search terms from the words given: whitespace-separated, empty ones dropped."""
-    return [t for q in query for t in q.split() if t]
+class SearchQuery(msgspec.Struct, frozen=True):
+    """A parsed search: terms that must all match, and terms that must not."""
+
+    terms: tuple[Term, ...]
+    excluded: tuple[Term, ...] = ()
+
+    def __str__(self) -> str:
+        return " ".join([t.text for t in self.terms] + [f"-{t.text}" for t in self.excluded])
 
 
-def search(ds: Dataset, query: Sequence[str], **labels: Wanted) -> list[Hit]:
-    """Claims and cases containing every term (any case) at the start of a word, best first.
+#: The most terms one search may have (after duplicates are dropped).
+MAX_TERMS = 32
+#: The longest word searched for, in characters.
+MAX_WORD = 100
+_QUERY_PART = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
 
-    ``lymph`` finds "lymphoma"; ``phoma`` does not. A case has no `kind`:
-    filtering by kind keeps claims only. `labels` are filters as in `label_test`.
+
+def parse_query(query: str | Sequence[str]) -> SearchQuery:
+    """Split a search into its terms: words, "quoted words", and -excluded ones.
+
+    A sequence (the command line's arguments) is read as one string joined by spaces.
     """
-    terms = split_terms(query)
+    from .tokens import words
+
+    text = query if isinstance(query, str) else " ".join(query)
+    terms: dict[tuple[tuple[str, ...], bool], Term] = {}
+    excluded: dict[tuple[tuple[str, ...], bool], Term] = {}
+    for m in _QUERY_PART.finditer(text):
+        quoted = m.group(2) is not None
+        minus = (m.group(1) if quoted else m.group(3)) == "-"
+        body = m.group(2) if quoted else m.group(4)
+        found = tuple(w[:MAX_WORD] for w in words(body))
+        if not found:
+            continue
+        shown = f'"{body}"' if quoted else body
+        into = excluded if minus else terms
+        into.setdefault((found, quoted), Term(shown, found, quoted))
     if not terms:
-        raise UsageError("give at least one search term")
-    patterns = [term_pattern(t) for t in terms]
-    entities = ds.entity_map()
-    hits: list[tuple[int, int, Hit]] = []
-    records: list[Record] = [*ds.claims, *ds.cases]
+        raise UsageError("give at least one word to search for (see search --help)")
+    if len(terms) + len(excluded) > MAX_TERMS:
+        raise UsageError(f"too many search terms: at most {MAX_TERMS}")
+    return SearchQuery(tuple(terms.values()), tuple(excluded.values()))
+
+
+class SearchIndex(Protocol):
+    """Where search finds its words and records: a parsed dataset, or the cache."""
+
+    def stats(self) -> WordStats:
+        """Record count and the total length of each field."""
+
+    def words_starting(self, prefix: str) -> Iterable[tuple[str, int]]:
+        """Every word of the collection that starts with `prefix`, with its record count."""
+
+    def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
+        """Every word of the collection whose root is `root`, with its record count."""
+
+    def word(self, word: str) -> int:
+        """How many records hold `word` (0 if none)."""
+
+    def candidates(self, needed: Sequence[tuple[str | None, frozenset[str]]]) -> Iterable[Record]:
+        """In dataset order, at least every record that holds, for each (prefix, words)
+        of `needed`, a word starting with the prefix (if any) or one of the words."""
+
+    def entities(self) -> dict[str, Entity]:
+        """Entities by id (for the names search looks in)."""
+
+    def vocabulary(self) -> Iterable[str]:
+        """Every word of the collection, in sorted order."""
+
+
+class DatasetIndex:
+    """A SearchIndex over a dataset in memory: search without a cache."""
+
+    def __init__(self, ds: Dataset) -> None:
+        self.ds = ds
+        self._entities = ds.entity_map()
+        self._stats, self._df = word_counts(ds.records(), self._entities)
+        self._sorted = sorted(self._df)
+
+    def stats(self) -> WordStats:
+        return self._stats
+
+    def words_starting(self, prefix: str) -> Iterable[tuple[str, int]]:
+        import bisect
+
+        i = bisect.bisect_left(self._sorted, prefix)
+        while i < len(self._sorted) and self._sorted[i].startswith(prefix):
+            yield self._sorted[i], self._df[self._sorted[i]]
+            i += 1
+
+    def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
+        from .tokens import root as root_of
+
+        return [(w, n) for w, n in self._df.items() if root_of(w) == root]
+
+    def word(self, word: str) -> int:
+        return self._df.get(word, 0)
+
+    def candidates(self, needed: Sequence[tuple[str | None, frozenset[str]]]) -> Iterable[Record]:
+        return self.ds.records()
+
+    def entities(self) -> dict[str, Entity]:
+        return self._entities
+
+    def vocabulary(self) -> Iterable[str]:
+        return self._sorted
+
+
+def _choices(index: SearchIndex, term: Term) -> list[dict[str, float]]:
+    """For each word of a term, the collection's words it matches, with how well
+    (1 for the word itself or its root, 0.5 for a longer word it begins)."""
+    from .tokens import root
+
+    out: list[dict[str, float]] = []
+    for w in term.words:
+        if term.exact:
+            out.append({w: 1.0} if index.word(w) else {})
+            continue
+        found = {t: 0.5 for t, _ in index.words_starting(w)}
+        r = root(w)
+        found.update((t, 1.0) for t, _ in index.words_rooted(r))
+        if w in found:
+            found[w] = 1.0
+        out.append(found)
+    return out
+
+
+def _doc_freq(index: SearchIndex, records: int, choices: list[dict[str, float]]) -> int:
+    """How many records hold a term, bounded from above: for each of its words, the
+    record counts of the words it matches added up; the least of those."""
+    return min(min(records, sum(index.word(w) for w in sorted(found))) for found in choices)
+
+
+def _occurrences(
+    tokens: list[tuple[int, int, str]], choices: list[dict[str, float]]
+) -> list[tuple[int, int, float]]:
+    """Where a term stands in a field's words: (start, end, weight) of each occurrence."""
+    out = []
+    first = choices[0]
+    k = len(choices)
+    for i in range(len(tokens) - k + 1):
+        weight = first.get(tokens[i][2])
+        if weight is None:
+            continue
+        for j in range(1, k):
+            more = choices[j].get(tokens[i + j][2])
+            if more is None:
+                break
+            weight = min(weight, more)
+        else:
+            out.append((tokens[i][0], tokens[i + k - 1][1], weight))
+    return out
+
+
+#: BM25's term-frequency saturation and length normalisation.
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+
+def search(
+    source: Dataset | SearchIndex,
+    query: str | Sequence[str] | SearchQuery,
+    **labels: Wanted,
+) -> list[Hit]:
+    """Claims and cases matching every term of `query`, best first (see `search --help`).
+
+    `source` is a dataset, or any SearchIndex (the cache is one): both give the
+    same hits with the same scores. A case has no `kind`: filtering by kind
+    keeps claims only. `labels` are filters as in `label_test`. Ties keep dataset
+    order.
+    """
+    import math
+
+    from .tokens import spans
+
+    index = DatasetIndex(source) if isinstance(source, Dataset) else source
+    q = query if isinstance(query, SearchQuery) else parse_query(query)
+    st = index.stats()
+    n = st.records
+    wanted = [(t, _choices(index, t)) for t in q.terms]
+    if any(not found for _, choices in wanted for found in choices):
+        return []
+    unwanted = [(t, _choices(index, t)) for t in q.excluded]
+    unwanted = [(t, c) for t, c in unwanted if all(c)]
+    idf = []
+    for _, choices in wanted:
+        df = _doc_freq(index, n, choices)
+        idf.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+    avg = {f: total / n for f, total in st.lengths.items()} if n else {}
+    needed = [
+        (None if t.exact else w, frozenset(x for x in found if t.exact or not x.startswith(w)))
+        for t, choices in wanted
+        for w, found in zip(t.words, choices, strict=True)
+    ]
+    entities = index.entities()
     passes = label_test(**labels)
-    for order, rec in enumerate(records):
+    hits: list[tuple[float, int, Hit]] = []
+    for order, rec in enumerate(index.candidates(needed)):
         if not passes(rec):
             continue
         fields = searchable_fields(rec, entities)
+        tokens = {name: spans(text) for name, text in fields}
+        if any(_occurrences(tokens[f], c) for _, c in unwanted for f in tokens):
+            continue
         matches: list[Match] = []
-        score = 0
-        for pat in patterns:
-            found = False
-            for name, text in fields:
-                for m in pat.finditer(text):
-                    found = True
-                    matches.append(Match(name, m.start(), m.end()))
-                    score += FIELD_WEIGHTS.get(name, 1)
-            if not found:
+        score = 0.0
+        for (_, choices), weight_idf in zip(wanted, idf, strict=True):
+            tf = 0.0
+            for name, toks in tokens.items():
+                found = _occurrences(toks, choices)
+                if not found:
+                    continue
+                matches += [Match(name, a, b) for a, b, _ in found]
+                norm = 1 - BM25_B + BM25_B * len(toks) / avg[name]
+                tf += FIELD_WEIGHTS.get(name, 1) * sum(w for _, _, w in found) / norm
+            if tf == 0.0:
                 break
+            score += weight_idf * tf * (BM25_K1 + 1) / (BM25_K1 + tf)
         else:
+            matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
             hits.append((-score, order, Hit(rec, score, tuple(matches), dict(fields))))
     hits.sort(key=lambda h: (h[0], h[1]))
     return [h[2] for h in hits]
+
+
+def near_words(source: Dataset | SearchIndex, query: SearchQuery, n: int = 5) -> list[str]:
+    """Words of the collection close to the query's words that match nothing."""
+    import difflib
+
+    from .tokens import root
+
+    index = DatasetIndex(source) if isinstance(source, Dataset) else source
+    vocab: list[str] | None = None
+    out: list[str] = []
+    for t in query.terms:
+        for w, found in zip(t.words, _choices(index, t), strict=True):
+            if found:
+                continue
+            if vocab is None:
+                vocab = list(index.vocabulary())
+            close = difflib.get_close_matches(w, vocab, n=3, cutoff=0.6)
+            for c in close:  # each close word, then the words sharing its root
+                family = [c] + [t for t, _ in index.words_rooted(root(c)) if t != c]
+                out += [v for v in family if v not in out]
+    return out[:n]
+
+
+_FIELD_ORDER = {name: i for i, name in enumerate(FIELD_WEIGHTS)}
 
 
 # --- dates and timeline -----------------------------------------------------------

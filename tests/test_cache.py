@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from immunofacts import loading, store
-from immunofacts.query import search, split_terms
+from immunofacts import cache, loading
+from immunofacts.query import search
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,12 @@ def dataset(tmp_path: Path) -> Path:
     for name in ("immunofacts.yaml", "article.txt"):
         shutil.copy(ROOT / "data" / name, tmp_path / name)
     return tmp_path / "immunofacts.yaml"
+
+
+def _cpath(dataset: Path) -> Path:
+    cpath = cache.cache_path(dataset)
+    assert cpath is not None
+    return cpath
 
 
 def _forbid_parsing(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
@@ -42,40 +48,40 @@ def _forbid_parsing(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
     for name in ("immunofacts.yaml", "article.txt"):
         shutil.copy(ROOT / "data" / name, probe / name)
     with pytest.raises(AssertionError, match="was parsed"):
-        store.open_dataset(probe / "immunofacts.yaml")
+        cache.open_dataset(probe / "immunofacts.yaml")
 
 
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
-    real = loading.load_dataset
+    real = loading.parse_dataset
 
     def counting(*args: object, **kwargs: object) -> object:
         calls.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(loading, "load_dataset", counting)
+    monkeypatch.setattr(loading, "parse_dataset", counting)
     return calls
 
 
 def test_second_open_is_served_from_the_cache(
     dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = store.open_dataset(dataset)
-    assert store.cache_path(dataset).is_file()
+    first = cache.open_dataset(dataset)
+    assert _cpath(dataset).is_file()
     _forbid_parsing(monkeypatch, dataset)
-    assert store.open_dataset(dataset) == first
+    assert cache.open_dataset(dataset) == first
 
 
 def test_cache_lives_under_xdg_cache_home(dataset: Path) -> None:
-    store.open_dataset(dataset)
-    assert store.cache_path(dataset).parent == Path(os.environ["XDG_CACHE_HOME"]) / "immunofacts"
+    cache.open_dataset(dataset)
+    assert _cpath(dataset).parent == Path(os.environ["XDG_CACHE_HOME"]) / "immunofacts"
 
 
 def test_changed_dataset_is_reparsed(dataset: Path) -> None:
-    before = store.open_dataset(dataset)
+    before = cache.open_dataset(dataset)
     text = dataset.read_text(encoding="utf-8")
     dataset.write_text(text.replace("The era of immune cell therapy has arrived.", "CHANGED."))
-    after = store.open_dataset(dataset)
+    after = cache.open_dataset(dataset)
     assert after != before
     assert any(c.statement == "CHANGED." for c in after.claims)
 
@@ -83,33 +89,33 @@ def test_changed_dataset_is_reparsed(dataset: Path) -> None:
 def test_same_content_with_new_mtime_is_not_reparsed(
     dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first = store.open_dataset(dataset)
+    first = cache.open_dataset(dataset)
     st = dataset.stat()
     os.utime(dataset, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
     calls = _count_parses(monkeypatch)
-    assert store.open_dataset(dataset) == first
+    assert cache.open_dataset(dataset) == first
     assert calls == []
     # the new stamp was recorded, so the next open does not hash the file again
     hashed: list[Path] = []
-    real_digest = store._digest
+    real_digest = cache._file_digest
 
     def digest(p: Path) -> str:
         hashed.append(p)
         return real_digest(p)
 
-    monkeypatch.setattr(store, "_digest", digest)
-    assert store.open_dataset(dataset) == first
+    monkeypatch.setattr(cache, "_file_digest", digest)
+    assert cache.open_dataset(dataset) == first
     assert hashed == []
 
 
 def test_changed_source_text_invalidates(dataset: Path) -> None:
-    store.open_dataset(dataset)
+    cache.open_dataset(dataset)
     article = dataset.parent / "article.txt"
     article.write_text("Nothing of the article is left.\n", encoding="utf-8")
     from immunofacts.errors import DataError
 
     with pytest.raises(DataError, match="not verbatim"):
-        store.open_dataset(dataset)
+        cache.open_dataset(dataset)
 
 
 @pytest.mark.parametrize(
@@ -117,8 +123,8 @@ def test_changed_source_text_invalidates(dataset: Path) -> None:
     ["garbage", "truncated", "empty", "other-version", "flipped-blob", "missing-table"],
 )
 def test_damaged_cache_is_rebuilt_silently(dataset: Path, damage: str) -> None:
-    good = store.open_dataset(dataset)
-    cpath = store.cache_path(dataset)
+    good = cache.open_dataset(dataset)
+    cpath = _cpath(dataset)
     raw = cpath.read_bytes()
     if damage == "garbage":
         cpath.write_bytes(b"this is not a database" * 100)
@@ -131,28 +137,33 @@ def test_damaged_cache_is_rebuilt_silently(dataset: Path, damage: str) -> None:
         if damage == "other-version":
             db.execute("UPDATE meta SET value = 'older' WHERE key = 'format'")
         elif damage == "flipped-blob":
-            (data,) = db.execute("SELECT data FROM blobs WHERE name = 'dataset'").fetchone()
+            (data,) = db.execute("SELECT data FROM blobs WHERE name = 'head'").fetchone()
             flipped = bytes([data[0] ^ 0xFF]) + data[1:]
-            db.execute("UPDATE blobs SET data = ? WHERE name = 'dataset'", (flipped,))
+            db.execute("UPDATE blobs SET data = ? WHERE name = 'head'", (flipped,))
         else:
             db.execute("DROP TABLE blobs")
         db.commit()
         db.close()
-    assert store.open_dataset(dataset) == good
+    assert cache.open_dataset(dataset) == good
     # and the rebuilt cache answers again
-    assert store.open_dataset(dataset) == good
+    assert cache.open_dataset(dataset) == good
+
+
+def _warm_search(path: Path, query: str) -> list[str]:
+    def run(source: object) -> list[str]:
+        return [h.record.id for h in search(source, query)]  # type: ignore[arg-type]
+
+    return cache.answer(path, None, None, lambda c: run(cache.CachedIndex(c)), run)
 
 
 def test_corrupt_record_row_never_gives_a_wrong_search_answer(dataset: Path) -> None:
-    store.open_dataset(dataset)
-    db = sqlite3.connect(store.cache_path(dataset))
+    cache.open_dataset(dataset)
+    db = sqlite3.connect(_cpath(dataset))
     db.execute("UPDATE records SET body = X'00' || substr(body, 2)")
     db.commit()
     db.close()
-    ds = store.search_dataset(dataset, ["lupus"])
-    assert {h.record.id for h in search(ds, ["lupus"])} == {
-        h.record.id for h in search(loading.load_dataset(dataset), ["lupus"])
-    }
+    cold = [h.record.id for h in search(loading.load_dataset(dataset), "lupus")]
+    assert _warm_search(dataset, "lupus") == cold != []
 
 
 def test_unwritable_cache_directory_still_works(
@@ -161,11 +172,11 @@ def test_unwritable_cache_directory_still_works(
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the cache directory should be")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
-    assert len(store.open_dataset(dataset).cases) == 3
+    assert len(cache.open_dataset(dataset).cases) == 3
 
 
 def _build(path: str, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    ds = store.validate_dataset(Path(path))
+    ds = cache.validate_dataset(Path(path))
     out.put(len(ds.claims))
 
 
@@ -180,10 +191,10 @@ def test_two_processes_building_at_once(dataset: Path, monkeypatch: pytest.Monke
         assert p.exitcode == 0
     counts = {out.get(timeout=5) for _ in procs}
     assert len(counts) == 1
-    leftovers = [p for p in store.cache_path(dataset).parent.iterdir() if p.suffix == ".tmp"]
+    leftovers = [p for p in _cpath(dataset).parent.iterdir() if p.suffix == ".tmp"]
     assert leftovers == []
     _forbid_parsing(monkeypatch, dataset)
-    assert len(store.open_dataset(dataset).claims) == counts.pop()
+    assert len(cache.open_dataset(dataset).claims) == counts.pop()
 
 
 @pytest.mark.parametrize(
@@ -207,16 +218,139 @@ def test_two_processes_building_at_once(dataset: Path, monkeypatch: pytest.Monke
 )
 def test_indexed_search_finds_what_a_full_scan_finds(dataset: Path, query: str) -> None:
     full = loading.load_dataset(dataset)
-    store.open_dataset(dataset)  # build the cache
-    terms = split_terms([query])
-    narrowed = store.search_dataset(dataset, terms)
-    assert [h.record.id for h in search(narrowed, terms)] == [
-        h.record.id for h in search(full, terms)
-    ]
+    cache.open_dataset(dataset)  # build the cache
+    assert _warm_search(dataset, query) == [h.record.id for h in search(full, query)]
 
 
-def test_fts_query_uses_ascii_words_only() -> None:
-    assert store.fts_query(["CYNK-001"]) == '"cynk"* AND "001"*'
-    assert store.fts_query(["café"]) is None
-    assert store.fts_query(["--"]) is None
-    assert store.fts_query(['a"b']) == '"a"* AND "b"*'
+# --- keyed by content, trusted only when private -------------------------------------------
+
+
+def test_same_size_and_mtime_with_new_content_is_reparsed(dataset: Path) -> None:
+    before = cache.open_dataset(dataset)
+    st = dataset.stat()
+    text = dataset.read_text(encoding="utf-8")
+    old = "The era of immune cell therapy has arrived."
+    new = "The era of immune cell therapy HAS arrived."
+    assert len(new) == len(old) and old in text
+    dataset.write_text(text.replace(old, new), encoding="utf-8")  # as `cp -p` would
+    os.utime(dataset, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert dataset.stat().st_size == st.st_size
+    after = cache.open_dataset(dataset)
+    assert after != before
+    assert any(c.statement == new for c in after.claims)
+
+
+def test_file_replaced_while_it_loads_is_not_stamped_with_the_old_content(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = dataset.read_text(encoding="utf-8")
+    old = "The era of immune cell therapy has arrived."
+    real = loading.parse_dataset
+    replaced: list[int] = []
+
+    def parse_then_replace(*args: object, **kwargs: object) -> object:
+        if not replaced:  # the bytes are read; the file now changes under the load
+            replaced.append(1)
+            dataset.write_text(text.replace(old, "REPLACED."), encoding="utf-8")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(loading, "parse_dataset", parse_then_replace)
+    first = cache.open_dataset(dataset)
+    assert any(c.statement == old for c in first.claims)  # what was read
+    monkeypatch.setattr(loading, "parse_dataset", real)
+    again = cache.open_dataset(dataset)
+    assert any(c.statement == "REPLACED." for c in again.claims)
+
+
+def _fabricate(cpath: Path) -> None:
+    """Rewrite the cache's first record as a claim the dataset does not have."""
+    from immunofacts.model import Claim
+
+    db = sqlite3.connect(cpath)
+    body = db.execute("SELECT body FROM records WHERE rowid = 1").fetchone()[0]
+    import zlib
+
+    import msgspec
+
+    claim = msgspec.msgpack.decode(body, type=Claim)
+    fake = msgspec.msgpack.encode(msgspec.structs.replace(claim, statement="FABRICATED"))
+    db.execute("UPDATE records SET body = ?, crc = ? WHERE rowid = 1", (fake, zlib.crc32(fake)))
+    db.commit()
+    db.close()
+
+
+def test_fabricated_cache_is_served_only_as_a_control(dataset: Path) -> None:
+    # The control: a cache of ours in a private directory is trusted as it is.
+    cache.open_dataset(dataset)
+    _fabricate(_cpath(dataset))
+    assert cache.open_dataset(dataset).claims[0].statement == "FABRICATED"
+
+
+@pytest.mark.parametrize("where", ["file-writable", "dir-writable", "dir-other-owner"])
+def test_cache_others_could_write_is_ignored(dataset: Path, where: str) -> None:
+    good = cache.open_dataset(dataset)
+    cpath = _cpath(dataset)
+    _fabricate(cpath)
+    if where == "file-writable":
+        os.chmod(cpath, 0o666)
+    elif where == "dir-writable":
+        os.chmod(cpath.parent, 0o777)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("needs root to give the directory to another user")
+        os.chown(cpath.parent, 65534, 65534)
+    assert cache.open_dataset(dataset) == good
+
+
+def test_cache_directory_is_private(dataset: Path) -> None:
+    cache.open_dataset(dataset)
+    cpath = _cpath(dataset)
+    assert cpath.parent.stat().st_mode & 0o777 == 0o700
+    assert cpath.stat().st_mode & 0o077 == 0
+
+
+def test_no_home_and_no_xdg_works_without_a_cache(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.delenv("HOME", raising=False)
+    assert cache.cache_dir() is None
+    assert len(cache.open_dataset(dataset).cases) == 3
+    ids = _warm_search(dataset, "lupus")
+    assert ids and ids == _warm_search(dataset, "lupus")
+
+
+def test_relative_xdg_cache_home_is_ignored(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/dir")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache.cache_dir() == tmp_path / ".cache" / "immunofacts"
+
+
+def test_number_beyond_64_bits_does_not_break_the_cache(tmp_path: Path) -> None:
+    big = str(2**70)
+    path = tmp_path / "big.yaml"
+    path.write_text(
+        "schema: 2\nsource: {id: s, title: T, publisher: P}\n"
+        "claims:\n  - id: c\n    kind: statistic\n    statement: S\n    quote: Q\n"
+        f"    evidence: unsourced\n    figures: [{{label: L, value: {big}, unit: u}}]\n",
+        encoding="utf-8",
+    )
+    for _ in range(2):
+        ds = cache.open_dataset(path)
+        assert ds.claims[0].figures[0].value == 2**70
+
+
+def test_warm_search_finds_words_after_symbols_and_dotless_i(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "schema: 2\nsource: {id: s, title: T, publisher: P}\nclaims:\n"
+        "  - id: c\n    kind: statistic\n    statement: Clinic in Diyarbakır, fee ₽500\n"
+        "    quote: Q\n    evidence: unsourced\n",
+        encoding="utf-8",
+    )
+    for query in ("diyarbakir", "Diyarbakır", "500", "fee"):
+        cold = _warm_search(path, query)  # the first run parses
+        assert cold == ["c"], query
+        assert _warm_search(path, query) == cold, query

@@ -81,7 +81,7 @@ def test_slow_load_shows_progress_through_the_given_status(
     from collections.abc import Iterator
     from contextlib import contextmanager
 
-    from immunofacts import store
+    from immunofacts import cache
 
     shown: list[str] = []
 
@@ -90,10 +90,10 @@ def test_slow_load_shows_progress_through_the_given_status(
         shown.append(message)
         yield
 
-    monkeypatch.setattr(store, "PROGRESS_BYTES", 1)
-    store.open_dataset(ROOT / "data" / "immunofacts.yaml", "data/immunofacts.yaml", status=status)
+    monkeypatch.setattr(cache, "PROGRESS_BYTES", 1)
+    cache.open_dataset(ROOT / "data" / "immunofacts.yaml", "data/immunofacts.yaml", status=status)
     assert shown == ["Loading data/immunofacts.yaml"]
-    monkeypatch.setattr(store, "PROGRESS_BYTES", 10**12)
+    monkeypatch.setattr(cache, "PROGRESS_BYTES", 10**12)
     shown.clear()
-    store.validate_dataset(ROOT / "data" / "immunofacts.yaml", status=status)
+    cache.validate_dataset(ROOT / "data" / "immunofacts.yaml", status=status)
     assert shown == []

@@ -41,7 +41,7 @@ from immunofacts.model import (
     Verdict,
     review_problems,
 )
-from immunofacts.query import search, split_terms
+from immunofacts.query import parse_query, search
 from immunofacts.render.base import ExportFormat
 from immunofacts.render.export import export_text
 
@@ -164,7 +164,9 @@ def test_loader_on_mutated_real_dataset(data: st.DataObject) -> None:
 @given(st.lists(st.text(), min_size=0, max_size=3))
 def test_search_any_unicode(query: list[str]) -> None:
     ds = real()
-    if not split_terms(query):
+    try:
+        parse_query(query)
+    except UsageError:
         with pytest.raises(UsageError):
             search(ds, query)
         return
@@ -192,7 +194,9 @@ def test_search_json_always_parses(word: str) -> None:
         app, ["search", "--format", "json", "--data", str(DATA), "--", word]
     )
     assert "Traceback" not in result.stdout + result.stderr
-    if not word.split():
+    try:
+        parse_query([word])
+    except UsageError:
         assert result.exit_code == 2
         assert result.stdout == ""
         return

@@ -36,12 +36,13 @@ from immunofacts.query import (
     find_case,
     find_claim,
     find_entity,
+    near_words,
     paragraph_around,
     paragraphs,
+    parse_query,
     quote_spans,
     records_naming,
     search,
-    split_terms,
     stats,
     timeline,
     uncovered_paragraphs,
@@ -374,8 +375,19 @@ def test_search_every_term_must_match() -> None:
     assert hit_ids(ds, "beta mice") == ["claim-alpha-beta"]
 
 
-def test_split_terms() -> None:
-    assert split_terms(["  a  b", "", "c"]) == ["a", "b", "c"]
+def test_parse_query() -> None:
+    q = parse_query(['  a  b "c  d"', "", "-e", 'CAR-T -"f g"', "a"])
+    assert [(t.words, t.exact) for t in q.terms] == [
+        (("a",), False),
+        (("b",), False),
+        (("c", "d"), True),
+        (("car", "t"), False),
+    ]
+    assert [t.words for t in q.excluded] == [("e",), ("f", "g")]
+    with pytest.raises(UsageError):
+        parse_query(["-only", "-excluded"])
+    with pytest.raises(UsageError):
+        parse_query([" ".join(f"w{i}" for i in range(40))])
 
 
 @pytest.mark.parametrize("query", [[], [""], ["   ", "\t"]])
@@ -397,7 +409,8 @@ def test_search_match_spans_point_at_the_matched_text() -> None:
     for h in search(small(), ["Alpha", "virus"]):
         assert h.matches
         for m in h.matches:
-            assert h.texts[m.field][m.start : m.end].lower() in ("alpha", "virus")
+            # a whole word is marked: the one the term begins
+            assert h.texts[m.field][m.start : m.end].lower().startswith(("alpha", "virus"))
 
 
 def test_search_looks_in_entity_names_and_aliases() -> None:
@@ -412,8 +425,9 @@ def test_search_finds_terms_in_regex_metacharacters() -> None:
     ds = small()
     assert hit_ids(ds, "year.") == ["claim-alpha-year"]  # "." is literal
     assert hit_ids(ds, "zeta paper") == ["claim-alpha-year"]  # a reference title
-    assert hit_ids(ds, ".*") == []
-    assert hit_ids(ds, "(") == []
+    for no_words in (".*", "(", "—"):
+        with pytest.raises(UsageError):
+            search(ds, [no_words])
 
 
 def test_search_kind_and_evidence_filters() -> None:
@@ -444,7 +458,28 @@ def test_search_real(real: Dataset) -> None:
     cynk = hit_ids(real, "cynk-001")
     assert set(cynk) == {"claim-cynk-001-announcement", "claim-cynk-001-fda-ind"}
     lupus = hit_ids(real, "lupus")
-    assert lupus[0] == "case-lupus-lymphoma-shenzhen"
+    assert "case-lupus-lymphoma-shenzhen" in lupus[:3]
+
+
+def test_search_stems_and_ranks_what_people_type(real: Dataset) -> None:
+    banking = {"claim-cell-banking-popular-opening", "claim-cell-banking-popular-closing"}
+    for word in ("storage", "storing", "stored", "store", "banked", "bank"):
+        assert banking <= set(hit_ids(real, word)), word
+    assert hit_ids(real, "CAR-T China")[0] == "claim-car-t-ind-applications"
+    # a quoted phrase: whole words, in order
+    assert hit_ids(real, '"stored"') == []
+    assert set(hit_ids(real, '"immune cells"')) >= banking
+    # -word leaves out the records that have it
+    assert hit_ids(real, "lupus -lymphoma") == []
+    for plus, minus in (("cell", "lupus"), ("therapy", "china")):
+        both = set(hit_ids(real, f"{plus} -{minus}"))
+        assert both == set(hit_ids(real, plus)) - set(hit_ids(real, minus)) != set()
+
+
+def test_near_words_suggests_from_the_dataset(real: Dataset) -> None:
+    assert near_words(real, parse_query("stroage"))[:2] == ["store", "storing"]
+    assert near_words(real, parse_query("lymfoma")) == ["lymphoma"]
+    assert near_words(real, parse_query("lupus")) == []
 
 
 # --- dates and timeline -------------------------------------------------------------------

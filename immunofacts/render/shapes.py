@@ -95,7 +95,7 @@ class HitJSON(_Shape, frozen=True):
     kind: ClaimKind | None
     evidence: Evidence
     verdict: Verdict | None
-    score: int
+    score: float
     text: str
     matches: list[MatchJSON]
 
@@ -205,7 +205,7 @@ def hit(h: Hit) -> HitJSON:
         kind=rec.kind if isinstance(rec, Claim) else None,
         evidence=rec.evidence,
         verdict=rec.review.verdict if rec.review else None,
-        score=h.score,
+        score=round(h.score, 3),
         text=rec.statement if isinstance(rec, Claim) else rec.title,
         matches=[
             MatchJSON(m.field, m.start, m.end, h.texts[m.field][m.start : m.end]) for m in h.matches

@@ -1,0 +1,504 @@
+"""Datasets as the commands get them: parsed once, then served from a cache.
+
+This is the only module that knows SQLite. The cache is one file per dataset
+path in ``$XDG_CACHE_HOME/immunofacts`` (``~/.cache/immunofacts`` by default),
+a directory only its owner may enter. It holds each claim and case as its own
+row, the dataset's head (source, entities, the source text), and a word index
+of the text that search looks in: the words of `tokens.words`, the same
+function that splits a query, stored so that SQLite cannot split them again
+another way.
+
+The cache is keyed by content: it records a hash of the very bytes that were
+parsed (and of the source text read with them). A file's device, inode, size,
+modification and change times are a cheap first check; when any differ, the
+file is hashed again, and only the same content is answered for. A cache that
+is corrupt, truncated, of another version, not owned by the user, or writable
+by others is ignored and rebuilt. Two processes building at once each write a
+private temporary file and rename it into place, so readers never see a
+half-built one. With nowhere to keep a cache, every command parses the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+import stat
+import time
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from . import __version__
+from .model import Case, Claim, Dataset, Entity, Source
+from .tokens import WordStats
+
+#: Bump when the cache layout changes; a cache of another format is rebuilt.
+CACHE_FORMAT = f"5:{__version__}"
+#: Files at least this large show a progress indicator while they load (on a terminal).
+PROGRESS_BYTES = 4 * 1024 * 1024
+
+Status = Callable[[str], AbstractContextManager[object]]
+T = TypeVar("T")
+
+
+class Stale(Exception):
+    """The cache cannot answer: missing, out of date, corrupt, unsafe or of another version."""
+
+
+# --- where, and whether it is safe ----------------------------------------------------------
+
+
+def cache_dir() -> Path | None:
+    """Where cache files live: ``$XDG_CACHE_HOME/immunofacts`` or ``$HOME/.cache/immunofacts``;
+    None when neither names an absolute directory (then nothing is cached)."""
+    base = os.environ.get("XDG_CACHE_HOME") or ""
+    if os.path.isabs(base):
+        return Path(base) / "immunofacts"
+    home = os.environ.get("HOME") or ""
+    if not os.path.isabs(home) or home == "/":
+        return None
+    return Path(home) / ".cache" / "immunofacts"
+
+
+def cache_path(path: Path) -> Path | None:
+    """The cache file for a dataset path (None when there is nowhere to keep one)."""
+    directory = cache_dir()
+    if directory is None:
+        return None
+    full = os.fsencode(os.path.abspath(path))
+    key = hashlib.sha256(full).hexdigest()[:16]
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[:40]
+    return directory / f"{stem}-{key}.sqlite"
+
+
+def _owned(st: os.stat_result) -> bool:
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or st.st_uid == getuid()
+
+
+def _private_dir(directory: Path, *, create: bool) -> bool:
+    """Whether `directory` is a directory of ours that no one else may write to or enter.
+
+    With `create`, make it (mode 0700), and tighten the mode of one of ours.
+    """
+    if create:
+        with contextlib.suppress(OSError):
+            directory.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            directory.mkdir(mode=0o700)
+    try:
+        st = os.lstat(directory)
+        if not stat.S_ISDIR(st.st_mode) or not _owned(st):
+            return False
+        if st.st_mode & 0o077:
+            if not create:
+                return False
+            os.chmod(directory, 0o700)
+    except OSError:
+        return False
+    return True
+
+
+def _safe_file(cpath: Path) -> bool:
+    """Whether a cache file may be trusted: a regular file of ours, written by no one else,
+    in a private directory of ours."""
+    try:
+        st = os.lstat(cpath)
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or not _owned(st) or st.st_mode & 0o022:
+        return False
+    return _private_dir(cpath.parent, create=False)
+
+
+# --- stamps and content hashes ------------------------------------------------------------
+
+
+def _stamp(st: os.stat_result) -> str:
+    """The cheap check: the same file, untouched since (any write changes ctime)."""
+    if not stat.S_ISREG(st.st_mode):
+        raise Stale  # replaced by a directory or a FIFO: the loader reports it
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+
+
+def _bytes_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _source_digest(path: Path) -> str:
+    """The hash of a source text file as the loader reads it (decoded text)."""
+    from .loading import read_text
+
+    return _text_digest(read_text(path))
+
+
+def _source_path(path: Path, ds_source: Source) -> Path | None:
+    if ds_source.text is None:
+        return None
+    p = Path(ds_source.text)
+    return p if p.is_absolute() else path.parent / p
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+class _Head(msgspec.Struct, frozen=True):
+    schema: int
+    source: Source
+    entities: tuple[Entity, ...]
+    source_text: str | None
+
+
+class Cache:
+    """An open cache that answers for the dataset file as it is now."""
+
+    def __init__(self, db: sqlite3.Connection, meta: dict[str, str]) -> None:
+        self.db = db
+        self.meta = meta
+        self._head: _Head | None = None
+        self._claim = msgspec.msgpack.Decoder(Claim)
+        self._case = msgspec.msgpack.Decoder(Case)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def _blob(self, name: str) -> bytes:
+        row = self.db.execute("SELECT data, crc FROM blobs WHERE name = ?", (name,)).fetchone()
+        if row is None or zlib.crc32(row[0]) != row[1]:
+            raise Stale
+        data: bytes = row[0]
+        return data
+
+    def head(self) -> _Head:
+        """Schema, source, entities and source text."""
+        if self._head is None:
+            self._head = msgspec.msgpack.decode(self._blob("head"), type=_Head)
+        return self._head
+
+    def _decode(self, is_case: int, body: bytes, crc: int) -> Claim | Case:
+        if zlib.crc32(body) != crc:
+            raise Stale
+        return self._case.decode(body) if is_case else self._claim.decode(body)
+
+    def records(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim | Case]:
+        """Records in dataset order, those matching an SQL condition on `records`."""
+        sql = "SELECT is_case, body, crc FROM records"
+        rows = self.db.execute(f"{sql} {where} ORDER BY rowid", args).fetchall()
+        return [self._decode(*row) for row in rows]
+
+    def dataset(self) -> Dataset:
+        """The whole dataset."""
+        head = self.head()
+        recs = self.records()
+        return Dataset(
+            schema=head.schema,
+            source=head.source,
+            entities=head.entities,
+            claims=tuple(r for r in recs if isinstance(r, Claim)),
+            cases=tuple(r for r in recs if isinstance(r, Case)),
+            source_text=head.source_text,
+        )
+
+
+class CachedIndex:
+    """The search index of a cache (a `query.SearchIndex`)."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    def stats(self) -> WordStats:
+        return msgspec.msgpack.decode(self.cache._blob("wordstats"), type=WordStats)
+
+    def words_starting(self, prefix: str) -> Iterable[tuple[str, int]]:
+        rows = self.cache.db.execute(
+            "SELECT word, df FROM vocab WHERE word >= ? AND word < ? ORDER BY word",
+            (prefix, prefix + "\U0010ffff"),
+        ).fetchall()
+        return [(w, n) for w, n in rows if w.startswith(prefix)]
+
+    def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
+        rows = self.cache.db.execute(
+            "SELECT word, df FROM vocab WHERE root = ? ORDER BY word", (root,)
+        ).fetchall()
+        return [(w, n) for w, n in rows]
+
+    def word(self, word: str) -> int:
+        row = self.cache.db.execute("SELECT df FROM vocab WHERE word = ?", (word,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def candidates(self, needed: Sequence[tuple[str | None, frozenset[str]]]) -> list[Claim | Case]:
+        clauses = []
+        for prefix, extra in needed:
+            alts = [f'"{prefix}"*'] if prefix is not None else []
+            alts += [f'"{w}"' for w in sorted(extra)]
+            if not alts:
+                return []
+            clauses.append("(" + " OR ".join(alts) + ")")
+        match = " AND ".join(clauses)
+        return self.cache.records(
+            "WHERE rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)", (match,)
+        )
+
+    def entities(self) -> dict[str, Entity]:
+        return {e.id: e for e in self.cache.head().entities}
+
+    def vocabulary(self) -> Iterable[str]:
+        return [w for (w,) in self.cache.db.execute("SELECT word FROM vocab ORDER BY word")]
+
+
+def _connect(path: Path) -> Cache:
+    """The cache of `path` if it is safe and answers for the file as it is now, else Stale."""
+    cpath = cache_path(path)
+    if cpath is None or not _safe_file(cpath):
+        raise Stale
+    try:
+        db = sqlite3.connect(f"file:{cpath}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise Stale from e
+    try:
+        meta: dict[str, str] = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        touched = _check_fresh(meta, path)
+    except (sqlite3.Error, OSError, ValueError) as e:
+        db.close()
+        raise Stale from e
+    except Stale:
+        db.close()
+        raise
+    _touch(cpath, touched)
+    return Cache(db, meta)
+
+
+def _check_fresh(meta: dict[str, str], path: Path) -> dict[str, str]:
+    """The stamps to refresh if the cache answers for the files as they are now, else Stale.
+
+    A file whose stamp changed but whose content did not is still answered for;
+    its new stamp is returned so the caller can record it.
+    """
+    if meta.get("format") != CACHE_FORMAT or meta.get("path") != os.path.abspath(path):
+        raise Stale
+    touched: dict[str, str] = {}
+    for key, digest in (("dataset", _file_digest), ("source", _source_digest)):
+        file = meta.get(f"{key}_path")
+        if not file:
+            continue
+        try:
+            stamp = _stamp(os.stat(file))
+            if stamp != meta.get(f"{key}_stamp"):
+                if digest(Path(file)) != meta.get(f"{key}_hash"):
+                    raise Stale
+                touched[f"{key}_stamp"] = stamp
+        except Stale:
+            raise
+        except Exception as e:  # unreadable now, or a DataError from the loader
+            raise Stale from e
+    return touched
+
+
+def _touch(cpath: Path, stamps: dict[str, str]) -> None:
+    """Record new stamps for files whose content did not change (best effort)."""
+    if not stamps:
+        return
+    with contextlib.suppress(sqlite3.Error, OSError):
+        db = sqlite3.connect(cpath, timeout=0.1)
+        try:
+            db.executemany(
+                "UPDATE meta SET value = ? WHERE key = ?", [(v, k) for k, v in stamps.items()]
+            )
+            db.commit()
+        finally:
+            db.close()
+
+
+# --- writing --------------------------------------------------------------------------
+
+_SCHEMA = """
+PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE blobs (name TEXT PRIMARY KEY, data BLOB, crc INTEGER);
+CREATE TABLE records (rowid INTEGER PRIMARY KEY, is_case INTEGER, body BLOB, crc INTEGER);
+CREATE TABLE vocab (word TEXT PRIMARY KEY, root TEXT, df INTEGER) WITHOUT ROWID;
+CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='ascii', content='', detail='none');
+"""
+
+
+def _write_cache(
+    path: Path, ds: Dataset, stamp: str, digest: str, source: tuple[str, str] | None
+) -> None:
+    """Build the cache for `ds` in a private file, then rename it into place."""
+    import tempfile
+
+    from .tokens import finish_stats, record_words, root
+
+    cpath = cache_path(path)
+    if cpath is None or not _private_dir(cpath.parent, create=True):
+        return
+    _sweep(cpath.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{cpath.stem}.", suffix=".tmp", dir=cpath.parent)
+    os.close(fd)
+    try:
+        db = sqlite3.connect(tmp)
+        try:
+            db.executescript(_SCHEMA)
+            meta = {
+                "format": CACHE_FORMAT,
+                "path": os.path.abspath(path),
+                "dataset_path": os.path.abspath(path),
+                "dataset_stamp": stamp,
+                "dataset_hash": digest,
+            }
+            if source is not None:
+                src = _source_path(path, ds.source)
+                assert src is not None
+                meta["source_path"] = os.path.abspath(src)
+                meta["source_stamp"], meta["source_hash"] = source
+            db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+            entities = ds.entity_map()
+            encoder = msgspec.msgpack.Encoder()
+            records = []
+            texts = []
+            lengths: Counter[str] = Counter()
+            df: Counter[str] = Counter()
+            for i, rec in enumerate(ds.records(), start=1):
+                body = encoder.encode(rec)
+                records.append((i, int(isinstance(rec, Case)), body, zlib.crc32(body)))
+                found = record_words(rec, entities, lengths)
+                df.update(set(found))
+                texts.append((i, " ".join(found)))
+            db.executemany("INSERT INTO records VALUES (?, ?, ?, ?)", records)
+            db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
+            db.executemany(
+                "INSERT INTO vocab VALUES (?, ?, ?)", ((w, root(w), n) for w, n in df.items())
+            )
+            db.execute("CREATE INDEX vocab_root ON vocab (root)")
+            head = _Head(ds.schema, ds.source, ds.entities, ds.source_text)
+            blobs = {
+                "head": encoder.encode(head),
+                "wordstats": encoder.encode(finish_stats(len(records), lengths)),
+            }
+            db.executemany(
+                "INSERT INTO blobs VALUES (?, ?, ?)",
+                ((k, v, zlib.crc32(v)) for k, v in blobs.items()),
+            )
+            db.commit()
+        finally:
+            db.close()
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, cpath)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _sweep(directory: Path, max_age: float = 3600.0) -> None:
+    """Remove temporary files left by builds that were killed."""
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(directory):
+            if entry.name.endswith(".tmp") and now - entry.stat().st_mtime > max_age:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _source_stamp(path: Path, ds: Dataset) -> tuple[str, str] | None:
+    """The stamp and hash of the source text file, if it still holds the text parsed;
+    raises Stale when it changed while the dataset loaded."""
+    src = _source_path(path, ds.source)
+    if src is None or ds.source_text is None:
+        return None
+    stamp = _stamp(os.stat(src))
+    parsed = _text_digest(ds.source_text)
+    if _source_digest(src) != parsed:
+        raise Stale
+    return stamp, parsed
+
+
+def _parse(path: Path, label: str | None, status: Status | None) -> Dataset:
+    """Parse the file itself, then refresh its cache (a cache that cannot be written is skipped)."""
+    from . import loading
+
+    try:
+        st = os.stat(path)
+        stamp = _stamp(st)
+    except (OSError, Stale):
+        return loading.load_dataset(path, label=label)  # the loader says what is wrong
+    read: list[bytes] = []
+    big = status is not None and st.st_size >= PROGRESS_BYTES
+    with status(f"Loading {label or path}") if big and status else contextlib.nullcontext():
+        ds = loading.load_dataset(path, label=label, on_bytes=read.append)
+        # Anything may go wrong writing a cache (a full disk, a number SQLite cannot hold,
+        # text it cannot encode): the command goes on without one.
+        with contextlib.suppress(Exception):
+            _write_cache(path, ds, stamp, _bytes_digest(read[0]), _source_stamp(path, ds))
+    return ds
+
+
+# --- the API the commands use ------------------------------------------------------------------
+
+
+def open_cache(path: Path) -> Cache | None:
+    """The cache for `path` when it is fresh and safe, else None."""
+    try:
+        return _connect(path)
+    except Stale:
+        return None
+
+
+def open_dataset(path: Path, label: str | None = None, *, status: Status | None = None) -> Dataset:
+    """The dataset at `path`, validated: from the cache when it is fresh, else parsed."""
+    cache = open_cache(path)
+    if cache is not None:
+        try:
+            return cache.dataset()
+        except (Stale, sqlite3.Error, msgspec.DecodeError):
+            pass
+        finally:
+            cache.close()
+    return _parse(path, label, status)
+
+
+def answer(
+    path: Path,
+    label: str | None,
+    status: Status | None,
+    warm: Callable[[Cache], T],
+    cold: Callable[[Dataset], T],
+) -> T:
+    """`warm` asked of the cache when it is fresh; else (or if the cache turns out to be
+    damaged) `cold` asked of the dataset parsed, which also refreshes the cache."""
+    cache = open_cache(path)
+    if cache is not None:
+        try:
+            return warm(cache)
+        except (Stale, sqlite3.Error, msgspec.DecodeError):
+            pass
+        finally:
+            cache.close()
+    return cold(_parse(path, label, status))
+
+
+def validate_dataset(
+    path: Path, label: str | None = None, *, status: Status | None = None
+) -> Dataset:
+    """Parse and validate the file itself, whatever the cache holds, and refresh the cache."""
+    return _parse(path, label, status)

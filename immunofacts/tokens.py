@@ -1,0 +1,197 @@
+"""Words as search sees them: the one tokeniser for the index and the query.
+
+A word is a run of letters and digits (combining marks stay inside the word
+they follow); each Chinese, Japanese or Korean character is a word of its own,
+since those scripts put no spaces between words. A word is folded for
+matching: case-folded (so ``ſ`` is ``s`` and the Kelvin sign is ``k``),
+compatibility-decomposed, and stripped of its accents (``ı`` folds to ``i``),
+keeping only letters and digits.
+
+English words also have a root: the Snowball stem, with a final ``-e`` and an
+``-age`` suffix taken off, so that "store", "storing", "stored" and "storage"
+share one.
+
+The cache indexes exactly the words this module gives, and search matches
+the words it gives for the query, so a search from the cache and a search of
+the parsed file cannot disagree about what a word is.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
+from .model import Case, Claim, Entity
+
+# Scripts written without spaces between words: each character is a word.
+_UNSPACED = "\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\u3040-\u30ff\uff66-\uff9f"
+# Combining marks of the common blocks: part of the word they follow.
+_MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f"
+_MARKS += "\u0900-\u0903\u093a-\u094f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_LETTER = rf"[^\W_{_UNSPACED}]"
+#: A word of the original text, with its offsets (for marking matches).
+WORD = rf"[{_UNSPACED}]|(?:{_LETTER}|[{_MARKS}])+"
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+_KEEP = rf"[{_UNSPACED}]|{_LETTER}+"
+
+
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)  # on first use: these take milliseconds to compile
+
+
+# Letters that do not decompose but read as a plain Latin letter.
+_FOLD = str.maketrans({"ı": "i", "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ŧ": "t", "æ": "ae"})
+
+
+@functools.lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """The form a word is matched by: case-folded, unaccented, letters and digits only."""
+    if word.isascii():
+        return word.lower()
+    text = unicodedata.normalize("NFKD", word.casefold().translate(_FOLD))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return "".join(_compiled(_KEEP).findall(text.translate(_FOLD)))
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a text, in order (words that fold to nothing are dropped)."""
+    if text.isascii():
+        return _ASCII_WORD.findall(text.lower())
+    out = []
+    for w in _compiled(WORD).findall(text):
+        f = fold(w)
+        if f:
+            out.append(f)
+    return out
+
+
+def spans(text: str) -> list[tuple[int, int, str]]:
+    """Each word of a text as (start, end, folded word), offsets into `text`."""
+    if text.isascii():  # lower() keeps every offset of ASCII text
+        return [(m.start(), m.end(), m.group()) for m in _ASCII_WORD.finditer(text.lower())]
+    out = []
+    for m in _compiled(WORD).finditer(text):
+        f = fold(m.group())
+        if f:
+            out.append((m.start(), m.end(), f))
+    return out
+
+
+_stemmer: Any = None
+
+
+@functools.lru_cache(maxsize=65536)
+def root(word: str) -> str:
+    """The root an English word shares with its inflections (``storage`` -> ``stor``).
+
+    Only words of ASCII letters have one; any other word is its own root.
+    """
+    if not word.isascii() or not word.isalpha() or len(word) < 3:
+        return word
+    global _stemmer
+    if _stemmer is None:
+        from snowballstemmer import stemmer
+
+        _stemmer = stemmer("english")
+    stem: str = _stemmer.stemWord(word)
+    if stem.endswith("ag") and len(stem) >= 6:
+        stem = stem[:-2]
+    if stem.endswith("e") and len(stem) >= 5:
+        stem = stem[:-1]
+    return stem
+
+
+# --- what search looks in -------------------------------------------------------------
+
+#: How much a match in each field counts towards a hit's score.
+FIELD_WEIGHTS = {
+    "id": 3,
+    "title": 3,
+    "statement": 3,
+    "quote": 2,
+    "entities": 2,
+    "patient": 2,
+    "diagnosis": 2,
+    "therapy": 2,
+    "outcome": 1,
+    "events": 1,
+    "review": 1,
+}
+
+
+def searchable_fields(rec: Claim | Case, entities: dict[str, Entity]) -> list[tuple[str, str]]:
+    """The (field, text) pairs that search looks in, for a claim or a case."""
+    names: list[str] = []
+    ids = list(rec.entities)
+    if isinstance(rec, Case) and rec.hospital:
+        ids.append(rec.hospital)
+    for eid in ids:
+        e = entities.get(eid)
+        if e is not None:
+            names.append("; ".join((e.name, *e.aliases)))
+    out: list[tuple[str, str]] = [("id", rec.id)]
+    if isinstance(rec, Claim):
+        out.append(("statement", rec.statement))
+    else:
+        p = rec.patient
+        out += [
+            ("title", rec.title),
+            ("patient", " ".join(x for x in (p.description, p.name, p.place) if x)),
+            ("diagnosis", "; ".join(rec.diagnosis)),
+            ("therapy", rec.therapy),
+            ("outcome", rec.outcome),
+            ("events", "\n".join(ev.description for ev in rec.events)),
+        ]
+    out += [("quote", rec.quote), ("entities", "\n".join(names))]
+    if rec.review is not None:
+        r = rec.review
+        parts = [r.note or ""]
+        parts += [f"{c.article} -> {c.correct}" for c in r.corrections]
+        parts += [ref.title for ref in r.references]
+        parts += [d.description for d in r.later]
+        out.append(("review", "\n".join(p for p in parts if p)))
+    return [(f, t) for f, t in out if t]
+
+
+class WordStats(msgspec.Struct, frozen=True):
+    """What ranking needs to know about the whole collection, whoever holds it."""
+
+    records: int
+    lengths: dict[str, int]  # field -> total words in that field over every record
+
+
+def record_words(
+    rec: Claim | Case, entities: dict[str, Entity], lengths: Counter[str]
+) -> list[str]:
+    """The words of a record, every field's in turn; adds each field's length to `lengths`."""
+    out: list[str] = []
+    for name, text in searchable_fields(rec, entities):
+        found = words(text)
+        lengths[name] += len(found)
+        out += found
+    return out
+
+
+def word_counts(
+    records: Iterable[Claim | Case], entities: dict[str, Entity]
+) -> tuple[WordStats, dict[str, int]]:
+    """The collection's statistics, and how many records hold each word, in one pass."""
+    lengths: Counter[str] = Counter()
+    df: Counter[str] = Counter()
+    n = 0
+    for rec in records:
+        df.update(set(record_words(rec, entities, lengths)))
+        n += 1
+    return finish_stats(n, lengths), dict(df)
+
+
+def finish_stats(records: int, lengths: Counter[str]) -> WordStats:
+    """WordStats from a record count and the per-field word totals."""
+    return WordStats(records, {f: lengths[f] for f in FIELD_WEIGHTS if lengths[f]})

@@ -1,0 +1,132 @@
+"""Warm equals cold: every query command answers the same from the cache as from the file.
+
+Random datasets carry the text that splits words differently in different
+tokenisers: combining marks, currency signs, bidi isolates, private use, the
+Turkish dotless i, the long s, the Kelvin sign, CJK. Each command runs once
+with no cache at all (parsing the file), once building the cache, and once
+answered from it; the three outputs must be the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from immunofacts.cli import app
+from immunofacts.loading import dump_yaml
+
+PIECES = [
+    "store", "storing", "storage", "Stored", "lupus", "CAR-T", "car", "t", "cell", "ı", "İ",
+    "Diyarbakır", "ſtore", "\u212a", "kelvin", "e\u0301", "café", "cafe\u0301", "₽500", "€",
+    "$", "\u2066", "\u2069", "\ue000", "\U000f0000", "细胞", "治疗", "ß", "strasse", "ﬁsh",
+    "x²", "½", "-", "—", "'", '"', "_", "1", "2020", "a", "Ω", "ω",
+]  # fmt: skip
+WORD = st.one_of(st.sampled_from(PIECES), st.text(st.characters(codec="utf-8",
+    exclude_categories=["Cs", "Cc"]), min_size=1, max_size=4))  # fmt: skip
+TEXT = st.lists(WORD, min_size=1, max_size=6).map(" ".join).filter(lambda t: t.strip() != "")
+KINDS = ["statistic", "research", "opinion"]
+EVIDENCE = ["unsourced", "news-report", "peer-reviewed"]
+
+
+@st.composite
+def datasets(draw: st.DrawFn) -> dict[str, Any]:
+    n_ent = draw(st.integers(0, 2))
+    entities = [
+        {"id": f"ent-{i}", "name": draw(TEXT), "type": "organisation", "aliases": [draw(TEXT)]}
+        for i in range(n_ent)
+    ]
+    ent_ids = [e["id"] for e in entities]
+    claims = []
+    for i in range(draw(st.integers(1, 4))):
+        claim: dict[str, Any] = {
+            "id": f"claim-{i}",
+            "kind": draw(st.sampled_from(KINDS)),
+            "statement": draw(TEXT),
+            "quote": draw(TEXT),
+            "evidence": draw(st.sampled_from(EVIDENCE)),
+            "date": draw(st.sampled_from(["2020", "2020-06", "2021-01-02"])),
+            "entities": draw(st.lists(st.sampled_from(ent_ids), unique=True)) if ent_ids else [],
+        }
+        if draw(st.booleans()):
+            claim["review"] = {"verdict": "reported", "rating": "unsupported", "note": draw(TEXT)}
+        claims.append(claim)
+    cases = [
+        {
+            "id": f"case-{i}",
+            "title": draw(TEXT),
+            "quote": draw(TEXT),
+            "patient": {"description": draw(TEXT)},
+            "diagnosis": [draw(TEXT)],
+            "therapy": draw(TEXT),
+            "outcome": draw(TEXT),
+            "evidence": draw(st.sampled_from(EVIDENCE)),
+            "events": [{"date": "2020-05", "description": draw(TEXT)}],
+        }
+        for i in range(draw(st.integers(0, 2)))
+    ]
+    return {
+        "schema": 2,
+        "source": {"id": "src", "title": "T", "publisher": "P"},
+        "entities": entities,
+        "claims": claims,
+        "cases": cases,
+    }
+
+
+def _commands(ds: dict[str, Any], queries: list[str]) -> list[list[str]]:
+    cmds = [
+        ["list-cases"],
+        ["list-claims"],
+        ["list-claims", "--kind", "statistic"],
+        ["list-claims", "--evidence", "unsourced", "--year", "2020"],
+        ["show-stats"],
+        ["timeline"],
+        ["timeline", "--since", "2020-06"],
+        ["entities"],
+        ["show-claim", "claim-0"],
+        ["show-claim", "claim"],
+        ["export", "--format", "json"],
+    ]
+    cmds += [["show-case", c["id"]] for c in ds["cases"][:1]]
+    cmds += [["entities", e["id"]] for e in ds["entities"][:1]]
+    cmds += [["search", "--", q] for q in queries]
+    return cmds
+
+
+def _run(args: list[str], path: Path, env: dict[str, str | None]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [*args[:1], "--format", "json", "--data", str(path), *args[1:]]
+                                if args[0] != "export" else [*args, "--data", str(path)], env=env)  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets(), st.lists(st.one_of(st.sampled_from(PIECES), TEXT), min_size=1, max_size=4),
+       st.data())  # fmt: skip
+def test_every_query_command_answers_warm_as_cold(
+    tmp_path_factory: pytest.TempPathFactory,
+    ds: dict[str, Any],
+    queries: list[str],
+    data: st.DataObject,
+) -> None:
+    tmp = tmp_path_factory.mktemp("wc")
+    path = tmp / "d.yaml"
+    path.write_text(dump_yaml(ds), encoding="utf-8")
+    # words from the dataset's own text too, and their starts
+    text = " ".join(c["statement"] + " " + c["quote"] for c in ds["claims"]).split()
+    if text:
+        word = data.draw(st.sampled_from(text))
+        queries += [word, word[: max(1, len(word) // 2)], f'"{word}"', f"-{word} {queries[0]}"]
+    cold_env: dict[str, str | None] = {"XDG_CACHE_HOME": None, "HOME": None}
+    warm_env: dict[str, str | None] = {"XDG_CACHE_HOME": str(tmp / "cache")}
+    for args in _commands(ds, queries):
+        cold = _run(args, path, cold_env)
+        building = _run(args, path, warm_env)
+        warm = _run(args, path, warm_env)
+        assert building == cold, args
+        assert warm == cold, args
