@@ -467,11 +467,10 @@ def test_search_stems_and_ranks_what_people_type(real: Dataset) -> None:
         assert banking <= set(hit_ids(real, word)), word
     assert hit_ids(real, "CAR-T China")[0] == "claim-car-t-ind-applications"
     # a quoted phrase: whole words, in order
-    assert hit_ids(real, '"stored"') == []
+    assert set(hit_ids(real, '"stored"')).isdisjoint(banking)
     assert set(hit_ids(real, '"immune cells"')) >= banking
     # -word leaves out the records that have it
-    assert hit_ids(real, "lupus -lymphoma") == []
-    for plus, minus in (("cell", "lupus"), ("therapy", "china")):
+    for plus, minus in (("cell", "lupus"), ("therapy", "china"), ("lupus", "lymphoma")):
         both = set(hit_ids(real, f"{plus} -{minus}"))
         assert both == set(hit_ids(real, plus)) - set(hit_ids(real, minus)) != set()
 
