@@ -70,8 +70,8 @@ PLANTED = [
     ("model.py", "from . import query", "immunofacts.model -> immunofacts.query", "layers"),
     (
         "query.py",
-        "from .store import open_dataset",
-        "immunofacts.query -> immunofacts.store",
+        "from .cache import open_dataset",
+        "immunofacts.query -> immunofacts.cache",
         "layers",
     ),
 ]
