@@ -679,6 +679,10 @@ def validate(
 ) -> None:
     """Check a dataset against the schema and report every problem as file:line: where: what.
 
+    Problems go to stderr, and the exit status is 1. With --format json, stdout
+    also has {"ok": false, "problems": [{"file", "line", "where", "what"}], ...}
+    (and "ok": true with the counts for a good file).
+
     Example: immunofacts validate my-dataset.yaml
     """
     from . import query
@@ -686,7 +690,11 @@ def validate(
     from .render.results import Validation
 
     file, label = data_path(path or data)
-    ds = validate_dataset(file, label, status=progress())
+    try:
+        ds = validate_dataset(file, label, status=progress())
+    except DataError as e:
+        show(ctx, Validation(label, None, [], e.problems), format)  # JSON carries the problems
+        raise
     uncovered = query.uncovered_paragraphs(ds) if ds.source_text is not None else []
     show(ctx, Validation(label, ds, uncovered), format)
 

@@ -121,3 +121,36 @@ def test_labels_carry_their_definitions() -> None:
 
     rating = dataset_schema()["$defs"]["Rating"]
     assert {o["const"]: o["description"] for o in rating["oneOf"]} == DEFINITIONS["rating"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schema: 2\nsource:\n  id: src-x\n  title: T\n  publisher: P\n  colour: red\n",
+        "schema: 2\nsource: {id: src-x, title: T, publisher: P}\nclaims:\n  - id: BAD ID\n",
+        None,  # no such file
+    ],
+)
+def test_validate_json_lists_problems_of_a_broken_file(text: str | None, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    path = tmp_path / "bad.yaml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["problems"]
+    for problem in report["problems"]:
+        assert problem["file"] == str(path)
+        assert (
+            f"{problem['where']}: {problem['what']}" in result.stderr
+            or problem["what"] in result.stderr
+        )
+    assert list(_validator(output_schema("validate")).iter_errors(report)) == []
+    if text is not None:
+        assert all(isinstance(p["line"], int) for p in report["problems"])
+    good = CliRunner().invoke(app, ["validate", "--format", "json"])
+    assert good.exit_code == 0 and json.loads(good.stdout)["problems"] == []

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import msgspec
 
 from ..diff import DatasetDiff
+from ..errors import Problem
 from ..model import Case, Claim, Dataset, Entity
 from ..query import EntityCount, Hit, Passage, Record, Span, Stats, TimelineEvent
 from . import shapes, views
@@ -219,17 +220,24 @@ class QuotePassage(One[shapes.QuoteJSON], frozen=True):
 
 
 class Validation(One[shapes.ValidateJSON], frozen=True):
-    """`validate` of a dataset that loaded."""
+    """`validate`: a summary of a dataset that loaded, or the problems of one that did not.
+
+    The problems of a broken file go to stderr as well (as `file:line: where: what`);
+    only JSON carries them on stdout, so every other format shows nothing for it.
+    """
 
     shape = shapes.ValidateJSON
     file: str
-    ds: Dataset
+    ds: Dataset | None
     uncovered: list[str]
+    problems: tuple[Problem, ...] = ()
 
     def data(self) -> shapes.ValidateJSON:
-        return shapes.validated(self.file, self.ds, self.uncovered)
+        return shapes.validated(self.file, self.ds, self.uncovered, self.problems)
 
     def view(self, fmt: Format) -> Table:
+        if self.ds is None:
+            return Table("", ("file", "line", "where", "what"), [])
         return views.validate_table(self.file, self.ds, self.uncovered)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from ..errors import Problem
 from ..model import Case, Claim, ClaimKind, Dataset, Entity, Evidence, Qualifier, Source, Verdict
 from ..query import (
     EntityCount,
@@ -136,14 +137,24 @@ class QuoteJSON(_Shape, frozen=True):
     end: int
 
 
+class ProblemJSON(_Shape, frozen=True):
+    """A problem in a dataset file, located like a compiler error."""
+
+    file: str
+    line: int | None
+    where: str
+    what: str
+
+
 class ValidateJSON(_Shape, frozen=True):
-    """`validate` of a good dataset."""
+    """`validate`: `ok` and every problem; the counts are null when the file did not load."""
 
     file: str
     ok: bool
-    claims: int
-    cases: int
-    entities: int
+    problems: list[ProblemJSON]
+    claims: int | None
+    cases: int | None
+    entities: int | None
     uncovered_paragraphs: list[str]
 
 
@@ -230,13 +241,16 @@ def passage(p: Passage) -> QuoteJSON:
     return QuoteJSON(p.record.id, p.record.quote, p.paragraph, p.start, p.end)
 
 
-def validated(file: str, ds: Dataset, uncovered: list[str]) -> ValidateJSON:
-    """The summary of a dataset that loaded."""
+def validated(
+    file: str, ds: Dataset | None, uncovered: list[str], problems: Iterable[Problem] = ()
+) -> ValidateJSON:
+    """The summary of a dataset that loaded, or the problems of one that did not."""
     return ValidateJSON(
         file=file,
-        ok=True,
-        claims=len(ds.claims),
-        cases=len(ds.cases),
-        entities=len(ds.entities),
+        ok=ds is not None,
+        problems=[ProblemJSON(p.file, p.line, p.where, p.what) for p in problems],
+        claims=len(ds.claims) if ds else None,
+        cases=len(ds.cases) if ds else None,
+        entities=len(ds.entities) if ds else None,
         uncovered_paragraphs=uncovered,
     )
