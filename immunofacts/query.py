@@ -691,6 +691,17 @@ class Stats(msgspec.Struct, frozen=True):
     cases_by_verdict: dict[str, int]
     cases_by_rating: dict[str, int]
     backing: dict[str, tuple[str, str]]  # claim id -> (evidence, verdict) of figure claims
+    cases: tuple[CaseOutcome, ...] = ()
+
+
+class CaseOutcome(msgspec.Struct, frozen=True):
+    """A case in brief: how it is judged, and what happened after the source."""
+
+    id: str
+    title: str
+    verdict: str
+    rating: str
+    later: tuple[str, ...] = ()  # developments after the source, dated where known
 
 
 def _counted(values: Iterable[str]) -> dict[str, int]:
@@ -735,6 +746,19 @@ def stats(ds: Dataset) -> Stats:
         cases_by_verdict=_counted(verdict_label(c) for c in ds.cases),
         cases_by_rating=_by_rating(ds.cases),
         backing={c.id: (c.evidence.value, verdict_label(c)) for c in ds.claims if c.figures},
+        cases=tuple(
+            CaseOutcome(
+                c.id,
+                c.title,
+                verdict_label(c),
+                rating_label(c),
+                tuple(
+                    f"{d.date}: {d.description}" if d.date else d.description
+                    for d in (c.review.later if c.review else ())
+                ),
+            )
+            for c in ds.cases
+        ),
     )
 
 

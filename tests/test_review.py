@@ -53,7 +53,8 @@ def test_headline_figures_say_what_backs_them() -> None:
         assert (figure["evidence"], figure["verdict"]) == ("unsourced", "unconfirmed")
     code, out, _ = run("show-stats", "--format", "plain")
     assert code == 0
-    assert "more than 50 CAR-T IND applications (unsourced, unconfirmed" in out
+    assert "more than 50 CAR-T IND applications — CAR-T cell clinical IND" in out
+    assert "from claim-car-t-ind-applications: unsourced, unconfirmed" in out
 
 
 def test_claimreview_explains_the_rating_in_a_sentence_or_two() -> None:

@@ -76,3 +76,73 @@ def test_wide_help_keeps_the_rich_layout(columns: int) -> None:
     assert {"--kind", "--evidence", "--verdict", "--entity", "--year"} <= set(
         LONG_OPTION.findall(text)
     )
+
+
+# --- show-stats as a dashboard, timeline by year ------------------------------------------------
+
+
+def terminal(args: list[str], columns: int, **extra: str) -> str:
+    env = {"FORCE_COLOR": "1", "NO_COLOR": "1", "COLUMNS": str(columns), "TERM": None, **extra}
+    result = CliRunner().invoke(app, [*args, "--data", str(DATA)], env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_show_stats_at_100_columns_fits_one_screen_with_bar_charts() -> None:
+    out = terminal(["show-stats"], 100)
+    lines = out.splitlines()
+    assert len(lines) <= 40
+    assert max(len(line) for line in lines) <= 100
+    bars = sum(len(re.findall("█+▌? +[0-9]+ ", line)) for line in lines)
+    assert bars >= 25  # kind, evidence, verdict and rating charts
+    # Charts side by side: two boxes on one line.
+    assert any(line.count("╭") == 2 for line in lines)
+    for heading in ("Claims by kind", "Claims by evidence", "Claims by rating", "Cases"):
+        assert heading in out
+    assert "reviewed" in out  # how many claims are reviewed, and how they hold up
+
+
+def test_show_stats_bars_are_as_long_as_their_counts() -> None:
+    out = terminal(["show-stats"], 100)
+    row = re.compile(r"│ ([a-z-]+) +(█*)(▌?) +([0-9]+) ")
+    charts: dict[tuple[int, int], list[tuple[int, float]]] = {}
+    panel = 0
+    for line in out.splitlines():
+        if "╭" in line:
+            panel += 1
+        for m in row.finditer(line):
+            size = len(m.group(2)) + 0.5 * len(m.group(3))
+            charts.setdefault((panel, m.start()), []).append((int(m.group(4)), size))
+    assert len(charts) == 4
+    for bars in charts.values():
+        top = max(bars)
+        for count, size in bars:
+            assert size > 0
+            assert abs(size / top[1] - count / top[0]) < 0.1, bars
+
+
+def test_show_stats_at_40_columns_is_stacked_and_ascii_with_term_dumb() -> None:
+    out = terminal(["show-stats"], 40, TERM="dumb")
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 40
+    assert not any(line.count("+-") >= 2 for line in lines)  # one panel to a row
+    assert "█" not in out
+    assert re.search(r"#+ +[0-9]+", out)
+    assert not re.search("[\u2500-\u257f]", out)
+
+
+def test_timeline_groups_by_year_and_sets_later_outcomes_apart() -> None:
+    out = terminal(["timeline"], 100)
+    lines = out.splitlines()
+    headings = [line.strip("│ ") for line in lines if re.fullmatch(r"│ (\d{4}) +│", line)]
+    assert headings == sorted(headings)
+    assert len(headings) >= 3
+    later = next(i for i, line in enumerate(lines) if "Later, from outside the source" in line)
+    after = "\n".join(lines[later:])
+    assert "Later:" in after
+    assert "Later:" not in "\n".join(lines[:later])
+    # Dates aligned: every event line starts its text in the same column.
+    starts = {
+        m.end() for line in lines if (m := re.match(r"│ \d{4}(?:-\d\d){0,2} +(?=[^│\s])", line))
+    }
+    assert len(starts) == 1

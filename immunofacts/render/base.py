@@ -138,15 +138,21 @@ class Section(msgspec.Struct, frozen=True):
     text: Cell | None = None
     table: Table | None = None
     style: str = ""
+    #: The fields are counts, which a terminal draws as a bar chart.
+    chart: bool = False
 
 
 class Doc(msgspec.Struct, frozen=True):
-    """A detail view: one record, a set of figures, the source text."""
+    """A detail view: one record, a set of figures, the source text.
+
+    A `dashboard` is a set of separate panels, which a wide terminal puts side by side.
+    """
 
     title: str
     sections: tuple[Section, ...]
     subtitle: str | None = None
     style: str = ""
+    dashboard: bool = False
 
 
 # C0 controls except tab and newline, DEL, C1 controls, and the Unicode

@@ -20,8 +20,8 @@ from rich.style import Style
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from ..model import NOT_REVIEWED
-from .base import Cell, Doc, Env, Field, Table, clean, clean_marked
+from ..model import NOT_REVIEWED, Rating
+from .base import Cell, Doc, Env, Field, Section, Table, clean, clean_marked
 
 SPAN_STYLES = {
     "match": "bold black on yellow",
@@ -47,7 +47,17 @@ VALUE_STYLES = {
     "promotional": "bold red",
     "unsourced": "red",
 }
-STYLED_COLUMNS = frozenset(("verdict", "evidence"))
+#: Ratings coloured along their scale: green best, red worst; grey off the scale.
+RATING_STYLES = {
+    Rating.ACCURATE.value: "green",
+    Rating.MOSTLY_ACCURATE.value: "bright_green",
+    Rating.UNSUPPORTED.value: "yellow",
+    Rating.MISLEADING.value: "dark_orange",
+    Rating.INCORRECT.value: "red",
+    Rating.NOT_A_FACT.value: "grey62",
+}
+VALUE_STYLES.update(RATING_STYLES)
+STYLED_COLUMNS = frozenset(("verdict", "evidence", "rating"))
 
 
 #: Spans that must stay visible without colour get these brackets then.
@@ -150,9 +160,15 @@ def wrap(value: Text, width: int) -> list[Text]:
     width = max(width, 1)
     out: list[Text] = []
     for line in value.split("\n", allow_blank=True):
-        parts = line.divide(_breaks(line.plain, width)) if line.plain else [line]
+        # An indented line wraps under itself (a hanging indent).
+        indent = len(line.plain) - len(line.plain.lstrip(" "))
+        indent = indent if indent < width // 2 else 0
+        body = line[indent:]
+        parts = body.divide(_breaks(body.plain, width - indent)) if body.plain else [line]
         for part in parts:
             part.rstrip()
+            if indent and body.plain:
+                part = Text.assemble(" " * indent, part)
             shown = Text(part.plain.replace(GLUE, " "), style=part.style, spans=list(part.spans))
             shown.no_wrap, shown.overflow = True, "ignore"
             out.append(shown)
@@ -294,7 +310,8 @@ def _doc_parts(doc: Doc, env: Env, width: int) -> list[RenderableType]:
         if parts:
             parts.append(Text(""))
         if sec.title:
-            parts.append(_lines(wrap(text(sec.title, "bold underline"), width)))
+            heading = "bold underline " + SPAN_STYLES.get(sec.style, "")
+            parts.append(_lines(wrap(text(sec.title, heading.strip()), width)))
         if sec.fields:
             parts.append(_lines(_field_lines(sec.fields, width, env)))
         if sec.quote is not None:
@@ -324,7 +341,98 @@ def _doc_fits_box(doc: Doc, env: Env) -> bool:
     return max(widest, cell_len(doc.title)) <= env.width - 6
 
 
+def _bars(fields: tuple[Field, ...], width: int, env: Env) -> list[Text]:
+    """Counts as a horizontal bar chart: label, bar, count; the longest bar fills the room."""
+    counts = [int(str(f.value)) if str(f.value).isdigit() else 0 for f in fields]
+    labels = max(cell_len(f.label) for f in fields)
+    digits = max(len(str(n)) for n in counts)
+    label_width = max(1, min(labels, width - digits - 2 - 10, max(8, width // 2)))
+    label_width = min(labels, max(label_width, width - digits - 2 - 14))
+    room = max(1, width - label_width - digits - 2)
+    top = max(counts) or 1
+    full, part = ("#", "") if env.ascii_only else ("█", "▌")
+    out: list[Text] = []
+    for f, n in zip(fields, counts, strict=True):
+        label = wrap(text(f.label), label_width)
+        halves = round(2 * room * n / top)
+        halves = max(halves, 1 if n else 0)
+        bar = full * (halves // 2) + (part if halves % 2 else "")
+        if env.ascii_only and halves % 2:
+            bar += full
+        style = VALUE_STYLES.get(f.label, "cyan") if env.color else ""
+        line = label[0].copy()
+        line.pad_right(label_width - line.cell_len)
+        line.append(" ")
+        line.append(bar, style=style or None)
+        line.append(" " + str(n).rjust(digits) if n else " " + "0".rjust(digits), style="bold")
+        out.append(line)
+        for extra in label[1:]:
+            out.append(extra)
+    return out
+
+
+#: From this width on, a dashboard puts its charts side by side, two to a row.
+SIDE_BY_SIDE = 100
+#: The narrowest a dashboard panel keeps its box.
+MIN_PANEL = 40
+
+
+def _panel(sec: Section, env: Env, width: int) -> RenderableType:
+    """One section of a dashboard in a box of `width` columns (unboxed when narrow)."""
+    boxed = width >= MIN_PANEL
+    inner = width - 4 if boxed else width
+    if sec.chart and sec.fields:
+        body: list[RenderableType] = []
+        if sec.text is not None:
+            body.append(_lines(wrap(text(sec.text, "italic"), inner)))
+        body.append(_lines(_bars(sec.fields, inner, env)))
+    else:
+        untitled = msgspec.structs.replace(sec, title=None)
+        body = _doc_parts(Doc("", (untitled,)), env, inner)
+    title = text(sec.title or "", "bold")
+    if not boxed:
+        return Group(_lines(wrap(title, width)), *body)
+    return Panel(
+        Group(*body),
+        title=title,
+        title_align="left",
+        box=_box(env),
+        border_style="blue",
+        width=width,
+    )
+
+
+def _dashboard(doc: Doc, env: Env) -> RenderableType:
+    """Sections as panels: two to a row on a wide terminal, one under another otherwise."""
+    head = Text.assemble(text(doc.title, "bold"), "  ", text(doc.subtitle or "", "italic"))
+    parts: list[RenderableType] = [_lines(wrap(head, env.width))]
+    if env.width < SIDE_BY_SIDE:
+        for sec in doc.sections:
+            parts.append(_panel(sec, env, env.width))
+        return Group(*parts)
+    # Text takes the whole width; charts go two to a row.
+    half = (env.width - 1) // 2
+    rows: list[list[Section]] = []
+    for sec in doc.sections:
+        if sec.chart and rows and rows[-1][0].chart and len(rows[-1]) < 2:
+            rows[-1].append(sec)
+        else:
+            rows.append([sec])
+    for row in rows:
+        if len(row) == 1 and not row[0].chart:
+            parts.append(_panel(row[0], env, env.width))
+            continue
+        grid = RichTable.grid(padding=(0, 1))
+        for _ in row:
+            grid.add_column(width=half)
+        grid.add_row(*(_panel(sec, env, half) for sec in row))
+        parts.append(grid)
+    return Group(*parts)
+
+
 def _doc(doc: Doc, env: Env) -> RenderableType:
+    if doc.dashboard:
+        return _dashboard(doc, env)
     if not _doc_fits_box(doc, env):
         heading = wrap(text(doc.title, f"bold {doc.style or 'blue'}"), env.width)
         rule = Text("─" * min(env.width, max(ln.cell_len for ln in heading)), style="dim")

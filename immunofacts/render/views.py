@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..diff import DatasetDiff
-from ..model import NOT_REVIEWED, Case, Claim, Dataset, Entity, Figure, Qualifier, Reference, Review
+from ..model import (
+    NOT_REVIEWED,
+    Case,
+    Claim,
+    Dataset,
+    Entity,
+    Figure,
+    Qualifier,
+    Rating,
+    Reference,
+    Review,
+)
 from ..query import (
     EntityCount,
     Hit,
@@ -23,6 +34,8 @@ from ..query import (
     verdict_label,
 )
 from .base import Cell, Doc, Field, Marked, Section, Table
+
+RATING_SCORES = {r.value: r.score for r in Rating}
 
 QUALIFIER_WORDS = {
     Qualifier.EXACT: "",
@@ -221,31 +234,81 @@ def case_doc(ds: Dataset, c: Case) -> Doc:
 # --- statistics ---------------------------------------------------------------------
 
 
-def _figure_cell(f: Figure, claim_id: str, st: Stats) -> Marked:
-    value = figure_text(f)
-    backing = st.backing.get(claim_id, ("", ""))
-    text = f"{value} ({backing[0]}, {backing[1]}: {claim_id})"
-    return Marked(text, ((0, len(value), "value"), (len(value) + 1, len(text), "label")))
+def _figures(st: Stats) -> Section | None:
+    """The source's own numbers, each value first, then where they come from."""
+    if not st.figures:
+        return None
+    lines: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    at = 0
+    for h in st.figures:
+        value = figure_text(h.figure)
+        line = f"{value} — {h.figure.label}"
+        spans.append((at, at + len(value), "value"))
+        lines.append(line)
+        at += len(line) + 1
+    for claim_id in dict.fromkeys(h.claim_id for h in st.figures):
+        evidence, verdict = st.backing.get(claim_id, ("", ""))
+        line = f"from {claim_id}: {evidence}, {verdict}"
+        spans.append((at, at + len(line), "label"))
+        lines.append(line)
+        at += len(line) + 1
+    return Section("The article's figures", text=Marked("\n".join(lines), tuple(spans)))
+
+
+def _cases(st: Stats) -> Section | None:
+    """Each case: how it is judged, what the source says, and what happened later."""
+    if not st.cases:
+        return None
+    lines: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    at = 0
+
+    def add(line: str, style: str | None = None, start: int = 0) -> None:
+        nonlocal at
+        if style:
+            spans.append((at + start, at + len(line), style))
+        lines.append(line)
+        at += len(line) + 1
+
+    for c in st.cases:
+        add(f"{c.id}: {c.rating}, {c.verdict}", "value", 0)
+        spans[-1] = (spans[-1][0], spans[-1][0] + len(c.id), "value")
+        add(f"  {c.title}")
+        for later in c.later:
+            add(f"  Later, {later}", "later", 2)
+    return Section("Cases", text=Marked("\n".join(lines), tuple(spans)))
+
+
+def _held_up(st: Stats) -> str:
+    """How many claims are reviewed, and how many of those hold up or fall down."""
+    total = st.counts.get("claims", 0)
+    reviewed = total - st.by_rating.get(NOT_REVIEWED, 0)
+    good = sum(n for r, n in st.by_rating.items() if (RATING_SCORES.get(r) or 0) >= 4)
+    bad = sum(n for r, n in st.by_rating.items() if 0 < (RATING_SCORES.get(r) or 0) <= 2)
+    return f"{reviewed} of {total} reviewed: {good} hold up, {bad} mislead or are wrong"
 
 
 def stats_doc(st: Stats) -> Doc:
-    """Headline figures and the dataset's breakdown by kind, evidence, verdict and year."""
-    figs = tuple(Field(h.figure.label, _figure_cell(h.figure, h.claim_id, st)) for h in st.figures)
-    sections = [Section("The article's figures", figs)] if figs else []
+    """A dashboard: the source's figures, its cases, and how its claims divide by
+    rating, verdict, kind and evidence."""
 
-    def breakdown(title: str, counts: dict[str, int]) -> Section:
-        return Section(title, tuple(Field(k, str(v)) for k, v in counts.items()))
+    def chart(title: str, counts: dict[str, int], note: str | None = None) -> Section:
+        fields = tuple(Field(k, str(v)) for k, v in counts.items())
+        return Section(title, fields, text=note, chart=True)
 
+    c = st.counts
+    summary = (
+        f"{c.get('claims', 0)} claims, {c.get('cases', 0)} cases, {c.get('entities', 0)} entities"
+    )
+    sections = [s for s in (_figures(st), _cases(st)) if s is not None]
     sections += [
-        breakdown("Dataset", st.counts),
-        breakdown("Claims by kind", st.by_kind),
-        breakdown("Claims by evidence", st.by_evidence),
-        breakdown("Claims by verdict", st.by_verdict),
-        breakdown("Claims by year", st.by_year),
-        breakdown("Cases by evidence", st.cases_by_evidence),
-        breakdown("Cases by verdict", st.cases_by_verdict),
+        chart("Claims by rating", st.by_rating, _held_up(st)),
+        chart("Claims by verdict", st.by_verdict),
+        chart("Claims by kind", st.by_kind),
+        chart("Claims by evidence", st.by_evidence),
     ]
-    return Doc("Statistics", tuple(sections))
+    return Doc("Statistics", tuple(sections), subtitle=summary, dashboard=True)
 
 
 # --- search -----------------------------------------------------------------------
@@ -321,25 +384,31 @@ def timeline_table(events: Iterable[TimelineEvent]) -> Table:
 
 
 def timeline_doc(events: Iterable[TimelineEvent]) -> Doc:
-    """A vertical timeline grouped by month (or by year, for year-only dates), for a terminal."""
-    sections: list[Section] = []
-    group: list[Field] = []
-    heading: str | None = None
+    """A vertical timeline for a terminal: the source's own dates grouped by year, dates
+    aligned; what happened later, known from outside the source, in a section apart."""
     events = list(events)  # a terminal shows it whole
-    for e in events:
-        period = date_words(e.date[:7]) if len(e.date) > 4 else f"{e.date}, month not given"
-        if period != heading and group:
-            sections.append(Section(heading, tuple(group)))
-            group = []
-        heading = period
+    own = [e for e in events if e.record_type is not RecordType.LATER]
+    later = [e for e in events if e.record_type is RecordType.LATER]
+    years: dict[str, list[Field]] = {}
+
+    def field(e: TimelineEvent) -> Field:
         prefix = _later_prefix(e)
         line = f"{prefix}{e.description}  {e.record_id}"
         n = len(line) - len(e.record_id)
         spans = ((n, len(line), "label"),) + (((0, len(prefix), "later"),) if prefix else ())
-        group.append(Field(f"{e.date:<10}", Marked(line, spans)))
-    if group:
-        sections.append(Section(heading, tuple(group)))
-    return Doc("Timeline", tuple(sections), subtitle=f"{len(events)} dated events")
+        return Field(f"{e.date:<10}", Marked(line, spans))
+
+    for e in own:
+        years.setdefault(e.date[:4], []).append(field(e))
+    sections = [Section(year, tuple(fields)) for year, fields in years.items()]
+    if later:
+        sections.append(
+            Section("Later, from outside the source", tuple(field(e) for e in later), style="later")
+        )
+    subtitle = f"{len(own)} dated events in the source"
+    if later:
+        subtitle += f"; {len(later)} later, from other records"
+    return Doc("Timeline", tuple(sections), subtitle=subtitle)
 
 
 # --- entities ------------------------------------------------------------------------
