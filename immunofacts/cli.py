@@ -147,7 +147,10 @@ def _handle(error: BaseException) -> int:
     if callable(message) and isinstance(code, int):  # Typer's own: a usage error
         ctx = getattr(error, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-        return _say(f"{message()}{hint}", ExitStatus(code) if code in (1, 2) else ExitStatus.USAGE)
+        return _say(
+            f"{message()}{hint}",
+            ExitStatus(code) if code in (ExitStatus.ERROR, ExitStatus.USAGE) else ExitStatus.USAGE,
+        )
     raise error
 
 
@@ -387,6 +390,15 @@ def _complete(kind: str) -> Callable[[typer.Context, str], list[str]]:
     return complete
 
 
+def _id_argument(kind: str) -> Any:
+    """The ID argument of `show-case` or `show-claim`, completing ids of that kind."""
+    return typer.Argument(
+        metavar="ID",
+        help=f"{kind.capitalize()} id, or a unique prefix of one.",
+        autocompletion=_complete(kind),
+    )
+
+
 def _version(value: bool) -> None:
     if value:
         emit(f"immunofacts {__version__}\n")
@@ -440,14 +452,7 @@ def list_cases(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 @app.command("show-case")
 def show_case(
     ctx: typer.Context,
-    case_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="ID",
-            help="Case id, or a unique prefix of one.",
-            autocompletion=_complete("case"),
-        ),
-    ],
+    case_id: Annotated[str, _id_argument("case")],
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:
@@ -499,14 +504,7 @@ def list_claims(
 @app.command("show-claim")
 def show_claim(
     ctx: typer.Context,
-    claim_id: Annotated[
-        str,
-        typer.Argument(
-            metavar="ID",
-            help="Claim id, or a unique prefix of one.",
-            autocompletion=_complete("claim"),
-        ),
-    ],
+    claim_id: Annotated[str, _id_argument("claim")],
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:

@@ -13,8 +13,10 @@ class ExitStatus(enum.IntEnum):
     OK = 0
     ERROR = 1  # a data error, or nothing found
     USAGE = 2  # the command line itself is wrong
-    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); SIGTERM and SIGHUP give 128 plus theirs
+    HANGUP = 129  # the terminal went away (128 + SIGHUP)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
     BROKEN_PIPE = 141  # the reader of stdout went away, as `| head` does (128 + SIGPIPE)
+    TERMINATED = 143  # asked to stop (128 + SIGTERM)
 
 
 class ImmunofactsError(Exception):

@@ -40,9 +40,9 @@ class Interrupted(BaseException):  # noqa: N818 - like KeyboardInterrupt, not an
         super().__init__(signum)
 
     @property
-    def exit_status(self) -> int:
+    def exit_status(self) -> ExitStatus:
         """128 plus the signal's number, as a shell reports a process killed by it."""
-        return 128 + self.signum
+        return ExitStatus(128 + self.signum)
 
 
 #: The signals that stop a run cleanly.

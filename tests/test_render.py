@@ -153,3 +153,13 @@ def test_every_label_filter_is_an_option_of_the_list_commands(
         result = CliRunner().invoke(app, [*command, f"--{name}", value.value, "-f", "json"])
         assert result.exit_code in (0, 1), result.stderr  # 1: nothing has that label
         assert json.loads(result.stdout) is not None
+
+
+def test_every_exit_code_is_an_exit_status() -> None:
+    """Signals end in a member of ExitStatus too, so one enum lists every code."""
+    from immunofacts.errors import ExitStatus
+    from immunofacts.output import STOP_SIGNALS, Interrupted
+
+    assert {Interrupted(s).exit_status for s in STOP_SIGNALS} <= set(ExitStatus)
+    cli_source = Path(cli.__file__).read_text(encoding="utf-8")
+    assert re.search(r"(Exit|exit)\(\s*\d", cli_source) is None  # no literal exit codes

@@ -9,23 +9,16 @@ documentation of the output (a JSON Schema comes straight from them with
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from ..errors import Problem
 from ..model import Case, Claim, ClaimKind, Dataset, Entity, Evidence, Qualifier, Source, Verdict
-from ..query import (
-    EntityCount,
-    Hit,
-    Passage,
-    Record,
-    RecordType,
-    Span,
-    Stats,
-    TimelineEvent,
-    date_key,
-)
+from ..query import RecordType, date_key
+
+if TYPE_CHECKING:
+    from ..query import EntityCount, Hit, Passage, Record, Span, Stats, TimelineEvent
 
 
 class _Shape(msgspec.Struct, frozen=True):
