@@ -120,7 +120,7 @@ def test_list_claims_and_search_filter_by_verdict() -> None:
     assert {c["review"]["rating"] for c in opinions} == {"not-a-fact"}
     hits = as_json("search", "singer", "--verdict", "reported")
     assert isinstance(hits, list) and hits
-    assert {h["verdict"] for h in hits} == {"reported"}
+    assert {h["review"]["verdict"] for h in hits} == {"reported"}
 
 
 @pytest.mark.parametrize(

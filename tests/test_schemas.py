@@ -154,3 +154,28 @@ def test_validate_json_lists_problems_of_a_broken_file(text: str | None, tmp_pat
         assert all(isinstance(p["line"], int) for p in report["problems"])
     good = CliRunner().invoke(app, ["validate", "--format", "json"])
     assert good.exit_code == 0 and json.loads(good.stdout)["problems"] == []
+
+
+def test_show_stats_csv_is_numbers_matching_the_json() -> None:
+    import csv
+    import io
+
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    data = json.loads(CliRunner().invoke(app, ["show-stats", "-f", "json"]).stdout)
+    rows = list(
+        csv.DictReader(io.StringIO(CliRunner().invoke(app, ["show-stats", "-f", "csv"]).stdout))
+    )
+    counts = {(r["group"], r["label"]): float(r["value"]) for r in rows if r["group"] != "figure"}
+    want = {
+        (group, label): n
+        for group, value in data.items()
+        if isinstance(value, dict)
+        for label, n in value.items()
+    }
+    assert counts == want
+    figures = [r for r in rows if r["group"] == "figure"]
+    assert [float(r["value"]) for r in figures] == [f["value"] for f in data["figures"]]
+    assert [r["qualifier"] for r in figures] == [f["qualifier"] for f in data["figures"]]

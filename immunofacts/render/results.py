@@ -129,7 +129,9 @@ class Statistics(One[shapes.StatsJSON], frozen=True):
     def data(self) -> shapes.StatsJSON:
         return shapes.stats(self.stats)
 
-    def view(self, fmt: Format) -> Doc:
+    def view(self, fmt: Format) -> Table | Doc:
+        if fmt is Format.CSV:  # a tidy table of numbers, not the display text
+            return views.stats_table(self.data())
         return views.stats_doc(self.stats)
 
 

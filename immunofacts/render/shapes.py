@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..errors import Problem
-from ..model import Case, Claim, ClaimKind, Dataset, Entity, Evidence, Qualifier, Source, Verdict
+from ..model import (
+    Case,
+    Claim,
+    ClaimKind,
+    Dataset,
+    Entity,
+    Evidence,
+    Qualifier,
+    Review,
+    Source,
+)
 from ..query import RecordType, date_key
 
 if TYPE_CHECKING:
@@ -88,7 +98,7 @@ class HitJSON(_Shape, frozen=True):
     type: RecordType
     kind: ClaimKind | None
     evidence: Evidence
-    verdict: Verdict | None
+    review: Review | None
     score: float
     text: str
     matches: list[MatchJSON]
@@ -208,7 +218,7 @@ def hit(h: Hit) -> HitJSON:
         type=RecordType.of(rec),
         kind=rec.kind if isinstance(rec, Claim) else None,
         evidence=rec.evidence,
-        verdict=rec.review.verdict if rec.review else None,
+        review=rec.review,
         score=round(h.score, 3),
         text=rec.statement if isinstance(rec, Claim) else rec.title,
         matches=[

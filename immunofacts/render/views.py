@@ -34,6 +34,7 @@ from ..query import (
     verdict_label,
 )
 from .base import Cell, Doc, Field, Marked, Section, Table
+from .shapes import StatsJSON
 
 RATING_SCORES = {r.value: r.score for r in Rating}
 
@@ -309,6 +310,19 @@ def stats_doc(st: Stats) -> Doc:
         chart("Claims by evidence", st.by_evidence),
     ]
     return Doc("Statistics", tuple(sections), subtitle=summary, dashboard=True)
+
+
+def stats_table(data: StatsJSON) -> Table:
+    """Every number of `show-stats` as a row: the headline figures (group `figure`,
+    with qualifier, unit and claim), then each count (group as in the JSON)."""
+    rows: list[tuple[Cell, ...]] = [
+        ("figure", f.label, str(f.value), f.qualifier.value, f.unit, f.claim) for f in data.figures
+    ]
+    for group in data.__struct_fields__:
+        counts = getattr(data, group)
+        if isinstance(counts, dict):
+            rows += [(group, k, str(n), "exact", "records", "") for k, n in counts.items()]
+    return Table("Statistics", ("group", "label", "value", "qualifier", "unit", "claim"), rows)
 
 
 # --- search -----------------------------------------------------------------------
