@@ -275,6 +275,20 @@ def _data_source(ctx: typer.Context, param: Any, value: str | None) -> str | Non
     return value
 
 
+def _text_arg(ctx: typer.Context, param: Any, value: Any) -> Any:
+    """Refuse text that is not characters (bytes that are not UTF-8) or holds controls."""
+    from .render.base import clean
+
+    for item in value if isinstance(value, list | tuple) else [value]:
+        if isinstance(item, str) and (
+            any("\ud800" <= ch <= "\udfff" for ch in item) or clean(item) != item
+        ):
+            shown = clean(item.encode("utf-8", "backslashreplace").decode("ascii", "replace"))
+            name = param.opts[0] if param.param_type_name == "option" else param.metavar
+            raise UsageError(f"{name}: not plain text: {shown[:60]!r}")
+    return value
+
+
 DataOpt = Annotated[
     str | None,
     typer.Option(
@@ -536,7 +550,10 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 def search(
     ctx: typer.Context,
     query: Annotated[
-        list[str], typer.Argument(metavar="TERMS...", help="Words to look for (see above).")
+        list[str],
+        typer.Argument(
+            metavar="TERMS...", help="Words to look for (see above).", callback=_text_arg
+        ),
     ],
     labels: dict[str, Wanted],
     data: DataOpt = None,
@@ -867,11 +884,17 @@ def export(
     ] = None,
     author: Annotated[
         str | None,
-        typer.Option(metavar="NAME", help="claimreview: who publishes the reviews (required)."),
+        typer.Option(
+            metavar="NAME",
+            help="claimreview: who publishes the reviews (required).",
+            callback=_text_arg,
+        ),
     ] = None,
     author_url: Annotated[
         str | None,
-        typer.Option(metavar="URL", help="claimreview: the publisher's web address."),
+        typer.Option(
+            metavar="URL", help="claimreview: the publisher's web address.", callback=_text_arg
+        ),
     ] = None,
     url_template: Annotated[
         str | None,
@@ -879,6 +902,7 @@ def export(
             metavar="TEMPLATE",
             help="claimreview: each review's web page, {id} standing for the claim id, e.g. "
             "'https://example.org/reviews/{id}' (required).",
+            callback=_text_arg,
         ),
     ] = None,
     allow_non_web_url: Annotated[

@@ -39,11 +39,16 @@ class Problem(NamedTuple):
 
 
 class DataError(ImmunofactsError):
-    """A dataset could not be loaded; carries every problem found."""
+    """A dataset could not be loaded; carries the problems found (the first ones, when
+    there are many: `more` counts the rest)."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], more: int = 0) -> None:
         self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        self.more = more
+        lines = [str(p) for p in self.problems]
+        if more and self.problems:
+            lines.append(f"{self.problems[0].file}: and {more:,} more problems")
+        super().__init__("\n".join(lines))
 
 
 class NotFoundError(ImmunofactsError):

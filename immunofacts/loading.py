@@ -3,15 +3,20 @@
 A file is read with a size cap, decoded as UTF-8, parsed and validated. Two
 parsers share the work:
 
-* the fast path hands the text to yaml-rs (Rust) when it is installed and the
-  text holds no tag, anchor, alias, directive or document marker;
+* the fast path hands the text to yaml-rs (Rust) when it is installed (the
+  ``fast`` extra: ``pip install 'immunofacts[fast]'``) and the text holds no
+  tag, anchor, alias, directive, document marker, or number form that the two
+  parsers read differently, and is not nested deeper than a cheap scan can
+  bound (deep nesting overflows a native parser's stack);
 * the careful path is a hardened PyYAML loader (the C one where present) that
   refuses tags, aliases and duplicate keys, keeps every plain scalar under the
   YAML 1.2 core schema (so ``no`` stays a string and dates stay strings) and
   records the line of every node.
 
 Any problem found on the fast path is reported from the careful path, so every
-message carries ``file:line: where: what``.
+message carries ``file:line: where: what`` (a file over the careful path's
+size cap is reported without lines rather than parsed twice). Both paths give
+the same dataset, or the same refusal, for every text the fast one accepts.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import msgspec
 
 from .errors import DataError, Problem
 from .model import (
+    MAX_NUMBER,
     SCHEMA_CHANGES,
     SCHEMA_VERSION,
     Case,
@@ -49,12 +55,22 @@ from .model import (
     review_problems,
 )
 
-#: The largest dataset file read, in bytes (override with IMMUNOFACTS_MAX_BYTES).
+#: The largest dataset file read, in bytes, unless IMMUNOFACTS_MAX_BYTES says otherwise.
 MAX_BYTES = 256 * 1024 * 1024
+#: The largest file the careful parser (PyYAML) reads: it keeps every node and
+#: its line, so it needs many times the file's size in memory. Larger files
+#: need the fast parser (the ``fast`` extra).
+CAREFUL_MAX_BYTES = 16 * 1024 * 1024
 #: The deepest nesting of mappings and lists accepted.
 MAX_DEPTH = 32
 #: Longest integer literal read as a number; longer ones stay strings.
 MAX_INT_DIGITS = 30
+#: At most this many problems are reported; the rest are counted.
+MAX_PROBLEMS = 100
+#: Nesting the pre-scan can bound cheaply; text that may go deeper takes the careful path.
+_SCAN_INDENT = 40
+_SCAN_COMPACT = 8
+_SCAN_FLOW = 40
 
 Path_ = tuple[str | int, ...]
 LineMap = dict[Path_, int]
@@ -66,7 +82,6 @@ _RECORD_TYPES: dict[str, type[Entity] | type[Claim] | type[Case]] = {
     "cases": Case,
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
-_NODE_START = " \t\r\n[]{},"
 _DOC_MARKERS = ("\n---", "\n...", "\n%")
 _PATTERN_MSGS = {
     "doi": "expected a DOI like 10.1038/s41586-020-03041-6",
@@ -79,9 +94,23 @@ _ID_MSG = "expected an id of lowercase letters, digits and hyphens"
 
 
 def max_bytes() -> int:
-    """The size cap in force: IMMUNOFACTS_MAX_BYTES when set to a number, else MAX_BYTES."""
-    raw = os.environ.get("IMMUNOFACTS_MAX_BYTES", "")
-    return int(raw) if raw.isdigit() else MAX_BYTES
+    """The size cap in force: IMMUNOFACTS_MAX_BYTES (a whole number of bytes) when set,
+    else MAX_BYTES. It may raise the cap, to load a large corpus, or lower it."""
+    raw = os.environ.get("IMMUNOFACTS_MAX_BYTES", "").strip()
+    if not raw:
+        return MAX_BYTES
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
+        raise DataError(
+            [
+                Problem(
+                    "IMMUNOFACTS_MAX_BYTES",
+                    None,
+                    "",
+                    f"expected a whole number of bytes such as 500000000, got {raw[:40]!r}",
+                )
+            ]
+        )
+    return int(raw)
 
 
 def read_text(
@@ -115,10 +144,11 @@ def read_text(
     if st.st_size > limit:
         raise fail(f"file is {st.st_size:,} bytes, over the limit of {limit:,} bytes")
     try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
+        data = _read_bounded(path, limit + 1)
     except PermissionError:
         raise fail("permission denied") from None
+    except BlockingIOError:
+        raise fail("cannot be read without waiting (a device or a kernel file?)") from None
     except OSError as e:
         raise fail(f"cannot read: {e.strerror or e}") from None
     if len(data) > limit:
@@ -126,6 +156,31 @@ def read_text(
     if on_bytes is not None:
         on_bytes(data)
     return decode(data, name)
+
+
+def _read_bounded(path: Path, limit: int) -> bytes:
+    """Up to `limit` bytes of a file, opened so that it cannot block.
+
+    Some files look regular but wait for data (``/proc/kmsg``); opened
+    non-blocking, they fail at once instead of hanging. The descriptor is
+    checked again after opening, in case the path was swapped for a FIFO.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        chunks: list[bytes] = []
+        size = 0
+        while size < limit:
+            chunk = os.read(fd, min(limit - size, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -174,53 +229,133 @@ def parse_dataset(text: str, name: str = "<string>", base_dir: Path | None = Non
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
         raise DataError([Problem(name, None, "", "file is empty: expected a dataset mapping")])
-    fast = _fast_parse(text)
+    fast, why = _fast_parse(text)
+    too_big = len(text) > CAREFUL_MAX_BYTES and len(text.encode("utf-8")) > CAREFUL_MAX_BYTES
+    memo: dict[str, Any] = {}  # work the two builds share: the source text, its quote index
     if fast is not None:
         try:
-            return build_dataset(fast, name, None, base_dir)
+            return build_dataset(fast, name, None, base_dir, memo=memo)
         except DataError:
-            pass  # report from the careful path, which knows the lines
+            if too_big:  # parsing it again to find the lines would take too much memory
+                raise
+            # else report from the careful path, which knows the lines
+    if too_big:
+        raise DataError(
+            [
+                Problem(
+                    name,
+                    None,
+                    "",
+                    f"file is over {CAREFUL_MAX_BYTES:,} bytes, the most the careful parser "
+                    f"reads, and the fast parser cannot take it: {why}",
+                )
+            ]
+        )
     raw, lines = parse_yaml(text, name)
-    return build_dataset(raw, name, lines, base_dir)
+    return build_dataset(raw, name, lines, base_dir, memo=memo)
+
+
+_FLOW = re.compile(r"[\[\]{}]")
+#: Two compact indicators in a row, as any run of three or more holds.
+_COMPACT_PAIR = re.compile(r"[-?][ \t]+[-?][ \t]")
+_DEEP_COMPACT = re.compile(rf"^[ \t]*(?:[-?:][ \t]+){{{_SCAN_COMPACT}}}", re.MULTILINE)
+#: Number forms outside the YAML 1.2 core schema that yaml-rs reads as numbers
+#: anyway (digit separators, binary, signed hex or octal): text with any of
+#: these takes the careful path. Each pattern starts with a literal, which
+#: `re` finds fast.
+_SEPARATOR = re.compile(r"_(?:(?<=[0-9]_)|(?=[0-9]))")
+_RADIX = re.compile(r"0[xXoObB]")
+_INDICATOR = re.compile(r"[&*!]")
+_NODE_START = " \t\r\n[]{},"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def nesting_is_shallow(text: str) -> bool:
+    """Whether the text surely nests less deep than a native parser's stack allows.
+
+    A cheap, linear scan that may answer False for harmless text (a quoted
+    ``[[[[``, a deeply indented block scalar), never True for text that nests
+    deeply: block nesting needs more indentation or compact indicators
+    (``- - -``) at each level, and flow nesting needs brackets. Literal
+    searches (fast) come first; a regular expression runs only when one hits.
+    """
+    if "\n" + " " * _SCAN_INDENT in text or text.startswith(" " * _SCAN_INDENT):
+        return False
+    if _COMPACT_PAIR.search(text) and _DEEP_COMPACT.search(text):
+        return False
+    if "[" in text or "{" in text:
+        depth = 0
+        for m in _FLOW.finditer(text):
+            depth += 1 if m.group() in "[{" else -1
+            if depth > _SCAN_FLOW:
+                return False
+    return True
 
 
 def is_plain(text: str) -> bool:
     """Whether the text holds no tag, anchor, alias, directive or document marker.
 
     A tag, anchor or alias begins a node: at the start, or after a space or a
-    flow indicator. This may answer False for harmless text (``a *b*`` in a
-    plain scalar), never True for text that has one.
+    flow indicator, followed by its name. This may answer False for harmless
+    text (``a *b*`` in a plain scalar), never True for text that has one.
     """
     if text.startswith(("---", "...", "%")) or any(m in text for m in _DOC_MARKERS):
         return False
     if _CONTROL.search(text):
         return False  # the careful path names the character and its line
-    for ch in "!&*":
-        i = text.find(ch)
-        while i >= 0:
-            if i == 0 or text[i - 1] in _NODE_START:
+    for m in _INDICATOR.finditer(text):
+        i = m.start()
+        if i == 0 or text[i - 1] in _NODE_START:
+            after = text[i + 1 : i + 2]
+            if m.group() == "!" or (after and after not in _NODE_START):
                 return False
-            i = text.find(ch, i + 1)
     return True
 
 
-def _fast_parse(text: str) -> Any:
-    """Parse with yaml-rs when it is installed and the text is plain; else None."""
+def _odd_numbers(text: str) -> bool:
+    """Whether the text may hold a number form outside the core schema (see _SEPARATOR)."""
+    if "_" in text and _SEPARATOR.search(text):
+        return True
+    for m in _RADIX.finditer(text):
+        i, radix = m.start(), m.group()[1]
+        if (i > 0 and text[i - 1] in "+-") or (radix in "bB" and text[i + 2 : i + 3] in ("0", "1")):
+            return True
+    return False
+
+
+def fast_parser_available() -> bool:
+    """Whether the fast parser (yaml-rs, the ``fast`` extra) is installed."""
+    try:
+        import yaml_rs  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _fast_parse(text: str) -> tuple[Any, str]:
+    """Parse with yaml-rs when it is installed and may take the text; else (None, why not)."""
     if not is_plain(text):
-        return None
+        return None, "it has a tag, anchor, alias, directive, document marker or control character"
+    if _odd_numbers(text):
+        return None, "it has a number written in a form outside YAML 1.2's core schema"
+    if not nesting_is_shallow(text):
+        return None, "it may be nested too deeply"
     try:
         import yaml_rs
-    except ImportError:  # pragma: no cover - yaml-rs is a dependency; this is a fallback
-        return None
+    except ImportError:
+        return None, "it is not installed (pip install 'immunofacts[fast]')"
     try:
-        return yaml_rs.loads(
-            text,
-            parse_datetime=False,
-            duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
-            alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=0),
+        return (
+            yaml_rs.loads(
+                text,
+                parse_datetime=False,
+                duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+                alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=0),
+            ),
+            "",
         )
-    except Exception:
-        return None
+    except Exception as e:
+        return None, f"it refused the text ({str(e)[:80]})"
 
 
 # --- the careful path -------------------------------------------------------
@@ -228,19 +363,15 @@ def _fast_parse(text: str) -> Any:
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
 _TRUE = frozenset(("true", "True", "TRUE"))
 _FALSE = frozenset(("false", "False", "FALSE"))
-# Numbers as both parsers read them: the YAML 1.2 core schema, plus the binary
-# and digit-separator forms that yaml-rs also accepts.
-_INT = re.compile(
-    r"[-+]?(?:0b([01_]*[01][01_]*)|0o([0-7_]*[0-7][0-7_]*)|0x([0-9a-fA-F_]*[0-9a-fA-F][0-9a-fA-F_]*)"
-    r"|(_*[0-9][0-9_]*))"
-)
+# Numbers as the YAML 1.2 core schema reads them (text with other forms that
+# yaml-rs would read as numbers never takes the fast path: see _NUMBER_FORMS).
+_INT = re.compile(r"0o([0-7]+)|0x([0-9a-fA-F]+)|[-+]?([0-9]+)")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _SPECIAL_FLOAT = {
     f"{sign}.{word}": float(f"{sign}{word[:3].lower()}")
     for sign in ("", "+", "-")
     for word in ("inf", "Inf", "INF")
 } | {".nan": float("nan"), ".NaN": float("nan"), ".NAN": float("nan")}
-_PLAIN_TAG = "tag:immunofacts,plain"
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
@@ -254,40 +385,39 @@ def _resolve_plain(value: str) -> Any:
         return True
     if value in _FALSE:
         return False
-    if len(value) > MAX_INT_DIGITS:
-        return value
     m = _INT.fullmatch(value)
     if m:
+        if len(value) > MAX_INT_DIGITS:
+            return value  # out of any number field's range; validation says so
         sign = -1 if value.startswith("-") else 1
-        for base, digits in zip((2, 8, 16, 10), m.groups(), strict=True):
+        for base, digits in zip((8, 16, 10), m.groups(), strict=True):
             if digits is not None:
-                return sign * int(digits.replace("_", ""), base)
+                return sign * int(digits, base)
     if _FLOAT.fullmatch(value):
         return float(value)
     return _SPECIAL_FLOAT.get(value, value)
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
-    """Parse YAML text strictly; return the data and the line of every node's path."""
+    """Parse YAML text strictly; return the data and the line of every node's path.
+
+    The data is built from the parser's events with an explicit stack, not
+    from a composed node tree: nesting is refused at MAX_DEPTH as soon as it
+    is seen (no recursion, whatever the input), and memory holds the data and
+    its lines, not a node object with two marks for every scalar.
+    """
     import yaml
 
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-    class HardenedLoader(base):  # type: ignore[misc]
-        # Every plain scalar gets one private tag, so that an explicit `!!str`
-        # can be told apart from a plain one; _resolve_plain reads plain ones.
-        yaml_implicit_resolvers: dict[Any, Any] = {
-            key: [(_PLAIN_TAG, re.compile(r".*", re.DOTALL))] for key in (None, "")
-        }
 
     def problem(mark: Any, where: str, what: str) -> DataError:
         line = mark.line + 1 if mark is not None else None
         return DataError([Problem(name, line, where, what)])
 
-    loader = HardenedLoader(text)
+    loader = base(text)
     try:
         try:
-            root = loader.get_single_node()
+            return _build_from_events(loader, problem, text)
         except yaml.reader.ReaderError as e:
             line = text.count("\n", 0, e.position) + 1
             what = (
@@ -303,51 +433,130 @@ def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
             raise problem(mark, "", f"YAML syntax error: {what}") from None
         except yaml.YAMLError as e:
             raise DataError([Problem(name, None, "", f"YAML error: {e}")]) from None
-        except RecursionError:
-            raise DataError([Problem(name, None, "", "nesting is too deep")]) from None
     finally:
         loader.dispose()
 
+
+class _Open:
+    """A mapping or list being built: its path, and the key awaiting its value."""
+
+    __slots__ = ("is_map", "key", "path", "value")
+
+    def __init__(self, value: dict[str, Any] | list[Any], path: Path_) -> None:
+        self.value = value
+        self.path = path
+        self.is_map = isinstance(value, dict)
+        self.key: str | None = None
+
+
+def _event_line(ev: Any) -> int:
+    mark = ev.start_mark
+    return int(mark.line) + 1 if mark is not None else 1
+
+
+#: Escapes that can make half of a surrogate pair (the only way to write one in UTF-8 text).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]|\\U0000[dD][89a-fA-F]")
+_PLAIN_CACHE_LIMIT = 50_000
+
+
+def _build_from_events(loader: Any, problem: Any, text: str) -> tuple[Any, LineMap]:
+    import yaml
+
+    ev_scalar, ev_alias = yaml.ScalarEvent, yaml.AliasEvent
+    ev_map_start, ev_seq_start = yaml.MappingStartEvent, yaml.SequenceStartEvent
+    ev_ends = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+    ev_doc_start, ev_stream_end = yaml.DocumentStartEvent, yaml.StreamEndEvent
+    str_tags = (None, "!", _STR_TAG)
+    check_surrogates = _SURROGATE_ESCAPE.search(text) is not None
+    plain_cache: dict[str, Any] = {}
     lines: LineMap = {}
-    seen: set[int] = set()
+    stack: list[_Open] = []
+    top: _Open | None = None
+    root: Any = None
+    have_root = False
+    documents = 0
+    get_event = loader.get_event
 
-    def build(node: Any, path: Path_, depth: int) -> Any:
-        where = _where(path)
-        if id(node) in seen:
-            raise problem(node.start_mark, where, "aliases (*name) are not allowed")
-        seen.add(id(node))
-        if depth > MAX_DEPTH:
-            raise problem(node.start_mark, where, f"nested more than {MAX_DEPTH} levels deep")
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag == _PLAIN_TAG:
-                return _resolve_plain(node.value)
-            if node.tag != _STR_TAG:
-                raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
-            return node.value
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ_TAG:
-                raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
-            items = []
-            for i, child in enumerate(node.value):
-                lines[(*path, i)] = child.start_mark.line + 1
-                items.append(build(child, (*path, i), depth + 1))
-            return items
-        if node.tag != _MAP_TAG:
-            raise problem(node.start_mark, where, f"YAML tags are not allowed ({node.tag})")
-        out: dict[str, Any] = {}
-        for knode, vnode in node.value:
-            if not isinstance(knode, yaml.ScalarNode) or knode.tag not in (_STR_TAG, _PLAIN_TAG):
-                raise problem(knode.start_mark, where, "mapping keys must be plain strings")
-            key = knode.value
-            if key in out:
-                raise problem(knode.start_mark, _where((*path, key)), "duplicate key")
-            lines[(*path, key)] = knode.start_mark.line + 1
-            out[key] = build(vnode, (*path, key), depth + 1)
-        return out
+    def fail(ev: Any, path: Path_, what: str) -> DataError:
+        error: DataError = problem(ev.start_mark, _where(path), what)
+        return error
 
-    lines[()] = root.start_mark.line + 1 if root is not None else 1
-    data = build(root, (), 0) if root is not None else None
-    return data, lines
+    while True:
+        ev: Any = get_event()
+        cls = type(ev)
+        if cls is ev_scalar and top is not None and top.is_map and top.key is None:
+            # A key.
+            key = ev.value
+            if ev.tag not in str_tags:
+                raise fail(ev, top.path, "mapping keys must be plain strings")
+            if check_surrogates and _SURROGATE.search(key):
+                raise fail(ev, top.path, "a key holds half of a surrogate pair")
+            if key in top.value:
+                raise fail(ev, (*top.path, key), "duplicate key")
+            top.key = key
+            lines[(*top.path, key)] = _event_line(ev)
+            continue
+        if cls is ev_scalar or cls is ev_map_start or cls is ev_seq_start or cls is ev_alias:
+            # A new node: a value, a list item, or the root.
+            if top is None:
+                path: Path_ = ()
+                lines[()] = _event_line(ev)
+            elif top.is_map:
+                path = (*top.path, top.key)  # type: ignore[arg-type]
+            else:
+                path = (*top.path, len(top.value))
+                lines[path] = _event_line(ev)
+            if cls is ev_scalar:
+                tag, raw_value = ev.tag, ev.value
+                if tag is None and not ev.style:  # plain and untagged: the core schema decides
+                    value = plain_cache.get(raw_value, plain_cache)
+                    if value is plain_cache:
+                        value = _resolve_plain(raw_value)
+                        if len(plain_cache) < _PLAIN_CACHE_LIMIT and len(raw_value) < 20:
+                            plain_cache[raw_value] = value
+                else:
+                    if tag not in str_tags:
+                        raise fail(ev, path, f"YAML tags are not allowed ({tag})")
+                    value = raw_value
+                if check_surrogates and isinstance(value, str):
+                    bad = _SURROGATE.search(value)
+                    if bad:
+                        what = f"\\u{ord(bad.group()):04x} is half of a surrogate pair"
+                        raise fail(ev, path, what + ", not a character")
+            elif cls is ev_alias:
+                raise fail(ev, path, "aliases (*name) are not allowed")
+            else:
+                is_map = cls is ev_map_start
+                if ev.tag not in (None, "!", _MAP_TAG if is_map else _SEQ_TAG):
+                    raise fail(ev, path, f"YAML tags are not allowed ({ev.tag})")
+                if len(stack) >= MAX_DEPTH:
+                    raise fail(ev, path, f"nested more than {MAX_DEPTH} levels deep")
+                top = _Open({} if is_map else [], path)
+                stack.append(top)
+                continue
+        elif cls in ev_ends:
+            value = stack.pop().value
+            top = stack[-1] if stack else None
+        elif cls is ev_doc_start:
+            documents += 1
+            if documents > 1:
+                raise problem(ev.start_mark, "", "expected a single document, found another")
+            continue
+        elif cls is ev_stream_end:
+            break
+        else:  # stream start, document end
+            continue
+        # A finished value: put it where it belongs.
+        if top is None:
+            root, have_root = value, True
+        elif top.is_map:
+            top.value[top.key] = value  # type: ignore[call-overload,index]
+            top.key = None
+        else:
+            top.value.append(value)  # type: ignore[union-attr]
+    if not have_root:
+        lines[()] = 1
+    return root, lines
 
 
 def dump_yaml(data: Any) -> str:
@@ -415,10 +624,10 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
     if "matching regex" in what:
         field = path[-1] if path else ""
         if field == "date":
-            return path, f"{_DATE_MSG}, got {value!r}"
+            return path, f"{_DATE_MSG}, got {_shown(value)}"
         if field in _PATTERN_MSGS:
-            return path, f"{_PATTERN_MSGS[field]}, got {value!r}"
-        return path, f"{_ID_MSG}, got {value!r}"
+            return path, f"{_PATTERN_MSGS[field]}, got {_shown(value)}"
+        return path, f"{_ID_MSG}, got {_shown(value)}"
     if what.startswith("Invalid enum value"):
         named = [part for part in path if isinstance(part, str)]
         field = named[-1] if named else ""
@@ -426,7 +635,14 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
         if enum is None:
             return path, f"{what[0].lower()}{what[1:]}"
         allowed = [str(e.value) for e in enum]
-        return path, f"expected one of {', '.join(allowed)}; got {value!r}"
+        return path, f"expected one of {', '.join(allowed)}; got {_shown(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, f"expected a finite number, got {value}"
+    bound = re.match(r"Expected `(?:int|float)` ([<>]=) (\S+)$", what)
+    if bound or (isinstance(value, str) and _INT.fullmatch(value) and "int" in what):
+        field = path[-1] if path else ""
+        lo, hi = _RANGES.get(field, (-MAX_NUMBER, MAX_NUMBER)) if isinstance(field, str) else (0, 0)
+        return path, f"number out of range (from {lo:,} to {hi:,}), got {_found(value)}"
     expected = re.match(r"Expected `([^`]*)`(.*?)(?:, got `[^`]*`)?$", what)
     if expected:
         names = [_TYPE_WORDS.get(t.strip(), t.strip()) for t in expected.group(1).split("|")]
@@ -435,6 +651,9 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
         return path, f"expected {' or '.join(names)}{expected.group(2)}, got {_found(value)}"
     return path, f"{what[0].lower()}{what[1:]}"
 
+
+#: The range of each bounded number field, for messages (see model.Number and model.Age).
+_RANGES = {"age": (0, 150)}
 
 _ENUMS: dict[str, type[enum.Enum]] = {
     "kind": ClaimKind,
@@ -461,7 +680,7 @@ def _found(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float):
-        return f"the number {value}"
+        return f"the number {_shown(value)}"
     if isinstance(value, str):
         return f"the string {_shown(value)}"
     return _shown(value)
@@ -474,7 +693,10 @@ def _shown(value: Any) -> str:
         return "a list"
     if value is None:
         return "null"
-    text = repr(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_INT_DIGITS:
+        digits = len(str(abs(value))) if value.bit_length() < 10_000 else "many"
+        return f"a {'negative ' if value < 0 else ''}{digits}-digit number"
+    text = repr(value[:80] if isinstance(value, str) else value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -519,12 +741,23 @@ def _calendar_dates(rec: Any, path: Path_, good: set[str]) -> list[tuple[Path_, 
 
 
 def build_dataset(
-    raw: Any, name: str, lines: LineMap | None, base_dir: Path | None = None
+    raw: Any,
+    name: str,
+    lines: LineMap | None,
+    base_dir: Path | None = None,
+    *,
+    memo: dict[str, Any] | None = None,
 ) -> Dataset:
-    """Validate parsed YAML into a Dataset, collecting every problem before raising."""
+    """Validate parsed YAML into a Dataset, collecting problems (the first MAX_PROBLEMS,
+    and a count of the rest) before raising."""
     problems: list[Problem] = []
+    more = 0
 
     def add(path: Path_, what: str) -> None:
+        nonlocal more
+        if len(problems) >= MAX_PROBLEMS:
+            more += 1
+            return
         problems.append(Problem(name, _line(lines, path), _where(path), what))
 
     if not isinstance(raw, dict):
@@ -537,7 +770,7 @@ def build_dataset(
     if "schema" not in raw:
         add((), "missing required field 'schema'")
     elif schema != SCHEMA_VERSION or isinstance(schema, bool):
-        what = f"unsupported schema version {schema!r}; this version reads {SCHEMA_VERSION}"
+        what = f"unsupported schema version {_shown(schema)}; this version reads {SCHEMA_VERSION}"
         if isinstance(schema, int) and not isinstance(schema, bool) and schema < SCHEMA_VERSION:
             changes = "; ".join(
                 SCHEMA_CHANGES[v]
@@ -605,12 +838,22 @@ def build_dataset(
 
     source_text = None
     if source is not None and source.text is not None:
-        source_text = _source_text(source.text, base_dir, add)
+        memo = {} if memo is None else memo
+        if memo.get("source") != source.text:
+            memo.clear()
+            memo["source"] = source.text
+            memo["text"] = _source_text(source.text, base_dir)
+        source_text, inside, refused = memo["text"]
+        if refused:
+            add(("source", "text"), refused)
         if source_text is not None:
-            _check_quotes(source_text, raw, add)
+            if "index" not in memo:
+                memo["index"] = _TextIndex(source_text)
+                memo["found"] = {}
+            _check_quotes(memo["index"], memo["found"], raw, add, reveal=inside)
 
     if problems or source is None:
-        raise DataError(sorted(problems, key=lambda p: p.line or 0))
+        raise DataError(sorted(problems, key=lambda p: p.line or 0), more)
     return Dataset(
         schema=SCHEMA_VERSION,
         source=source,
@@ -746,19 +989,130 @@ def _check_references(raw: dict[str, Any], add: Any) -> None:
                     add((section, pos, "claims", j), f"unknown claim {ref!r}")
 
 
-def _source_text(rel: str, base_dir: Path | None, add: Any) -> str | None:
-    path = Path(rel)
-    if not path.is_absolute():
-        path = (base_dir or Path.cwd()) / path
+#: Directories, besides a dataset's own, from which its `source.text` may be read
+#: (separated as in PATH).
+TEXT_DIRS_ENV = "IMMUNOFACTS_TEXT_DIRS"
+#: Quotes whose mismatch is explained in detail (where it stops matching); the rest
+#: are only named.
+_EXPLAINED_QUOTES = 20
+#: Characters of source text that quote checking may scan one by one before it
+#: gives up (about a second's work); an index answers most quotes without a scan.
+_SCAN_BUDGET = 2_000_000_000
+
+
+def _source_text(rel: str, base_dir: Path | None) -> tuple[str | None, bool, str]:
+    """The source text, whether it lies under the dataset's own directory, and why
+    it was refused (empty when it was read).
+
+    A dataset names its text, and a dataset may come from anyone: it is read
+    only from a regular file under the dataset's directory, or under one the
+    user names in IMMUNOFACTS_TEXT_DIRS, and never from a path holding a
+    control character.
+    """
+    if not rel.strip() or _CONTROL.search(rel) or "\x00" in rel:
+        return None, False, f"source text path {_shown(rel)} is empty or holds a control character"
+    base = os.path.realpath(base_dir if base_dir is not None else Path.cwd())
+    path = Path(rel) if os.path.isabs(rel) else Path(base) / rel
     try:
-        return read_text(path, str(path))
+        real = os.path.realpath(path)
+    except (OSError, ValueError) as e:
+        return None, False, f"source text {_shown(rel)}: cannot resolve: {e}"
+    inside = _under(real, base)
+    extra = [os.path.realpath(d) for d in os.environ.get(TEXT_DIRS_ENV, "").split(os.pathsep) if d]
+    if not inside and not any(_under(real, d) for d in extra):
+        return (
+            None,
+            False,
+            f"source text {_shown(rel)} is outside the dataset's directory; a dataset may "
+            f"read only files beside it (to allow this one, add its directory to "
+            f"{TEXT_DIRS_ENV})",
+        )
+    try:
+        return read_text(path, str(path)), inside, ""
     except DataError as e:
-        add(("source", "text"), f"source text {rel!r}: {e.problems[0].what}")
-        return None
+        return None, inside, f"source text {_shown(rel)}: {e.problems[0].what}"
 
 
-def _check_quotes(text: str, raw: dict[str, Any], add: Any) -> None:
-    """Every quote, of valid records and of records with other problems, must be in the text."""
+def _under(path: str, directory: str) -> bool:
+    try:
+        return os.path.commonpath([path, directory]) == directory
+    except ValueError:
+        return False
+
+
+class _TextIndex:
+    """Finds quotes in a long text without scanning the whole text for each one.
+
+    Every `stride`-th position of the text is indexed by the `gram` characters
+    that start there. A quote at least ``stride + gram - 1`` long covers one
+    indexed position wherever it occurs, so looking up each of its first
+    `stride` grams finds every candidate, each then checked in place. Shorter
+    quotes, and quotes whose grams are too common, are looked for with a scan,
+    within a budget.
+    """
+
+    gram = 16
+    #: Texts shorter than this are scanned directly.
+    small = 1 << 20
+    #: The index holds at most this many positions (about 100 MB).
+    max_entries = 1 << 20
+    #: A quote with more candidates than this (a repetitive text) is scanned for instead.
+    max_candidates = 256
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.scanned = 0
+        self.index: dict[int, int | list[int]] = {}
+        self.stride = max(self.gram, -(-len(text) // self.max_entries))
+        if len(text) <= self.small:
+            return
+        index = self.index
+        g = self.gram
+        for p in range(0, len(text) - g + 1, self.stride):
+            key = hash(text[p : p + g])
+            seen = index.get(key)
+            if seen is None:
+                index[key] = p
+            elif isinstance(seen, int):
+                index[key] = [seen, p]
+            else:
+                seen.append(p)
+
+    def contains(self, quote: str) -> bool | None:
+        """Whether the quote is in the text; None when the scan budget is spent."""
+        text, g, stride = self.text, self.gram, self.stride
+        if self.index and len(quote) >= stride + g - 1:
+            candidates: list[tuple[int, list[int]]] = []
+            total = 0
+            for j in range(stride):
+                seen = self.index.get(hash(quote[j : j + g]))
+                if seen is None:
+                    continue
+                ps = [seen] if isinstance(seen, int) else seen
+                total += len(ps)
+                candidates.append((j, ps))
+                if total > self.max_candidates:
+                    break
+            else:
+                return any(
+                    p >= j and text.startswith(quote, p - j) for j, ps in candidates for p in ps
+                )
+        if self.scanned > _SCAN_BUDGET:
+            return None
+        self.scanned += len(text)
+        return quote in text
+
+
+def _check_quotes(
+    index: _TextIndex, seen: dict[str, bool | None], raw: dict[str, Any], add: Any, reveal: bool
+) -> None:
+    """Every quote, of valid records and of records with other problems, must be in the text.
+
+    With `reveal` False (a text from outside the dataset's directory), a
+    mismatch says nothing of what the text holds: no quote can probe it.
+    """
+    explained = 0
+    unchecked = 0
     for section in ("claims", "cases"):
         for pos, item in _raw_records(raw, section):
             quotes: list[tuple[Path_, Any]] = [(("quote",), item.get("quote"))]
@@ -770,16 +1124,35 @@ def _check_quotes(text: str, raw: dict[str, Any], add: Any) -> None:
                     if isinstance(ev, dict)
                 ]
             for sub, quote in quotes:
-                if isinstance(quote, str) and quote and quote not in text:
-                    add((section, pos, *sub), _divergence(quote, text))
+                if not isinstance(quote, str) or not quote:
+                    continue
+                found = (
+                    seen[quote] if quote in seen else seen.setdefault(quote, index.contains(quote))
+                )
+                if found:
+                    continue
+                if found is None:
+                    unchecked += 1
+                    continue
+                what = "quote is not verbatim in the source text"
+                if reveal and explained < _EXPLAINED_QUOTES:
+                    explained += 1
+                    what = _divergence(quote, index)
+                add((section, pos, *sub), what)
+    if unchecked:
+        add(
+            ("source", "text"),
+            f"{unchecked:,} quotes could not be checked: the text is too large or too "
+            "repetitive to look for so many short quotes",
+        )
 
 
-def _divergence(quote: str, text: str) -> str:
+def _divergence(quote: str, index: _TextIndex) -> str:
     """Say where a quote stops matching the source text."""
     lo, hi = 0, len(quote)  # the longest prefix found in the text has length lo
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if quote[:mid] in text:
+        if index.contains(quote[:mid]):
             lo = mid
         else:
             hi = mid - 1

@@ -145,10 +145,27 @@ class _Record(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
     """Base for every record: frozen, keyword-only, unknown fields refused."""
 
 
-Doi = Annotated[str, msgspec.Meta(pattern=r"^10\.[0-9]{4,9}/\S+$")]
+#: One character that may sit in an identifier or address: not a space, and
+#: nothing invisible or that moves the cursor: no control (C0, DEL, C1), bidi,
+#: zero-width, soft-hyphen or tag character.
+VISIBLE = (
+    "[^\\s\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+#: The largest magnitude of a number in a dataset (integers stay exact in JSON
+#: and in 64 bits).
+MAX_NUMBER = 10**15
+Doi = Annotated[str, msgspec.Meta(pattern=rf"^10\.[0-9]{{4,9}}/{VISIBLE}+$")]
 Pmid = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,9}$")]
 Nct = Annotated[str, msgspec.Meta(pattern=r"^NCT[0-9]{8}$")]
-Url = Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$")]
+Url = Annotated[str, msgspec.Meta(pattern=rf"^https?://{VISIBLE}+$")]
+#: A measured or stated number: finite, and at most MAX_NUMBER either way.
+Number = (
+    Annotated[int, msgspec.Meta(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+    | Annotated[float, msgspec.Meta(ge=-MAX_NUMBER, le=MAX_NUMBER)]
+)
+#: An age in years.
+Age = Annotated[int, msgspec.Meta(ge=0, le=150)]
 
 
 class Reference(_Record, frozen=True):
@@ -238,7 +255,7 @@ class Figure(_Record, frozen=True):
     #: What the number counts.
     label: Text
     #: The number itself.
-    value: int | float
+    value: Number
     #: The unit, in words (`applications`, `patients`, `cells`).
     unit: Text
     #: How the number relates to the true value, in the source's words.
@@ -299,7 +316,7 @@ class Patient(_Record, frozen=True):
     #: As the source or records give it.
     sex: str | None = None
     #: Age in years at the time of the case.
-    age: int | None = None
+    age: Age | None = None
     #: Where the patient lives or was treated.
     place: str | None = None
 
@@ -321,9 +338,9 @@ class Measurement(_Record, frozen=True):
     #: What was measured.
     label: Text
     #: The value before treatment.
-    before: int | float
+    before: Number
     #: The value after.
-    after: int | float
+    after: Number
     #: The unit, in words.
     unit: Text
     #: When the later value was measured.

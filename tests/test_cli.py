@@ -586,13 +586,17 @@ def test_export_json_yaml_csv_parse(ds: Dataset) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
-def test_export_round_trips(tmp_path: Path, ds: Dataset, fmt: str) -> None:
+def test_export_round_trips(
+    tmp_path: Path, ds: Dataset, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shutil.copy(ARTICLE, tmp_path / "article.txt")
     out = tmp_path / f"export.{fmt}"
     result = run("export", "--format", fmt, "--output", str(out))
     assert result.exit_code == 0
     assert result.stdout == ""
     assert f"wrote {out}" in result.stderr
+    # The export leads back to the article, outside its own directory: allowed when asked.
+    monkeypatch.setenv("IMMUNOFACTS_TEXT_DIRS", str(ARTICLE.parent))
     back = load_dataset(out)
     # source.text is rewritten to lead from the export to the same article
     assert back.source_text == ds.source_text

@@ -83,8 +83,8 @@ EXPECTED: dict[str, list[Want]] = {
     "tag-python-object.yaml": [Want(6, "claims", "YAML tags are not allowed")],
     "tag-custom.yaml": [Want(6, "source.note", "YAML tags are not allowed (!custom)")],
     "tag-binary.yaml": [Want(6, "source.note", "YAML tags are not allowed")],
-    "alias-bomb.yaml": [Want(1, "b[0]", "aliases (*name) are not allowed")],
-    "anchor-alias.yaml": [Want(7, "entities[1]", "aliases (*name) are not allowed")],
+    "alias-bomb.yaml": [Want(2, "b[0]", "aliases (*name) are not allowed")],
+    "anchor-alias.yaml": [Want(11, "entities[1]", "aliases (*name) are not allowed")],
     "three-problems.yaml": [
         Want(
             11,
@@ -851,3 +851,397 @@ def test_file_replaced_by_a_fifo_after_caching_does_not_hang(tmp_path: Path, whi
     assert proc.returncode == 1
     assert "not a regular file" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- crashes: nesting, numbers, odd paths and settings ------------------------------------
+
+NESTED = [
+    pytest.param("- " * 12_000 + "x\n", id="block-compact-12000"),
+    pytest.param("? " * 12_000 + "x\n", id="complex-keys-12000"),
+    pytest.param("- ? " * 6_000 + "x\n", id="mixed-compact"),
+    pytest.param("[" * 12_000 + "]" * 12_000 + "\n", id="flow-12000"),
+    pytest.param("a: " + "{b: " * 12_000 + "c" + "}" * 12_000 + "\n", id="flow-map-12000"),
+    pytest.param("".join(" " * i + "-\n" for i in range(3_000)), id="block-indent-3000"),
+]
+
+
+@pytest.mark.parametrize("text", NESTED)
+def test_deep_nesting_never_reaches_a_parser(text: str) -> None:
+    with pytest.raises(DataError) as e:
+        parse_dataset(text)
+    assert len(e.value.problems) == 1
+    what = e.value.problems[0].what
+    assert "nest" in what or "deep" in what or "mapping keys must be plain strings" in what
+
+
+@pytest.mark.parametrize("text", NESTED[:2] + NESTED[3:4])
+def test_deep_nesting_with_a_small_stack_is_one_line(tmp_path: Path, text: str) -> None:
+    """The crash was a native stack overflow: a smaller stack must not bring it back."""
+    path = stage(tmp_path, "deep.yaml", text)
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'ulimit -s 1024; exec "{sys.executable}" -m immunofacts validate "$0"',
+            path,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stderr[-500:]
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("immunofacts: error: "), lines
+
+
+def test_nesting_scan_lets_ordinary_datasets_take_the_fast_path() -> None:
+    from immunofacts.loading import nesting_is_shallow
+
+    assert nesting_is_shallow(DATA.read_text(encoding="utf-8"))
+    assert nesting_is_shallow(TEMPLATE)
+
+
+NUMBER_FIELDS = [
+    ("claims[0].figures[0].value", "        value: 50\n", "        value: {}\n"),
+    ("cases[0].patient.age", "      age: 31\n", "      age: {}\n"),
+]
+
+
+@pytest.mark.parametrize("where,old,new", NUMBER_FIELDS)
+@pytest.mark.parametrize(
+    "number", ["99999999999999999999", "-99999999999999999999", "9" * 5000, "1e400", "1e16"]
+)
+def test_every_number_field_is_bounded(
+    tmp_path: Path, where: str, old: str, new: str, number: str
+) -> None:
+    assert old in TEMPLATE
+    path = stage(tmp_path, "n.yaml", TEMPLATE.replace(old, new.format(number)))
+    problems = load_problems(path)
+    assert [p.where for p in problems] == [where], problems
+    what = problems[0].what
+    assert "number out of range" in what or "finite" in what or "expected a whole number" in what
+    assert len(str(problems[0])) < 300
+    assert_cli_refuses(path, [Want(problems[0].line, where, problems[0].what)])
+
+
+def test_measurements_are_bounded(tmp_path: Path) -> None:
+    text = TEMPLATE.replace(
+        "    claims:\n      - claim-a\n",
+        "    claims:\n      - claim-a\n    measurements:\n      - label: l\n"
+        "        before: 99999999999999999999\n        after: -1e300\n        unit: u\n",
+    )
+    path = stage(tmp_path, "m.yaml", text)
+    problems = load_problems(path)
+    assert [p.where for p in problems] == [
+        "cases[0].measurements[0].before",
+        "cases[0].measurements[0].after",
+    ]
+    assert all("number out of range" in p.what for p in problems)
+
+
+@pytest.mark.parametrize("age", ["-1", "151"])
+def test_ages_are_bounded(tmp_path: Path, age: str) -> None:
+    path = stage(tmp_path, "a.yaml", TEMPLATE.replace("      age: 31\n", f"      age: {age}\n"))
+    problems = load_problems(path)
+    assert [(p.where, "number out of range (from 0 to 150)" in p.what) for p in problems] == [
+        ("cases[0].patient.age", True)
+    ]
+
+
+@pytest.mark.parametrize("value", ["0.1_0", "1_000", "0b11", "+0x1f"])
+def test_number_forms_outside_the_core_schema_are_strings(tmp_path: Path, value: str) -> None:
+    path = stage(
+        tmp_path, "n.yaml", TEMPLATE.replace("        value: 50\n", f"        value: {value}\n")
+    )
+    problems = load_problems(path)
+    assert [p.where for p in problems] == ["claims[0].figures[0].value"]
+    assert f"got the string '{value}'" in problems[0].what
+
+
+def test_lone_surrogate_escape_is_refused(tmp_path: Path) -> None:
+    path = stage(tmp_path, "s.yaml", MINIMAL + '  note: "a\\ud800b"\n')
+    problems = load_problems(path)
+    assert [p.line for p in problems] == [6]
+    assert "surrogate" in problems[0].what or "invalid Unicode character escape" in problems[0].what
+
+
+@pytest.mark.parametrize("field", ["doi", "url"])
+@pytest.mark.parametrize("char", ["\\x1b", "\\x07", "\\x9b", "\\u202e", "\\u200b", "\\U000e0041"])
+def test_identifiers_refuse_invisible_characters(tmp_path: Path, field: str, char: str) -> None:
+    value = {"doi": "10.1038/abc", "url": "https://example.org/a"}[field] + char + "x"
+    text = TEMPLATE.replace(
+        "    figures:\n",
+        f"    review:\n      verdict: confirmed\n      rating: accurate\n      references:\n"
+        f'        - title: t\n          {field}: "{value}"\n    figures:\n',
+    )
+    path = stage(tmp_path, "r.yaml", text)
+    problems = load_problems(path)
+    assert [p.where for p in problems] == [f"claims[0].review.references[0].{field}"]
+
+
+def test_nul_in_source_text_path(tmp_path: Path) -> None:
+    path = stage(tmp_path, "s.yaml", MINIMAL + '  text: "article.txt\\0.secret"\n')
+    problems = load_problems(path)
+    assert [(p.where, "control character" in p.what) for p in problems] == [("source.text", True)]
+    assert_cli_refuses(path, [Want(6, "source.text", "control character")])
+
+
+@pytest.mark.parametrize("value", ["²", "1e9", "-5", "lots", "9" * 40])
+def test_max_bytes_that_is_not_a_number(tmp_path: Path, value: str) -> None:
+    path = stage(tmp_path, "ok.yaml", TEMPLATE)
+    result, _ = invoke(["validate", str(path)], env={"IMMUNOFACTS_MAX_BYTES": value})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("immunofacts: error: IMMUNOFACTS_MAX_BYTES: expected")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_max_bytes_can_raise_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from immunofacts import loading
+
+    monkeypatch.setenv("IMMUNOFACTS_MAX_BYTES", str(loading.MAX_BYTES * 2))
+    assert loading.max_bytes() == loading.MAX_BYTES * 2
+
+
+def test_careful_path_has_a_lower_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the fast parser cannot take is refused above the careful cap, not parsed."""
+    from immunofacts import loading
+
+    monkeypatch.setattr(loading, "CAREFUL_MAX_BYTES", 1000)
+    path = stage(tmp_path, "anchor.yaml", MINIMAL + "  note: &x " + "y" * 2000 + "\n")
+    problems = load_problems(path)
+    assert len(problems) == 1
+    assert "the most the careful parser reads" in problems[0].what
+    assert "anchor" in problems[0].what
+
+
+def test_large_file_with_a_typo_is_reported_without_a_second_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from immunofacts import loading
+
+    pytest.importorskip("yaml_rs")
+    monkeypatch.setattr(loading, "CAREFUL_MAX_BYTES", 1000)
+    text = TEMPLATE.replace("    kind: statistic\n", "    kind: statistic\n    knd: x\n")
+    text += "# " + "padding " * 200 + "\n"
+    monkeypatch.setattr(loading, "parse_yaml", None)  # the careful parser must not run
+    path = stage(tmp_path, "big.yaml", text)
+    problems = load_problems(path)
+    assert [(p.line, p.where, p.what) for p in problems] == [
+        (None, "claims[0].knd", "unknown field 'knd'")
+    ]
+
+
+def test_kernel_file_does_not_block(tmp_path: Path) -> None:
+    if not os.path.exists("/proc/kmsg"):
+        pytest.skip("no /proc/kmsg here")
+    path = stage(tmp_path, "k.yaml", MINIMAL + "  text: /proc/kmsg\n")
+    start = time.perf_counter()
+    problems = load_problems(path)  # outside the dataset's directory
+    assert [p.where for p in problems] == ["source.text"]
+    os.environ["IMMUNOFACTS_TEXT_DIRS"] = "/proc"
+    try:
+        problems = load_problems(path)  # allowed, but it would wait: refused at once
+    finally:
+        del os.environ["IMMUNOFACTS_TEXT_DIRS"]
+    assert [p.where for p in problems] == ["source.text"]
+    assert time.perf_counter() - start < 2
+    result, took = invoke(["validate", "/proc/kmsg"])
+    assert result.exit_code == 1 and took < 2
+
+
+# --- the door: source.text stays beside the dataset ---------------------------------------
+
+
+@pytest.mark.parametrize("target", ["../outside/secret.env", "SECRET_ABS", "link.txt"])
+def test_source_text_outside_the_dataset_directory_is_not_read(tmp_path: Path, target: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.env"
+    secret.write_text("API_TOKEN=s3cr3t-value\n")
+    home = tmp_path / "data"
+    home.mkdir()
+    (home / "link.txt").symlink_to(secret)
+    target = str(secret) if target == "SECRET_ABS" else target
+    text = TEMPLATE.replace("  text: article.txt\n", f"  text: {target}\n").replace(
+        '"The era of immune cell therapy has arrived!"', '"API_TOKEN=s3cr3t-WRONG"'
+    )
+    path = home / "d.yaml"
+    path.write_text(text)
+    problems = load_problems(path)
+    assert [p.where for p in problems] == ["source.text"]
+    assert "IMMUNOFACTS_TEXT_DIRS" in problems[0].what
+    for args in (["validate", str(path)], ["source", "--data", str(path)]):
+        result, _ = invoke(args)
+        assert result.exit_code == 1
+        assert "s3cr3t" not in result.stdout + result.stderr.replace("s3cr3t-WRONG", "")
+    # Allowed by the user: read, but a mismatch tells nothing of what the file holds.
+    result, _ = invoke(["validate", str(path)], env={"IMMUNOFACTS_TEXT_DIRS": str(outside)})
+    assert result.exit_code == 1
+    assert "quote is not verbatim in the source text" in result.stderr
+    assert "API_TOKEN=s3cr3t-'" not in result.stderr and "matches up to" not in result.stderr
+
+
+def test_source_text_beside_the_dataset_still_explains_mismatches(tmp_path: Path) -> None:
+    path = stage(tmp_path, "q.yaml", (CORPUS / "quote-not-in-source.yaml").read_bytes())
+    problems = load_problems(path)
+    assert "matches up to" in problems[0].what or "first character" in problems[0].what
+
+
+# --- bounded work ----------------------------------------------------------------------
+
+
+def peak_run(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, float, float]:
+    """Run the command in a child; (exit code, stderr, seconds, peak RSS in MiB)."""
+    import resource
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys, runpy\n"
+        "sys.argv = ['immunofacts', *sys.argv[1:]]\n"
+        "try:\n"
+        "    runpy.run_module('immunofacts', run_name='__main__')\n"
+        "finally:\n"
+        "    sys.stderr.write('PEAK %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+    took = time.perf_counter() - start
+    del resource
+    lines = proc.stderr.splitlines()
+    peak = int(lines[-1].split()[1]) / 1024
+    return proc.returncode, "\n".join(lines[:-1]), took, peak
+
+
+def test_at_most_100_problems_are_reported(tmp_path: Path) -> None:
+    claims = "".join(
+        f"  - {{id: c{i}, kind: guess, statement: s, quote: q, evidence: none}}\n"
+        for i in range(300)
+    )
+    path = stage(tmp_path, "many.yaml", MINIMAL + "claims:\n" + claims)
+    result, took = invoke(["validate", str(path)])
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 1
+    assert len(lines) == 101
+    assert lines[-1] == f"immunofacts: error: {path}: and 500 more problems"
+
+
+@pytest.mark.slow
+def test_300000_unknown_keys_are_bounded(tmp_path: Path) -> None:
+    keys = "".join(f"  k{i}: v\n" for i in range(300_000))
+    path = stage(tmp_path, "keys.yaml", MINIMAL + keys)
+    code, err, took, peak = peak_run(["validate", str(path)])
+    assert code == 1
+    assert len(err.splitlines()) == 101
+    assert took < 20 and peak < 500, (took, peak)
+
+
+@pytest.mark.slow
+def test_a_2mb_list_in_a_string_field_is_bounded(tmp_path: Path) -> None:
+    items = ",".join(["1"] * 1_000_000)
+    path = stage(tmp_path, "list.yaml", MINIMAL + f"  note: [{items}]\n")
+    code, err, took, peak = peak_run(["validate", str(path)])
+    assert code == 1
+    assert len(err.splitlines()) == 1 and "source.note" in err
+    assert took < 20 and peak < 500, (took, peak)
+
+
+def near_miss_dataset(tmp_path: Path, text: str, n: int = 2000) -> Path:
+    """A dataset of `n` quotes from `text`, each one character off at the end."""
+    import json
+    import random
+
+    (tmp_path / "big.txt").write_text(text, encoding="utf-8")
+    rnd = random.Random(7)
+    claims = []
+    for i in range(n):
+        start = rnd.randrange(0, 20_000)
+        quote = text[start : start + rnd.randrange(20, 280)] + "\u2060!"
+        claims.append(
+            f"  - {{id: c{i}, kind: opinion, statement: s, quote: {json.dumps(quote)}, "
+            "evidence: opinion}\n"
+        )
+    return stage(tmp_path, "q.yaml", MINIMAL + "  text: big.txt\nclaims:\n" + "".join(claims))
+
+
+def prose(size: int) -> str:
+    """Text of the article's words in a random order: a long text that does not repeat."""
+    import random
+
+    words = ARTICLE.read_text(encoding="utf-8").split()
+    rnd = random.Random(3)
+    return " ".join(rnd.choices(words, k=size // 6))[:size]
+
+
+@pytest.mark.slow
+def test_quote_checking_is_linear_in_the_text(tmp_path: Path) -> None:
+    """2,000 near-miss quotes against a 20 MB text: seconds, not minutes."""
+    path = near_miss_dataset(tmp_path, prose(20_000_000))
+    code, err, took, peak = peak_run(["validate", str(path)])
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 101 and "quote is not verbatim" in lines[0]
+    assert "matches up to" in lines[0]
+    assert took < 15 and peak < 500, (took, peak)
+
+
+@pytest.mark.slow
+def test_quote_checking_of_a_repetitive_text_is_bounded(tmp_path: Path) -> None:
+    """A text of one paragraph repeated defeats any index: the work stops at a budget."""
+    article = ARTICLE.read_text(encoding="utf-8")
+    path = near_miss_dataset(tmp_path, (article * 2400)[:20_000_000])
+    code, err, took, peak = peak_run(["validate", str(path)])
+    assert code == 1
+    assert took < 15 and peak < 500, (took, peak)
+    assert len(err.splitlines()) <= 101
+
+
+def test_quote_index_finds_every_quote() -> None:
+    from immunofacts.loading import _TextIndex
+
+    article = ARTICLE.read_text(encoding="utf-8")
+    text = (article * 300)[:2_500_000]
+    index = _TextIndex(text)
+    assert index.index  # the text is long enough to be indexed
+    for start in range(0, len(article) - 200, 97):
+        for length in (1, 20, 35, 60, 200):
+            quote = text[start : start + length]
+            assert index.contains(quote) is True
+            assert index.contains(quote + "\u2060") is (quote + "\u2060" in text)
+
+
+def test_repeated_search_terms_count_once() -> None:
+    result, took = invoke(["search", *(["the"] * 30_000), "--format", "json"])
+    assert took < 10
+    assert result.exit_code in (0, 1)
+    assert len(result.stdout) < 1_000_000
+
+
+def test_too_many_search_terms_is_a_usage_error() -> None:
+    result, _ = invoke(["search", *(f"w{i}" for i in range(100))])
+    assert result.exit_code == 2
+    assert "at most 32" in result.stderr
+
+
+@pytest.mark.parametrize("arg", ["\udcff", "a\x1b]0;x\x07", "b\u202e"])
+def test_text_arguments_that_are_not_text_are_usage_errors(arg: str) -> None:
+    review = ["export", "-f", "claimreview", "--author", "A"]
+    for args in (
+        [*review, "--url-template", "https://e.org/{id}" + arg],
+        [*review, "--url-template", "https://e.org/{id}", "--author-url", arg],
+        ["export", "-f", "claimreview", "--url-template", "https://e.org/{id}", "--author", arg],
+        ["search", arg],
+    ):
+        result, _ = invoke(args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert result.stderr.startswith("immunofacts: error: ")
+        assert "\x1b" not in result.stderr and "\u202e" not in result.stderr

@@ -184,11 +184,17 @@ def test_export_file_gets_the_usual_permissions(tmp_path: Path) -> None:
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
 
-def test_exported_json_loads_from_another_directory(tmp_path: Path) -> None:
+def test_exported_json_loads_from_another_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "elsewhere" / "export.json"
     out.parent.mkdir()
     code, _, err = run("export", "--format", "json", "--output", str(out))
     assert code == 0, err
+    # Its source text is outside its directory: read only when the user allows it.
+    with pytest.raises(DataError, match="IMMUNOFACTS_TEXT_DIRS"):
+        load_dataset(out)
+    monkeypatch.setenv("IMMUNOFACTS_TEXT_DIRS", str(DATA.parent))
     back = load_dataset(out)
     assert back.source_text == load_dataset(DATA).source_text
 
