@@ -146,3 +146,96 @@ def test_timeline_groups_by_year_and_sets_later_outcomes_apart() -> None:
         m.end() for line in lines if (m := re.match(r"│ \d{4}(?:-\d\d){0,2} +(?=[^│\s])", line))
     }
     assert len(starts) == 1
+
+
+# --- every command at every width: the rules, checked mechanically ---------------------------
+
+#: The narrowest and the usual widths run always; the others with the slow tests.
+WIDTHS = [
+    40,
+    pytest.param(60, marks=pytest.mark.slow),
+    pytest.param(80, marks=pytest.mark.slow),
+    100,
+    pytest.param(250, marks=pytest.mark.slow),
+]
+BORDER = re.compile(r"^[│|] ?|[ ]?[│|]$")
+URL = re.compile(r"https?://\S+")
+ID = re.compile(r"\b(?:claim|case|ent|src)-[a-z0-9]+(?:-[a-z0-9]+)*")
+CARD_LABELS = ("kind", "evidence", "verdict", "rating", "date", "type", "claims", "cases")
+
+
+def _records() -> list[list[str]]:
+    from immunofacts.loading import load_dataset
+
+    ds = load_dataset(DATA)
+    longest = max(ds.claims, key=lambda c: len(c.id))
+    linked = [c for c in ds.claims if c.review and any(r.link() for r in c.review.references)]
+    return [
+        ["show-claim", longest.id],
+        *(["show-claim", c.id] for c in linked[:3]),
+        *(["show-case", c.id] for c in ds.cases),
+        ["entities", max(ds.entities, key=lambda e: len(e.id)).id],
+        ["search", "CAR-T"],
+    ]
+
+
+def _all_commands() -> list[list[str]]:
+    from conftest import VIEW_COMMANDS
+
+    out: list[list[str]] = []
+    for args in [*VIEW_COMMANDS, *_records()]:
+        if args not in out:
+            out.append(args)
+    return out
+
+
+def plain_of(args: list[str]) -> str:
+    result = CliRunner().invoke(app, [*args, "--data", str(DATA), "--format", "plain"])
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+def inner_lines(text: str) -> list[str]:
+    """The lines of a render with box borders and indentation taken off."""
+    return [BORDER.sub("", line.rstrip()).strip() for line in text.splitlines()]
+
+
+def joined(lines: list[str]) -> str:
+    """Lines rejoined the way a reader reads them: a line ending in a hyphen runs on."""
+    out = ""
+    for line in lines:
+        out += line if line.endswith("-") else line + " "
+    return out
+
+
+@pytest.mark.parametrize("columns", WIDTHS)
+@pytest.mark.parametrize("args", _all_commands(), ids=lambda a: "-".join(a)[:40])
+def test_every_command_reads_well_at_every_width(args: list[str], columns: int) -> None:
+    result = CliRunner().invoke(
+        app,
+        [*args, "--data", str(DATA), "--format", "table"],
+        env={"FORCE_COLOR": "1", "NO_COLOR": "1", "COLUMNS": str(columns), "TERM": None},
+    )
+    assert result.exit_code in (0, 1), result.output
+    out = result.stdout
+    plain = plain_of(args)
+    lines = inner_lines(out)
+    # Nothing wider than the terminal but a web address that could not fit any line.
+    for raw, line in zip(out.splitlines(), lines, strict=True):
+        assert len(raw) <= columns or URL.fullmatch(line), raw
+    # No id broken but after a hyphen, and no id cut short.
+    text = joined(lines)
+    for rid in set(ID.findall(plain)):
+        assert rid in text, f"{rid} is split or missing at {columns} columns"
+    assert not re.search(ID.pattern + "…", out)
+    # Web addresses whole on one line.
+    for url in set(URL.findall(plain)):
+        url = url.rstrip(".,;)]")
+        assert any(url in line for line in lines), f"{url} is split at {columns} columns"
+    # Nothing clipped with an ellipsis, but search snippets, which are cut on purpose.
+    if args[0] != "search":
+        assert out.count("…") <= plain.count("…")
+    # In cards, a column name never ends a line without its value.
+    for line in lines:
+        for label in CARD_LABELS:
+            assert not line.endswith(f"· {label}") and line != label, line
