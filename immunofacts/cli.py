@@ -13,7 +13,6 @@ the root callback, and kept on the Typer context; a test may pass its own with
 
 from __future__ import annotations
 
-import datetime
 import enum
 import functools
 import inspect
@@ -926,35 +925,21 @@ def export(
 
     Example: immunofacts export --format claimreview --author "Fact Desk" --url-template 'https://example.org/reviews/{id}'
     """
-    from .query import find_claim, parse_date_option
-    from .render.export import SELECTING, export_text, relocated
+    from .query import find_claim
+    from .render.export import Target, check_selection, export_text, publisher_for, relocated
+    from .render.export import target as target_of
 
-    if claim and format not in SELECTING:
-        raise UsageError(
-            "--claim chooses claims for "
-            + ", ".join(f.value for f in sorted(SELECTING))
-            + f"; --format {format.value} exports the whole dataset"
-        )
-    publisher = None
-    if format is ExportFormat.CLAIMREVIEW:
-        from .export.claimreview import Publisher, check_publisher
-
-        if not author or not url_template:
-            raise UsageError(
-                "ClaimReview needs --author NAME (who publishes the reviews) and --url-template "
-                "'https://your.site/reviews/{id}' (the web page of each review)"
-            )
-        when = (
-            parse_date_option(date, "--date")
-            if date is not None
-            else datetime.date.today().isoformat()
-        )
-        publisher = Publisher(author, url_template, when, author_url, allow_non_web_url)
-        check_publisher(publisher)  # refuse a bad url before any work
-    if format is ExportFormat.SQLITE and output is None:
-        raise UsageError("--format sqlite writes a database file: give --output FILE")
-    folder = format is ExportFormat.CSV and output is not None
-    if output is not None and not folder:
+    check_selection(format, claim)
+    publisher = publisher_for(
+        format,
+        author=author,
+        url_template=url_template,
+        date=date,
+        author_url=author_url,
+        allow_non_web_url=allow_non_web_url,
+    )
+    target = target_of(format, output)
+    if output is not None and target is not Target.FOLDER:
         from .output import OutputExistsError, check_target
 
         try:
@@ -964,14 +949,14 @@ def export(
         except OutputError as e:
             raise UsageError(str(e)) from None
     ds = load(data)
-    if format is ExportFormat.SQLITE:
+    if target is Target.DATABASE:
         assert output is not None
         from .export.sqlite import write_sqlite
 
         write_sqlite(ds, output, overwrite=force)
         note(f"wrote {output}; browse it with: datasette {output}")
         return
-    if folder:
+    if target is Target.FOLDER:
         assert output is not None
         _write_tables(ds, Path(output), force)
         return

@@ -6,17 +6,22 @@ The SQLite database is written by `export.sqlite` straight to its file.
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from ..errors import UsageError
 from ..export.tables import Table
 from ..model import Claim, Dataset
 from .base import ExportFormat
 from .formats import csv_lines, to_json
+
+if TYPE_CHECKING:
+    from ..export.claimreview import Publisher
 
 #: The formats that export only the chosen claims (and the references they cite).
 SELECTING = frozenset(
@@ -27,6 +32,66 @@ SELECTING = frozenset(
         ExportFormat.RIS,
     )
 )
+
+
+class Target(enum.Enum):
+    """Where an export goes."""
+
+    STDOUT = "stdout"
+    FILE = "file"
+    FOLDER = "folder"  #: CSV with --output: a file per table
+    DATABASE = "database"  #: SQLite: a file written by `export.sqlite`
+
+
+def target(fmt: ExportFormat, output: str | None) -> Target:
+    """Where an export in `fmt` goes, given --output (or None); a UsageError if nowhere."""
+    if fmt is ExportFormat.SQLITE:
+        if output is None:
+            raise UsageError("--format sqlite writes a database file: give --output FILE")
+        return Target.DATABASE
+    if output is None:
+        return Target.STDOUT
+    return Target.FOLDER if fmt is ExportFormat.CSV else Target.FILE
+
+
+def check_selection(fmt: ExportFormat, claims: list[str] | None) -> None:
+    """Refuse --claim for a format that exports the whole dataset."""
+    if claims and fmt not in SELECTING:
+        raise UsageError(
+            "--claim chooses claims for "
+            + ", ".join(f.value for f in sorted(SELECTING))
+            + f"; --format {fmt.value} exports the whole dataset"
+        )
+
+
+def publisher_for(
+    fmt: ExportFormat,
+    *,
+    author: str | None,
+    url_template: str | None,
+    date: str | None,
+    author_url: str | None,
+    allow_non_web_url: bool,
+) -> Publisher | None:
+    """Who publishes the reviews, for ClaimReview (checked before any work); None otherwise."""
+    if fmt is not ExportFormat.CLAIMREVIEW:
+        return None
+    import datetime
+
+    from ..export.claimreview import Publisher, check_publisher
+    from ..query import parse_date_option
+
+    if not author or not url_template:
+        raise UsageError(
+            "ClaimReview needs --author NAME (who publishes the reviews) and --url-template "
+            "'https://your.site/reviews/{id}' (the web page of each review)"
+        )
+    when = (
+        parse_date_option(date, "--date") if date is not None else datetime.date.today().isoformat()
+    )
+    publisher = Publisher(author, url_template, when, author_url, allow_non_web_url)
+    check_publisher(publisher)
+    return publisher
 
 
 class Exported(msgspec.Struct, frozen=True):
