@@ -318,13 +318,25 @@ def check_target(path: Path | str, *, overwrite: bool) -> Path:
 
 
 def write_atomic(path: Path | str, text: str, *, overwrite: bool) -> None:
-    """Write `text` (UTF-8) to `path` through a temporary file and a rename.
+    """Write `text` (UTF-8) to `path` through a temporary file and a rename (see
+    `atomic_file`)."""
+    with atomic_file(path, overwrite=overwrite) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path | str, *, overwrite: bool) -> Iterator[Path]:
+    """A temporary file beside `path` for the caller to fill, which then takes its place.
 
     Readers see the old file or the new one, never a half-written one; an
     interrupted write (an error, Ctrl-C, SIGTERM) leaves no temporary file
     behind. Without `overwrite`, an existing file is an `OutputExistsError`,
     even one that appears while writing; a target that is not a regular file
-    is never replaced.
+    is never replaced. The new file gets the mode of the one it replaces, or
+    the mode a new file would get.
     """
     import tempfile
 
@@ -334,8 +346,9 @@ def write_atomic(path: Path | str, text: str, *, overwrite: bool) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
         raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+    os.close(fd)
     try:
-        # mkstemp makes the file private; give it the mode a new file would get.
+        yield Path(tmp)
         try:
             mode = stat.S_IMODE(os.stat(target).st_mode) if overwrite else None
         except OSError:
@@ -344,11 +357,7 @@ def write_atomic(path: Path | str, text: str, *, overwrite: bool) -> None:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        os.chmod(tmp, mode)  # mkstemp made it private
         if overwrite:
             check_target(target, overwrite=True)  # still a regular file, or gone
             os.replace(tmp, target)

@@ -7,13 +7,9 @@ its search box works), and views for the joins people ask for most.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
-import tempfile
 from pathlib import Path
 
-from ..errors import OutputError
 from ..model import Dataset
 from .tables import Table, build_tables
 
@@ -106,16 +102,9 @@ def write_sqlite(ds: Dataset, path: Path | str, *, overwrite: bool) -> None:
     """Write the database to `path`, atomically: readers see the old file or the new one,
     and an interrupted write leaves no temporary file. Without `overwrite`, an existing
     file is an `OutputExistsError`."""
-    from ..output import OutputExistsError, check_target
+    from ..output import atomic_file
 
-    target = check_target(path, overwrite=overwrite)
-    directory = target.parent if str(target.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as e:
-        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-    os.close(fd)
-    try:
+    with atomic_file(path, overwrite=overwrite) as tmp:
         db = sqlite3.connect(tmp)
         try:
             with db:
@@ -123,22 +112,3 @@ def write_sqlite(ds: Dataset, path: Path | str, *, overwrite: bool) -> None:
             db.execute("VACUUM")
         finally:
             db.close()
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        if overwrite:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)  # fails if the file appeared meanwhile: never clobber
-            except FileExistsError:
-                raise OutputExistsError(path) from None
-            os.unlink(tmp)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
