@@ -18,7 +18,7 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -315,9 +315,14 @@ FormatOpt = Annotated[
 ]
 
 
-def _choice(enum_type: type[enum.StrEnum], metavar: str, what: str) -> Any:
-    """An option taking one of an enum's values, listed in its help."""
-    values = ", ".join(str(e.value) for e in enum_type)
+def _choice(
+    enum_type: type[enum.StrEnum], metavar: str, what: str, gloss: Mapping[str, str] = {}
+) -> Any:
+    """An option taking one of an enum's values, listed in its help, each with a few
+    words on what it means where `gloss` has them."""
+    values = ", ".join(
+        f"{e.value} ({gloss[e.value]})" if e.value in gloss else str(e.value) for e in enum_type
+    )
     return typer.Option(
         case_sensitive=False,
         metavar=metavar,
@@ -336,7 +341,10 @@ def label_filters(func: Callable[..., R]) -> Callable[..., R]:
             name,
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
             default=None,
-            annotation=Annotated[list[f.values] | None, _choice(f.values, name.upper(), f.what)],  # type: ignore[name-defined]
+            annotation=Annotated[
+                list[f.values] | None,  # type: ignore[name-defined]
+                _choice(f.values, name.upper(), f.what, f.gloss),
+            ],
         )
         for name, f in LABEL_FILTERS.items()
     ]
@@ -677,6 +685,36 @@ def source(
         show(ctx, SourceText(ds, query.quote_spans(ds)), format)
         return
     show(ctx, QuotePassage(query.passage(ds, query.find_record(ds, claim))), format)
+
+
+@app.command("labels")
+def labels(
+    ctx: typer.Context,
+    word: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="WORD",
+            help="A label (misleading) or a vocabulary (rating, reason, verdict, evidence).",
+            show_default=False,
+        ),
+    ] = None,
+    data: DataOpt = None,
+    format: FormatOpt = None,
+) -> None:
+    """Say what every label means: kinds, evidence, verdicts, ratings and reason tags.
+
+    Each label comes with its definition and how many records of the dataset use it.
+    Given a word, show that label (in every vocabulary that has it), or every label of
+    that vocabulary, with when a reviewer applies it.
+
+    Example: immunofacts labels rating
+    """
+    from .query import labels as find_labels
+    from .render.results import LabelList
+
+    infos = find_labels(word)  # an unknown word is reported before the dataset is read
+    infos = find_labels(word, load(data))
+    show(ctx, LabelList(infos, rules=word is not None), format)
 
 
 @app.command("validate")

@@ -522,6 +522,30 @@ DEFINITIONS: dict[str, dict[str, str]] = {
     },
 }
 
+#: A few words for each verdict and rating, where a whole definition is too long:
+#: the choices listed in an option's help, a legend under a table.
+GLOSSES: dict[str, dict[str, str]] = {
+    "verdict": {
+        Verdict.CONFIRMED: "a record states it",
+        Verdict.CONFIRMED_WITH_CORRECTIONS: "stated; details differ",
+        Verdict.REPORTED: "in the news; facts unchecked",
+        Verdict.UNCONFIRMED: "nothing found either way",
+        Verdict.NOT_IDENTIFIED: "its study not found",
+        Verdict.NOT_CHECKED: "not yet looked at",
+        Verdict.NOT_CHECKABLE: "opinion or pitch",
+        NOT_REVIEWED: "no review",
+    },
+    "rating": {
+        Rating.ACCURATE: "correct",
+        Rating.MOSTLY_ACCURATE: "right; a detail off",
+        Rating.UNSUPPORTED: "do not rely on it",
+        Rating.MISLEADING: "true parts, wrong conclusion",
+        Rating.INCORRECT: "false",
+        Rating.NOT_A_FACT: "opinion or pitch",
+        NOT_REVIEWED: "no review",
+    },
+}
+
 #: When a reviewer applies each verdict and rating: the rules behind the one-line
 #: definitions. `review_problems` enforces the parts a machine can check.
 RULES: dict[str, dict[str, str]] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -16,7 +16,11 @@ import msgspec
 from .errors import NotFoundError, UsageError
 from .model import (
     DATE_PATTERN,
+    DEFINITIONS,
+    GLOSSES,
     RATING_SCALE,
+    RULES,
+    VOCABULARIES,
     Case,
     Claim,
     ClaimKind,
@@ -216,6 +220,7 @@ class LabelFilter(NamedTuple):
     values: type[Label]  #: the values it takes
     label: Callable[[Record], str | None]  #: a record's label (None: it has none)
     what: str  #: what it keeps, for the option's help
+    gloss: Mapping[str, str] = {}  #: a few words on each value, for the option's help
 
 
 #: Every filter on a label, by the name of its option: a value a record must have.
@@ -230,9 +235,17 @@ LABEL_FILTERS: dict[str, LabelFilter] = {
         Evidence, lambda r: r.evidence.value, "Only records resting on this evidence"
     ),
     "verdict": LabelFilter(
-        or_not_reviewed(Verdict), verdict_label, "Only records with this verdict"
+        or_not_reviewed(Verdict),
+        verdict_label,
+        "Only records with this verdict (what checking found)",
+        GLOSSES["verdict"],
     ),
-    "rating": LabelFilter(or_not_reviewed(Rating), rating_label, "Only records with this rating"),
+    "rating": LabelFilter(
+        or_not_reviewed(Rating),
+        rating_label,
+        "Only records with this rating (what a reader should conclude)",
+        GLOSSES["rating"],
+    ),
 }
 
 #: What a label filter is given: one value, several, or None (or nothing) for no filter.
@@ -666,6 +679,72 @@ def timeline(
     return kept
 
 
+# --- labels -------------------------------------------------------------------
+
+
+class LabelInfo(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One label of one vocabulary, with what it means and, for some, when it applies."""
+
+    vocabulary: str
+    label: str
+    definition: str
+    rule: str | None = None  #: when a reviewer applies it (verdicts and ratings)
+    value: int | None = None  #: its place on the rating scale (ratings on the scale)
+    uses: int | None = None  #: how many records (or entities, figures) of a dataset carry it
+
+
+def label_uses(ds: Dataset) -> Counter[tuple[str, str]]:
+    """How often a dataset uses each label, by (vocabulary, label): claims and cases for
+    kinds, evidence, verdicts, ratings and reasons; entities; figures."""
+    out: Counter[tuple[str, str]] = Counter()
+    for c in ds.claims:
+        out["kind", c.kind.value] += 1
+        out.update(("qualifier", f.qualifier.value) for f in c.figures)
+    for rec in ds.records():
+        out["evidence", rec.evidence.value] += 1
+        if rec.review is not None:
+            out["verdict", rec.review.verdict.value] += 1
+            out["rating", rec.review.rating.value] += 1
+            out.update(("reason", r.value) for r in rec.review.reasons)
+    out.update(("entity type", e.type.value) for e in ds.entities)
+    return out
+
+
+def labels(word: str | None = None, ds: Dataset | None = None) -> list[LabelInfo]:
+    """Every label of every vocabulary, in declaration order; with `word`, the labels
+    spelled so (in any vocabulary), or every label of the vocabulary named so; with
+    `ds`, how often that dataset uses each.
+
+    An unknown word raises NotFoundError with the closest labels."""
+    uses = label_uses(ds) if ds is not None else None
+    out = [
+        LabelInfo(
+            name,
+            label.value,
+            DEFINITIONS[name][label.value],
+            RULES.get(name, {}).get(label.value),
+            RATING_SCALE.get(label) if isinstance(label, Rating) else None,
+            uses[name, label.value] if uses is not None else None,
+        )
+        for name, vocab in VOCABULARIES.items()
+        for label in vocab
+    ]
+    if word is None:
+        return out
+    low = word.strip().casefold()
+    vocab_names = {name.casefold(): name for name in VOCABULARIES}
+    vocab_names |= {name.casefold() + "s": name for name in VOCABULARIES}  # "ratings", "reasons"
+    if low in vocab_names:
+        return [x for x in out if x.vocabulary == vocab_names[low]]
+    found = [x for x in out if x.label == low]
+    if found:
+        return found
+    near = suggest(low, [*dict.fromkeys(x.label for x in out), *VOCABULARIES])
+    hint = f"no label or vocabulary named {word!r}"
+    hint += "; did you mean " + " or ".join(repr(s) for s in near) + "?" if near else ""
+    raise NotFoundError("label", word, near, hint=hint + " (`immunofacts labels` lists them all)")
+
+
 # --- statistics ---------------------------------------------------------------
 
 
@@ -690,7 +769,7 @@ class Stats(msgspec.Struct, frozen=True):
     cases_by_evidence: dict[str, int]
     cases_by_verdict: dict[str, int]
     cases_by_rating: dict[str, int]
-    backing: dict[str, tuple[str, str]]  # claim id -> (evidence, verdict) of figure claims
+    backing: dict[str, tuple[str, str, str]]  # claim id -> (evidence, verdict, rating)
     cases: tuple[CaseOutcome, ...] = ()
 
 
@@ -745,7 +824,11 @@ def stats(ds: Dataset) -> Stats:
         cases_by_evidence=_counted(c.evidence.value for c in ds.cases),
         cases_by_verdict=_counted(verdict_label(c) for c in ds.cases),
         cases_by_rating=_by_rating(ds.cases),
-        backing={c.id: (c.evidence.value, verdict_label(c)) for c in ds.claims if c.figures},
+        backing={
+            c.id: (c.evidence.value, verdict_label(c), rating_label(c))
+            for c in ds.claims
+            if c.figures
+        },
         cases=tuple(
             CaseOutcome(
                 c.id,

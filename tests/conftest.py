@@ -26,6 +26,7 @@ VIEW_COMMANDS: list[list[str]] = [
     ["source", "--claim", "claim-cynk-001-fda-ind"],
     ["validate"],
     ["diff", str(DATA), str(DATA)],
+    ["labels"],
 ]
 
 

@@ -121,7 +121,9 @@ def test_list_cases_plain_is_one_tab_separated_line_per_case(ds: Dataset) -> Non
     for line, case in zip(lines, ds.cases, strict=True):
         cells = line.split("\t")
         assert cells[0] == case.id
-        assert cells[-2:] == [case.evidence.value, case.review.verdict.value if case.review else ""]
+        review = case.review
+        assert review is not None
+        assert cells[-3:] == [case.evidence.value, review.verdict.value, review.rating.value]
 
 
 def test_show_case(ds: Dataset) -> None:

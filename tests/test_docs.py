@@ -49,6 +49,7 @@ PAGES = generate.pages()
 COMMANDS = typer.main.get_command(app).commands  # type: ignore[attr-defined]
 NAMES = sorted(COMMANDS)
 EXPECTED = {
+    "labels",
     "list-cases",
     "show-case",
     "list-claims",

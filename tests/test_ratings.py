@@ -328,3 +328,134 @@ def test_cases_are_checked_too() -> None:
     with pytest.raises(DataError) as err:
         parse_dataset(text, "case.yaml")
     assert [p.where for p in err.value.problems] == ["cases[0].review.references"]
+
+
+# --- the labels inside the tool -----------------------------------------------------------
+
+
+def cli(*args: str, **env: str) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    result = CliRunner().invoke(app, list(args), env=env or None)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def cli_json(*args: str) -> object:
+    import json
+
+    code, out, err = cli(*args, "--format", "json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+TERMINAL = {"NO_COLOR": "1", "FORCE_COLOR": "1", "COLUMNS": "100"}
+
+
+def test_labels_lists_every_label_with_its_definition_and_uses(ds: Dataset) -> None:
+    rows = cli_json("labels")
+    assert isinstance(rows, list)
+    assert {(r["vocabulary"], r["label"]) for r in rows} == {
+        (name, label.value) for name, vocab in VOCABULARIES.items() for label in vocab
+    }
+    assert all(r["definition"] == DEFINITIONS[r["vocabulary"]][r["label"]] for r in rows)
+    ratings = {r["label"]: r for r in rows if r["vocabulary"] == "rating"}
+    assert ratings["misleading"]["value"] == 2 and "value" not in ratings["not-a-fact"]
+    assert ratings["misleading"]["uses"] == sum(
+        1 for r in ds.records() if r.review and r.review.rating is Rating.MISLEADING
+    )
+
+
+def test_labels_word_shows_one_label_or_one_vocabulary_with_its_rules() -> None:
+    found = cli_json("labels", "misleading")
+    assert isinstance(found, list) and len(found) == 1
+    assert found[0]["rule"] == RULES["rating"]["misleading"]
+    both = cli_json("labels", "opinion")
+    assert isinstance(both, list)
+    assert {r["vocabulary"] for r in both} == {"kind", "evidence"}
+    reasons = cli_json("labels", "reasons")
+    assert isinstance(reasons, list) and {r["label"] for r in reasons} == {x.value for x in Reason}
+    code, out, err = cli("labels", "misleadng")
+    assert code == 1 and out == ""
+    assert "did you mean 'misleading'?" in err
+
+
+def test_show_claim_puts_the_definitions_beside_the_rating_and_evidence() -> None:
+    code, out, _ = cli(
+        "show-claim", "claim-abdominal-fat-immune-cells-reverse-aging", "--format", "plain"
+    )
+    assert code == 0
+    text = " ".join(out.split())
+    assert "misleading (2 of 5) — " + " ".join(definition(Rating.MISLEADING).split()) in text
+    assert "unsourced — " + definition(Evidence.UNSOURCED) in text
+    assert "animal-study — " + definition(Reason.ANIMAL_STUDY) in text
+    code, out, _ = cli("show-claim", "claim-cynk-001-announcement", **TERMINAL)
+    assert "mostly-accurate (4 of 5)" in out
+
+
+def test_tables_end_with_a_legend_of_the_ratings_shown_only_on_a_terminal() -> None:
+    code, out, _ = cli(
+        "list-claims", "--rating", "misleading", "--rating", "not-a-fact", **TERMINAL
+    )
+    assert code == 0
+    assert out.rstrip().splitlines()[-1] == "Rating (5 best, 1 worst): misleading 2 · not-a-fact"
+    for width in ("100", "40"):
+        env = {**TERMINAL, "COLUMNS": width}
+        code, out, _ = cli("list-claims", **env)
+        assert "Rating (5 best, 1 worst)" in out
+        assert max(len(line) for line in out.splitlines()) <= int(width)
+    code, out, _ = cli("list-claims", "--format", "plain")
+    assert "Rating (5 best" not in out  # piped output is data only
+
+
+def test_colours_follow_the_scale_and_nothing_unchecked_is_red() -> None:
+    from immunofacts.render.terminal import VALUE_STYLES
+
+    assert VALUE_STYLES["accurate"].endswith("green") and VALUE_STYLES["incorrect"].endswith("red")
+    assert "green" in VALUE_STYLES["mostly-accurate"]
+    for label in ("unsupported", "unconfirmed", "not-identified", "not-checked", "not-a-fact"):
+        assert "red" not in VALUE_STYLES[label], label
+    for r in Rating:
+        assert r.value in VALUE_STYLES
+
+
+def test_filter_help_lists_each_choice_with_a_short_meaning() -> None:
+    code, out, _ = cli("list-claims", "--help", COLUMNS="200")
+    text = " ".join(out.replace("│", " ").split())
+    assert "misleading (true parts, wrong conclusion)" in text
+    assert "unconfirmed (nothing found either way)" in text
+
+
+def test_rating_filters_and_outputs_spell_labels_alike() -> None:
+    import csv
+    import io
+
+    hits = cli_json("search", "mice", "--rating", "misleading")
+    assert isinstance(hits, list) and hits
+    assert {h["review"]["rating"] for h in hits} == {"misleading"}
+    assert all("animal-study" in h["review"]["reasons"] for h in hits)
+    code, out, _ = cli("list-claims", "--rating", "not-a-fact", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows and {r["rating"] for r in rows} == {"not-a-fact"}
+    assert {r["verdict"] for r in rows} == {"not-checkable"}
+    code, out, _ = cli("list-claims", "--rating", "misleading", "--format", "csv")
+    fat = next(r for r in csv.DictReader(io.StringIO(out)) if "abdominal" in r["id"])
+    assert fat["reasons"] == "animal-study,overstates-science"
+    stats_json = cli_json("show-stats")
+    assert isinstance(stats_json, dict)
+    assert stats_json["claims_by_rating"]["misleading"] >= 2
+    assert stats_json["claims_by_reason"]["animal-study"] == 2
+
+
+def test_a_cases_own_events_include_what_happened_later() -> None:
+    case = cli_json("show-case", "case-hong-kong-singer")
+    assert isinstance(case, dict)
+    later = [e for e in case["timeline"] if e["type"] == "later"]
+    assert [(e["date"], "death" in e["description"]) for e in later] == [("2021-05-04", True)]
+    assert [e["type"] for e in case["timeline"]] == ["case", "case", "later"]
+    code, out, _ = cli("show-case", "case-hong-kong-singer", **TERMINAL)
+    events = out.split("Events", 1)[1].split("Measured", 1)[0]
+    assert "2021-05-04" in events and "Later (outside the article):" in events
+    code, out, _ = cli("timeline", "--since", "2021", "--format", "plain")
+    assert "Later (outside the article): News reports give her death" in out

@@ -39,7 +39,7 @@ def test_the_singers_death_shows_in_the_case_list_and_the_timeline() -> None:
     code, out, _ = run("list-cases", "--format", "plain")
     assert code == 0
     singer = next(line for line in out.splitlines() if line.startswith("case-hong-kong-singer"))
-    assert "Later: News reports give her death on 4 May 2021" in singer
+    assert "Later (outside the article): News reports give her death on 4 May 2021" in singer
     events = as_json("timeline", "--since", "2021")
     assert isinstance(events, list)
     later = [e for e in events if e["type"] == "later"]

@@ -21,7 +21,7 @@ import msgspec
 from ..diff import DatasetDiff
 from ..errors import Problem
 from ..model import Case, Claim, Dataset, Entity
-from ..query import EntityCount, Hit, Passage, Record, Span, Stats, TimelineEvent
+from ..query import EntityCount, Hit, LabelInfo, Passage, Record, Span, Stats, TimelineEvent
 from . import shapes, views
 from .base import Doc, Format, Table
 
@@ -100,7 +100,7 @@ class ClaimList(Many[shapes.ClaimJSON], frozen=True):
         return (shapes.claim(c) for c in self.claims)
 
     def view(self, fmt: Format) -> Table:
-        return views.claims_table(self.claims)
+        return views.claims_table(self.claims, reasons=fmt is Format.CSV)
 
 
 class ClaimDetail(One[shapes.ClaimJSON], frozen=True):
@@ -256,6 +256,21 @@ class Changes(One[DatasetDiff], frozen=True):
         return views.diff_view(self.diff)
 
 
+class LabelList(Many[shapes.LabelJSON], frozen=True):
+    """`labels`: every label of every vocabulary, or those asked for, defined."""
+
+    shape = shapes.LabelJSON
+    infos: list[LabelInfo]
+    #: Whether to show when each applies (one vocabulary or one word asked for).
+    rules: bool = False
+
+    def items(self) -> Iterable[shapes.LabelJSON]:
+        return iter(self.infos)
+
+    def view(self, fmt: Format) -> Table:
+        return views.labels_table(self.infos, rules=self.rules)
+
+
 #: The result type of each command (and of each form of a command with two).
 OUTPUTS: dict[str, type[Result[Any]]] = {
     "list-cases": CaseList,
@@ -271,4 +286,5 @@ OUTPUTS: dict[str, type[Result[Any]]] = {
     "source --claim": QuotePassage,
     "validate": Validation,
     "diff": Changes,
+    "labels": LabelList,
 }

@@ -25,7 +25,7 @@ from ..model import (
     Review,
     Source,
 )
-from ..query import RecordType, date_key
+from ..query import LabelInfo, RecordType, date_key
 
 if TYPE_CHECKING:
     from ..query import EntityCount, Hit, Passage, Record, Span, Stats, TimelineEvent
@@ -39,8 +39,21 @@ class ClaimJSON(Claim, frozen=True, tag_field="type", tag=RecordType.CLAIM.value
     """A claim: `type` and every schema field."""
 
 
+class EventJSON(msgspec.Struct, frozen=True):
+    """A dated event: of the timeline, or of one case's own story."""
+
+    date: str
+    id: str
+    type: RecordType  #: `later` for what happened after the article, known from outside it
+    description: str
+    quote: str | None
+
+
 class CaseJSON(Case, frozen=True, tag_field="type", tag=RecordType.CASE.value):
-    """A case: `type` and every schema field, events in date order."""
+    """A case: `type` and every schema field, events in date order; then `timeline`:
+    its events and what happened later (type `later`, from outside the article)."""
+
+    timeline: tuple[EventJSON, ...] = ()
 
 
 class EntityCountJSON(Entity, frozen=True, kw_only=True):
@@ -67,6 +80,7 @@ class FigureJSON(_Shape, frozen=True):
     date: str | None
     evidence: str
     verdict: str
+    rating: str
 
 
 class StatsJSON(_Shape, frozen=True):
@@ -77,9 +91,12 @@ class StatsJSON(_Shape, frozen=True):
     claims_by_kind: dict[str, int]
     claims_by_evidence: dict[str, int]
     claims_by_verdict: dict[str, int]
+    claims_by_rating: dict[str, int]
+    claims_by_reason: dict[str, int]
     claims_by_year: dict[str, int]
     cases_by_evidence: dict[str, int]
     cases_by_verdict: dict[str, int]
+    cases_by_rating: dict[str, int]
 
 
 class MatchJSON(_Shape, frozen=True):
@@ -102,16 +119,6 @@ class HitJSON(_Shape, frozen=True):
     score: float
     text: str
     matches: list[MatchJSON]
-
-
-class EventJSON(_Shape, frozen=True):
-    """A dated event of the timeline."""
-
-    date: str
-    id: str
-    type: RecordType
-    description: str
-    quote: str | None
 
 
 class SpanJSON(_Shape, frozen=True):
@@ -171,10 +178,14 @@ def claim(c: Claim) -> ClaimJSON:
 
 
 def case(c: Case) -> CaseJSON:
-    """A case in its output shape, events in date order."""
+    """A case in its output shape, events in date order, and its timeline."""
     fields = _fields(c)
     fields["events"] = tuple(sorted(c.events, key=lambda e: date_key(e.date)))
-    return CaseJSON(**fields)
+    story = [EventJSON(e.date, c.id, RecordType.CASE, e.description, e.quote) for e in c.events]
+    for d in c.review.later if c.review else ():
+        if d.date:
+            story.append(EventJSON(d.date, c.id, RecordType.LATER, d.description, None))
+    return CaseJSON(**fields, timeline=tuple(sorted(story, key=lambda e: date_key(e.date))))
 
 
 def entity_count(x: EntityCount) -> EntityCountJSON:
@@ -195,6 +206,7 @@ def stats(st: Stats) -> StatsJSON:
             **_fields(h.figure),
             evidence=st.backing[h.claim_id][0],
             verdict=st.backing[h.claim_id][1],
+            rating=st.backing[h.claim_id][2],
         )
         for h in st.figures
     ]
@@ -204,9 +216,12 @@ def stats(st: Stats) -> StatsJSON:
         claims_by_kind=st.by_kind,
         claims_by_evidence=st.by_evidence,
         claims_by_verdict=st.by_verdict,
+        claims_by_rating=st.by_rating,
+        claims_by_reason=st.by_reason,
         claims_by_year=st.by_year,
         cases_by_evidence=st.cases_by_evidence,
         cases_by_verdict=st.cases_by_verdict,
+        cases_by_rating=st.cases_by_rating,
     )
 
 
@@ -257,3 +272,8 @@ def validated(
         entities=len(ds.entities) if ds else None,
         uncovered_paragraphs=uncovered,
     )
+
+
+#: `labels`: one label of one vocabulary, its definition, and for verdicts and ratings
+#: when it applies (`rule`); for a rating on the scale, its `value` (5 best, 1 worst).
+LabelJSON = LabelInfo

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from ..model import NOT_REVIEWED, Rating
 from .base import Cell, Doc, Env, Field, Section, Table, clean, clean_marked
+from .views import rating_legend
 
 SPAN_STYLES = {
     "match": "bold black on yellow",
@@ -29,23 +30,35 @@ SPAN_STYLES = {
     "label": "dim cyan",
     "value": "bold",
     "later": "bold magenta",
+    "dim": "dim",
 }
+#: Colours of label values. Ratings follow the scale, green (accurate) to red
+#: (incorrect), with grey for not-a-fact, which is off the scale. Red is kept for
+#: what records contradict: a verdict that found nothing either way is yellow,
+#: never the red of "false".
 VALUE_STYLES = {
+    "accurate": "bold green",
+    "mostly-accurate": "green",
+    "unsupported": "yellow",
+    "misleading": "dark_orange",
+    "incorrect": "bold red",
+    "not-a-fact": "grey62",
     "confirmed": "green",
-    "confirmed-with-corrections": "yellow",
+    "confirmed-with-corrections": "green",
     "reported": "cyan",
-    "unconfirmed": "bright_red",
-    "not-identified": "red",
+    "unconfirmed": "yellow",
+    "not-identified": "yellow",
     "not-checked": "dim",
+    "not-checkable": "grey62",
     NOT_REVIEWED: "dim",
     "peer-reviewed": "green",
     "regulatory": "green",
     "press-release": "yellow",
     "news-report": "cyan",
     "patient-report": "magenta",
-    "opinion": "bright_red",
-    "promotional": "bold red",
-    "unsourced": "red",
+    "opinion": "grey62",
+    "promotional": "magenta",
+    "unsourced": "yellow",
 }
 #: Ratings coloured along their scale: green best, red worst; grey off the scale.
 RATING_STYLES = {
@@ -57,7 +70,7 @@ RATING_STYLES = {
     Rating.NOT_A_FACT.value: "grey62",
 }
 VALUE_STYLES.update(RATING_STYLES)
-STYLED_COLUMNS = frozenset(("verdict", "evidence", "rating"))
+STYLED_COLUMNS = frozenset(("verdict", "evidence", "rating", "label"))
 
 
 #: Spans that must stay visible without colour get these brackets then.
@@ -90,6 +103,8 @@ def text(
             # address: the visible text is always the address the link opens.
             url = URL.fullmatch(piece)
             out.append(piece, Style(link=piece) if url else "")
+        elif span_style.startswith("value:"):
+            out.append(piece, VALUE_STYLES.get(span_style.removeprefix("value:"), ""))
         else:
             out.append(show[0] + piece + show[1], SPAN_STYLES.get(span_style, span_style))
         pos = b
@@ -279,6 +294,15 @@ def _table_or_cards(table: Table, env: Env, title: bool = True) -> RenderableTyp
     return _cards(table, env, title)
 
 
+def _legend(table: Table, env: Env) -> RenderableType | None:
+    """The line under a table that names the ratings it shows, on their scale."""
+    if "rating" not in table.columns:
+        return None
+    col = table.columns.index("rating")
+    legend = rating_legend(str(row[col]) for row in table.rows)
+    return Group(Text(""), _lines(wrap(text(legend), env.width))) if legend else None
+
+
 def _field_lines(fields: tuple[Field, ...], width: int, env: Env) -> list[Text]:
     """Labels beside their values, values wrapped under themselves. A value holding
     something too wide for its column (a web address) goes under its label instead."""
@@ -462,7 +486,11 @@ def to_terminal(view: Table | Doc, env: Env) -> str:
     buf = io.StringIO()
     console = _console(env, buf)
     if isinstance(view, Table):
+        view = view.materialised()
         console.print(_table_or_cards(view, env), crop=False)
+        legend = _legend(view, env)
+        if legend is not None:
+            console.print(legend, crop=False)
     else:
         console.print(_doc(view, env), crop=False)
     # Rich pads wrapped lines to the width; trailing spaces show nothing.

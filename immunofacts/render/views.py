@@ -11,19 +11,23 @@ from collections.abc import Iterable
 from ..diff import DatasetDiff
 from ..model import (
     NOT_REVIEWED,
+    RATING_SCALE,
     Case,
     Claim,
     Dataset,
     Entity,
     Figure,
+    Label,
     Qualifier,
     Rating,
     Reference,
     Review,
+    definition,
 )
 from ..query import (
     EntityCount,
     Hit,
+    LabelInfo,
     Passage,
     Record,
     RecordType,
@@ -31,6 +35,7 @@ from ..query import (
     Stats,
     TimelineEvent,
     date_key,
+    rating_label,
     verdict_label,
 )
 from .base import Cell, Doc, Field, Marked, Section, Table
@@ -48,6 +53,44 @@ QUALIFIER_WORDS = {
 MONTHS = (
     "January February March April May June July August September October November December"
 ).split()
+
+
+#: What marks a development known from outside the article, wherever one is listed.
+LATER = "Later (outside the article): "
+
+
+def defined(label: Label, *, score: bool = False) -> Marked:
+    """A label followed by its definition (and, for a rating, its place on the scale),
+    the label styled as its value, the definition dim."""
+    head = label.value
+    if score and isinstance(label, Rating):
+        value = RATING_SCALE.get(label)
+        head += f" ({value} of 5)" if value is not None else " (off the scale)"
+    text = f"{head} — {definition(label)}"
+    return Marked(
+        text, ((0, len(label.value), f"value:{label.value}"), (len(head), len(text), "dim"))
+    )
+
+
+def rating_legend(shown: Iterable[str]) -> Marked | None:
+    """One line naming the ratings in `shown` with their place on the scale, best first,
+    each styled as its value; None when no rating is shown."""
+    present = set(shown)
+    ratings = [r for r in Rating if r.value in present]
+    if not ratings:
+        return None
+    text = "Rating (5 best, 1 worst): "
+    spans: list[tuple[int, int, str]] = [(0, len(text), "dim")]
+    for i, r in enumerate(ratings):
+        if i:
+            spans.append((len(text), len(text) + 3, "dim"))
+            text += " · "
+        spans.append((len(text), len(text) + len(r.value), f"value:{r.value}"))
+        text += r.value
+        value = RATING_SCALE.get(r)
+        if value is not None:
+            text += f" {value}"
+    return Marked(text, tuple(spans))
 
 
 def kind_label(rec: Record) -> str:
@@ -77,8 +120,11 @@ def cases_table(cases: Iterable[Case]) -> Table:
     """The clinical cases, one row each: what happened, and how well it is backed."""
     return Table(
         "Clinical cases",
-        ("id", "case", "evidence", "verdict"),
-        ((c.id, _with_later(c), c.evidence.value, verdict_label(c)) for c in cases),
+        ("id", "case", "evidence", "verdict", "rating"),
+        (
+            (c.id, _with_later(c), c.evidence.value, verdict_label(c), rating_label(c))
+            for c in cases
+        ),
         wide=frozenset(("case",)),
     )
 
@@ -87,18 +133,22 @@ def _with_later(c: Case) -> Cell:
     """A case's title, and what happened after the article when that is known."""
     if c.review is None or not c.review.later:
         return c.title
-    later = "Later: " + " ".join(d.description for d in c.review.later)
+    later = LATER + " ".join(d.description for d in c.review.later)
     text = f"{c.title}. {later}"
     return Marked(text, ((len(text) - len(later), len(text), "later"),))
 
 
-def claims_table(claims: Iterable[Claim]) -> Table:
-    """Claims with their kind, evidence, verdict and date."""
+def claims_table(claims: Iterable[Claim], *, reasons: bool = False) -> Table:
+    """Claims with their kind, evidence, verdict, rating and date; with `reasons`, the
+    rating's reason tags too (comma-separated), for the formats other tools read."""
+    tags = ("reasons",) if reasons else ()
     return Table(
         "Claims",
-        ("id", "kind", "evidence", "verdict", "date", "statement"),
+        ("id", "kind", "evidence", "verdict", "rating", *tags, "date", "statement"),
         (
-            (c.id, c.kind.value, c.evidence.value, verdict_label(c), c.date or "", c.statement)
+            (c.id, c.kind.value, c.evidence.value, verdict_label(c), rating_label(c))
+            + ((_reasons(c),) if reasons else ())
+            + (c.date or "", c.statement)
             for c in claims
         ),
         wide=frozenset(("statement",)),
@@ -106,12 +156,17 @@ def claims_table(claims: Iterable[Claim]) -> Table:
     )
 
 
+def _reasons(rec: Record) -> str:
+    return ",".join(r.value for r in rec.review.reasons) if rec.review else ""
+
+
 # --- review ---------------------------------------------------------------------
 
 
 def reference_text(ref: Reference) -> str:
     """A reference with its identifiers and the address to open."""
-    ids = [f"doi:{ref.doi}" if ref.doi else "", f"PMID {ref.pmid}" if ref.pmid else ""]
+    ids = [ref.publisher or "", f"doi:{ref.doi}" if ref.doi else ""]
+    ids += [f"PMID {ref.pmid}" if ref.pmid else ""]
     ids += [ref.nct or "", ref.date or ""]
     out = ref.title
     extra = ", ".join(i for i in ids if i)
@@ -138,10 +193,10 @@ def reference_cell(ref: Reference) -> Cell:
 def review_sections(review: Review | None) -> list[Section]:
     """The review as Doc sections: verdict, note, corrections, references, later."""
     if review is None:
-        return [Section("Review", (Field("verdict", NOT_REVIEWED),))]
-    fields = [Field("verdict", review.verdict.value), Field("rating", review.rating.value)]
-    if review.reasons:
-        fields.append(Field("reasons", ", ".join(r.value for r in review.reasons)))
+        return [Section("Review", (Field("rating", NOT_REVIEWED), Field("verdict", NOT_REVIEWED)))]
+    fields = [Field("rating", defined(review.rating, score=True))]
+    fields += [Field("reason", defined(r)) for r in review.reasons]
+    fields.append(Field("verdict", defined(review.verdict)))
     if review.note:
         fields.append(Field("note", review.note))
     for c in review.corrections:
@@ -152,7 +207,9 @@ def review_sections(review: Review | None) -> list[Section]:
     for ref in review.references:
         fields.append(Field("reference", reference_cell(ref)))
     for d in review.later:
-        fields.append(Field("later", f"{d.date}: {d.description}" if d.date else d.description))
+        when = f"{d.date}: " if d.date else ""
+        fields.append(Field("later", f"{when}{LATER}{d.description}"))
+        fields += [Field("source", reference_cell(ref)) for ref in d.references]
     return [Section("Review", tuple(fields))]
 
 
@@ -166,11 +223,7 @@ def _entity_names(ds: Dataset, ids: tuple[str, ...]) -> str:
 
 def claim_doc(ds: Dataset, c: Claim) -> Doc:
     """Everything about one claim, with its review."""
-    fields = [
-        Field("kind", c.kind.value),
-        Field("evidence", c.evidence.value),
-        Field("verdict", verdict_label(c)),
-    ]
+    fields = [Field("kind", c.kind.value), Field("evidence", defined(c.evidence))]
     if c.date:
         fields.append(Field("date", c.date))
     if c.entities:
@@ -201,23 +254,21 @@ def case_doc(ds: Dataset, c: Case) -> Doc:
     facts.append(Field("therapy", c.therapy))
     if c.hospital:
         facts.append(Field("hospital", _entity_names(ds, (c.hospital,))))
-    facts += [Field("outcome", c.outcome), Field("evidence", c.evidence.value)]
+    facts += [Field("outcome", c.outcome), Field("evidence", defined(c.evidence))]
     if c.entities:
         facts.append(Field("entities", _entity_names(ds, c.entities)))
     if c.claims:
         facts.append(Field("claims", ", ".join(c.claims)))
     sections = [Section("Patient", tuple(patient)), Section("Case", tuple(facts))]
-    events = sorted(c.events, key=lambda e: date_key(e.date))
+    events: list[tuple[str, Cell]] = [(e.date, e.description) for e in c.events]
+    for d in c.review.later if c.review else ():
+        events.append((d.date or "", Marked(LATER + d.description, ((0, len(LATER), "later"),))))
+    events.sort(key=lambda row: date_key(row[0]) if row[0] else (10_000, 0, 0))
     if events:
         sections.append(
             Section(
                 "Events",
-                table=Table(
-                    "events",
-                    ("date", "event"),
-                    [(e.date, e.description) for e in events],
-                    wide=frozenset(("event",)),
-                ),
+                table=Table("events", ("date", "event"), events, wide=frozenset(("event",))),
             )
         )
     if c.measurements:
@@ -249,8 +300,8 @@ def _figures(st: Stats) -> Section | None:
         lines.append(line)
         at += len(line) + 1
     for claim_id in dict.fromkeys(h.claim_id for h in st.figures):
-        evidence, verdict = st.backing.get(claim_id, ("", ""))
-        line = f"from {claim_id}: {evidence}, {verdict}"
+        evidence, verdict, rating = st.backing.get(claim_id, ("", "", ""))
+        line = f"from {claim_id}: {evidence}, {verdict}, rated {rating}"
         spans.append((at, at + len(line), "label"))
         lines.append(line)
         at += len(line) + 1
@@ -305,6 +356,7 @@ def stats_doc(st: Stats) -> Doc:
     sections = [s for s in (_figures(st), _cases(st)) if s is not None]
     sections += [
         chart("Claims by rating", st.by_rating, _held_up(st)),
+        chart("Claims by reason", st.by_reason),
         chart("Claims by verdict", st.by_verdict),
         chart("Claims by kind", st.by_kind),
         chart("Claims by evidence", st.by_evidence),
@@ -373,10 +425,10 @@ def search_table(hits: Iterable[Hit], terms: list[str], *, cut: bool = True) -> 
     width = 160 if cut else None
     return Table(
         "",
-        ("id", "kind", "evidence", "verdict", "text"),
+        ("id", "kind", "evidence", "verdict", "rating", "text"),
         (
             (h.record.id, kind_label(h.record), h.record.evidence.value, verdict_label(h.record))
-            + (_snippet(h, width),)
+            + (rating_label(h.record), _snippet(h, width))
             for h in hits
         ),
         wide=frozenset(("text",)),
@@ -388,7 +440,7 @@ def search_table(hits: Iterable[Hit], terms: list[str], *, cut: bool = True) -> 
 
 
 def _later_prefix(e: TimelineEvent) -> str:
-    return "Later: " if e.record_type is RecordType.LATER else ""
+    return LATER if e.record_type is RecordType.LATER else ""
 
 
 def timeline_table(events: Iterable[TimelineEvent]) -> Table:
@@ -406,11 +458,9 @@ def timeline_doc(events: Iterable[TimelineEvent]) -> Doc:
     years: dict[str, list[Field]] = {}
 
     def field(e: TimelineEvent) -> Field:
-        prefix = _later_prefix(e)
-        line = f"{prefix}{e.description}  {e.record_id}"
+        line = f"{e.description}  {e.record_id}"  # a later event's section says it is later
         n = len(line) - len(e.record_id)
-        spans = ((n, len(line), "label"),) + (((0, len(prefix), "later"),) if prefix else ())
-        return Field(f"{e.date:<10}", Marked(line, spans))
+        return Field(f"{e.date:<10}", Marked(line, ((n, len(line), "label"),)))
 
     for e in own:
         years.setdefault(e.date[:4], []).append(field(e))
@@ -450,10 +500,10 @@ def entity_doc(e: Entity, records: list[Record]) -> Doc:
     if e.note:
         fields.append(Field("note", e.note))
     rows: list[tuple[Cell, ...]] = [
-        (r.id, kind_label(r), verdict_label(r), r.statement if isinstance(r, Claim) else r.title)
+        (r.id, kind_label(r), rating_label(r), r.statement if isinstance(r, Claim) else r.title)
         for r in records
     ]
-    table = Table("named by", ("id", "kind", "verdict", "text"), rows, wide=frozenset(("text",)))
+    table = Table("named by", ("id", "kind", "rating", "text"), rows, wide=frozenset(("text",)))
     return Doc(e.id, (Section(None, tuple(fields)), Section(f"Named by {len(rows)}", table=table)))
 
 
@@ -542,4 +592,43 @@ def diff_table(d: DatasetDiff) -> Table:
         ("record", "type", "change", "old", "new"),
         rows,
         wide=frozenset(("old", "new")),
+    )
+
+
+# --- labels ----------------------------------------------------------------------------
+
+
+def labels_table(infos: Iterable[LabelInfo], *, rules: bool = False) -> Table:
+    """Labels with their definitions, how many records use each, and a rating's place on
+    the scale; with `rules`, when a reviewer applies each (verdicts and ratings)."""
+    rows = list(infos)
+    scored = any(x.value is not None for x in rows)
+    counted = any(x.uses is not None for x in rows)
+    ruled = rules and any(x.rule for x in rows)
+    columns = ("label", "vocabulary", *(("value",) if scored else ()))
+    columns += (*(("uses",) if counted else ()), "definition")
+    columns += ("rule",) if ruled else ()
+    vocabularies = len({x.vocabulary for x in rows})
+
+    def rule(x: LabelInfo) -> Cell:
+        if not x.rule:
+            return ""
+        return Marked(f"Rule: {x.rule}", ((0, 5, "dim"),))
+
+    return Table(
+        "Labels",
+        columns,
+        (
+            (x.label, x.vocabulary)
+            + ((str(x.value) if x.value is not None else "",) if scored else ())
+            + ((str(x.uses or 0),) if counted else ())
+            + (x.definition,)
+            + ((rule(x),) if ruled else ())
+            for x in rows
+        ),
+        wide=frozenset(("definition", "rule")),
+        counted=lambda n: (
+            f"{n} label{'s' if n != 1 else ''} of {vocabularies} "
+            f"vocabular{'ies' if vocabularies != 1 else 'y'}"
+        ),
     )
