@@ -139,8 +139,8 @@ def test_timeline_groups_by_year_and_sets_later_outcomes_apart() -> None:
     assert len(headings) >= 3
     later = next(i for i, line in enumerate(lines) if "Later, from outside the source" in line)
     after = "\n".join(lines[later:])
-    assert "Later:" in after
-    assert "Later:" not in "\n".join(lines[:later])
+    assert "Later (outside the article):" in after
+    assert "Later (outside" not in "\n".join(lines[:later])
     # Dates aligned: every event line starts its text in the same column.
     starts = {
         m.end() for line in lines if (m := re.match(r"│ \d{4}(?:-\d\d){0,2} +(?=[^│\s])", line))

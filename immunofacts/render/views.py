@@ -356,7 +356,6 @@ def stats_doc(st: Stats) -> Doc:
     sections = [s for s in (_figures(st), _cases(st)) if s is not None]
     sections += [
         chart("Claims by rating", st.by_rating, _held_up(st)),
-        chart("Claims by reason", st.by_reason),
         chart("Claims by verdict", st.by_verdict),
         chart("Claims by kind", st.by_kind),
         chart("Claims by evidence", st.by_evidence),
@@ -458,9 +457,11 @@ def timeline_doc(events: Iterable[TimelineEvent]) -> Doc:
     years: dict[str, list[Field]] = {}
 
     def field(e: TimelineEvent) -> Field:
-        line = f"{e.description}  {e.record_id}"  # a later event's section says it is later
+        prefix = _later_prefix(e)
+        line = f"{prefix}{e.description}  {e.record_id}"
         n = len(line) - len(e.record_id)
-        return Field(f"{e.date:<10}", Marked(line, ((n, len(line), "label"),)))
+        spans = ((n, len(line), "label"),) + (((0, len(prefix), "later"),) if prefix else ())
+        return Field(f"{e.date:<10}", Marked(line, spans))
 
     for e in own:
         years.setdefault(e.date[:4], []).append(field(e))
