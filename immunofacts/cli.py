@@ -1045,6 +1045,24 @@ def _write_tables(ds: Dataset, folder: Path, force: bool) -> None:
     note(f"wrote {len(files)} tables to {folder}")
 
 
+@app.command("browse")
+def browse(data: DataOpt = None) -> None:
+    """Browse the dataset full-screen: search, filter, read a claim, see it in the article.
+
+    Keys: / search, r k v n d filter, s source, e export, ? help, q quit.
+
+    Example: immunofacts browse
+    """
+    from .tui import browse as run_browser
+    from .tui import check_terminal
+
+    check_terminal()
+    path, _ = data_path(data)
+    status = run_browser(load(data), path)
+    if status:
+        raise typer.Exit(status)
+
+
 def main() -> None:
     """Entry point of the `immunofacts` command."""
     from .output import handle_signals, prepare_stderr, reserve_standard_fds

@@ -63,6 +63,7 @@ EXPECTED = {
     "export",
     "diff",
     "schema",
+    "browse",
 }
 
 

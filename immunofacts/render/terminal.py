@@ -481,6 +481,11 @@ def spinner(message: str) -> Iterator[None]:
         yield
 
 
+def renderable(view: Table | Doc, env: Env) -> RenderableType:
+    """A view as a Rich renderable, for a host that draws Rich itself (the browser)."""
+    return _table_or_cards(view, env) if isinstance(view, Table) else _doc(view, env)
+
+
 def to_terminal(view: Table | Doc, env: Env) -> str:
     """Render a view with Rich, as the terminal described by `env` shows it."""
     buf = io.StringIO()

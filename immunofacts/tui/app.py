@@ -1,0 +1,911 @@
+"""The full-screen browser: a list of claims or cases, filters, search, a detail pane,
+the article with its quoted passages, and export. Read-only.
+
+The list draws only the rows on screen (Textual's line API), so ten thousand
+claims cost no more to show than ten. Search runs `query.search` in a worker
+thread, so typing never waits for it.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import msgspec
+from rich.cells import cell_len, set_cell_size
+from rich.console import Group, RenderableType
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Container, Horizontal, VerticalScroll
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from .. import query
+from ..errors import ImmunofactsError
+from ..model import Claim, Dataset, Reference, definition
+from ..query import Record, Span
+from ..render import views
+from ..render.base import Doc, Env, ExportFormat, Field, Section, clean
+from ..render.terminal import renderable
+from . import state
+from .state import Filters, Tab
+
+#: Row colours along the rating scale: green best, red worst, grey off the scale.
+SCORE_STYLES: dict[int | None, str] = {
+    5: "bold green",
+    4: "green",
+    3: "yellow",
+    2: "dark_orange",
+    1: "bold red",
+    None: "grey62",
+}
+NOT_RATED_STYLE = "grey50 italic"
+#: The width at and above which the list and the detail sit side by side.
+WIDE = 80
+#: The width at and above which the source view keeps ids in a margin.
+MARGIN = 70
+
+
+def rating_style(rec: Record) -> str:
+    """The colour of a record's rating."""
+    if rec.review is None:
+        return NOT_RATED_STYLE
+    return SCORE_STYLES[rec.review.rating.score]
+
+
+def _fit(text: str, width: int) -> str:
+    """`text` on one line, cut with an ellipsis or padded to exactly `width` cells."""
+    if width <= 0:
+        return ""
+    text = clean(text, oneline=True)
+    if cell_len(text) > width:
+        return set_cell_size(text, width - 1) + "…"
+    return set_cell_size(text, width)
+
+
+def labels_section(rec: Record) -> Section:
+    """What each label on a record means, one line each."""
+    labels: list[Any] = [rec.kind] if isinstance(rec, Claim) else []
+    labels.append(rec.evidence)
+    if rec.review is not None:
+        labels += [rec.review.verdict, rec.review.rating, *rec.review.reasons]
+    fields = tuple(Field(label.value, definition(label)) for label in labels)
+    return Section("What the labels mean", fields)
+
+
+def references_of(rec: Record) -> list[Reference]:
+    """The record's references that have an address to open."""
+    if rec.review is None:
+        return []
+    refs = list(rec.review.references)
+    refs += [r for d in rec.review.later for r in d.references]
+    return [r for r in refs if r.link()]
+
+
+def record_doc(ds: Dataset, rec: Record) -> Doc:
+    """Everything `show-claim` or `show-case` shows, and what its labels mean."""
+    doc = views.claim_doc(ds, rec) if isinstance(rec, Claim) else views.case_doc(ds, rec)
+    return Doc(doc.title, (*doc.sections, labels_section(rec)), doc.subtitle, doc.style)
+
+
+# --- the list -----------------------------------------------------------------------
+
+
+class RecordList(ScrollView, can_focus=True):
+    """Claims or cases, one line each: rating, id, evidence, statement."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"record-list--cursor", "record-list--dim"}
+    DEFAULT_CSS = """
+    RecordList { overflow-x: hidden; }
+    RecordList > .record-list--cursor { background: $accent 40%; text-style: bold reverse; }
+    RecordList:focus > .record-list--cursor { background: $accent; text-style: bold; }
+    RecordList > .record-list--dim { color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Up", show=False),
+        Binding("down", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "move(-1000000000)", "First", show=False),
+        Binding("end", "move(1000000000)", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True)
+
+    class Highlighted(Message):
+        """The cursor is on another record (or on none)."""
+
+        def __init__(self, record: Record | None) -> None:
+            self.record = record
+            super().__init__()
+
+    def __init__(self, *, ascii_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.records: Sequence[Record] = ()
+        self.mark = "*" if ascii_only else "●"
+
+    @property
+    def current(self) -> Record | None:
+        """The record under the cursor."""
+        return self.records[self.cursor] if 0 <= self.cursor < len(self.records) else None
+
+    def set_records(self, records: Sequence[Record], keep: str | None = None) -> None:
+        """Show these records; the cursor stays on `keep` if it is among them, else goes first."""
+        self.records = records
+        at = 0
+        if keep is not None:
+            for i, rec in enumerate(records):
+                if rec.id == keep:
+                    at = i
+                    break
+        self.virtual_size = Size(0, len(records))
+        self.cursor = at
+        self.refresh()
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if self.records:
+            clamped = max(0, min(new, len(self.records) - 1))
+            if clamped != new:
+                self.cursor = clamped
+                return
+            self.scroll_to_region(Region(0, new, 1, 1), animate=False, immediate=True)
+        self.refresh()
+        self.post_message(self.Highlighted(self.current))
+
+    def action_move(self, by: int) -> None:
+        self.cursor = max(0, min(self.cursor + by, len(self.records) - 1))
+
+    def action_page(self, by: int) -> None:
+        self.action_move(by * max(1, self.size.height - 1))
+
+    def on_click(self, event: events.Click) -> None:
+        row = event.y + self.scroll_offset.y
+        if 0 <= row < len(self.records):
+            self.cursor = row
+
+    def columns(self, width: int) -> list[tuple[str, int]]:
+        """(column, width) for a list `width` cells wide: narrow lists drop columns."""
+        cols = [("mark", 2), ("rating", 16)]
+        rest = width - 18
+        if width >= 60:
+            cols.append(("evidence", 15))
+            rest -= 15
+        if width >= 50:
+            idw = min(36, max(16, rest // 2))
+            cols += [("id", idw), ("text", max(0, rest - idw - 1))]
+        else:
+            cols.append(("id", max(0, rest)))
+        return cols
+
+    def _cells(self, rec: Record, width: int) -> list[Segment]:
+        colour = Style.parse(rating_style(rec))
+        out: list[Segment] = []
+        for name, w in self.columns(width):
+            if name == "mark":
+                out.append(Segment(_fit(self.mark, w), colour))
+            elif name == "rating":
+                out.append(Segment(_fit(state.rating_of(rec), w - 1) + " ", colour))
+            elif name == "evidence":
+                out.append(Segment(_fit(rec.evidence.value, w - 1) + " "))
+            elif name == "id":
+                out.append(Segment(_fit(rec.id, w - 1) + " " if w > 1 else _fit(rec.id, w)))
+            else:
+                text = rec.statement if isinstance(rec, Claim) else rec.title
+                out.append(Segment(_fit(text, w)))
+        return out
+
+    def render_line(self, y: int) -> Strip:
+        row = self.scroll_offset.y + y
+        width = self.size.width
+        base = self.rich_style
+        if row >= len(self.records):
+            return Strip.blank(width, base)
+        strip = Strip(self._cells(self.records[row], width)).apply_style(base)
+        if row == self.cursor:
+            cursor = self.get_component_rich_style("record-list--cursor")
+            strip = Strip(
+                [Segment(t, (s or Style()) + cursor) for t, s, _ in strip] if cursor else strip
+            )
+        return strip.adjust_cell_length(width, base)
+
+
+# --- modal screens --------------------------------------------------------------------
+
+
+class Picker(ModalScreen[str | None]):
+    """Choose one value from a list; Escape leaves things as they were."""
+
+    DEFAULT_CSS = """
+    Picker { align: center middle; }
+    Picker > Container { width: 60; max-width: 95%; height: auto; max-height: 90%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    Picker OptionList { height: auto; max-height: 20; border: none; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.options = options
+
+    def compose(self) -> ComposeResult:
+        with Container():
+            yield Label(self.title_text)
+            yield OptionList(*(Option(Text(label), id=value) for value, label in self.options))
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+#: What the export dialog offers: every format of `export` but ClaimReview, which needs
+#: a publisher's name and address (`immunofacts export --format claimreview --claim ...`).
+FORMATS = [f for f in ExportFormat if f is not ExportFormat.CLAIMREVIEW]
+EXTENSIONS = {"sqlite": "db", "csl-json": "json", "bibtex": "bib"}
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Export the records on the list to a file, in a format `export` writes."""
+
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; }
+    ExportScreen > Container { width: 64; max-width: 95%; height: auto;
+        border: round $accent; background: $surface; padding: 0 1; }
+    ExportScreen OptionList { height: auto; border: none; }
+    ExportScreen Input { margin: 1 0 0 0; }
+    ExportScreen #error { color: $error; width: 1fr; height: auto; }
+    ExportScreen #note { color: $text-muted; width: 1fr; height: auto; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, count: int, write: Callable[[ExportFormat, Path], str]) -> None:
+        super().__init__()
+        self.count = count
+        self.writer = write
+        self.chosen = ExportFormat.JSON
+
+    def compose(self) -> ComposeResult:
+        with Container():
+            yield Label(f"Export {self.count} records: pick a format, then a file name (Enter)")
+            yield OptionList(*(Option(f.value, id=f.value) for f in FORMATS), id="formats")
+            yield Label("ClaimReview needs a publisher: use `immunofacts export`.", id="note")
+            yield Input(value=self._file_name(), id="file")
+            yield Label("", id="error")
+
+    def _file_name(self) -> str:
+        return f"immunofacts-export.{EXTENSIONS.get(self.chosen.value, self.chosen.value)}"
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.chosen = ExportFormat(event.option.id or ExportFormat.JSON.value)
+        box = self.query_one("#file", Input)
+        if box.value.startswith("immunofacts-export.") or not box.value:
+            box.value = self._file_name()
+        box.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        name = event.value.strip()
+        if not name:
+            self.query_one("#error", Label).update("give a file name")
+            return
+        try:
+            message = self.writer(self.chosen, Path(name).expanduser())
+        except ImmunofactsError as e:
+            self.query_one("#error", Label).update(Text(clean(str(e))))
+            return
+        self.dismiss(message)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, by where it works."""
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 72; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close help"),
+    ]
+
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        out = Text()
+        for title, keys in self.sections:
+            if out:
+                out.append("\n")
+            out.append(title + "\n", "bold underline")
+            for key, what in keys:
+                out.append(f"  {key:<14}", "bold")
+                out.append(what + "\n")
+        out.append("\nEscape, ? or q closes this help.", "italic")
+        with VerticalScroll():
+            yield Static(out, id="help-text")
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(None)
+
+
+def key_name(key: str) -> str:
+    """A binding's key as a reader types it."""
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "left_square_bracket": "[",
+        "right_square_bracket": "]",
+        "escape": "Esc",
+        "ctrl+c": "Ctrl-C",
+        "pageup": "PgUp",
+        "pagedown": "PgDn",
+        "up": "Up",
+        "down": "Down",
+        "home": "Home",
+        "end": "End",
+    }
+    return ", ".join(names.get(k, k) for k in key.split(","))
+
+
+def bindings_help(bindings: Sequence[BindingType]) -> list[tuple[str, str]]:
+    """(key, what it does) for each binding with a description."""
+    out = []
+    for b in bindings:
+        if isinstance(b, Binding) and b.description:
+            out.append((key_name(b.key), b.description))
+    return out
+
+
+# --- the source view ------------------------------------------------------------------------
+
+
+class SourceScreen(Screen[None]):
+    """The article, its quoted passages marked, the current one highlighted and in view."""
+
+    DEFAULT_CSS = """
+    SourceScreen #source-title { height: auto; padding: 0 1; background: $boost; }
+    SourceScreen .para { height: auto; margin: 0 0 1 0; }
+    SourceScreen .margin { width: 28; height: auto; color: $text-muted; padding: 0 1 0 0; }
+    SourceScreen .text { width: 1fr; height: auto; }
+    SourceScreen.narrow .para { layout: vertical; }
+    SourceScreen.narrow .margin { width: 1fr; padding: 0; }
+    SourceScreen #article { padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "step(1)", "Next passage"),
+        Binding("p", "step(-1)", "Previous passage"),
+        Binding("escape,s", "back", "Back to the list"),
+        Binding("y", "copy", "Copy id"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, ds: Dataset, at: str | None, *, color: bool) -> None:
+        super().__init__()
+        self.ds = ds
+        self.text = ds.source_text or ""
+        self.spans: list[Span] = query.quote_spans(ds)
+        self.paras = query.paragraphs(self.text)
+        self.color = color
+        self.index = next((i for i, s in enumerate(self.spans) if s.record_id == at), 0)
+
+    @property
+    def current(self) -> Span | None:
+        """The highlighted passage."""
+        return self.spans[self.index] if self.spans else None
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="source-title")
+        with VerticalScroll(id="article"):
+            for n in range(len(self.paras)):
+                with Horizontal(classes="para", id=f"para-{n}"):
+                    yield Static(classes="margin")
+                    yield Static(classes="text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.lay_out(self.app.size.width)
+        self.draw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.lay_out(event.size.width)
+
+    def lay_out(self, width: int) -> None:
+        """Ids in a margin, cut to fit it; on a narrow screen, in full above each paragraph."""
+        narrow = width < MARGIN
+        self.set_class(narrow, "narrow")
+        for n, (a, b) in enumerate(self.paras):
+            ids = [s.record_id for s in self.spans if a <= s.start < b]
+            text = ", ".join(ids) if narrow else "\n".join(_fit(i, 27).rstrip() for i in ids)
+            self.query_one(f"#para-{n} .margin", Static).update(Text(text))
+
+    def _para_of(self, span: Span) -> int:
+        for n, (a, b) in enumerate(self.paras):
+            if a <= span.start < b:
+                return n
+        return 0
+
+    def draw(self) -> None:
+        """Mark every passage, highlight the current one, and bring it into view."""
+        cur = self.current
+        quote = Style(underline=True)
+        here = Style.parse("bold black on yellow") if self.color else Style(reverse=True, bold=True)
+        for n, (a, b) in enumerate(self.paras):
+            out = Text()
+            pos = a
+            for s in self.spans:
+                if not (a <= s.start < b) or s.start < pos:
+                    continue
+                out.append(clean(self.text[pos : s.start]))
+                style = here if s is cur else quote
+                piece = clean(self.text[s.start : min(s.end, b)])
+                out.append(f"⟦{piece}⟧" if s is cur and not self.color else piece, style)
+                pos = min(s.end, b)
+            out.append(clean(self.text[pos:b]))
+            self.query_one(f"#para-{n} .text", Static).update(out)
+        title = Text()
+        if cur is not None:
+            title.append(f"Passage {self.index + 1} of {len(self.spans)}: ")
+            title.append(cur.record_id, "bold")
+            title.append("  n next, p previous, Esc back", "dim")
+            para = self.query_one(f"#para-{self._para_of(cur)}")
+            self.call_after_refresh(
+                self.query_one("#article", VerticalScroll).scroll_to_widget,
+                para,
+                animate=False,
+                top=True,
+            )
+        else:
+            title.append(clean(self.ds.source.title), "bold")
+            title.append("  no quoted passages found in the text")
+        self.query_one("#source-title", Static).update(title)
+
+    def action_step(self, by: int) -> None:
+        if self.spans:
+            self.index = (self.index + by) % len(self.spans)
+            self.draw()
+
+    def action_back(self) -> None:
+        cur = self.current
+        self.dismiss(None)
+        if cur is not None and isinstance(self.app, Browser):
+            if not self.app.select(cur.record_id, reveal=False):
+                self.app.notify(
+                    f"{cur.record_id} is hidden by the search or the filters; x clears them",
+                    timeout=5,
+                )
+
+    def action_copy(self) -> None:
+        if self.current is not None and isinstance(self.app, Browser):
+            self.app.copy_id(self.current.record_id)
+
+    def action_help(self) -> None:
+        if isinstance(self.app, Browser):
+            self.app.action_help()
+
+
+# --- the app ----------------------------------------------------------------------------------
+
+
+def _console_browser() -> bool:
+    """Whether the web browser Python would start is a text one that takes over
+    the terminal (lynx, w3m), or there is none: then a link is copied instead."""
+    try:
+        b = webbrowser.get()
+    except webbrowser.Error:
+        return True
+    return type(b) is webbrowser.GenericBrowser
+
+
+def open_in_browser(url: str) -> bool:
+    """Open `url` in a graphical web browser; False when there is none."""
+    if _console_browser():
+        return False
+    return webbrowser.open(url)
+
+
+class Browser(App[int]):
+    """Browse a dataset: list, filters, search, detail, source view, export."""
+
+    TITLE = "immunofacts"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    #tabs { height: 1; padding: 0 1; }
+    #search { height: 1; border: none; padding: 0 1; background: $boost; }
+    #search:focus { border: none; background: $accent 30%; }
+    #status { height: 1; padding: 0 1; color: $text-muted; }
+    #body { layout: horizontal; height: 1fr; }
+    #list { width: 45%; height: 1fr; border-right: vkey $panel; }
+    #detail { width: 1fr; height: 1fr; padding: 0 1; }
+    .narrow #body { layout: vertical; }
+    .narrow #list { width: 1fr; height: 40%; border-right: none; border-bottom: hkey $panel; }
+    .narrow #detail { height: 1fr; padding: 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "search", "Search"),
+        Binding("t", "tab", "Claims/cases"),
+        Binding("r", "filter('rating')", "Rating filter"),
+        Binding("k", "filter('kind')", "Kind filter", show=False),
+        Binding("v", "filter('evidence')", "Evidence filter", show=False),
+        Binding("n", "filter('entity')", "Entity filter", show=False),
+        Binding("d", "filter('year')", "Year filter", show=False),
+        Binding("x", "clear", "Clear filters and search", show=False),
+        Binding("s", "source", "Source"),
+        Binding("y", "copy", "Copy id", show=False),
+        Binding("left_square_bracket", "link(-1)", "Previous link", show=False),
+        Binding("right_square_bracket", "link(1)", "Next link", show=False),
+        Binding("o", "open", "Open link", show=False),
+        Binding("e", "export", "Export"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "interrupt", "Quit (exit status 130)", show=False, priority=True),
+    ]
+    #: Keys that work in the search box.
+    SEARCH_KEYS: ClassVar[list[tuple[str, str]]] = [
+        ("typing", "filters the list as you type, with the `search` command's syntax"),
+        ("Enter, Down, Esc", "back to the list"),
+        ("Tab", "move between the search box, the list and the detail"),
+    ]
+
+    def __init__(
+        self,
+        ds: Dataset,
+        *,
+        data_path: Path | None = None,
+        opener: Callable[[str], bool] = open_in_browser,
+        ascii_only: bool = False,
+    ) -> None:
+        super().__init__()
+        self.ds = ds
+        self.data_path = data_path
+        self.opener = opener
+        self.ascii_only = ascii_only
+        self.tab = Tab.CLAIMS
+        self.filters = Filters()
+        self.search_text = ""
+        self.search_error: str | None = None
+        self.hits: list[Record] | None = None
+        self.shown: list[Record] = []
+        self.current: Record | None = None
+        self.link_index = 0
+        #: Bumped each time the list is redrawn with new contents (for tests and benchmarks).
+        self.generation = 0
+        self.opened: list[str] = []
+        self._allowed: dict[tuple[Tab, Filters], set[str] | None] = {}
+        self._entities = ds.entity_map()
+        # The widgets, held here so that the list screen's parts are reachable while
+        # another screen is on top.
+        self.tabs_line = Static(id="tabs")
+        self.search_box = Input(placeholder="/ to search", id="search")
+        self.status_line = Static(id="status")
+        self.records_list = RecordList(id="list", ascii_only=ascii_only)
+        self.detail = VerticalScroll(id="detail")
+        self.doc = Static(id="doc")
+
+    #: Actions of the list screen, off while another screen is on top.
+    LIST_ACTIONS: ClassVar[frozenset[str]] = frozenset(
+        ("search", "tab", "filter", "clear", "source", "copy", "link", "open", "export", "help")
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """List keys work only on the list screen (so the footer shows only keys that work)."""
+        if action in self.LIST_ACTIONS and len(self.screen_stack) > 1:
+            return False
+        return True
+
+    # --- layout
+
+    def compose(self) -> ComposeResult:
+        yield self.tabs_line
+        yield self.search_box
+        yield self.status_line
+        with Container(id="body"):
+            yield self.records_list
+            with self.detail:
+                yield self.doc
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.screen.set_class(self.size.width < WIDE, "narrow")
+        self.refresh_list()
+        self.records_list.focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.screen.set_class(event.size.width < WIDE, "narrow")
+        self.call_after_refresh(self.show_detail)
+
+    # --- the list
+
+    def allowed(self) -> set[str] | None:
+        """Ids passing the filters on this tab (None: no filter), computed once per filter set."""
+        return self.allowed_on(self.tab)
+
+    def allowed_on(self, tab: Tab) -> set[str] | None:
+        """Ids passing the filters on a tab (None: no filter), computed once per filter set."""
+        if not self.filters.active():
+            return None
+        key = (tab, self.filters)
+        if key not in self._allowed:
+            self._allowed[key] = {r.id for r in state.filtered(self.ds, tab, self.filters)}
+        return self._allowed[key]
+
+    def refresh_list(self) -> None:
+        """Recompute the list from the tab, filters and search hits, and redraw."""
+        self.shown = state.visible(self.ds, self.tab, self.filters, self.hits, self.allowed())
+        keep = self.current.id if self.current is not None else None
+        self.generation += 1
+        self.records_list.set_records(self.shown, keep)
+        self.draw_header()
+
+    def draw_header(self) -> None:
+        """The tab line and the status line."""
+        tabs = Text()
+        for tab, count in ((Tab.CLAIMS, len(self.ds.claims)), (Tab.CASES, len(self.ds.cases))):
+            label = f" {tab.value.capitalize()} ({count}) "
+            tabs.append(label, "bold reverse" if tab is self.tab else "dim")
+            tabs.append(" ")
+        tabs.append(" t switches", "dim")
+        self.tabs_line.update(tabs)
+        total = len(state.records(self.ds, self.tab))
+        status = Text(f"{len(self.shown)} of {total} {self.tab.value}")
+        if self.search_text.strip():
+            status.append(f" · matching {self.search_text.strip()!r}")
+        for name, value in self.filters.active():
+            status.append(" · ")
+            status.append(f"{name} {value}", "bold")
+        if self.search_error:
+            status.append(f" · {self.search_error}", "bold red")
+        if not self.filters.active() and not self.search_text.strip():
+            status.append(" · r k v n d filter, / search, ? help", "dim")
+        self.status_line.update(status)
+
+    def on_record_list_highlighted(self, event: RecordList.Highlighted) -> None:
+        if event.record is not self.current:
+            self.link_index = 0
+        self.current = event.record
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        """Draw the detail of the record under the cursor."""
+        doc = self.doc
+        rec = self.current
+        if rec is None:
+            doc.update(Text("Nothing matches. x clears the filters and the search.", "italic"))
+            return
+        detail = self.detail
+        width = max(20, detail.size.width - detail.styles.gutter.width - 1)
+        env = Env(
+            is_terminal=True, width=width, color=not self.no_color, ascii_only=self.ascii_only
+        )
+        parts: list[RenderableType] = [renderable(record_doc(self.ds, rec), env)]
+        refs = references_of(rec)
+        if refs:
+            self.link_index %= len(refs)
+            links = Text("Links ([ ] choose, o opens)\n", "bold underline")
+            for i, ref in enumerate(refs):
+                url = ref.link() or ""
+                focused = i == self.link_index
+                links.append("▸ " if focused and not self.ascii_only else "> " if focused else "  ")
+                links.append(url, Style(link=url, bold=focused, underline=True))
+                links.append(f"  {clean(ref.title, oneline=True)}\n", "dim")
+            parts.append(links)
+        doc.update(Group(*parts))
+
+    def select(self, record_id: str, *, reveal: bool = True) -> bool:
+        """Put the cursor on a record, switching tab if needed. When the search or the
+        filters hide it, `reveal` clears them; else the list stays as it is. Whether the
+        cursor is on it."""
+        rec = next((r for r in self.ds.records() if r.id == record_id), None)
+        if rec is None:
+            return False
+        tab = Tab.CLAIMS if isinstance(rec, Claim) else Tab.CASES
+        if tab is not self.tab and not (reveal or self._would_show(tab, rec)):
+            return False
+        self.tab = tab
+        self.current = rec
+        self.refresh_list()
+        if self.records_list.current is rec:
+            return True
+        if not reveal:
+            return False
+        self.filters = Filters()
+        self.hits = None
+        self.search_text = ""
+        self.search_box.value = ""
+        self.refresh_list()
+        return True
+
+    def _would_show(self, tab: Tab, rec: Record) -> bool:
+        shown = state.visible(self.ds, tab, self.filters, self.hits, self.allowed_on(tab))
+        return rec in shown
+
+    # --- search
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "search":
+            return
+        self.search_text = event.value
+        self.run_search(event.value)
+
+    @work(exclusive=True, thread=True, group="search")
+    def run_search(self, text: str) -> None:
+        """Search in a thread; the result is shown only if the box still holds `text`."""
+        try:
+            hits = state.searched(self.ds, text)
+        except ImmunofactsError as e:
+            self.call_from_thread(self._searched, text, None, str(e))
+            return
+        self.call_from_thread(self._searched, text, hits, None)
+
+    def _searched(self, text: str, hits: list[Record] | None, error: str | None) -> None:
+        if text != self.search_text:
+            return
+        self.search_error = error
+        if error is None:
+            self.hits = hits
+        self.refresh_list()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            self.records_list.focus()
+
+    def on_key(self, event: events.Key) -> None:
+        search = self.search_box
+        if self.focused is search and event.key in ("escape", "down"):
+            self.records_list.focus()
+            event.stop()
+
+    def action_search(self) -> None:
+        self.search_box.focus()
+
+    # --- filters and tabs
+
+    def action_tab(self) -> None:
+        self.tab = Tab.CASES if self.tab is Tab.CLAIMS else Tab.CLAIMS
+        self.current = None
+        self.refresh_list()
+
+    def filter_options(self, name: str) -> list[tuple[str, str]]:
+        """(value, label) choices for a filter on the current tab, `any` first."""
+        out = [("", "any (no filter)")]
+        for value, count in state.facet(self.ds, self.tab, name):
+            label = value
+            if name == "entity" and value in self._entities:
+                label = f"{self._entities[value].name} ({value})"
+            out.append((value, f"{clean(label, oneline=True)}  {count}"))
+        return out
+
+    def action_filter(self, name: str) -> None:
+        def chosen(value: str | None) -> None:
+            if value is None:
+                return
+            self.set_filter(name, value or None)
+
+        title = f"Filter {self.tab.value} by {name} (Enter picks, Esc cancels)"
+        self.push_screen(Picker(title, self.filter_options(name)), chosen)
+
+    def set_filter(self, name: str, value: str | None) -> None:
+        """Set one filter (None clears it) and redraw."""
+        typed: Any = int(value) if name == "year" and value is not None else value
+        self.filters = Filters(**{**msgspec.structs.asdict(self.filters), name: typed})
+        self.refresh_list()
+
+    def action_clear(self) -> None:
+        self.filters = Filters()
+        self.search_box.value = ""
+        self.search_text = ""
+        self.hits = None
+        self.search_error = None
+        self.refresh_list()
+
+    # --- actions on the current record
+
+    def copy_id(self, record_id: str) -> None:
+        """Copy an id to the terminal's clipboard (OSC 52)."""
+        self.copy_to_clipboard(record_id)
+        self.notify(f"copied {record_id}", timeout=3)
+
+    def action_copy(self) -> None:
+        if self.current is not None:
+            self.copy_id(self.current.id)
+
+    def action_link(self, by: int) -> None:
+        if self.current is not None and references_of(self.current):
+            self.link_index += by
+            self.show_detail()
+
+    def action_open(self) -> None:
+        refs = references_of(self.current) if self.current is not None else []
+        if not refs:
+            self.notify("this record has no link to open", severity="warning", timeout=3)
+            return
+        url = refs[self.link_index % len(refs)].link() or ""
+        self.opened.append(url)
+        if self.opener(url):
+            self.notify(f"opened {url}", timeout=3)
+        else:
+            self.copy_to_clipboard(url)
+            self.notify(f"no web browser here; copied {url}", timeout=5)
+
+    def action_source(self) -> None:
+        if self.ds.source_text is None:
+            self.notify("this dataset names no source text", severity="warning", timeout=3)
+            return
+        at = self.current.id if self.current is not None else None
+        self.push_screen(SourceScreen(self.ds, at, color=not self.no_color))
+
+    # --- export, help, quit
+
+    def export_to(self, fmt: ExportFormat, path: Path) -> str:
+        """Write the records on the list to `path` through `export`'s code; a message."""
+        from ..errors import OutputError
+        from ..output import OutputExistsError, check_target, write_atomic
+        from ..render.export import export_text, relocated
+
+        warnings: tuple[str, ...] = ()
+        try:
+            check_target(path, overwrite=False)
+            sub = state.subset(self.ds, self.shown)
+            if self.data_path is not None:
+                sub = relocated(sub, self.data_path.resolve().parent, path.resolve().parent)
+            if fmt is ExportFormat.SQLITE:
+                from ..export.sqlite import write_sqlite
+
+                write_sqlite(sub, str(path), overwrite=False)
+            else:
+                exported = export_text(sub, fmt)
+                warnings = tuple(exported.warnings)
+                write_atomic(path, exported.text, overwrite=False)
+        except OutputExistsError:
+            raise OutputError(f"{path} exists; give another name") from None
+        for warning in warnings:
+            self.notify(f"warning: {warning}", severity="warning", timeout=8)
+        return f"wrote {len(self.shown)} {self.tab.value} to {path} ({fmt.value})"
+
+    def action_export(self) -> None:
+        def done(message: str | None) -> None:
+            if message:
+                self.notify(message, timeout=5)
+
+        self.push_screen(ExportScreen(len(self.shown), self.export_to), done)
+
+    def help_sections(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every key, grouped by where it works."""
+        return [
+            ("The list", bindings_help(self.BINDINGS) + bindings_help(RecordList.BINDINGS)),
+            ("The search box", self.SEARCH_KEYS),
+            ("The source view (s)", bindings_help(SourceScreen.BINDINGS)),
+            ("Pickers and export", [("Up, Down, Enter", "choose"), ("Esc", "cancel")]),
+        ]
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def action_interrupt(self) -> None:
+        self.exit(130, return_code=130)

@@ -1,0 +1,166 @@
+"""What the browser shows, as pure functions: no Textual here, so it is tested directly.
+
+The list is the dataset's claims (or cases), narrowed by filters and, when the
+search box holds text, by the same `query.search` that the `search` command
+runs, in its order.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import msgspec
+
+from .. import query
+from ..model import VOCABULARIES, Case, Claim, Dataset, Rating
+from ..query import Record
+
+#: The filter value and label for records that carry no review (so no rating).
+NOT_RATED = "not-rated"
+
+
+class Tab(enum.StrEnum):
+    """Which records the list shows."""
+
+    CLAIMS = "claims"
+    CASES = "cases"
+
+
+class Filters(msgspec.Struct, frozen=True):
+    """The filters in force; None means any."""
+
+    rating: str | None = None
+    kind: str | None = None
+    evidence: str | None = None
+    entity: str | None = None  # an entity id
+    year: int | None = None
+
+    def active(self) -> list[tuple[str, str]]:
+        """(filter, value) for each filter set, in a fixed order."""
+        out = []
+        for name in ("rating", "kind", "evidence", "entity", "year"):
+            value = getattr(self, name)
+            if value is not None:
+                out.append((name, str(value)))
+        return out
+
+
+def rating_of(rec: Record) -> str:
+    """A record's rating label, or `not-rated` without a review."""
+    return rec.review.rating.value if rec.review else NOT_RATED
+
+
+def score_of(rec: Record) -> int | None:
+    """A record's place on the rating scale (5 best, 1 worst); None off the scale."""
+    return rec.review.rating.score if rec.review else None
+
+
+def years_of(rec: Record) -> set[int]:
+    """The years a record is dated in: a claim's date, or a case's event dates."""
+    if isinstance(rec, Claim):
+        year = query.year_of(rec.date)
+        return {year} if year is not None else set()
+    return {y for e in rec.events if (y := query.year_of(e.date)) is not None}
+
+
+def entities_of(rec: Record) -> set[str]:
+    """The entity ids a record names (a case's hospital included)."""
+    ids = set(rec.entities)
+    if isinstance(rec, Case) and rec.hospital:
+        ids.add(rec.hospital)
+    return ids
+
+
+def records(ds: Dataset, tab: Tab) -> tuple[Record, ...]:
+    """The records of a tab, in dataset order."""
+    return ds.claims if tab is Tab.CLAIMS else ds.cases
+
+
+def keep(rec: Record, f: Filters) -> bool:
+    """Whether a record passes every filter. A case has no kind: a kind filter drops cases."""
+    if f.rating is not None and rating_of(rec) != f.rating:
+        return False
+    if f.kind is not None and (not isinstance(rec, Claim) or rec.kind.value != f.kind):
+        return False
+    if f.evidence is not None and rec.evidence.value != f.evidence:
+        return False
+    if f.entity is not None and f.entity not in entities_of(rec):
+        return False
+    return f.year is None or f.year in years_of(rec)
+
+
+def filtered(ds: Dataset, tab: Tab, f: Filters) -> list[Record]:
+    """The records of a tab that pass the filters, in dataset order."""
+    return [r for r in records(ds, tab) if keep(r, f)]
+
+
+def searched(ds: Dataset, text: str) -> list[Record] | None:
+    """Every claim and case matching the search text, ranked as `immunofacts search`
+    ranks them; None when the text holds no term (no search: everything)."""
+    terms = query.split_terms([text])
+    if not terms:
+        return None
+    return [h.record for h in query.search(ds, terms)]
+
+
+def visible(
+    ds: Dataset, tab: Tab, f: Filters, hits: Sequence[Record] | None, allowed: set[str] | None
+) -> list[Record]:
+    """The list: search hits in rank order (or the tab's records in dataset order),
+    restricted to the tab and to `allowed` ids (the filtered set; None: no filter)."""
+    pool: Iterable[Record] = records(ds, tab) if hits is None else hits
+    want = Claim if tab is Tab.CLAIMS else Case
+    return [r for r in pool if isinstance(r, want) and (allowed is None or r.id in allowed)]
+
+
+def facet(ds: Dataset, tab: Tab, name: str) -> list[tuple[str, int]]:
+    """The values a filter can take on a tab, with how many records have each.
+
+    Ratings follow the scale (best first, then not-a-fact, then not-rated);
+    kinds and evidence follow their vocabulary; years run newest first;
+    entities are ids, most named first.
+    """
+    recs = records(ds, tab)
+    counts: Counter[str] = Counter()
+    for r in recs:
+        if name == "rating":
+            counts[rating_of(r)] += 1
+        elif name == "kind":
+            if isinstance(r, Claim):
+                counts[r.kind.value] += 1
+        elif name == "evidence":
+            counts[r.evidence.value] += 1
+        elif name == "year":
+            counts.update(str(y) for y in years_of(r))
+        elif name == "entity":
+            counts.update(entities_of(r))
+        else:
+            raise ValueError(name)
+    if name == "rating":
+        order = [r.value for r in Rating] + [NOT_RATED]
+    elif name == "year":
+        order = sorted(counts, reverse=True)
+    elif name == "entity":
+        order = sorted(counts, key=lambda k: (-counts[k], k))
+    else:
+        order = [v.value for v in VOCABULARIES[name]]
+    return [(v, counts[v]) for v in order if counts[v]]
+
+
+def subset(ds: Dataset, recs: Sequence[Record]) -> Dataset:
+    """The dataset holding only these claims and cases, entities and source kept.
+
+    A case's list of related claims keeps only the claims that are exported too,
+    so that the subset loads back as a dataset of its own.
+    """
+    ids = {r.id for r in recs}
+    claims = tuple(c for c in ds.claims if c.id in ids)
+    kept = {c.id for c in claims}
+    cases = tuple(
+        msgspec.structs.replace(c, claims=tuple(i for i in c.claims if i in kept))
+        for c in ds.cases
+        if c.id in ids
+    )
+    return msgspec.structs.replace(ds, claims=claims, cases=cases)
