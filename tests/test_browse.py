@@ -218,8 +218,19 @@ def test_case_detail_follows_show_case(ds: Dataset) -> None:
 
 
 def test_rating_colours_follow_the_scale(ds: Dataset) -> None:
-    assert "green" in SCORE_STYLES[5] and "green" in SCORE_STYLES[4]
-    assert "red" in SCORE_STYLES[1] and "grey" in SCORE_STYLES[None]
+    from rich.style import Style
+
+    def rgb(style: str) -> tuple[int, int, int]:
+        colour = Style.parse(style).color
+        assert colour is not None
+        t = colour.get_truecolor()
+        return t.red, t.green, t.blue
+
+    # Green at the top of the scale, red at the bottom, warmer at every step down; grey off it.
+    warmth = [rgb(SCORE_STYLES[score])[0] - rgb(SCORE_STYLES[score])[1] for score in (5, 4, 3, 2, 1)]
+    assert warmth == sorted(warmth) and warmth[0] < 0 < warmth[-1]
+    grey = rgb(SCORE_STYLES[None])
+    assert max(grey) - min(grey) < 40
     scores = [r.score for r in Rating if r.score is not None]
     assert sorted(scores, reverse=True) == scores  # the enum runs best to worst
     for rec in ds.records():

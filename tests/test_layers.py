@@ -61,6 +61,7 @@ PLANTED = [
     ("cli.py", "import rich.console", "immunofacts.cli -> rich", "rich"),
     ("render/views.py", "import rich", "immunofacts.render.views -> rich", "rich"),
     ("query.py", "import typer", "immunofacts.query -> typer", "typer"),
+    ("render/views.py", "import textual", "immunofacts.render.views -> textual", "textual"),
     (
         "render/formats.py",
         "from .. import cli",

@@ -44,14 +44,14 @@ from .state import Filters, Tab
 
 #: Row colours along the rating scale: green best, red worst, grey off the scale.
 SCORE_STYLES: dict[int | None, str] = {
-    5: "bold green",
-    4: "green",
-    3: "yellow",
-    2: "dark_orange",
-    1: "bold red",
-    None: "grey62",
+    5: "bold #3fb950",  # green
+    4: "#a3d977",  # light green
+    3: "#e3b341",  # amber
+    2: "#f0883e",  # orange
+    1: "bold #f85149",  # red
+    None: "#9ea7b3",  # grey: not a fact to rate
 }
-NOT_RATED_STYLE = "grey50 italic"
+NOT_RATED_STYLE = "italic #6e7681"
 #: The width at and above which the list and the detail sit side by side.
 WIDE = 80
 #: The width at and above which the source view keeps ids in a margin.
@@ -538,7 +538,7 @@ class Browser(App[int]):
     #search:focus { border: none; background: $accent 30%; }
     #status { height: 1; padding: 0 1; color: $text-muted; }
     #body { layout: horizontal; height: 1fr; }
-    #list { width: 45%; height: 1fr; border-right: vkey $panel; }
+    #list { width: 50%; height: 1fr; border-right: vkey $panel; }
     #detail { width: 1fr; height: 1fr; padding: 0 1; }
     .narrow #body { layout: vertical; }
     .narrow #list { width: 1fr; height: 40%; border-right: none; border-bottom: hkey $panel; }
