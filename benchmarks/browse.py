@@ -109,7 +109,7 @@ def bench_first_screen(
 
 
 async def _typing(data: Path, word: str) -> list[float]:
-    from immunofacts.store import open_dataset
+    from immunofacts.cache import open_dataset
     from immunofacts.tui.app import Browser
 
     open_dataset(data)  # build the cache

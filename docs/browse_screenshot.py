@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from immunofacts.store import default_data_path, open_dataset
+from immunofacts.cache import open_dataset
+from immunofacts.paths import bundled_data_path as default_data_path
 from immunofacts.tui.app import Browser
 
 HERE = Path(__file__).resolve().parent

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from immunofacts import query
 from immunofacts.cli import app as cli_app
+from immunofacts.errors import UsageError
 from immunofacts.loading import load_dataset
 from immunofacts.model import Case, Claim, Dataset, Rating
 from immunofacts.render import views
@@ -227,7 +228,9 @@ def test_rating_colours_follow_the_scale(ds: Dataset) -> None:
         return t.red, t.green, t.blue
 
     # Green at the top of the scale, red at the bottom, warmer at every step down; grey off it.
-    warmth = [rgb(SCORE_STYLES[score])[0] - rgb(SCORE_STYLES[score])[1] for score in (5, 4, 3, 2, 1)]
+    warmth = [
+        rgb(SCORE_STYLES[score])[0] - rgb(SCORE_STYLES[score])[1] for score in (5, 4, 3, 2, 1)
+    ]
     assert warmth == sorted(warmth) and warmth[0] < 0 < warmth[-1]
     grey = rgb(SCORE_STYLES[None])
     assert max(grey) - min(grey) < 40
@@ -299,9 +302,23 @@ def cli_search_ids(query_text: str) -> list[str]:
 @pytest.mark.parametrize("text", QUERIES)
 def test_search_returns_what_the_search_command_returns(ds: Dataset, text: str) -> None:
     cli = cli_search_ids(text)
-    found = state.searched(ds, text)
-    assert found is not None
-    assert ids(found) == cli
+    cli_search_ids(text)  # the cache is built now: the second search is served from it
+    assert cli
+    for found in (
+        state.searched(ds, text),
+        state.Searcher(ds)(text),
+        state.Searcher(ds, DATA)(text),
+    ):
+        assert found is not None
+        assert ids(found) == cli
+
+
+def test_a_box_without_words_is_no_search() -> None:
+    for text in ("", "  ", "-lupus", '"', "- -"):
+        assert state.parsed(text) is None, text
+    assert state.parsed("lupus -mice") is not None
+    with pytest.raises(UsageError):
+        state.parsed(" ".join(f"w{i}" for i in range(query.MAX_TERMS + 1)))
 
 
 def test_search_in_the_app_matches_the_command_on_both_tabs(ds: Dataset) -> None:

@@ -574,7 +574,7 @@ class Browser(App[int]):
         self,
         ds: Dataset,
         *,
-        data_path: Path | None = None,
+        data_path: Path | None = None,  # the file `ds` was read from: search uses its cache
         opener: Callable[[str], bool] = open_in_browser,
         ascii_only: bool = False,
     ) -> None:
@@ -595,6 +595,7 @@ class Browser(App[int]):
         self.generation = 0
         self.opened: list[str] = []
         self._allowed: dict[tuple[Tab, Filters], set[str] | None] = {}
+        self.searcher = state.Searcher(ds, data_path)
         self._entities = ds.entity_map()
         # The widgets, held here so that the list screen's parts are reachable while
         # another screen is on top.
@@ -754,7 +755,7 @@ class Browser(App[int]):
     def run_search(self, text: str) -> None:
         """Search in a thread; the result is shown only if the box still holds `text`."""
         try:
-            hits = state.searched(self.ds, text)
+            hits = self.searcher(text)
         except ImmunofactsError as e:
             self.call_from_thread(self._searched, text, None, str(e))
             return

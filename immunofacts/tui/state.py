@@ -10,10 +10,12 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import msgspec
 
 from .. import query
+from ..errors import UsageError
 from ..model import VOCABULARIES, Case, Claim, Dataset, Rating
 from ..query import Record
 
@@ -96,13 +98,68 @@ def filtered(ds: Dataset, tab: Tab, f: Filters) -> list[Record]:
     return [r for r in records(ds, tab) if keep(r, f)]
 
 
+def parsed(text: str) -> query.SearchQuery | None:
+    """The search box's text as a query, or None while it holds no word to look for
+    (nothing, or only words to leave out): then there is no search.
+
+    Too many terms raise UsageError, as they do for `search`.
+    """
+    try:
+        return query.parse_query(text)
+    except UsageError:
+        if len(text.split()) > query.MAX_TERMS:
+            raise
+        return None
+
+
 def searched(ds: Dataset, text: str) -> list[Record] | None:
     """Every claim and case matching the search text, ranked as `immunofacts search`
-    ranks them; None when the text holds no term (no search: everything)."""
-    terms = query.split_terms([text])
-    if not terms:
+    ranks them; None when the text holds no word (no search: everything)."""
+    q = parsed(text)
+    if q is None:
         return None
-    return [h.record for h in query.search(ds, terms)]
+    return [h.record for h in query.search(ds, q)]
+
+
+class Searcher:
+    """The search box's search: `query.search` over the cache's index when the cache
+    answers for the dataset file (as `immunofacts search` does), else over an index of
+    the dataset in memory, built once. Hits are the dataset's own records, best first."""
+
+    def __init__(self, ds: Dataset, path: Path | None = None) -> None:
+        self.ds = ds
+        self.path = path
+        self.by_id = {r.id: r for r in ds.records()}
+        self._index: query.DatasetIndex | None = None
+
+    def __call__(self, text: str) -> list[Record] | None:
+        """The hits for the text, or None when it holds no word (no search)."""
+        q = parsed(text)
+        if q is None:
+            return None
+        hits = self._cached(q)
+        if hits is None:
+            if self._index is None:
+                self._index = query.DatasetIndex(self.ds)
+            hits = query.search(self._index, q)
+        return [self.by_id.get(h.record.id, h.record) for h in hits]
+
+    def _cached(self, q: query.SearchQuery) -> list[query.Hit] | None:
+        if self.path is None:
+            return None
+        import sqlite3
+
+        from ..cache import CachedIndex, Stale, open_cache
+
+        cache = open_cache(self.path)
+        if cache is None:
+            return None
+        try:
+            return query.search(CachedIndex(cache), q)
+        except (Stale, sqlite3.Error, msgspec.DecodeError):
+            return None
+        finally:
+            cache.close()
 
 
 def visible(
