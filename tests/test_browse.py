@@ -600,7 +600,12 @@ def test_export_writes_the_filtered_set_through_export(ds: Dataset, tmp_path: Pa
     run(go)
 
 
-def test_exported_subset_loads_back(ds: Dataset, tmp_path: Path) -> None:
+def test_exported_subset_loads_back(
+    ds: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The export points at the article where it is; let the loader read it there.
+    monkeypatch.setenv("IMMUNOFACTS_TEXT_DIRS", str(DATA.parent))
+
     async def go() -> None:
         async with browsing(ds) as (app, pilot):
             await press(pilot, "t")
