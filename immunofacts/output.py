@@ -139,17 +139,23 @@ def silence_stdout() -> None:
 
 
 @contextlib.contextmanager
-def _stream_errors() -> Iterator[None]:
-    """Turn a failure of the stream into `PipeClosed` or `OutputError`."""
+def _stream_errors(stream: Any) -> Iterator[None]:
+    """Turn a failure of the stream into `PipeClosed` or `OutputError`.
+
+    Only a failure of stdout itself silences stdout; another stream that fails
+    leaves the process's stdout as it is.
+    """
     try:
         yield
     except BrokenPipeError:
-        silence_stdout()
+        if stream is sys.stdout:
+            silence_stdout()
         raise PipeClosed from None
     except UnicodeEncodeError as e:  # a stream that refused to degrade
         raise OutputError(f"cannot write to stdout: {e.reason} ({e.encoding})") from None
     except (OSError, ValueError) as e:
-        silence_stdout()
+        if stream is sys.stdout:
+            silence_stdout()
         reason = getattr(e, "strerror", None) or str(e)
         raise OutputError(f"cannot write to stdout: {reason}") from None
 
@@ -162,12 +168,12 @@ def write(text: str | Iterable[str], stream: TextIO | None = None) -> None:
     raised while making a chunk is not the stream's and goes up as it is.
     """
     out = stream if stream is not None else _stdout()
-    with _stream_errors():
+    with _stream_errors(out):
         out.flush()  # whatever went through the text layer first goes first
     for chunk in [text] if isinstance(text, str) else text:
-        with _stream_errors():
+        with _stream_errors(out):
             _put(out, chunk)
-    with _stream_errors():
+    with _stream_errors(out):
         out.flush()
         buffer = getattr(out, "buffer", None)
         if buffer is not None:

@@ -323,3 +323,14 @@ def test_output_file_written_and_reported(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stderr == f"immunofacts: wrote {target}\n"
     assert target.read_text(encoding="utf-8").startswith("{")
+
+
+def test_a_broken_stream_that_is_not_stdout_leaves_stdout_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    silenced: list[bool] = []
+    monkeypatch.setattr(output, "silence_stdout", lambda: silenced.append(True))
+    for error in (OSError(5, "Input/output error"), BrokenPipeError(32, "Broken pipe")):
+        with pytest.raises((OutputError, output.PipeClosed)):
+            output.write("x", _Broken(error))
+    assert silenced == []
