@@ -39,9 +39,22 @@ def _forbid_unknown(defs: dict[str, Any]) -> None:
             schema.setdefault("additionalProperties", False)
 
 
+def _null_last(node: Any) -> None:
+    """Put `null` last in every anyOf, as msgspec 0.22 does and older versions do not."""
+    if isinstance(node, dict):
+        if "anyOf" in node:
+            node["anyOf"].sort(key=lambda alt: alt == {"type": "null"})
+        for value in node.values():
+            _null_last(value)
+    elif isinstance(node, list):
+        for value in node:
+            _null_last(value)
+
+
 def schema_of(tp: Any, *, title: str, description: str) -> dict[str, Any]:
     """A JSON Schema for a type, with labels defined and a title."""
     body = msgspec.json.schema(tp)
+    _null_last(body)
     defs = body.get("$defs", {})
     _define_labels(defs)
     return {"$schema": DRAFT, "title": title, "description": description, **body}
