@@ -242,7 +242,7 @@ def _through_pager(argv: list[str], chunks: Iterable[str]) -> bool:
     env.setdefault("LESS", "FRX")  # as git does: a bare `less` keeps colour too
     env.setdefault("LV", "-c")
     stdout = _stdout()
-    with _stream_errors():
+    with _stream_errors(stdout):
         stdout.flush()
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.PIPE, env=env)
