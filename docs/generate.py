@@ -149,7 +149,8 @@ def type_name(t: mi.Type, structs: list[type]) -> str:
         vocab = next(name for name, cls in model.VOCABULARIES.items() if cls is t.cls)
         return f"[{vocab}](labels.md#{vocab.replace(' ', '-')}) label"
     if isinstance(t, (mi.VarTupleType, mi.ListType)):
-        return f"list of {type_name(t.item_type, structs)}"
+        item = type_name(t.item_type, structs)
+        return f"list of {item}s" if item.endswith(" label") else f"list of {item}"
     if isinstance(t, mi.StructType):
         if t.cls not in structs:
             structs.append(t.cls)
