@@ -189,12 +189,12 @@ def test_detail_shows_what_show_claim_shows_and_the_label_definitions(ds: Datase
                 for f in section.fields:
                     assert " ".join(str(f.value).split())[:30] in text, f.label
             assert " ".join(claim.quote.split())[:40] in text
-            assert "What the labels mean" in text
             assert claim.review is not None
             from immunofacts.model import definition
 
             assert definition(claim.review.rating)[:30] in text
             assert definition(claim.evidence)[:30] in text
+            assert definition(claim.review.verdict)[:30] in text
 
     run(go)
 

@@ -34,15 +34,17 @@ from textual.widgets.option_list import Option
 
 from .. import query
 from ..errors import ImmunofactsError
-from ..model import Claim, Dataset, Reference, definition
+from ..model import Claim, Dataset, Reference
 from ..query import Record, Span
 from ..render import views
-from ..render.base import Doc, Env, ExportFormat, Field, Section, clean
+from ..render.base import Doc, Env, ExportFormat, clean
 from ..render.terminal import renderable
 from . import state
 from .state import Filters, Tab
 
-#: Row colours along the rating scale: green best, red worst, grey off the scale.
+#: Row colours along the rating scale: green best, red worst, warmer at every step, grey
+#: off the scale. True colours, not the tables' ANSI names: Textual draws those through its
+#: theme, where green and bright green, or yellow and dark orange, come out alike.
 SCORE_STYLES: dict[int | None, str] = {
     5: "bold #3fb950",  # green
     4: "#a3d977",  # light green
@@ -75,16 +77,6 @@ def _fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
-def labels_section(rec: Record) -> Section:
-    """What each label on a record means, one line each."""
-    labels: list[Any] = [rec.kind] if isinstance(rec, Claim) else []
-    labels.append(rec.evidence)
-    if rec.review is not None:
-        labels += [rec.review.verdict, rec.review.rating, *rec.review.reasons]
-    fields = tuple(Field(label.value, definition(label)) for label in labels)
-    return Section("What the labels mean", fields)
-
-
 def references_of(rec: Record) -> list[Reference]:
     """The record's references that have an address to open."""
     if rec.review is None:
@@ -95,9 +87,8 @@ def references_of(rec: Record) -> list[Reference]:
 
 
 def record_doc(ds: Dataset, rec: Record) -> Doc:
-    """Everything `show-claim` or `show-case` shows, and what its labels mean."""
-    doc = views.claim_doc(ds, rec) if isinstance(rec, Claim) else views.case_doc(ds, rec)
-    return Doc(doc.title, (*doc.sections, labels_section(rec)), doc.subtitle, doc.style)
+    """Everything `show-claim` or `show-case` shows, its labels' definitions included."""
+    return views.claim_doc(ds, rec) if isinstance(rec, Claim) else views.case_doc(ds, rec)
 
 
 # --- the list -----------------------------------------------------------------------
