@@ -19,9 +19,11 @@ table, which must measure its columns, is made whole first. `Env` says what the
 output goes to (a terminal or not, its width, colour); the CLI reads it once.
 
 To add a command: write its query function; add its JSON shape to `shapes`
-and its view to `views`; add a `One` or `Many` result to `results` joining the
-two, and name it in `results.OUTPUTS`; in `cli.py`, build the result and call
-`show(ctx, result, format)`.
+and its view to `views`; add a result to `results` joining the two (most are a
+line: a `Records` list, a `Detail` record, or a `Made` result whose JSON and
+view come from its fields; else a `One` or `Many` with its own `data`/`items`
+and `view`), and name it in `results.OUTPUTS`; in `cli.py`, build the result
+and call `show(ctx, result, format)`. Its JSON Schema and docs follow.
 """
 
 from __future__ import annotations

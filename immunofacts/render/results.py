@@ -13,15 +13,15 @@ written record by record.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
 
 from ..diff import DatasetDiff
 from ..errors import Problem
-from ..model import Case, Claim, Dataset, Entity
-from ..query import EntityCount, Hit, LabelInfo, Passage, Record, Span, Stats, TimelineEvent
+from ..model import Dataset, Entity
+from ..query import Hit, LabelInfo, Passage, Record, Span, Stats, TimelineEvent
 from . import shapes, views
 from .base import Doc, Format, Table
 
@@ -63,58 +63,73 @@ def json_type(result: type[Result[Any]]) -> Any:
 # --- records ------------------------------------------------------------------------
 
 
-class CaseList(Many[shapes.CaseJSON], frozen=True):
+class Records(Many[J], frozen=True):
+    """A list of records: each one's JSON made by `item`, the list's table by `table`."""
+
+    records: Iterable[Any]
+    item: ClassVar[Callable[[Any], Any]]
+    table: ClassVar[Callable[[Iterable[Any]], Table]]
+
+    def items(self) -> Iterable[J]:
+        return (type(self).item(r) for r in self.records)
+
+    def view(self, fmt: Format) -> Table:
+        return type(self).table(self.records)
+
+
+class Detail(One[J], frozen=True):
+    """One claim or case: its JSON made by `item`, its view by `doc` (which names entities)."""
+
+    ds: Dataset
+    record: Any
+    item: ClassVar[Callable[[Any], Any]]
+    doc: ClassVar[Callable[[Dataset, Any], Doc]]
+
+    def data(self) -> J:
+        return type(self).item(self.record)  # type: ignore[no-any-return]
+
+    def view(self, fmt: Format) -> Doc:
+        return type(self).doc(self.ds, self.record)
+
+
+class Made(One[J], frozen=True):
+    """A result whose JSON and view are made from its fields, in order, by `make` and `show`."""
+
+    make: ClassVar[Callable[..., Any]]
+    show: ClassVar[Callable[..., Doc]]
+
+    def data(self) -> J:
+        return type(self).make(*msgspec.structs.astuple(self))  # type: ignore[no-any-return]
+
+    def view(self, fmt: Format) -> Doc:
+        return type(self).show(*msgspec.structs.astuple(self))
+
+
+class CaseList(Records[shapes.CaseJSON], frozen=True):
     """`list-cases`."""
 
-    shape = shapes.CaseJSON
-    cases: Iterable[Case]
-
-    def items(self) -> Iterable[shapes.CaseJSON]:
-        return (shapes.case(c) for c in self.cases)
-
-    def view(self, fmt: Format) -> Table:
-        return views.cases_table(self.cases)
+    shape, item, table = shapes.CaseJSON, shapes.case, views.cases_table
 
 
-class CaseDetail(One[shapes.CaseJSON], frozen=True):
+class CaseDetail(Detail[shapes.CaseJSON], frozen=True):
     """`show-case`."""
 
-    shape = shapes.CaseJSON
-    ds: Dataset
-    case: Case
-
-    def data(self) -> shapes.CaseJSON:
-        return shapes.case(self.case)
-
-    def view(self, fmt: Format) -> Doc:
-        return views.case_doc(self.ds, self.case)
+    shape, item, doc = shapes.CaseJSON, shapes.case, views.case_doc
 
 
-class ClaimList(Many[shapes.ClaimJSON], frozen=True):
+class ClaimList(Records[shapes.ClaimJSON], frozen=True):
     """`list-claims`."""
 
-    shape = shapes.ClaimJSON
-    claims: Iterable[Claim]
+    shape, item, table = shapes.ClaimJSON, shapes.claim, views.claims_table
 
-    def items(self) -> Iterable[shapes.ClaimJSON]:
-        return (shapes.claim(c) for c in self.claims)
-
-    def view(self, fmt: Format) -> Table:
-        return views.claims_table(self.claims, reasons=fmt is Format.CSV)
+    def view(self, fmt: Format) -> Table:  # CSV has a column of reasons too
+        return views.claims_table(self.records, reasons=fmt is Format.CSV)
 
 
-class ClaimDetail(One[shapes.ClaimJSON], frozen=True):
+class ClaimDetail(Detail[shapes.ClaimJSON], frozen=True):
     """`show-claim`."""
 
-    shape = shapes.ClaimJSON
-    ds: Dataset
-    claim: Claim
-
-    def data(self) -> shapes.ClaimJSON:
-        return shapes.claim(self.claim)
-
-    def view(self, fmt: Format) -> Doc:
-        return views.claim_doc(self.ds, self.claim)
+    shape, item, doc = shapes.ClaimJSON, shapes.claim, views.claim_doc
 
 
 # --- figures, search, timeline ---------------------------------------------------
@@ -167,58 +182,33 @@ class Timeline(Many[shapes.EventJSON], frozen=True):
 # --- entities, the source, validation -----------------------------------------------
 
 
-class EntityList(Many[shapes.EntityCountJSON], frozen=True):
+class EntityList(Records[shapes.EntityCountJSON], frozen=True):
     """`entities`."""
 
-    shape = shapes.EntityCountJSON
-    counts: Iterable[EntityCount]
-
-    def items(self) -> Iterable[shapes.EntityCountJSON]:
-        return (shapes.entity_count(x) for x in self.counts)
-
-    def view(self, fmt: Format) -> Table:
-        return views.entities_table(self.counts)
+    shape, item, table = shapes.EntityCountJSON, shapes.entity_count, views.entities_table
 
 
-class EntityDetail(One[shapes.EntityJSON], frozen=True):
+class EntityDetail(Made[shapes.EntityJSON], frozen=True):
     """`entities NAME`."""
 
-    shape = shapes.EntityJSON
+    shape, make, show = shapes.EntityJSON, shapes.entity, views.entity_doc
     entity: Entity
     records: list[Record]
 
-    def data(self) -> shapes.EntityJSON:
-        return shapes.entity(self.entity, self.records)
 
-    def view(self, fmt: Format) -> Doc:
-        return views.entity_doc(self.entity, self.records)
-
-
-class SourceText(One[shapes.SourceJSON], frozen=True):
+class SourceText(Made[shapes.SourceJSON], frozen=True):
     """`source`."""
 
-    shape = shapes.SourceJSON
+    shape, make, show = shapes.SourceJSON, shapes.source, views.source_doc
     ds: Dataset
     spans: list[Span]
 
-    def data(self) -> shapes.SourceJSON:
-        return shapes.source(self.ds, self.spans)
 
-    def view(self, fmt: Format) -> Doc:
-        return views.source_doc(self.ds, self.spans)
-
-
-class QuotePassage(One[shapes.QuoteJSON], frozen=True):
+class QuotePassage(Made[shapes.QuoteJSON], frozen=True):
     """`source --claim`."""
 
-    shape = shapes.QuoteJSON
+    shape, make, show = shapes.QuoteJSON, shapes.passage, views.passage_doc
     passage: Passage
-
-    def data(self) -> shapes.QuoteJSON:
-        return shapes.passage(self.passage)
-
-    def view(self, fmt: Format) -> Doc:
-        return views.passage_doc(self.passage)
 
 
 class Validation(One[shapes.ValidateJSON], frozen=True):
