@@ -239,3 +239,12 @@ def test_every_command_reads_well_at_every_width(args: list[str], columns: int) 
     for line in lines:
         for label in CARD_LABELS:
             assert not line.endswith(f"· {label}") and line != label, line
+
+
+def test_markdown_keeps_the_line_breaks_of_a_text_section() -> None:
+    result = CliRunner().invoke(app, ["show-stats", "--data", str(DATA), "--format", "markdown"])
+    assert result.exit_code == 0
+    figures = result.stdout.split("### The article's figures\n\n", 1)[1].split("\n\n", 1)[0]
+    lines = figures.split("\n")
+    assert len(lines) >= 2
+    assert all(line.endswith("  ") for line in lines[:-1])

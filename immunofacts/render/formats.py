@@ -234,7 +234,11 @@ def to_markdown(view: Table | Doc) -> Iterator[str]:
                 lines.append("")
             lines.append(f"> {_md_escape(sec.quote)}")
         if sec.text is not None:
-            lines.append(_md_cell(sec.text, oneline=False))
+            if sec.fields or sec.quote is not None:
+                lines.append("")
+            # A single line break is a hard one (two spaces), as it is on screen.
+            text = re.sub(r"(?<=[^\n])\n(?=[^\n])", "  \n", _md_cell(sec.text, oneline=False))
+            lines.append(text)
         if sec.table is not None:
             lines += [line.rstrip("\n") for line in _md_table(sec.table.columns, sec.table.rows)]
     yield "\n".join(lines) + "\n"
