@@ -250,6 +250,14 @@ def show(ctx: typer.Context, result: Result[Any], fmt: Format | None) -> None:
     from .render import render
 
     env = env_of(ctx)
+    if ctx.meta.get(FIELDS):
+        from .render.results import select
+
+        result = select(result, ctx.meta[FIELDS])
+    if ctx.meta.get(NO_HEADER):
+        import msgspec
+
+        env = msgspec.structs.replace(env, header=False)
     text = render(result, fmt, env)
     if env.height and not ctx.find_root().meta.get(NO_PAGER):
         write_paged(text, env.height)
@@ -361,6 +369,62 @@ def label_filters(func: Callable[..., R]) -> Callable[..., R]:
     return wrapper
 
 
+#: Set in the context's shared `meta` by `--fields` and `--no-header`.
+FIELDS = "immunofacts.fields"
+NO_HEADER = "immunofacts.no_header"
+
+
+def table_options(*, fields: bool) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Give a command `--no-header` (plain tables start with a line of column names
+    otherwise) and, with `fields`, `--fields a,b,c` (only those fields of each item,
+    in JSON, CSV and plain text, as `gh --json` does). `show` reads them."""
+    extra = [
+        inspect.Parameter(
+            "no_header",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=False,
+            annotation=Annotated[
+                bool,
+                typer.Option("--no-header", help="plain: no line of column names before the rows."),
+            ],
+        )
+    ]
+    if fields:
+        extra.insert(
+            0,
+            inspect.Parameter(
+                "fields",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=None,
+                annotation=Annotated[
+                    str | None,
+                    typer.Option(
+                        "--fields",
+                        metavar="A,B,...",
+                        help="Only these fields of each item (json, csv, plain), e.g. "
+                        "id,review.rating; a wrong name lists the valid ones.",
+                    ),
+                ],
+            ),
+        )
+
+    def decorate(func: Callable[..., R]) -> Callable[..., R]:
+        signature = inspect.signature(func, eval_str=True)
+        params = list(signature.parameters.values())
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> R:
+            ctx = kwargs.get("ctx") or next(a for a in args if isinstance(a, typer.Context))
+            ctx.meta[NO_HEADER] = kwargs.pop("no_header", False)
+            ctx.meta[FIELDS] = kwargs.pop("fields", None)
+            return func(*args, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=params + extra)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
 def data_path(data: str | None) -> tuple[Path, str]:
     """The dataset's path, and the name to report it by."""
     if data:
@@ -457,6 +521,7 @@ def _root(
 
 
 @app.command("list-cases")
+@table_options(fields=True)
 def list_cases(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
     """List the article's clinical cases.
 
@@ -489,6 +554,7 @@ def show_case(
 
 
 @app.command("list-claims")
+@table_options(fields=True)
 @label_filters
 def list_claims(
     ctx: typer.Context,
@@ -553,6 +619,7 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 
 
 @app.command("search")
+@table_options(fields=True)
 @label_filters
 def search(
     ctx: typer.Context,
@@ -600,6 +667,7 @@ def search(
 
 
 @app.command("timeline")
+@table_options(fields=True)
 def timeline(
     ctx: typer.Context,
     since: Annotated[
@@ -627,6 +695,7 @@ def timeline(
 
 
 @app.command("entities")
+@table_options(fields=True)
 def entities(
     ctx: typer.Context,
     name: Annotated[
@@ -718,6 +787,7 @@ def labels(
 
 
 @app.command("validate")
+@table_options(fields=False)
 def validate(
     ctx: typer.Context,
     path: Annotated[
@@ -752,6 +822,7 @@ def validate(
 
 
 @app.command("diff")
+@table_options(fields=False)
 def diff(
     ctx: typer.Context,
     old: Annotated[

@@ -116,7 +116,9 @@ def test_list_cases_json(ds: Dataset) -> None:
 
 
 def test_list_cases_plain_is_one_tab_separated_line_per_case(ds: Dataset) -> None:
-    lines = ok("list-cases").stdout.splitlines()  # not a terminal: plain by default
+    header, *lines = ok("list-cases").stdout.splitlines()  # not a terminal: plain by default
+    assert header == "id\tcase\tevidence\tverdict"
+    assert ok("list-cases", "--no-header").stdout.splitlines() == lines
     assert len(lines) == 3
     for line, case in zip(lines, ds.cases, strict=True):
         cells = line.split("\t")
@@ -744,5 +746,41 @@ def test_console_script(tmp_path: Path) -> None:
         timeout=60,
     )
     assert search.returncode == 0, search.stderr
-    assert search.stdout.startswith("claim-barouch-macaque-protection\t")
+    assert search.stdout.startswith("id\tkind\tevidence\tverdict\ttext\n")
+    assert search.stdout.splitlines()[1].startswith("claim-barouch-macaque-protection\t")
     assert not BOX.search(search.stdout)  # piped: plain
+
+
+# --- --fields ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "plain"])
+def test_fields_choose_the_fields_of_each_item(ds: Dataset, fmt: str) -> None:
+    out = ok("list-claims", "--fields", "id,review.rating,evidence", "--format", fmt).stdout
+    want = [
+        {
+            "id": c.id,
+            "review.rating": c.review.rating.value if c.review else None,
+            "evidence": c.evidence.value,
+        }
+        for c in ds.claims
+    ]
+    if fmt == "json":
+        assert json.loads(out) == want
+        return
+    rows = (
+        list(csv.reader(io.StringIO(out)))
+        if fmt == "csv"
+        else [line.split("\t") for line in out.splitlines()]
+    )
+    assert rows[0] == ["id", "review.rating", "evidence"]
+    assert rows[1:] == [[w["id"], w["review.rating"] or "", w["evidence"]] for w in want]
+
+
+def test_an_unknown_field_lists_the_valid_ones() -> None:
+    result = run("search", "lupus", "--fields", "id,colour")
+    assert result.exit_code == 2
+    assert "unknown field 'colour'" in result.stderr
+    assert "valid fields: id, type, kind, evidence, review" in result.stderr
+    one = run("show-claim", "claim-barouch", "--fields", "id")
+    assert one.exit_code == 2  # --fields is for lists

@@ -76,7 +76,7 @@ def test_a_list_is_written_record_by_record(ds: Dataset) -> None:
     results: list[tuple[Format, Result[Any], int]] = [
         (Format.JSON, ClaimList(first_only(ds.claims)), 1),
         (Format.CSV, ClaimList(first_only(ds.claims)), 2),
-        (Format.PLAIN, ClaimList(first_only(ds.claims)), 1),
+        (Format.PLAIN, ClaimList(first_only(ds.claims)), 2),  # the header, then the row
         (Format.MARKDOWN, CaseList(first_only(ds.cases)), 4),
     ]
     for fmt, result, pieces in results:

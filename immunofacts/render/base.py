@@ -44,6 +44,8 @@ class Env(msgspec.Struct, frozen=True):
     #: Rows of the real terminal the output goes to (0 when it is not one: a pipe, a
     #: file, or a terminal layout forced by FORCE_COLOR). Output taller is paged.
     height: int = 0
+    #: Whether plain (tab-separated) tables start with a line of column names.
+    header: bool = True
 
     @classmethod
     def detect(cls, stream: Any) -> Env:

@@ -34,6 +34,8 @@ def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str]:
     view = result.view(fmt)
     if fmt is Format.TABLE:
         return _terminal(view, env)
+    if fmt is Format.PLAIN:
+        return to_plain(view, header=env.header)
     return WRITERS[fmt](view)
 
 
@@ -129,10 +131,13 @@ def _tsv(row: Row) -> str:
     return "\t".join(clean(str(c), oneline=True) for c in row)
 
 
-def to_plain(view: Table | Doc) -> Iterator[str]:
-    """Untruncated text for pipes: a tab-separated line per row, or `label: value` lines."""
+def to_plain(view: Table | Doc, *, header: bool = True) -> Iterator[str]:
+    """Untruncated text for pipes: a tab-separated line per row under a line of column
+    names (unless `header` is false, or there are no rows), or `label: value` lines."""
     if isinstance(view, Table):
-        for row in view.rows:
+        for n, row in enumerate(view.rows):
+            if header and n == 0:  # no rows, no header: an empty answer stays empty
+                yield _tsv(view.columns) + "\n"
             yield _tsv(row) + "\n"
         return
     yield clean(view.title, oneline=True) + "\n"

@@ -261,6 +261,92 @@ class LabelList(Many[shapes.LabelJSON], frozen=True):
         return views.labels_table(self.infos, rules=self.rules)
 
 
+class Selected(Many[dict[str, Any]], frozen=True):
+    """A list result cut to the fields asked for (`--fields`), in their order.
+
+    A field is a key of the list's JSON objects, or a dotted path into a nested
+    object (`review.rating`). In CSV and plain text a nested list or object is
+    one cell of compact JSON; null is an empty cell.
+    """
+
+    shape = dict
+    inner: Many[Any]
+    fields: tuple[str, ...]
+
+    def items(self) -> Iterable[dict[str, Any]]:
+        for item in self.inner.items():
+            data = msgspec.to_builtins(item)
+            yield {f: _pick(data, f) for f in self.fields}
+
+    def view(self, fmt: Format) -> Table:
+        rows = (tuple(_cell(v) for v in d.values()) for d in self.items())
+        return Table("", self.fields, rows)
+
+
+def _pick(data: Any, field: str) -> Any:
+    for key in field.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return msgspec.json.encode(value).decode()
+
+
+def field_names(shape: Any) -> list[str]:
+    """The fields `--fields` may name for a JSON shape: its keys, and one level of
+    dotted paths into the objects it nests (`review.rating`)."""
+    from msgspec import inspect as mi
+
+    def struct_of(t: Any) -> Any:
+        if isinstance(t, mi.StructType):
+            return t
+        if isinstance(t, mi.UnionType):
+            for u in t.types:
+                if isinstance(u, mi.StructType):
+                    return u
+        return None
+
+    top = struct_of(mi.type_info(shape))
+    if top is None:
+        return []
+    names = [top.tag_field] if top.tag_field else []
+    for f in top.fields:
+        names.append(f.encode_name)
+        inner = struct_of(f.type)
+        if inner is not None:
+            names += [f"{f.encode_name}.{g.encode_name}" for g in inner.fields]
+    return names
+
+
+def select(result: Result[Any], fields: str) -> Selected:
+    """`result` cut to the comma-separated `fields`, or a UsageError naming the valid ones."""
+    from ..errors import UsageError
+
+    if not isinstance(result, Many):
+        raise UsageError("--fields chooses the fields of a list; this command shows one record")
+    valid = field_names(result.shape)
+    wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
+    unknown = [f for f in wanted if f not in valid]
+    if unknown or not wanted:
+        raise UsageError(
+            (f"unknown field {unknown[0]!r}" if unknown else "--fields names no field")
+            + "; valid fields: "
+            + ", ".join(valid)
+        )
+    return Selected(result, wanted)
+
+
 #: The result type of each command (and of each form of a command with two).
 OUTPUTS: dict[str, type[Result[Any]]] = {
     "list-cases": CaseList,
