@@ -757,6 +757,7 @@ def source(
 
 
 @app.command("labels")
+@table_options(fields=True)
 def labels(
     ctx: typer.Context,
     word: Annotated[

@@ -117,7 +117,7 @@ def test_list_cases_json(ds: Dataset) -> None:
 
 def test_list_cases_plain_is_one_tab_separated_line_per_case(ds: Dataset) -> None:
     header, *lines = ok("list-cases").stdout.splitlines()  # not a terminal: plain by default
-    assert header == "id\tcase\tevidence\tverdict"
+    assert header.split("\t")[:4] == ["id", "case", "evidence", "verdict"]
     assert ok("list-cases", "--no-header").stdout.splitlines() == lines
     assert len(lines) == 3
     for line, case in zip(lines, ds.cases, strict=True):
@@ -746,7 +746,7 @@ def test_console_script(tmp_path: Path) -> None:
         timeout=60,
     )
     assert search.returncode == 0, search.stderr
-    assert search.stdout.startswith("id\tkind\tevidence\tverdict\ttext\n")
+    assert search.stdout.startswith("id\tkind\tevidence\t")
     assert search.stdout.splitlines()[1].startswith("claim-barouch-macaque-protection\t")
     assert not BOX.search(search.stdout)  # piped: plain
 
