@@ -428,3 +428,26 @@ def test_narrow_terminal_layouts(tmp_path: Path, columns: int) -> None:
         ln.strip() if ln.rstrip().endswith("-") else ln.strip() + " " for ln in plain.splitlines()
     )
     assert claim.id in joined
+
+
+@pytest.mark.skipif(LESS is None, reason="less is not installed")
+def test_with_no_pager_named_less_pages_and_q_quits_with_0(tmp_path: Path) -> None:
+    env = env_for(tmp_path, TERM="xterm-256color")
+    for var in ("IMMUNOFACTS_PAGER", "PAGER", "COLUMNS", "LINES"):
+        env.pop(var, None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "immunofacts", "source", "--data", str(DATA)],
+        env=env,
+        encoding="utf-8",
+        dimensions=(24, 80),
+        timeout=20,
+    )
+    child.expect(r"\x1b\[[0-9;]*m")
+    time.sleep(0.5)
+    assert child.isalive()  # waiting in less for the reader
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.signalstatus is None
+    assert child.exitstatus == 0
