@@ -28,7 +28,7 @@ import stat
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,7 +40,7 @@ from .model import Case, Claim, Dataset, Entity, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"5:{__version__}"
+CACHE_FORMAT = f"7:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 
@@ -165,7 +165,6 @@ class _Head(msgspec.Struct, frozen=True):
     schema: int
     source: Source
     entities: tuple[Entity, ...]
-    source_text: str | None
 
 
 class Cache:
@@ -175,6 +174,7 @@ class Cache:
         self.db = db
         self.meta = meta
         self._head: _Head | None = None
+        self._zdict: bytes | None = None
         self._claim = msgspec.msgpack.Decoder(Claim)
         self._case = msgspec.msgpack.Decoder(Case)
 
@@ -186,8 +186,10 @@ class Cache:
         row = self.db.execute("SELECT data, crc FROM blobs WHERE name = ?", (name,)).fetchone()
         if row is None or zlib.crc32(row[0]) != row[1]:
             raise Stale
-        data: bytes = row[0]
-        return data
+        try:
+            return zlib.decompress(row[0])
+        except zlib.error as e:
+            raise Stale from e
 
     def head(self) -> _Head:
         """Schema, source, entities and source text."""
@@ -198,26 +200,141 @@ class Cache:
     def _decode(self, is_case: int, body: bytes, crc: int) -> Claim | Case:
         if zlib.crc32(body) != crc:
             raise Stale
-        return self._case.decode(body) if is_case else self._claim.decode(body)
+        if self._zdict is None:
+            self._zdict = self._blob("zdict")
+        try:
+            data = zlib.decompressobj(zdict=self._zdict).decompress(body)
+        except zlib.error as e:
+            raise Stale from e
+        return self._case.decode(data) if is_case else self._claim.decode(data)
+
+    def rows(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
+        """Records in dataset order, those matching an SQL condition on `records`,
+        decoded one at a time as they are read."""
+        sql = f"SELECT is_case, body, crc FROM records {where} ORDER BY rowid"
+        for row in self.db.execute(sql, args):
+            yield self._decode(*row)
 
     def records(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim | Case]:
         """Records in dataset order, those matching an SQL condition on `records`."""
-        sql = "SELECT is_case, body, crc FROM records"
-        rows = self.db.execute(f"{sql} {where} ORDER BY rowid", args).fetchall()
-        return [self._decode(*row) for row in rows]
+        return list(self.rows(where, args))
 
-    def dataset(self) -> Dataset:
-        """The whole dataset."""
+    def source_text(self) -> str | None:
+        """The text of the source document, if the dataset names one."""
+        text: str | None = msgspec.msgpack.decode(self._blob("source_text"), type=str | None)
+        return text
+
+    def partial(self, records: Iterable[Claim | Case] = ()) -> Dataset:
+        """The dataset's head (source and entities) with only the records given."""
         head = self.head()
-        recs = self.records()
+        recs = list(records)
         return Dataset(
             schema=head.schema,
             source=head.source,
             entities=head.entities,
             claims=tuple(r for r in recs if isinstance(r, Claim)),
             cases=tuple(r for r in recs if isinstance(r, Case)),
-            source_text=head.source_text,
         )
+
+    def dataset(self) -> Dataset:
+        """The whole dataset."""
+        full = self.partial(self.rows())
+        return msgspec.structs.replace(full, source_text=self.source_text())
+
+    def _decoded(self, name: str, type: Any) -> Any:
+        return msgspec.msgpack.decode(self._blob(name), type=type)
+
+    # --- what each command needs, read from the rows it needs -------------------------
+
+    def cases(self) -> list[Case]:
+        """Every case."""
+        return [r for r in self.rows("WHERE is_case = 1") if isinstance(r, Case)]
+
+    def _named(self, key: str) -> Dataset:
+        """The head, with the records whose id `key` can name (exactly, in any case, or
+        as a prefix, with or without `claim-`/`case-`); every record when it names none."""
+        low = key.casefold().strip()
+        where: list[str] = ["id = ?"]
+        args: list[Any] = [key]
+        if low:
+            for prefix in ("", "claim-", "case-"):
+                where.append("(id >= ? AND id < ?)")
+                args += [prefix + low, prefix + low + "\U0010ffff"]
+        found = self.records("WHERE " + " OR ".join(where), args)
+        return self.partial(found) if found else self.partial(self.rows())
+
+    def find_claim(self, key: str) -> Claim:
+        """`query.find_claim`, reading only the rows the key can name."""
+        from .query import find_claim
+
+        return find_claim(self._named(key), key)
+
+    def find_case(self, key: str) -> Case:
+        """`query.find_case`, reading only the rows the key can name."""
+        from .query import find_case
+
+        return find_case(self._named(key), key)
+
+    def claims(
+        self,
+        *,
+        entity: str | Collection[str] | None = None,
+        year: int | Collection[int] | None = None,
+        **labels: Any,
+    ) -> Iterator[Claim]:
+        """`query.filter_claims`, read one row at a time: the filters narrow the rows in
+        SQL, then each claim is checked as `filter_claims` checks it."""
+        from . import query
+
+        head = self.partial()
+        test = query.claim_test(head, entity=entity, year=year, **labels)
+        where: list[str] = ["is_case = 0"]
+        args: list[Any] = []
+        for name, values in labels.items():
+            wanted = [str(v) for v in ([values] if isinstance(values, str) else values or ())]
+            if wanted:
+                where.append(f"l_{name} IN ({', '.join('?' * len(wanted))})")
+                args += wanted
+        years = None if year is None else [year] if isinstance(year, int) else list(year)
+        if years:
+            where.append(f"year IN ({', '.join('?' * len(years))})")
+            args += years
+        names = sorted({entity} if isinstance(entity, str) else set(entity or ()))
+        ids = sorted({query.find_entity(head, e).id for e in names if e})
+        if ids:
+            where.append(
+                f"rowid IN (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
+            )
+            args += ids
+        for rec in self.rows("WHERE " + " AND ".join(where), args):
+            if isinstance(rec, Claim) and test(rec):
+                yield rec
+
+    def naming(self, entity_id: str) -> list[Claim | Case]:
+        """`query.records_naming`: every claim and case that names an entity."""
+        from . import query
+
+        rows = self.rows("WHERE rowid IN (SELECT rec FROM names WHERE entity = ?)", (entity_id,))
+        return query.records_naming(self.partial(rows), entity_id)
+
+    def stats(self) -> Any:
+        """`query.stats` of the whole dataset, computed when the cache was built."""
+        from .query import Stats
+
+        return self._decoded("stats", Stats)
+
+    def timeline(self, *, since: str | None = None, until: str | None = None) -> Any:
+        """`query.timeline`, from the events sorted when the cache was built."""
+        from .query import TimelineEvent, between
+
+        events = self._decoded("timeline", list[TimelineEvent])
+        return between(events, since=since, until=until)
+
+    def entity_counts(self) -> Any:
+        """`query.entity_counts`, computed when the cache was built."""
+        from .query import EntityCount
+
+        return self._decoded("entity_counts", list[EntityCount])
 
 
 class CachedIndex:
@@ -238,7 +355,9 @@ class CachedIndex:
 
     def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
         rows = self.cache.db.execute(
-            "SELECT word, df FROM vocab WHERE root = ? ORDER BY word", (root,)
+            "SELECT word, df FROM vocab WHERE root = ? UNION SELECT word, df FROM vocab"
+            " WHERE word = ? AND root IS NULL ORDER BY word",
+            (root, root),
         ).fetchall()
         return [(w, n) for w, n in rows]
 
@@ -335,10 +454,24 @@ _SCHEMA = """
 PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE blobs (name TEXT PRIMARY KEY, data BLOB, crc INTEGER);
-CREATE TABLE records (rowid INTEGER PRIMARY KEY, is_case INTEGER, body BLOB, crc INTEGER);
+CREATE TABLE records (
+  rowid INTEGER PRIMARY KEY, is_case INTEGER, id TEXT, year INTEGER,
+  {labels}, body BLOB, crc INTEGER
+);
+CREATE TABLE names (entity TEXT, rec INTEGER, PRIMARY KEY (entity, rec)) WITHOUT ROWID;
 CREATE TABLE vocab (word TEXT PRIMARY KEY, root TEXT, df INTEGER) WITHOUT ROWID;
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='ascii', content='', detail='none');
 """
+_INDEXES = """
+CREATE UNIQUE INDEX records_id ON records (id);
+CREATE INDEX vocab_root ON vocab (root) WHERE root IS NOT NULL;
+"""
+
+
+def _label_columns() -> list[str]:
+    from .query import LABEL_FILTERS
+
+    return [f"l_{name}" for name in LABEL_FILTERS]
 
 
 def _write_cache(
@@ -346,8 +479,6 @@ def _write_cache(
 ) -> None:
     """Build the cache for `ds` in a private file, then rename it into place."""
     import tempfile
-
-    from .tokens import finish_stats, record_words, root
 
     cpath = cache_path(path)
     if cpath is None or not _private_dir(cpath.parent, create=True):
@@ -358,7 +489,8 @@ def _write_cache(
     try:
         db = sqlite3.connect(tmp)
         try:
-            db.executescript(_SCHEMA)
+            columns = _label_columns()
+            db.executescript(_SCHEMA.format(labels=", ".join(f"{c} TEXT" for c in columns)))
             meta = {
                 "format": CACHE_FORMAT,
                 "path": os.path.abspath(path),
@@ -372,33 +504,7 @@ def _write_cache(
                 meta["source_path"] = os.path.abspath(src)
                 meta["source_stamp"], meta["source_hash"] = source
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-            entities = ds.entity_map()
-            encoder = msgspec.msgpack.Encoder()
-            records = []
-            texts = []
-            lengths: Counter[str] = Counter()
-            df: Counter[str] = Counter()
-            for i, rec in enumerate(ds.records(), start=1):
-                body = encoder.encode(rec)
-                records.append((i, int(isinstance(rec, Case)), body, zlib.crc32(body)))
-                found = record_words(rec, entities, lengths)
-                df.update(set(found))
-                texts.append((i, " ".join(found)))
-            db.executemany("INSERT INTO records VALUES (?, ?, ?, ?)", records)
-            db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
-            db.executemany(
-                "INSERT INTO vocab VALUES (?, ?, ?)", ((w, root(w), n) for w, n in df.items())
-            )
-            db.execute("CREATE INDEX vocab_root ON vocab (root)")
-            head = _Head(ds.schema, ds.source, ds.entities, ds.source_text)
-            blobs = {
-                "head": encoder.encode(head),
-                "wordstats": encoder.encode(finish_stats(len(records), lengths)),
-            }
-            db.executemany(
-                "INSERT INTO blobs VALUES (?, ?, ?)",
-                ((k, v, zlib.crc32(v)) for k, v in blobs.items()),
-            )
+            _fill(db, ds)
             db.commit()
         finally:
             db.close()
@@ -408,6 +514,68 @@ def _write_cache(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
+    """Write every row of the cache for `ds`, in one pass over its records."""
+    from . import query
+    from .tokens import finish_stats, record_words, root
+
+    labels = [f.label for f in query.LABEL_FILTERS.values()]
+    entities = ds.entity_map()
+    encoder = msgspec.msgpack.Encoder()
+    records = []
+    texts = []
+    names = []
+    lengths: Counter[str] = Counter()
+    df: Counter[str] = Counter()
+    zdict = _zdict(ds, encoder)
+    for i, rec in enumerate(ds.records(), start=1):
+        packer = zlib.compressobj(6, zdict=zdict)
+        body = packer.compress(encoder.encode(rec)) + packer.flush()
+        is_case = isinstance(rec, Case)
+        year = query.year_of(rec.date) if isinstance(rec, Claim) else None
+        row = (i, int(is_case), rec.id, year, *(label(rec) for label in labels))
+        records.append((*row, body, zlib.crc32(body)))
+        named = set(rec.entities)
+        if isinstance(rec, Case) and rec.hospital:
+            named.add(rec.hospital)
+        names += [(e, i) for e in sorted(named)]
+        found = record_words(rec, entities, lengths)
+        df.update(set(found))
+        texts.append((i, " ".join(found)))
+    marks = ", ".join("?" * len(records[0])) if records else "?"
+    db.executemany(f"INSERT INTO records VALUES ({marks})", records)
+    db.executemany("INSERT INTO names VALUES (?, ?)", names)
+    db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
+    db.executemany(  # a word that is its own root has none recorded
+        "INSERT INTO vocab VALUES (?, ?, ?)",
+        ((w, None if root(w) == w else root(w), n) for w, n in df.items()),
+    )
+    db.executescript(_INDEXES)
+    head = _Head(ds.schema, ds.source, ds.entities)
+    blobs = {
+        "head": encoder.encode(head),
+        "source_text": encoder.encode(ds.source_text),
+        "wordstats": encoder.encode(finish_stats(len(records), lengths)),
+        "stats": encoder.encode(query.stats(ds)),
+        "timeline": encoder.encode(query.timeline_events(ds)),
+        "entity_counts": encoder.encode(query.entity_counts(ds)),
+    }
+    blobs = {k: zlib.compress(v, 6) for k, v in blobs.items()}
+    blobs["zdict"] = zlib.compress(zdict)
+    db.executemany(
+        "INSERT INTO blobs VALUES (?, ?, ?)", ((k, v, zlib.crc32(v)) for k, v in blobs.items())
+    )
+
+
+def _zdict(ds: Dataset, encoder: msgspec.msgpack.Encoder) -> bytes:
+    """A preset dictionary for compressing each record on its own: a few records
+    spread over the dataset (their field names and common words recur in every one)."""
+    recs = ds.records()
+    step = max(1, len(recs) // 64)
+    sample = b"".join(encoder.encode(r) for r in recs[::step][:64])
+    return sample[-32768:]
 
 
 def _sweep(directory: Path, max_age: float = 3600.0) -> None:
@@ -442,14 +610,24 @@ def _parse(path: Path, label: str | None, status: Status | None) -> Dataset:
         stamp = _stamp(st)
     except (OSError, Stale):
         return loading.load_dataset(path, label=label)  # the loader says what is wrong
+    import gc
+
     read: list[bytes] = []
     big = status is not None and st.st_size >= PROGRESS_BYTES
-    with status(f"Loading {label or path}") if big and status else contextlib.nullcontext():
-        ds = loading.load_dataset(path, label=label, on_bytes=read.append)
-        # Anything may go wrong writing a cache (a full disk, a number SQLite cannot hold,
-        # text it cannot encode): the command goes on without one.
-        with contextlib.suppress(Exception):
-            _write_cache(path, ds, stamp, _bytes_digest(read[0]), _source_stamp(path, ds))
+    # Loading makes millions of objects and frees almost none: the cyclic collector
+    # would walk them again and again for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        with status(f"Loading {label or path}") if big and status else contextlib.nullcontext():
+            ds = loading.load_dataset(path, label=label, on_bytes=read.append)
+            # Anything may go wrong writing a cache (a full disk, a number SQLite cannot
+            # hold, text it cannot encode): the command goes on without one.
+            with contextlib.suppress(Exception):
+                _write_cache(path, ds, stamp, _bytes_digest(read[0]), _source_stamp(path, ds))
+    finally:
+        if collecting:
+            gc.enable()
     return ds
 
 

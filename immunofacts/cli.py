@@ -18,25 +18,26 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
 from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, UsageError
-from .model import Dataset
+from .model import Claim, Dataset, Entity
 from .query import LABEL_FILTERS, Wanted
 from .render.base import Env, ExportFormat, Format
 
 if TYPE_CHECKING:
-    from .cache import Status
+    from .cache import Cache, Status
     from .render.results import Result
 
 
 R = TypeVar("R")
+T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Below this many columns, help is a plain list (each option's name on its own line,
@@ -456,6 +457,29 @@ def load(data: str | None) -> Dataset:
     return open_dataset(path, label, status=progress())
 
 
+class Counted(Generic[T]):
+    """An iterable that counts the items taken from it, for streaming a result and
+    still knowing afterwards whether it was empty."""
+
+    def __init__(self, items: Iterable[T]) -> None:
+        self.items = items
+        self.n = 0
+
+    def __iter__(self) -> Iterator[T]:
+        for item in self.items:
+            self.n += 1
+            yield item
+
+
+def ask(data: str | None, warm: Callable[[Cache], R], cold: Callable[[Dataset], R]) -> R:
+    """`warm` asked of the dataset's cache, reading only the rows it needs; `cold` asked
+    of the whole dataset when there is no usable cache (both answer alike)."""
+    from .cache import answer
+
+    path, label = data_path(data)
+    return answer(path, label, progress(), warm, cold)
+
+
 def _complete(kind: str) -> Callable[[typer.Context, str], list[str]]:
     def complete(ctx: typer.Context, incomplete: str) -> list[str]:
         try:
@@ -529,9 +553,9 @@ def list_cases(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
     """
     from .render.results import CaseList
 
-    ds = load(data)
-    show(ctx, CaseList(ds.cases), format)
-    if not ds.cases:
+    cases = ask(data, lambda c: c.cases(), lambda ds: list(ds.cases))
+    show(ctx, CaseList(cases), format)
+    if not cases:
         nothing("this dataset has no cases")
 
 
@@ -549,8 +573,12 @@ def show_case(
     from .query import find_case
     from .render.results import CaseDetail
 
-    ds = load(data)
-    show(ctx, CaseDetail(ds, find_case(ds, case_id)), format)
+    ds, case = ask(
+        data,
+        lambda c: (c.partial(), c.find_case(case_id)),
+        lambda ds: (ds, find_case(ds, case_id)),
+    )
+    show(ctx, CaseDetail(ds, case), format)
 
 
 @app.command("list-claims")
@@ -580,10 +608,24 @@ def list_claims(
     from .query import filter_claims
     from .render.results import ClaimList
 
-    ds = load(data)
-    claims = filter_claims(ds, entity=entity, year=year, **labels)
-    show(ctx, ClaimList(claims), format)
-    if not claims:
+    def shown(claims: Iterable[Claim]) -> int:
+        counted = Counted(claims)
+        try:
+            show(ctx, ClaimList(counted), format)
+        except Exception:
+            if counted.n:  # part is written: a damaged cache cannot be answered for again
+                raise ImmunofactsError(
+                    "the cache was damaged while it was read; run again"
+                ) from None
+            raise
+        return counted.n
+
+    n = ask(
+        data,
+        lambda c: shown(c.claims(entity=entity, year=year, **labels)),
+        lambda ds: shown(filter_claims(ds, entity=entity, year=year, **labels)),
+    )
+    if not n:
         filtered = any((*labels.values(), entity, year))
         nothing("no claims match those filters" if filtered else "this dataset has no claims")
 
@@ -602,8 +644,12 @@ def show_claim(
     from .query import find_claim
     from .render.results import ClaimDetail
 
-    ds = load(data)
-    show(ctx, ClaimDetail(ds, find_claim(ds, claim_id)), format)
+    ds, claim = ask(
+        data,
+        lambda c: (c.partial(), c.find_claim(claim_id)),
+        lambda ds: (ds, find_claim(ds, claim_id)),
+    )
+    show(ctx, ClaimDetail(ds, claim), format)
 
 
 @app.command("show-stats")
@@ -615,7 +661,7 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
     from .query import stats
     from .render.results import Statistics
 
-    show(ctx, Statistics(stats(load(data))), format)
+    show(ctx, Statistics(ask(data, lambda c: c.stats(), stats)), format)
 
 
 @app.command("search")
@@ -688,7 +734,11 @@ def timeline(
 
     lo = query.parse_date_option(since, "--since") if since is not None else None
     hi = query.parse_date_option(until, "--until") if until is not None else None
-    events = query.timeline(load(data), since=lo, until=hi)
+    events = ask(
+        data,
+        lambda c: c.timeline(since=lo, until=hi),
+        lambda ds: query.timeline(ds, since=lo, until=hi),
+    )
     show(ctx, Timeline(events), format)
     if not events:
         nothing("no dated events in that range" if lo or hi else "this dataset has no dated events")
@@ -716,12 +766,20 @@ def entities(
     from . import query
     from .render.results import EntityDetail, EntityList
 
-    ds = load(data)
     if name is None:
-        show(ctx, EntityList(query.entity_counts(ds)), format)
+        show(ctx, EntityList(ask(data, lambda c: c.entity_counts(), query.entity_counts)), format)
         return
-    entity = query.find_entity(ds, name)
-    show(ctx, EntityDetail(entity, query.records_naming(ds, entity.id)), format)
+
+    def warm(c: Cache) -> tuple[Entity, list[query.Record]]:
+        entity = query.find_entity(c.partial(), name)
+        return entity, c.naming(entity.id)
+
+    def cold(ds: Dataset) -> tuple[Entity, list[query.Record]]:
+        entity = query.find_entity(ds, name)
+        return entity, query.records_naming(ds, entity.id)
+
+    entity, records = ask(data, warm, cold)
+    show(ctx, EntityDetail(entity, records), format)
 
 
 @app.command("source")

@@ -271,6 +271,30 @@ def keeps(rec: Record, **labels: Wanted) -> bool:
     return label_test(**labels)(rec)
 
 
+def claim_test(
+    ds: Dataset,
+    *,
+    entity: str | Collection[str] | None = None,
+    year: int | Collection[int] | None = None,
+    **labels: Wanted,
+) -> Callable[[Claim], bool]:
+    """The test a claim must pass for the filters of `filter_claims` (entities are
+    looked up in `ds`, which needs only its entities)."""
+    names = sorted({entity} if isinstance(entity, str) else set(entity or ()))
+    entity_ids = {find_entity(ds, e).id for e in names if e} or None
+    years = None if year is None else {year} if isinstance(year, int) else set(year) or None
+    passes = label_test(**labels)
+
+    def test(c: Claim) -> bool:
+        if not passes(c):
+            return False
+        if entity_ids is not None and entity_ids.isdisjoint(c.entities):
+            return False
+        return years is None or year_of(c.date) in years
+
+    return test
+
+
 def filter_claims(
     ds: Dataset,
     *,
@@ -281,20 +305,8 @@ def filter_claims(
     """Claims passing every filter given: on their labels (`LABEL_FILTERS`), on the
     entities they name (resolved like `find_entity`) and on their year. A filter
     given several values keeps claims matching any of them."""
-    names = sorted({entity} if isinstance(entity, str) else set(entity or ()))
-    entity_ids = {find_entity(ds, e).id for e in names if e} or None
-    years = None if year is None else {year} if isinstance(year, int) else set(year) or None
-    passes = label_test(**labels)
-    out = []
-    for c in ds.claims:
-        if not passes(c):
-            continue
-        if entity_ids is not None and entity_ids.isdisjoint(c.entities):
-            continue
-        if years is not None and year_of(c.date) not in years:
-            continue
-        out.append(c)
-    return out
+    test = claim_test(ds, entity=entity, year=year, **labels)
+    return [c for c in ds.claims if test(c)]
 
 
 # --- search -------------------------------------------------------------------
@@ -646,15 +658,8 @@ def _distinct_later(ds: Dataset) -> list[TimelineEvent]:
     return list(seen.values())
 
 
-def timeline(
-    ds: Dataset, *, since: str | None = None, until: str | None = None
-) -> list[TimelineEvent]:
-    """Every dated claim, case event and later development, in date order, within [since, until].
-
-    An event is kept when the whole period its date names lies in the range:
-    with ``--since 2020-06``, an event dated only ``2020`` is left out, since it
-    may have happened before June.
-    """
+def timeline_events(ds: Dataset) -> list[TimelineEvent]:
+    """Every dated claim, case event and later development, in date order."""
     events: list[TimelineEvent] = []
     for c in ds.claims:
         if c.date:
@@ -665,6 +670,14 @@ def timeline(
                 TimelineEvent(step.date, case.id, RecordType.CASE, step.description, step.quote)
             )
     events += _distinct_later(ds)
+    events.sort(key=lambda e: date_key(e.date))  # stable: ties keep dataset order
+    return events
+
+
+def between(
+    events: Iterable[TimelineEvent], *, since: str | None = None, until: str | None = None
+) -> list[TimelineEvent]:
+    """The events whose whole period lies within [since, until] (see `timeline`)."""
     lo = date_bounds(since)[0] if since else None
     hi = date_bounds(until)[1] if until else None
     kept = []
@@ -675,8 +688,19 @@ def timeline(
         if hi is not None and last > hi:
             continue
         kept.append(item)
-    kept.sort(key=lambda e: date_key(e.date))  # stable: ties keep dataset order
     return kept
+
+
+def timeline(
+    ds: Dataset, *, since: str | None = None, until: str | None = None
+) -> list[TimelineEvent]:
+    """Every dated claim, case event and later development, in date order, within [since, until].
+
+    An event is kept when the whole period its date names lies in the range:
+    with ``--since 2020-06``, an event dated only ``2020`` is left out, since it
+    may have happened before June.
+    """
+    return between(timeline_events(ds), since=since, until=until)
 
 
 # --- labels -------------------------------------------------------------------

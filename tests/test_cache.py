@@ -265,16 +265,19 @@ def test_file_replaced_while_it_loads_is_not_stamped_with_the_old_content(
 
 def _fabricate(cpath: Path) -> None:
     """Rewrite the cache's first record as a claim the dataset does not have."""
-    from immunofacts.model import Claim
-
-    db = sqlite3.connect(cpath)
-    body = db.execute("SELECT body FROM records WHERE rowid = 1").fetchone()[0]
     import zlib
 
     import msgspec
 
-    claim = msgspec.msgpack.decode(body, type=Claim)
-    fake = msgspec.msgpack.encode(msgspec.structs.replace(claim, statement="FABRICATED"))
+    from immunofacts.model import Claim
+
+    db = sqlite3.connect(cpath)
+    zdict = zlib.decompress(db.execute("SELECT data FROM blobs WHERE name = 'zdict'").fetchone()[0])
+    body = db.execute("SELECT body FROM records WHERE rowid = 1").fetchone()[0]
+    claim = msgspec.msgpack.decode(zlib.decompressobj(zdict=zdict).decompress(body), type=Claim)
+    packer = zlib.compressobj(zdict=zdict)
+    raw = msgspec.msgpack.encode(msgspec.structs.replace(claim, statement="FABRICATED"))
+    fake = packer.compress(raw) + packer.flush()
     db.execute("UPDATE records SET body = ?, crc = ? WHERE rowid = 1", (fake, zlib.crc32(fake)))
     db.commit()
     db.close()

@@ -1,5 +1,9 @@
 """Warm equals cold: every query command answers the same from the cache as from the file.
 
+The cold run is the reference implementation: it parses the whole dataset and
+answers with the pure functions of `query`; the warm run reads only the rows
+the command needs from the cache.
+
 Random datasets carry the text that splits words differently in different
 tokenisers: combining marks, currency signs, bidi isolates, private use, the
 Turkish dotless i, the long s, the Kelvin sign, CJK. Each command runs once
@@ -88,12 +92,21 @@ def _commands(ds: dict[str, Any], queries: list[str]) -> list[list[str]]:
         ["timeline"],
         ["timeline", "--since", "2020-06"],
         ["entities"],
+        ["list-claims", "--verdict", "reported", "--rating", "unsupported"],
+        ["list-claims", "--verdict", "not-reviewed", "--kind", "opinion", "--kind", "research"],
         ["show-claim", "claim-0"],
+        ["show-claim", "CLAIM-1"],
         ["show-claim", "claim"],
+        ["show-claim", "1"],
+        ["show-claim", "nothing-like-it"],
+        ["show-case", "case"],
+        ["show-case", "claim-0"],
         ["export", "--format", "json"],
     ]
     cmds += [["show-case", c["id"]] for c in ds["cases"][:1]]
     cmds += [["entities", e["id"]] for e in ds["entities"][:1]]
+    cmds += [["list-claims", "--entity", e["id"]] for e in ds["entities"][:1]]
+    cmds += [["list-claims", "--entity", "no-such-entity"]]
     cmds += [["search", "--", q] for q in queries]
     return cmds
 
