@@ -306,9 +306,13 @@ class Cache:
                 f"rowid IN (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
             )
             args += ids
-        for rec in self.rows("WHERE " + " AND ".join(where), args):
-            if isinstance(rec, Claim) and test(rec):
-                yield rec
+        rows = self.rows("WHERE " + " AND ".join(where), args)
+        kept = (rec for rec in rows if isinstance(rec, Claim) and test(rec))
+        # The first claim is read now, so that a damaged cache is found before anything is
+        # written (and the command answers from the file instead); a row found damaged
+        # later, with part of the output written, is an error.
+        first = next(kept, None)
+        return _streamed(first, kept)
 
     def naming(self, entity_id: str) -> list[Claim | Case]:
         """`query.records_naming`: every claim and case that names an entity."""
@@ -335,6 +339,20 @@ class Cache:
         from .query import EntityCount
 
         return self._decoded("entity_counts", list[EntityCount])
+
+
+def _streamed(first: Claim | None, rest: Iterator[Claim]) -> Iterator[Claim]:
+    if first is None:
+        return
+    yield first
+    try:
+        yield from rest
+    except (Stale, sqlite3.Error, msgspec.DecodeError):
+        from .errors import ImmunofactsError
+
+        raise ImmunofactsError(
+            "the cache was damaged as it was read; run the command again"
+        ) from None
 
 
 class CachedIndex:

@@ -70,6 +70,7 @@ def datasets(draw: st.DrawFn) -> dict[str, Any]:
             "outcome": draw(TEXT),
             "evidence": draw(st.sampled_from(EVIDENCE)),
             "events": [{"date": "2020-05", "description": draw(TEXT)}],
+            "claims": draw(st.lists(st.sampled_from([c["id"] for c in claims]), unique=True)),
         }
         for i in range(draw(st.integers(0, 2)))
     ]
