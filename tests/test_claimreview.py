@@ -172,3 +172,9 @@ def test_sentences() -> None:
     assert sentences("One. Two (2020). Three.") == "One. Two (2020)."
     assert sentences("Balint et al. in Science. More. Most.") == "Balint et al. in Science. More."
     assert sentences("Dr. Who said so.  Then   this.") == "Dr. Who said so. Then this."
+
+
+def test_the_shipped_dataset_gives_every_exported_claim_a_short_form(ds: Dataset) -> None:
+    out = claim_reviews(ds, list(ds.claims), PUB)
+    assert all(len(o["claimReviewed"]) < CLAIM_REVIEWED_MAX for o in out.items)
+    assert not any("exceed" in w for w in out.warnings)
