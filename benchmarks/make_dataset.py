@@ -1,6 +1,6 @@
 """Write a valid synthetic immunofacts dataset of N claims, for benchmarks.
 
-Usage: python benchmarks/make_dataset.py N OUT
+Usage: python benchmarks/make_dataset.py [--from-shipped] N OUT
 
 The dataset follows the schema in immunofacts/model.py: ``schema: 2``, a source
 without ``text`` (so quotes are not checked against an article), about
@@ -28,6 +28,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from immunofacts.model import (
     CORRECTABLE,
@@ -346,14 +347,72 @@ def make_dataset(n: int, out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+SHIPPED = Path(__file__).resolve().parent.parent / "data" / "immunofacts.yaml"
+
+
+def grow_dataset(n: int, out: Path) -> None:
+    """Write a dataset of `n` claims grown from copies of the shipped records.
+
+    Copy k of each claim and case gets the id suffix ``-kK`` (the first copy
+    keeps its id); cases cite the claims of their own copy. The entities and the
+    source are the shipped ones, and the article is copied beside `out`, so
+    every quote is checked against it as in the real dataset. The text is the
+    real text, with the characters (``&``, ``*``, quotes) that real text has.
+    """
+    import shutil
+
+    import msgspec
+
+    from immunofacts.loading import dump_yaml, load_dataset
+
+    def copy(value: Any) -> Any:
+        return msgspec.json.decode(msgspec.json.encode(value))
+
+    ds = msgspec.to_builtins(load_dataset(SHIPPED))
+    ds.pop("source_text", None)
+    claims, cases = ds["claims"], ds["cases"]
+    grown_claims: list[dict[str, Any]] = []
+    grown_cases: list[dict[str, Any]] = []
+    k = 0
+    while len(grown_claims) < n:
+        suffix = f"-k{k}" if k else ""
+        # a fresh copy each time: shared objects would be written as YAML aliases
+        for c in claims[: n - len(grown_claims)]:
+            grown_claims.append({**copy(c), "id": c["id"] + suffix})
+        if len(grown_cases) < max(3, n // 1000):
+            for c in cases:
+                refs = [r + suffix for r in c.get("claims", [])]
+                grown_cases.append({**copy(c), "id": c["id"] + suffix, "claims": refs})
+        k += 1
+    keep = {c["id"] for c in grown_claims}
+    for c in grown_cases:
+        c["claims"] = [r for r in c["claims"] if r in keep]
+    ds["claims"], ds["cases"] = grown_claims, grown_cases
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHIPPED.parent / "article.txt", out.parent / "article.txt")
+    ds["source"]["text"] = "article.txt"
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(dump_yaml(ds), encoding="utf-8")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("n", type=int, metavar="N", help="number of claims")
     parser.add_argument("out", type=Path, metavar="OUT", help="YAML file to write")
+    parser.add_argument(
+        "--from-shipped",
+        action="store_true",
+        help="grow the dataset from copies of the shipped records (and their article)",
+    )
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error("N must be at least 1")
-    make_dataset(args.n, args.out)
+    (grow_dataset if args.from_shipped else make_dataset)(args.n, args.out)
     size = args.out.stat().st_size
     print(f"wrote {args.out}: {args.n} claims, {size / 1e6:.1f} MB", file=sys.stderr)
     return 0

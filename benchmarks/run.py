@@ -222,10 +222,13 @@ def _json_list(out: bytes) -> str | None:
     return None if isinstance(value, list) else "expected a JSON list"
 
 
-def dataset_for(n: int, out_dir: Path, bench: Bench) -> Path:
-    """The dataset of `n` claims, generated unless already there for this generator."""
+def dataset_for(n: int, out_dir: Path, bench: Bench, *, shipped: bool = False) -> Path:
+    """The dataset of `n` claims (synthetic, or grown from the shipped records),
+    generated unless already there for this generator."""
     digest = hashlib.sha256((HERE / "make_dataset.py").read_bytes()).hexdigest()[:10]
-    path = out_dir / f"claims-{n}-{digest}.yaml"
+    kind = "shipped" if shipped else "claims"
+    folder = out_dir / f"{kind}-{n}-{digest}"  # a folder each: a grown one has its article
+    path = folder / f"{kind}-{n}.yaml"
     if path.is_file():
         bench.log(f"reusing {path}")
     else:
@@ -233,8 +236,9 @@ def dataset_for(n: int, out_dir: Path, bench: Bench) -> Path:
         t0 = time.perf_counter()
         # In a child process: on Linux a child's peak RSS starts from its parent's peak
         # (exec keeps the high-water mark), so this process must stay small.
+        flags = ["--from-shipped"] if shipped else []
         made = subprocess.run(
-            [bench.python, str(HERE / "make_dataset.py"), str(n), str(path)],
+            [bench.python, str(HERE / "make_dataset.py"), *flags, str(n), str(path)],
             capture_output=True,
             text=True,
             check=False,
@@ -243,6 +247,26 @@ def dataset_for(n: int, out_dir: Path, bench: Bench) -> Path:
             raise BenchError(f"make_dataset.py {n} failed:\n{made.stderr[-2000:]}")
         bench.log(f"  {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s")
     return path
+
+
+def _ids(path: Path) -> tuple[str, str]:
+    """A claim id from the middle of the file and the first case id, read line by line."""
+    claims: list[int] = []
+    claim, case = "", ""
+    section = ""
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line[:1].isalpha():
+                section = line.split(":", 1)[0]
+            elif line.startswith("  - id: ") or line.startswith("- id: "):
+                rid = line.split(":", 1)[1].strip().strip('"')
+                if section == "claims":
+                    claims.append(1)
+                    if len(claims) == 1 or not claim:
+                        claim = rid
+                elif section == "cases" and not case:
+                    case = rid
+    return claim, case
 
 
 def startup_rows(bench: Bench, runs: int) -> list[Row]:
@@ -277,64 +301,103 @@ def startup_rows(bench: Bench, runs: int) -> list[Row]:
     return rows
 
 
-def size_rows(bench: Bench, n: int, data: Path, runs: int) -> list[Row]:
-    """First load (empty cache) against PyYAML, and warm search against list-cases."""
+#: Commands timed at every size, against `list-cases` on the article; the flag says whether
+#: the command writes the whole dataset (exempt from the per-command target).
+COMMANDS: tuple[tuple[str, list[str], bool], ...] = (
+    ("search lupus", ["search", SEARCH_TERM, "--format", "json"], False),
+    ("show-claim", ["show-claim", "{claim}"], False),
+    ("show-case", ["show-case", "{case}"], False),
+    ("list-cases", ["list-cases"], False),
+    ("show-stats", ["show-stats"], False),
+    (
+        "list-claims --kind statistic",
+        ["list-claims", "--kind", "statistic", "--format", "json"],
+        False,
+    ),
+    ("timeline", ["timeline", "--format", "json"], False),
+    ("entities", ["entities"], False),
+    ("list-claims --format json", ["list-claims", "--format", "json"], True),
+    ("export --format json", ["export", "--format", "json"], True),
+)
+
+
+def _cmd_targets(n: int, whole: bool, name: str) -> tuple[float | None, float | None]:
+    """(time ratio target, peak RSS target in MiB) for a command at size n."""
+    if name == "search lupus":
+        return (3.0 if n >= 100_000 else None), (
+            60.0 if n == 100_000 else 100.0 if n >= 1_000_000 else None
+        )
+    if whole:
+        return None, (100.0 if n == 100_000 else None)
+    if n >= 1_000_000:
+        return 2.0, 100.0
+    if n >= 100_000:
+        return 1.3, 60.0
+    return None, None
+
+
+def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[Row]:
+    """First load (empty cache) against PyYAML and yaml-rs; every command warm against
+    list-cases on the article, with its peak RSS; the cache's size against the YAML's."""
     ifx, py = bench.immunofacts, bench.python
     fresh = [0]
+    caches: list[Path] = []
 
     def validate() -> Cmd:
         fresh[0] += 1
-        cache = bench.work / f"fresh-cache-{n}-{fresh[0]}"
+        cache = bench.work / f"fresh-cache-{label}-{n}-{fresh[0]}"
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir()
+        caches.append(cache)
         env = dict(bench.env, XDG_CACHE_HOME=str(cache))
-        return Cmd([ifx, "validate", str(data)], env, label=f"validate N={n}")
+        return Cmd([ifx, "validate", str(data)], env, label=f"validate {label} N={n}")
 
     pyyaml = Cmd(
         [py, "-c", f"import yaml; yaml.load(open({str(data)!r}), Loader=yaml.CSafeLoader)"],
         bench.env,
-        label=f"pyyaml N={n}",
+        label=f"pyyaml {label} N={n}",
     )
-    # The target is set for corpus size; at small N both sides are mostly start-up.
-    load_row, _ = paired(
-        bench,
-        f"first load N={n}: validate / PyYAML C",
-        validate,
-        pyyaml,
-        runs,
-        0.5 if n >= FIRST_LOAD_TARGET_N else None,
-    )
-    for i in range(1, fresh[0] + 1):
-        shutil.rmtree(bench.work / f"fresh-cache-{n}-{i}", ignore_errors=True)
-
-    search = Cmd(
-        [ifx, "search", SEARCH_TERM, "--format", "json", "--data", str(data)],
+    yamlrs = Cmd(
+        [py, "-c", f"import yaml_rs; yaml_rs.loads(open({str(data)!r}).read())"],
         bench.env,
-        ok_codes=(0, 1),  # 1: nothing matches, possible at small N
-        check=_json_list,
-        label=f"search N={n}",
+        label=f"yaml-rs {label} N={n}",
     )
+    big = n >= FIRST_LOAD_TARGET_N
+    rows = []
+    row, _ = paired(bench, f"{label} N={n}: first load / PyYAML C", validate, pyyaml, runs,
+                    0.2 if big else None)  # fmt: skip
+    rows.append(row)
+    row, _ = paired(bench, f"{label} N={n}: first load / bare yaml-rs", validate, yamlrs, runs,
+                    2.5 if big else None)  # fmt: skip
+    rows.append(row)
+    cache_files = [p for c in caches for p in (c / "immunofacts").glob("*.sqlite")]
+    if cache_files:
+        ratio = cache_files[-1].stat().st_size / data.stat().st_size
+        rows.append(Row(f"{label} N={n}: cache size / YAML size", "×", [ratio], target=1.2))
+    for c in caches:
+        shutil.rmtree(c, ignore_errors=True)
+
+    claim, case = _ids(data)
     list_cases = Cmd([ifx, "list-cases"], bench.env)
-    bench.log(f"warm search N={n}: warming up")
-    run_once(search, bench.work)
-    run_once(list_cases, bench.work)
-    search_row, samples = paired(
-        bench,
-        f"warm search N={n}: search {SEARCH_TERM} / list-cases",
-        search,
-        list_cases,
-        runs,
-        1.5,
-    )
-    hits = len(json.loads(samples[-1].stdout))
-    search_row.note = f"{hits} hits ({hits / n:.2%} of claims)"
-    rss_row = Row(
-        figure=f"warm search N={n}: peak RSS",
-        unit="MiB",
-        values=[s.rss_kib / 1024 for s in samples],
-        target=150.0,
-    )
-    return [load_row, search_row, rss_row]
+    run_once(Cmd([ifx, "validate", str(data)], bench.env), bench.work)  # fill the warm cache
+    for name, args, whole in COMMANDS:
+        argv = [a.format(claim=claim, case=case) for a in args]
+        cmd = Cmd([ifx, *argv, "--data", str(data)], bench.env, ok_codes=(0, 1),
+                  label=f"{name} {label} N={n}")  # fmt: skip
+        run_once(cmd, bench.work)
+        time_target, rss_target = _cmd_targets(n, whole, name)
+        row, samples = paired(bench, f"{label} N={n}: {name} / list-cases", cmd, list_cases,
+                              runs, time_target)  # fmt: skip
+        if name == "search lupus":
+            try:
+                hits = len(json.loads(samples[-1].stdout))
+            except ValueError:
+                hits = -1
+            row.note = f"{hits} hits ({hits / n:.2%} of claims)"
+        rows.append(row)
+        rows.append(Row(f"{label} N={n}: {name}: peak RSS", "MiB",
+                        [s.rss_kib / 1024 for s in samples], target=rss_target))  # fmt: skip
+    return rows
 
 
 def header(sizes: Sequence[int], runs: int, python: str) -> dict[str, str]:
@@ -358,7 +421,8 @@ def header(sizes: Sequence[int], runs: int, python: str) -> dict[str, str]:
         "uname": f"{uname.system} {uname.release} {uname.machine}",
         "cpu": f"{cpu} ({os.cpu_count()} logical CPUs)",
         "python": f"{pyver} ({python})",
-        "sizes": ", ".join(str(n) for n in sizes),
+        "sizes": ", ".join(str(n) for n in sizes)
+        + " (synthetic, and grown from the shipped records)",
         "runs": f"{runs} (at most {BIG_RUNS} from N={BIG_N} on)",
     }
 
@@ -402,6 +466,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="claims per dataset")
     p.add_argument("--runs", type=int, default=5, help="paired runs per figure")
     p.add_argument("--quick", action="store_true", help="sizes 50, runs 1: a smoke test")
+    p.add_argument("--large", action="store_true", help="add N = 1,000,000")
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
     p.add_argument(
         "--out-dir", type=Path, default=HERE / "out", help="where datasets are kept and reused"
@@ -415,6 +480,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
             args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         except ValueError:
             p.error("--sizes: expected comma-separated numbers")
+    if args.large and not args.quick:
+        args.sizes = [*args.sizes, 1_000_000]
     if args.runs < 1 or not args.sizes or min(args.sizes) < 1:
         p.error("--runs and every size must be at least 1")
     return args
@@ -459,11 +526,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         compileall.compile_dir(str(package), quiet=1)
         bench = Bench(sys.executable, find_immunofacts(), env, work, verbose=not args.quiet)
         head = header(args.sizes, args.runs, bench.python)
-        datasets = {n: dataset_for(n, args.out_dir, bench) for n in args.sizes}
         rows = startup_rows(bench, args.runs)
-        for n in args.sizes:
-            runs = min(args.runs, BIG_RUNS) if n >= BIG_N else args.runs
-            rows += size_rows(bench, n, datasets[n], runs)
+        for shipped in (False, True):
+            label = "shipped copies" if shipped else "synthetic"
+            for n in args.sizes:
+                data = dataset_for(n, args.out_dir, bench, shipped=shipped)
+                runs = min(args.runs, BIG_RUNS) if n >= BIG_N else args.runs
+                rows += size_rows(bench, n, data, runs, label)
     except BenchError as e:
         print(f"run.py: {e}", file=sys.stderr)
         return 1
