@@ -28,6 +28,7 @@ from immunofacts import __version__
 from immunofacts.cli import app
 from immunofacts.loading import load_dataset
 from immunofacts.model import Dataset
+from immunofacts.paths import bundled_data_path
 from immunofacts.query import date_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -600,7 +601,8 @@ def test_export_round_trips(
     assert result.stdout == ""
     assert f"wrote {out}" in result.stderr
     # The export leads back to the article, outside its own directory: allowed when asked.
-    monkeypatch.setenv("IMMUNOFACTS_TEXT_DIRS", str(ARTICLE.parent))
+    # (The shipped article, wherever it is installed: the checkout's data/ or the wheel's.)
+    monkeypatch.setenv("IMMUNOFACTS_TEXT_DIRS", str(bundled_data_path().parent))
     back = load_dataset(out)
     # source.text is rewritten to lead from the export to the same article
     assert back.source_text == ds.source_text

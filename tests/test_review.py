@@ -18,6 +18,7 @@ from immunofacts.cli import app
 from immunofacts.errors import DataError
 from immunofacts.loading import load_dataset, parse_dataset
 from immunofacts.model import NOT_REVIEWED, Verdict
+from immunofacts.paths import bundled_data_path
 from immunofacts.query import search
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -194,7 +195,8 @@ def test_exported_json_loads_from_another_directory(
     # Its source text is outside its directory: read only when the user allows it.
     with pytest.raises(DataError, match="IMMUNOFACTS_TEXT_DIRS"):
         load_dataset(out)
-    monkeypatch.setenv("IMMUNOFACTS_TEXT_DIRS", str(DATA.parent))
+    # the shipped article, wherever it is installed: the checkout's data/ or the wheel's
+    monkeypatch.setenv("IMMUNOFACTS_TEXT_DIRS", str(bundled_data_path().parent))
     back = load_dataset(out)
     assert back.source_text == load_dataset(DATA).source_text
 
