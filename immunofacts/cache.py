@@ -40,7 +40,7 @@ from .model import Case, Claim, Dataset, Entity, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"7:{__version__}"
+CACHE_FORMAT = f"8:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 
@@ -211,7 +211,10 @@ class Cache:
     def rows(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
         """Records in dataset order, those matching an SQL condition on `records`,
         decoded one at a time as they are read."""
-        sql = f"SELECT is_case, body, crc FROM records {where} ORDER BY rowid"
+        sql = (
+            "SELECT records.is_case, bodies.body, bodies.crc FROM records"
+            f" JOIN bodies ON bodies.n = records.rowid {where} ORDER BY records.rowid"
+        )
         for row in self.db.execute(sql, args):
             yield self._decode(*row)
 
@@ -303,7 +306,8 @@ class Cache:
         ids = sorted({query.find_entity(head, e).id for e in names if e})
         if ids:
             where.append(
-                f"rowid IN (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
+                "records.rowid IN"
+                f" (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
             )
             args += ids
         rows = self.rows("WHERE " + " AND ".join(where), args)
@@ -318,7 +322,9 @@ class Cache:
         """`query.records_naming`: every claim and case that names an entity."""
         from . import query
 
-        rows = self.rows("WHERE rowid IN (SELECT rec FROM names WHERE entity = ?)", (entity_id,))
+        rows = self.rows(
+            "WHERE records.rowid IN (SELECT rec FROM names WHERE entity = ?)", (entity_id,)
+        )
         return query.records_naming(self.partial(rows), entity_id)
 
     def stats(self) -> Any:
@@ -393,7 +399,7 @@ class CachedIndex:
             clauses.append("(" + " OR ".join(alts) + ")")
         match = " AND ".join(clauses)
         return self.cache.records(
-            "WHERE rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)", (match,)
+            "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)", (match,)
         )
 
     def entities(self) -> dict[str, Entity]:
@@ -473,9 +479,9 @@ PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE blobs (name TEXT PRIMARY KEY, data BLOB, crc INTEGER);
 CREATE TABLE records (
-  rowid INTEGER PRIMARY KEY, is_case INTEGER, id TEXT, year INTEGER,
-  {labels}, body BLOB, crc INTEGER
+  rowid INTEGER PRIMARY KEY, is_case INTEGER, id TEXT, year INTEGER, {labels}
 );
+CREATE TABLE bodies (n INTEGER PRIMARY KEY, body BLOB, crc INTEGER);
 CREATE TABLE names (entity TEXT, rec INTEGER, PRIMARY KEY (entity, rec)) WITHOUT ROWID;
 CREATE TABLE vocab (word TEXT PRIMARY KEY, root TEXT, df INTEGER) WITHOUT ROWID;
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='ascii', content='', detail='none');
@@ -543,6 +549,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
     entities = ds.entity_map()
     encoder = msgspec.msgpack.Encoder()
     records = []
+    bodies = []
     texts = []
     names = []
     lengths: Counter[str] = Counter()
@@ -554,7 +561,8 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
         is_case = isinstance(rec, Case)
         year = query.year_of(rec.date) if isinstance(rec, Claim) else None
         row = (i, int(is_case), rec.id, year, *(label(rec) for label in labels))
-        records.append((*row, body, zlib.crc32(body)))
+        records.append(row)
+        bodies.append((i, body, zlib.crc32(body)))
         named = set(rec.entities)
         if isinstance(rec, Case) and rec.hospital:
             named.add(rec.hospital)
@@ -564,6 +572,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
         texts.append((i, " ".join(found)))
     marks = ", ".join("?" * len(records[0])) if records else "?"
     db.executemany(f"INSERT INTO records VALUES ({marks})", records)
+    db.executemany("INSERT INTO bodies VALUES (?, ?, ?)", bodies)
     db.executemany("INSERT INTO names VALUES (?, ?)", names)
     db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
     db.executemany(  # a word that is its own root has none recorded

@@ -160,7 +160,7 @@ def _warm_search(path: Path, query: str) -> list[str]:
 def test_corrupt_record_row_never_gives_a_wrong_search_answer(dataset: Path) -> None:
     cache.open_dataset(dataset)
     db = sqlite3.connect(_cpath(dataset))
-    db.execute("UPDATE records SET body = X'00' || substr(body, 2)")
+    db.execute("UPDATE bodies SET body = X'00' || substr(body, 2)")
     db.commit()
     db.close()
     cold = [h.record.id for h in search(loading.load_dataset(dataset), "lupus")]
@@ -273,12 +273,12 @@ def _fabricate(cpath: Path) -> None:
 
     db = sqlite3.connect(cpath)
     zdict = zlib.decompress(db.execute("SELECT data FROM blobs WHERE name = 'zdict'").fetchone()[0])
-    body = db.execute("SELECT body FROM records WHERE rowid = 1").fetchone()[0]
+    body = db.execute("SELECT body FROM bodies WHERE n = 1").fetchone()[0]
     claim = msgspec.msgpack.decode(zlib.decompressobj(zdict=zdict).decompress(body), type=Claim)
     packer = zlib.compressobj(zdict=zdict)
     raw = msgspec.msgpack.encode(msgspec.structs.replace(claim, statement="FABRICATED"))
     fake = packer.compress(raw) + packer.flush()
-    db.execute("UPDATE records SET body = ?, crc = ? WHERE rowid = 1", (fake, zlib.crc32(fake)))
+    db.execute("UPDATE bodies SET body = ?, crc = ? WHERE rowid = 1", (fake, zlib.crc32(fake)))
     db.commit()
     db.close()
 
