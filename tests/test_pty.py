@@ -118,7 +118,8 @@ def test_piped_output_is_plain_and_whole_at_40_columns(tmp_path: Path) -> None:
     assert "\x1b" not in out
     assert "…" not in out
     ds = load_dataset(DATA)
-    lines = out.splitlines()
+    header, *lines = out.splitlines()
+    assert header.split("\t")[0] == "id"
     assert len(lines) == len(ds.claims)
     longest = max(ds.claims, key=lambda c: len(c.statement))
     assert len(longest.statement) > 40
