@@ -11,10 +11,11 @@ Textual app that shows a DataTable of three rows. Each is timed from spawn
 until its first screen's text arrives on the terminal, interleaved A, B, A, B;
 the figure is the ratio A / B (min / median / max). Target: 1.5 or less.
 
-Typing: the browser runs headless (Textual's `run_test`) on a synthetic dataset
-of N claims served from a warm cache; the search box receives a word one key at
-a time, then loses it one Backspace at a time, and each keystroke is timed from
-the key press until the list shows the new results. Target: 100 ms or less.
+Typing: `immunofacts browse` runs in a pseudo-terminal on a synthetic dataset of
+N claims served from a warm cache; the search box receives a word one key at a
+time, then loses it one Backspace at a time, and each keystroke is timed from
+the key sent until the terminal receives the screen with the new results (the
+status line naming the search). Target: 100 ms or less.
 
 Run it with the interpreter of the environment under test. `XDG_CACHE_HOME`
 points at a temporary directory for the whole run.
@@ -23,7 +24,6 @@ points at a temporary directory for the whole run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import subprocess
@@ -108,37 +108,49 @@ def bench_first_screen(
     return ratios, statistics.median(a), statistics.median(b)
 
 
-async def _typing(data: Path, word: str) -> list[float]:
-    from immunofacts.cache import open_dataset
-    from immunofacts.tui.app import Browser
+def _typing(data: Path, word: str, env: dict[str, str]) -> list[float]:
+    """Seconds from each key sent to `browse` in a pseudo-terminal until its status line
+    shows the search of the text typed so far: the word typed, then deleted."""
+    import pexpect
 
-    open_dataset(data)  # build the cache
-    ds = open_dataset(data)  # and serve from it
-    app = Browser(ds, data_path=data)
+    child = pexpect.spawn(
+        find_immunofacts(), ["browse", "--data", str(data)], env=env, dimensions=SIZE, timeout=60
+    )
+    child.delaybeforesend = None  # pexpect waits 50 ms before each send by default
+    child.expect_exact(b" claims")
+    child.send("/")
+    time.sleep(0.5)
     out: list[float] = []
-    async with app.run_test(size=(SIZE[1], SIZE[0])) as pilot:
-        await pilot.press("slash")
-        for key in [*word, *["backspace"] * len(word)]:
-            before = app.generation
-            start = time.perf_counter()
-            await pilot.press(key)
-            while app.generation == before:
-                await asyncio.sleep(0.0005)
-            await pilot.pause()  # the list drawn
-            out.append(time.perf_counter() - start)
+    typed = ""
+    keys = [*word, *["\x7f"] * len(word)]
+    for key in keys:
+        typed = typed[:-1] if key == "\x7f" else typed + key
+        shown = f"matching {typed!r}" if typed.strip() else "r k v n d filter"
+        start = time.perf_counter()
+        child.send(key)
+        child.expect_exact(shown.encode())
+        out.append(time.perf_counter() - start)
+    child.send("\x1b")
+    time.sleep(0.3)  # alone, or Escape and q arrive as Alt-q
+    child.send("q")
+    child.expect(pexpect.EOF)
+    child.close()
     return out
 
 
-def bench_typing(n: int, tmp: Path, words: list[str]) -> list[float]:
-    """Seconds per keystroke, over every key of every word."""
+def bench_typing(n: int, tmp: Path, words: list[str], env: dict[str, str]) -> list[float]:
+    """Seconds per keystroke, over every key of every word, on N claims from a warm cache."""
     sys.path.insert(0, str(HERE))
     from make_dataset import make_dataset
 
     data = tmp / f"claims-{n}.yaml"
     make_dataset(n, data)
+    subprocess.run(
+        [find_immunofacts(), "validate", str(data)], env=env, capture_output=True, check=True
+    )
     out: list[float] = []
     for word in words:
-        out += asyncio.run(_typing(data, word))
+        out += _typing(data, word, env)
     return out
 
 
@@ -160,9 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache"), "TERM": "xterm-256color"}
         for var in ("NO_COLOR", "IMMUNOFACTS_DATA", "COLUMNS", "LINES"):
             env.pop(var, None)
-        os.environ["XDG_CACHE_HOME"] = env["XDG_CACHE_HOME"]
         ratios, a, b = bench_first_screen(runs, env, tmp)
-        keys = bench_typing(n, tmp, ["lupus", "cell therapy"])
+        keys = bench_typing(n, tmp, ["lupus", "therapy"], env)
     ratio_met = statistics.median(ratios) <= 1.5
     key_met = statistics.median(keys) <= 0.100 and max(keys) <= 0.100
     print("| figure | min / median / max | target | met |")

@@ -3,11 +3,13 @@ the article with its quoted passages, and export. Read-only.
 
 The list draws only the rows on screen (Textual's line API), so ten thousand
 claims cost no more to show than ten. Search runs `query.search` in a worker
-thread, so typing never waits for it.
+thread, one search at a time and always for the latest text, so typing never
+waits for it.
 """
 
 from __future__ import annotations
 
+import threading
 import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -587,6 +589,9 @@ class Browser(App[int]):
         self.opened: list[str] = []
         self._allowed: dict[tuple[Tab, Filters], set[str] | None] = {}
         self.searcher = state.Searcher(ds, data_path)
+        self._search_lock = threading.Lock()
+        self._pending: str | None = None
+        self._searching = False
         self._entities = ds.entity_map()
         # The widgets, held here so that the list screen's parts are reachable while
         # another screen is on top.
@@ -740,17 +745,34 @@ class Browser(App[int]):
         if event.input.id != "search":
             return
         self.search_text = event.value
-        self.run_search(event.value)
+        with self._search_lock:
+            self._pending = event.value
+            start = not self._searching
+            self._searching = True
+        if start:
+            self.run_searches()
 
-    @work(exclusive=True, thread=True, group="search")
-    def run_search(self, text: str) -> None:
-        """Search in a thread; the result is shown only if the box still holds `text`."""
-        try:
-            hits = self.searcher(text)
-        except ImmunofactsError as e:
-            self.call_from_thread(self._searched, text, None, str(e))
-            return
-        self.call_from_thread(self._searched, text, hits, None)
+    @work(thread=True, group="search")
+    def run_searches(self) -> None:
+        """Search in one thread at a time, always for the box's latest text: what is typed
+        while a search runs is searched next, and any text typed in between is skipped."""
+        while True:
+            with self._search_lock:
+                text = self._pending
+                self._pending = None
+                if text is None:
+                    self._searching = False
+                    return
+            hits: list[Record] | None = None
+            error: str | None = None
+            try:
+                hits = self.searcher(text)
+            except ImmunofactsError as e:
+                error = str(e)
+            try:
+                self.call_from_thread(self._searched, text, hits, error)
+            except RuntimeError:  # the app has closed
+                return
 
     def _searched(self, text: str, hits: list[Record] | None, error: str | None) -> None:
         if text != self.search_text:

@@ -131,18 +131,30 @@ class Searcher:
         self.path = path
         self.by_id = {r.id: r for r in ds.records()}
         self._index: query.DatasetIndex | None = None
+        #: Recent results by query, so that deleting back to an earlier text costs nothing.
+        self._recent: dict[str, list[Record]] = {}
+
+    #: How many recent results are kept.
+    RECENT = 64
 
     def __call__(self, text: str) -> list[Record] | None:
         """The hits for the text, or None when it holds no word (no search)."""
         q = parsed(text)
         if q is None:
             return None
+        key = str(q)
+        if key in self._recent:
+            return self._recent[key]
         hits = self._cached(q)
         if hits is None:
             if self._index is None:
                 self._index = query.DatasetIndex(self.ds)
             hits = query.search(self._index, q)
-        return [self.by_id.get(h.record.id, h.record) for h in hits]
+        found = [self.by_id.get(h.record.id, h.record) for h in hits]
+        if len(self._recent) >= self.RECENT:
+            del self._recent[next(iter(self._recent))]
+        self._recent[key] = found
+        return found
 
     def _cached(self, q: query.SearchQuery) -> list[query.Hit] | None:
         if self.path is None:
