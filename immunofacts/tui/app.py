@@ -592,6 +592,8 @@ class Browser(App[int]):
         self._search_lock = threading.Lock()
         self._pending: str | None = None
         self._searching = False
+        #: The search text whose results the list shows.
+        self.searched_text = ""
         self._entities = ds.entity_map()
         # The widgets, held here so that the list screen's parts are reachable while
         # another screen is on top.
@@ -668,8 +670,10 @@ class Browser(App[int]):
         self.tabs_line.update(tabs)
         total = len(state.records(self.ds, self.tab))
         status = Text(f"{len(self.shown)} of {total} {self.tab.value}")
-        if self.search_text.strip():
-            status.append(f" · matching {self.search_text.strip()!r}")
+        if self.searched_text.strip():
+            status.append(f" · matching {self.searched_text.strip()!r}")
+        if self.search_text != self.searched_text:
+            status.append(" · searching…" if not self.ascii_only else " · searching...", "dim")
         for name, value in self.filters.active():
             status.append(" · ")
             status.append(f"{name} {value}", "bold")
@@ -730,7 +734,7 @@ class Browser(App[int]):
             return False
         self.filters = Filters()
         self.hits = None
-        self.search_text = ""
+        self.search_text = self.searched_text = ""
         self.search_box.value = ""
         self.refresh_list()
         return True
@@ -745,6 +749,7 @@ class Browser(App[int]):
         if event.input.id != "search":
             return
         self.search_text = event.value
+        self.draw_header()  # says "searching" until the results are in
         with self._search_lock:
             self._pending = event.value
             start = not self._searching
@@ -780,6 +785,7 @@ class Browser(App[int]):
         self.search_error = error
         if error is None:
             self.hits = hits
+        self.searched_text = text
         self.refresh_list()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -830,7 +836,7 @@ class Browser(App[int]):
     def action_clear(self) -> None:
         self.filters = Filters()
         self.search_box.value = ""
-        self.search_text = ""
+        self.search_text = self.searched_text = ""
         self.hits = None
         self.search_error = None
         self.refresh_list()
