@@ -173,3 +173,24 @@ def test_cli_sqlite_needs_a_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "datasette" in result.stderr
     assert sqlite3.connect(db).execute("select count(*) from claims").fetchone()[0] > 0
+
+
+def test_exports_stay_out_of_the_start_up_of_other_commands() -> None:
+    """The export libraries and the test-only readers are imported by `export` alone."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from immunofacts.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        "r = CliRunner().invoke(app, ['list-claims', '--format', 'json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "heavy = ('immunofacts.export', 'immunofacts.schemas', 'datasette', 'pyld',\n"
+        "         'jsonschema', 'bibtexparser')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.strip() == "[]"
