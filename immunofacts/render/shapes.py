@@ -69,6 +69,14 @@ class EntityJSON(Entity, frozen=True, kw_only=True):
     records: list[str]
 
 
+class ReviewLabelsJSON(_Shape, frozen=True):
+    """The judgements of a record's review, where an object only points at the record:
+    under `review`, as in a record (`not-reviewed` for a record without one)."""
+
+    verdict: str
+    rating: str
+
+
 class FigureJSON(_Shape, frozen=True):
     """A headline figure with the claim stating it and how well that claim is backed."""
 
@@ -79,8 +87,7 @@ class FigureJSON(_Shape, frozen=True):
     qualifier: Qualifier
     date: str | None
     evidence: str
-    verdict: str
-    rating: str
+    review: ReviewLabelsJSON
 
 
 class StatsJSON(_Shape, frozen=True):
@@ -205,8 +212,7 @@ def stats(st: Stats) -> StatsJSON:
             claim=h.claim_id,
             **_fields(h.figure),
             evidence=st.backing[h.claim_id][0],
-            verdict=st.backing[h.claim_id][1],
-            rating=st.backing[h.claim_id][2],
+            review=ReviewLabelsJSON(st.backing[h.claim_id][1], st.backing[h.claim_id][2]),
         )
         for h in st.figures
     ]
