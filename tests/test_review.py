@@ -51,7 +51,7 @@ def test_headline_figures_say_what_backs_them() -> None:
     stats = as_json("show-stats")
     assert isinstance(stats, dict)
     for figure in stats["figures"]:
-        assert (figure["evidence"], figure["verdict"]) == ("unsourced", "unconfirmed")
+        assert (figure["evidence"], figure["review"]["verdict"]) == ("unsourced", "unconfirmed")
     code, out, _ = run("show-stats", "--format", "plain")
     assert code == 0
     assert "more than 50 CAR-T IND applications — CAR-T cell clinical IND" in out
