@@ -97,7 +97,8 @@ def record_doc(ds: Dataset, rec: Record) -> Doc:
 
 
 class RecordList(ScrollView, can_focus=True):
-    """Claims or cases, one line each: rating, id, evidence, statement."""
+    """Claims or cases, one line each: rating, evidence, id, and the claim's short form
+    (else its statement) or the case's title."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"record-list--cursor", "record-list--dim"}
     DEFAULT_CSS = """
@@ -195,7 +196,10 @@ class RecordList(ScrollView, can_focus=True):
             elif name == "id":
                 out.append(Segment(_fit(rec.id, w - 1) + " " if w > 1 else _fit(rec.id, w)))
             else:
-                text = rec.statement if isinstance(rec, Claim) else rec.title
+                if isinstance(rec, Claim):
+                    text = rec.claim_reviewed or rec.statement  # the short form, if any
+                else:
+                    text = rec.title
                 out.append(Segment(_fit(text, w)))
         return out
 
