@@ -1009,7 +1009,9 @@ def schema(
 
 
 @app.command("export")
+@label_filters
 def export(
+    labels: dict[str, Wanted],
     format: Annotated[
         ExportFormat,
         typer.Option(
@@ -1041,6 +1043,17 @@ def export(
             "for several.",
             autocompletion=_complete("claim"),
         ),
+    ] = None,
+    entity: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="claimreview and citations: only claims naming this entity. Repeatable.",
+            autocompletion=_complete("entity"),
+        ),
+    ] = None,
+    year: Annotated[
+        list[int] | None,
+        typer.Option(help="claimreview and citations: only claims dated in this year. Repeatable."),
     ] = None,
     author: Annotated[
         str | None,
@@ -1090,7 +1103,8 @@ def export(
     from .render.export import Target, check_selection, export_text, publisher_for, relocated
     from .render.export import target as target_of
 
-    check_selection(format, claim)
+    choosing = bool(claim or entity or year or any(labels.values()))
+    check_selection(format, choosing)
     publisher = publisher_for(
         format,
         author=author,
@@ -1126,9 +1140,15 @@ def export(
         path, _ = data_path(data)
         ds = relocated(ds, path.resolve().parent, Path(output).resolve().parent)
     chosen = None
-    if claim:
-        wanted = {find_claim(ds, key).id for key in claim}
-        chosen = [c for c in ds.claims if c.id in wanted]
+    if choosing:
+        from .query import filter_claims
+
+        wanted = {find_claim(ds, key).id for key in claim} if claim else None
+        chosen = [
+            c
+            for c in filter_claims(ds, entity=entity, year=year, **labels)
+            if wanted is None or c.id in wanted
+        ]
     exported = export_text(ds, format, claims=chosen, publisher=publisher)
     for warning in exported.warnings:
         note(f"warning: {warning}")

@@ -569,10 +569,31 @@ def test_export_claimreview_needs_author_and_template() -> None:
         assert "--author NAME" in result.stderr and "--url-template" in result.stderr
 
 
+def test_export_claimreview_chooses_claims_by_the_list_filters(ds: Dataset) -> None:
+    result = run(
+        *CR, "https://x.test/{id}", "--rating", "mostly-accurate", "--evidence", "peer-reviewed"
+    )
+    assert result.exit_code == 0, result.stderr
+    want = [
+        c.id
+        for c in ds.claims
+        if c.review
+        and c.review.rating.value == "mostly-accurate"
+        and c.evidence.value == "peer-reviewed"
+    ]
+    assert want
+    assert [o["url"].rsplit("/", 1)[1] for o in json.loads(result.stdout)] == want
+    bib = run("export", "-f", "bibtex", "--entity", "Dan Barouch")
+    assert bib.exit_code == 0 and "10.1038/s41586-020-03041-6" in bib.stdout
+    assert "10.1016/S2213-2600" not in bib.stdout
+
+
 def test_export_claim_choice_is_for_claimreview_and_citations() -> None:
     result = run("export", "-f", "json", "--claim", "claim-barouch")
     assert result.exit_code == 2
-    assert "--claim chooses claims for" in result.stderr
+    assert "--claim and the filters choose claims for" in result.stderr
+    filtered = run("export", "-f", "csv", "--rating", "accurate")
+    assert filtered.exit_code == 2
 
 
 def test_export_bad_date_is_usage() -> None:

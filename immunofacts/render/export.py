@@ -54,11 +54,11 @@ def target(fmt: ExportFormat, output: str | None) -> Target:
     return Target.FOLDER if fmt is ExportFormat.CSV else Target.FILE
 
 
-def check_selection(fmt: ExportFormat, claims: list[str] | None) -> None:
-    """Refuse --claim for a format that exports the whole dataset."""
-    if claims and fmt not in SELECTING:
+def check_selection(fmt: ExportFormat, choosing: bool) -> None:
+    """Refuse --claim and the claim filters for a format that exports the whole dataset."""
+    if choosing and fmt not in SELECTING:
         raise UsageError(
-            "--claim chooses claims for "
+            "--claim and the filters choose claims for "
             + ", ".join(f.value for f in sorted(SELECTING))
             + f"; --format {fmt.value} exports the whole dataset"
         )
