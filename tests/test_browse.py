@@ -596,6 +596,10 @@ def test_export_writes_the_filtered_set_through_export(ds: Dataset, tmp_path: Pa
             assert "exists; give another name" in flat(app)
             await press(pilot, "escape")
             assert not isinstance(app.screen, ExportScreen)
+            # An empty list has nothing to export.
+            await type_search(pilot, "zzzqqq")
+            await press(pilot, "enter", "e")
+            assert app.shown == [] and not isinstance(app.screen, ExportScreen)
 
     run(go)
 

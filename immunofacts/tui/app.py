@@ -910,6 +910,10 @@ class Browser(App[int]):
         return f"wrote {len(self.shown)} {self.tab.value} to {path} ({fmt.value})"
 
     def action_export(self) -> None:
+        if not self.shown:
+            self.notify("nothing to export: the list is empty", severity="warning", timeout=3)
+            return
+
         def done(message: str | None) -> None:
             if message:
                 self.notify(message, timeout=5)
