@@ -276,23 +276,25 @@ def commands() -> str:
 
 
 def labels() -> str:
-    """Every label of every vocabulary with its definition (ratings with their score)."""
+    """Every label of every vocabulary with its definition (ratings with their score),
+    and for verdicts and ratings when a reviewer applies each (`model.RULES`)."""
     out = []
     for vocab, cls in model.VOCABULARIES.items():
         out += [f"### {vocab}", "", (inspect.getdoc(cls) or "").split("\n\n")[0], ""]
         scored = cls is model.Rating
-        if scored:
-            out += ["| label | score | definition |", "|---|---|---|"]
-        else:
-            out += ["| label | definition |", "|---|---|"]
+        rules = model.RULES.get(vocab)
+        head = ["label", *(["score"] if scored else []), "definition"]
+        head += ["when it applies"] if rules else []
+        out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for label in cls:
-            definition = _cell(model.definition(label))
+            row = [f"`{label.value}`"]
             if scored:
                 score = model.Rating(label).score
-                shown = "off the scale" if score is None else f"{score} of {model.BEST_RATING}"
-                out.append(f"| `{label.value}` | {shown} | {definition} |")
-            else:
-                out.append(f"| `{label.value}` | {definition} |")
+                row.append("off the scale" if score is None else f"{score} of {model.BEST_RATING}")
+            row.append(_cell(model.definition(label)))
+            if rules:
+                row.append(_cell(rules[label.value]))
+            out.append("| " + " | ".join(row) + " |")
         out.append("")
     return "\n".join(out)
 
