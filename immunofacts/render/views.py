@@ -286,50 +286,54 @@ def case_doc(ds: Dataset, c: Case) -> Doc:
 # --- statistics ---------------------------------------------------------------------
 
 
+class _Lines:
+    """Lines of text built one at a time, each may mark a span of itself with a style."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.spans: list[tuple[int, int, str]] = []
+        self.at = 0
+
+    def add(
+        self, line: str, style: str | None = None, start: int = 0, end: int | None = None
+    ) -> None:
+        """Add `line`, marking `line[start:end]` with `style` when one is given."""
+        if style:
+            stop = len(line) if end is None else end
+            self.spans.append((self.at + start, self.at + stop, style))
+        self.lines.append(line)
+        self.at += len(line) + 1
+
+    def marked(self) -> Marked:
+        """The lines so far, joined, with their spans."""
+        return Marked("\n".join(self.lines), tuple(self.spans))
+
+
 def _figures(st: Stats) -> Section | None:
     """The source's own numbers, each value first, then where they come from."""
     if not st.figures:
         return None
-    lines: list[str] = []
-    spans: list[tuple[int, int, str]] = []
-    at = 0
+    out = _Lines()
     for h in st.figures:
         value = figure_text(h.figure)
-        line = f"{value} — {h.figure.label}"
-        spans.append((at, at + len(value), "value"))
-        lines.append(line)
-        at += len(line) + 1
+        out.add(f"{value} — {h.figure.label}", "value", 0, len(value))
     for claim_id in dict.fromkeys(h.claim_id for h in st.figures):
         evidence, verdict, rating = st.backing.get(claim_id, ("", "", ""))
-        line = f"from {claim_id}: {evidence}, {verdict}, rated {rating}"
-        spans.append((at, at + len(line), "label"))
-        lines.append(line)
-        at += len(line) + 1
-    return Section("The article's figures", text=Marked("\n".join(lines), tuple(spans)))
+        out.add(f"from {claim_id}: {evidence}, {verdict}, rated {rating}", "label")
+    return Section("The article's figures", text=out.marked())
 
 
 def _cases(st: Stats) -> Section | None:
     """Each case: how it is judged, what the source says, and what happened later."""
     if not st.cases:
         return None
-    lines: list[str] = []
-    spans: list[tuple[int, int, str]] = []
-    at = 0
-
-    def add(line: str, style: str | None = None, start: int = 0) -> None:
-        nonlocal at
-        if style:
-            spans.append((at + start, at + len(line), style))
-        lines.append(line)
-        at += len(line) + 1
-
+    out = _Lines()
     for c in st.cases:
-        add(f"{c.id}: {c.rating}, {c.verdict}", "value", 0)
-        spans[-1] = (spans[-1][0], spans[-1][0] + len(c.id), "value")
-        add(f"  {c.title}")
+        out.add(f"{c.id}: {c.rating}, {c.verdict}", "value", 0, len(c.id))
+        out.add(f"  {c.title}")
         for later in c.later:
-            add(f"  Later, {later}", "later", 2)
-    return Section("Cases", text=Marked("\n".join(lines), tuple(spans)))
+            out.add(f"  Later, {later}", "later", 2)
+    return Section("Cases", text=out.marked())
 
 
 def _held_up(st: Stats) -> str:
