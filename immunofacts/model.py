@@ -188,15 +188,26 @@ class Reference(_Record, frozen=True):
     #: What it says that matters here, or why it was chosen.
     note: str | None = None
 
+    def identifier(self) -> tuple[str, str] | None:
+        """The most specific id the record has, as (`doi`, `pmid`, `nct` or `url`, value)."""
+        for kind, value in (("doi", self.doi), ("pmid", self.pmid), ("nct", self.nct)):
+            if value:
+                return kind, value
+        return ("url", self.url) if self.url else None
+
     def link(self) -> str | None:
         """The address a reader can open, from the DOI, PMID, NCT id or URL."""
-        if self.doi:
-            return f"https://doi.org/{self.doi}"
-        if self.pmid:
-            return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
-        if self.nct:
-            return f"https://clinicaltrials.gov/study/{self.nct}"
-        return self.url
+        found = self.identifier()
+        return None if found is None else _LINKS[found[0]].format(found[1])
+
+
+#: The address of a reference, by the kind of its most specific id.
+_LINKS = {
+    "doi": "https://doi.org/{}",
+    "pmid": "https://pubmed.ncbi.nlm.nih.gov/{}/",
+    "nct": "https://clinicaltrials.gov/study/{}",
+    "url": "{}",
+}
 
 
 class Correction(_Record, frozen=True):

@@ -64,15 +64,11 @@ _REVIEW = (
 
 def reference_key(ref: Reference) -> str:
     """A stable key for a reference: its DOI, PMID, trial id, address, or title."""
-    if ref.doi:
-        return f"doi:{ref.doi.lower()}"
-    if ref.pmid:
-        return f"pmid:{ref.pmid}"
-    if ref.nct:
-        return f"nct:{ref.nct}"
-    if ref.url:
-        return f"url:{ref.url}"
-    return "title:" + " ".join(ref.title.casefold().split())
+    found = ref.identifier()
+    if found is None:
+        return "title:" + " ".join(ref.title.casefold().split())
+    kind, value = found
+    return f"{kind}:{value.lower() if kind == 'doi' else value}"
 
 
 def review_cells(review: Review | None) -> tuple[Value, ...]:
