@@ -113,6 +113,23 @@ def max_bytes() -> int:
     return int(raw)
 
 
+#: What to say of the operating system errors that have a plainer answer than their own.
+_OS_ERRORS: dict[type[OSError], str] = {
+    FileNotFoundError: "no such file",
+    PermissionError: "permission denied",
+    BlockingIOError: "cannot be read without waiting (a device or a kernel file?)",
+}
+
+
+def _os_error(e: OSError, doing: str, also: type[OSError]) -> str:
+    """What to say when `doing` (open, read) a file fails with `e`: permission denied,
+    or `also`'s plain words, or the system's own."""
+    for kind in (PermissionError, also):
+        if isinstance(e, kind):
+            return _OS_ERRORS[kind]
+    return f"cannot {doing}: {e.strerror or e}"
+
+
 def read_text(
     path: Path,
     label: str | None = None,
@@ -131,12 +148,8 @@ def read_text(
 
     try:
         st = os.stat(path)
-    except FileNotFoundError:
-        raise fail("no such file") from None
-    except PermissionError:
-        raise fail("permission denied") from None
     except OSError as e:
-        raise fail(f"cannot open: {e.strerror or e}") from None
+        raise fail(_os_error(e, "open", FileNotFoundError)) from None
     if stat.S_ISDIR(st.st_mode):
         raise fail("is a directory, not a dataset file")
     if not stat.S_ISREG(st.st_mode):
@@ -145,12 +158,8 @@ def read_text(
         raise fail(f"file is {st.st_size:,} bytes, over the limit of {limit:,} bytes")
     try:
         data = _read_bounded(path, limit + 1)
-    except PermissionError:
-        raise fail("permission denied") from None
-    except BlockingIOError:
-        raise fail("cannot be read without waiting (a device or a kernel file?)") from None
     except OSError as e:
-        raise fail(f"cannot read: {e.strerror or e}") from None
+        raise fail(_os_error(e, "read", BlockingIOError)) from None
     if len(data) > limit:
         raise fail(f"file is over the limit of {limit:,} bytes")
     if on_bytes is not None:
