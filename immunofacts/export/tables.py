@@ -8,8 +8,8 @@ of their own, each row pointing at a claim or a case.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
 
 import msgspec
 
@@ -54,6 +54,16 @@ def _c(name: str, type: ColumnType = "TEXT", ref: str | None = None, *, nn: bool
 
 
 _OWNER = (_c("claim_id", ref="claims"), _c("case_id", ref="cases"))
+_CLAIM = _c("claim_id", ref="claims", nn=True)
+_CASE = _c("case_id", ref="cases", nn=True)
+_ENTITY = _c("entity_id", ref="entities", nn=True)
+#: The two columns of each table of pairs (see `_pairs`).
+_PAIR_COLUMNS = {
+    "entity_aliases": (_ENTITY, _c("alias", nn=True)),
+    "claim_entities": (_CLAIM, _ENTITY),
+    "case_entities": (_CASE, _ENTITY),
+    "case_claims": (_CASE, _CLAIM),
+}
 _REVIEW = (
     _c("verdict", nn=True),
     _c("rating", nn=True),
@@ -98,6 +108,15 @@ def cited_references(ds: Dataset) -> list[tuple[str, Reference, list[str]]]:
             if rec.id not in entry[1]:
                 entry[1].append(rec.id)
     return [(key, ref, ids) for key, (ref, ids) in seen.items()]
+
+
+def _pairs(name: str, description: str, records: Iterable[Any], field: str) -> Table:
+    """The table `name` of distinct pairs: each record's id with each item of its `field`."""
+    left, right = _PAIR_COLUMNS[name]
+    rows: list[tuple[Value, ...]] = list(
+        dict.fromkeys((r.id, item) for r in records for item in getattr(r, field))
+    )
+    return Table(name, description, (left, right), (left.name, right.name), rows)
 
 
 def _numbered(rows: Iterator[tuple[Value, ...]]) -> list[tuple[Value, ...]]:
@@ -164,13 +183,7 @@ def build_tables(ds: Dataset) -> list[Table]:
             ("id",),
             [(e.id, e.name, e.type.value, e.note) for e in ds.entities],
         ),
-        Table(
-            "entity_aliases",
-            "Other names of an entity, one per row.",
-            (_c("entity_id", ref="entities", nn=True), _c("alias", nn=True)),
-            ("entity_id", "alias"),
-            list(dict.fromkeys((e.id, a) for e in ds.entities for a in e.aliases)),
-        ),
+        _pairs("entity_aliases", "Other names of an entity, one per row.", ds.entities, "aliases"),
         Table(
             "claims",
             "One row per claim, with its review's verdict and rating.",
@@ -241,32 +254,14 @@ def build_tables(ds: Dataset) -> list[Table]:
             ],
             search=("title", "quote", "outcome", "review_note"),
         ),
-        Table(
-            "claim_entities",
-            "Which entities each claim names.",
-            (_c("claim_id", ref="claims", nn=True), _c("entity_id", ref="entities", nn=True)),
-            ("claim_id", "entity_id"),
-            list(dict.fromkeys((c.id, e) for c in ds.claims for e in c.entities)),
-        ),
-        Table(
-            "case_entities",
-            "Which entities each case names.",
-            (_c("case_id", ref="cases", nn=True), _c("entity_id", ref="entities", nn=True)),
-            ("case_id", "entity_id"),
-            list(dict.fromkeys((c.id, e) for c in ds.cases for e in c.entities)),
-        ),
-        Table(
-            "case_claims",
-            "The claims a case relates to.",
-            (_c("case_id", ref="cases", nn=True), _c("claim_id", ref="claims", nn=True)),
-            ("case_id", "claim_id"),
-            list(dict.fromkeys((c.id, k) for c in ds.cases for k in c.claims)),
-        ),
+        _pairs("claim_entities", "Which entities each claim names.", ds.claims, "entities"),
+        _pairs("case_entities", "Which entities each case names.", ds.cases, "entities"),
+        _pairs("case_claims", "The claims a case relates to.", ds.cases, "claims"),
         Table(
             "case_diagnoses",
             "A case's diagnoses, one per row.",
             (
-                _c("case_id", ref="cases", nn=True),
+                _CASE,
                 _c("position", "INTEGER", nn=True),
                 _c("diagnosis", nn=True),
             ),
@@ -278,7 +273,7 @@ def build_tables(ds: Dataset) -> list[Table]:
             "Numbers the claims state: value, unit and qualifier.",
             (
                 _c("id", "INTEGER", nn=True),
-                _c("claim_id", ref="claims", nn=True),
+                _CLAIM,
                 _c("label", nn=True),
                 _c("value", "NUMERIC", nn=True),
                 _c("unit", nn=True),
@@ -297,7 +292,7 @@ def build_tables(ds: Dataset) -> list[Table]:
             "Dated steps of each case, as the article tells them.",
             (
                 _c("id", "INTEGER", nn=True),
-                _c("case_id", ref="cases", nn=True),
+                _CASE,
                 _c("date", nn=True),
                 _c("description", nn=True),
                 _c("quote"),
@@ -310,7 +305,7 @@ def build_tables(ds: Dataset) -> list[Table]:
             "Measured outcomes of each case: a value before and after.",
             (
                 _c("id", "INTEGER", nn=True),
-                _c("case_id", ref="cases", nn=True),
+                _CASE,
                 _c("label", nn=True),
                 _c("before", "NUMERIC", nn=True),
                 _c("after", "NUMERIC", nn=True),
