@@ -531,12 +531,24 @@ def _root(
             "IMMUNOFACTS_PAGER, PAGER or `less -FRX`; IMMUNOFACTS_PAGER=cat turns it off).",
         ),
     ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw",
+            help="CSV: write cells exactly as they are. By default a cell that starts like "
+            "a spreadsheet formula (= + - @) gets a leading ' so that no spreadsheet runs it.",
+        ),
+    ] = False,
 ) -> None:
     """Browse the claims of an article on immune cell therapy.
 
     Every claim carries the article's own words and says what backs it.
     """
-    env_of(ctx)
+    env = env_of(ctx)
+    if raw:
+        import msgspec
+
+        ctx.find_root().obj = msgspec.structs.replace(env, csv_raw=True)
     if no_pager:
         ctx.meta[NO_PAGER] = True
 
@@ -1011,6 +1023,7 @@ def schema(
 @app.command("export")
 @label_filters
 def export(
+    ctx: typer.Context,
     labels: dict[str, Wanted],
     format: Annotated[
         ExportFormat,
@@ -1133,7 +1146,7 @@ def export(
         return
     if target is Target.FOLDER:
         assert output is not None
-        _write_tables(ds, Path(output), force)
+        _write_tables(ds, Path(output), force, raw=env_of(ctx).csv_raw)
         return
     if output is not None:
         # Keep the exported dataset pointing at the same source text from where it is written.
@@ -1149,7 +1162,8 @@ def export(
             for c in filter_claims(ds, entity=entity, year=year, **labels)
             if wanted is None or c.id in wanted
         ]
-    exported = export_text(ds, format, claims=chosen, publisher=publisher)
+    raw = env_of(ctx).csv_raw
+    exported = export_text(ds, format, claims=chosen, publisher=publisher, raw=raw)
     for warning in exported.warnings:
         note(f"warning: {warning}")
     if output is None:
@@ -1164,14 +1178,14 @@ def export(
     note(f"wrote {output}")
 
 
-def _write_tables(ds: Dataset, folder: Path, force: bool) -> None:
+def _write_tables(ds: Dataset, folder: Path, force: bool, *, raw: bool = False) -> None:
     """Every tidy table as a CSV file in `folder` (made if missing)."""
     from .output import OutputExistsError, write_atomic
     from .render.export import csv_files
 
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder}: not a directory; --format csv --output names a directory")
-    files = csv_files(ds)
+    files = csv_files(ds, raw=raw)
     if not force:
         there = [name for name in files if (folder / name).exists()]
         if there:

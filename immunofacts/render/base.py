@@ -46,6 +46,8 @@ class Env(msgspec.Struct, frozen=True):
     height: int = 0
     #: Whether plain (tab-separated) tables start with a line of column names.
     header: bool = True
+    #: CSV cells exactly as they are (`--raw`): no guard against spreadsheet formulas.
+    csv_raw: bool = False
 
     @classmethod
     def detect(cls, stream: Any) -> Env:
@@ -157,15 +159,45 @@ class Doc(msgspec.Struct, frozen=True):
     dashboard: bool = False
 
 
-# C0 controls except tab and newline, DEL, C1 controls, and the Unicode
-# bidirectional overrides that reorder what a terminal shows.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+#: Every character that a terminal does not show as itself, or that changes how
+#: what follows is shown: C0 controls but tab and newline, DEL, C1 controls (ESC,
+#: CSI, OSC, BEL among them), the soft hyphen, bidirectional marks, embeddings,
+#: overrides and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and
+#: invisible characters (U+180E, U+200B-D, U+2060-U+2064, U+206A-F, U+FEFF), the
+#: line and paragraph separators, interlinear annotation marks, and the tag
+#: characters (U+E0000-U+E007F) that can hide text. The one list every output
+#: format uses.
+UNSAFE_CHARACTERS = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+_UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
 
 def _visible(m: re.Match[str]) -> str:
     ch = m.group()
     code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def has_unsafe(text: str) -> bool:
+    """Whether `clean` would change the text (tabs and newlines aside)."""
+    return _UNSAFE.search(text) is not None
+
+
+#: A cell a spreadsheet would read as a formula starts with one of these (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def formula_guard(value: str) -> str:
+    """A CSV cell a spreadsheet will not run: one that starts like a formula gets a
+    leading apostrophe, as OWASP advises (a plain number such as -5 is left alone)."""
+    if value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
 
 
 def clean(text: str, *, oneline: bool = False) -> str:

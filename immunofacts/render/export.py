@@ -128,18 +128,24 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def table_csv(table: Table) -> Iterator[str]:
-    """A tidy table as CSV: a header row, then one value per cell; null is an empty cell."""
+def table_csv(table: Table, *, raw: bool = False) -> Iterator[str]:
+    """A tidy table as CSV: a header row, then one value per cell; null is an empty cell.
+
+    Unless `raw`, a text cell that a spreadsheet would run as a formula gets a
+    leading apostrophe (see `formats.csv_lines`).
+    """
     return csv_lines(
-        table.column_names, (("" if v is None else v for v in row) for row in table.rows)
+        table.column_names,
+        (("" if v is None else v for v in row) for row in table.rows),
+        raw=raw,
     )
 
 
-def csv_files(ds: Dataset) -> dict[str, str]:
+def csv_files(ds: Dataset, *, raw: bool = False) -> dict[str, str]:
     """Every tidy table as CSV text, by file name (`claims.csv`, ...)."""
     from ..export.tables import build_tables
 
-    return {f"{t.name}.csv": "".join(table_csv(t)) for t in build_tables(ds)}
+    return {f"{t.name}.csv": "".join(table_csv(t, raw=raw)) for t in build_tables(ds)}
 
 
 def _only(ds: Dataset, claims: list[Claim] | None) -> Dataset:
@@ -155,6 +161,7 @@ def export_text(
     *,
     claims: list[Claim] | None = None,
     publisher: Any = None,
+    raw: bool = False,
 ) -> Exported:
     """The text of an export (not `sqlite`, which is a file of its own).
 
@@ -170,7 +177,7 @@ def export_text(
     if fmt is ExportFormat.CSV:
         from ..export.tables import build_tables, table_named
 
-        return Exported("".join(table_csv(table_named(build_tables(ds), "claims"))))
+        return Exported("".join(table_csv(table_named(build_tables(ds), "claims"), raw=raw)))
     if fmt is ExportFormat.CLAIMREVIEW:
         from ..export.claimreview import claim_reviews
 

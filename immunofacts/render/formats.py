@@ -12,7 +12,18 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .base import Cell, Doc, Env, Format, Marked, Row, Table, clean
+from .base import (
+    UNSAFE_CHARACTERS,
+    Cell,
+    Doc,
+    Env,
+    Format,
+    Marked,
+    Row,
+    Table,
+    clean,
+    formula_guard,
+)
 
 if TYPE_CHECKING:
     from .results import Result
@@ -36,6 +47,8 @@ def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str]:
         return _terminal(view, env)
     if fmt is Format.PLAIN:
         return to_plain(view, header=env.header)
+    if fmt is Format.CSV:
+        return to_csv(view, raw=env.csv_raw, terminal=env.is_terminal)
     return WRITERS[fmt](view)
 
 
@@ -52,8 +65,18 @@ def _terminal(view: Table | Doc, env: Env) -> Iterator[str]:
 # --- JSON ----------------------------------------------------------------------------
 
 # Characters JSON may carry raw but that YAML parsers refuse or read as line
-# breaks; written as \u escapes, the JSON stays a valid YAML document.
-_JSON_ESCAPE = re.compile("[\x7f-\x9f\u2028\u2029\ufffe\uffff]")
+# breaks, and every character a terminal would not show as itself: written as
+# \u escapes, the JSON holds the same data, stays a valid YAML document, and
+# is safe to print.
+_JSON_ESCAPE = re.compile(f"[{UNSAFE_CHARACTERS}\ufffe\uffff]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def to_json(payload: Any) -> str:
@@ -61,7 +84,7 @@ def to_json(payload: Any) -> str:
     import msgspec
 
     text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
-    return _JSON_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+    return _JSON_ESCAPE.sub(_json_escape, text) + "\n"
 
 
 def json_array(items: Iterable[Any]) -> Iterator[str]:
@@ -76,21 +99,36 @@ def json_array(items: Iterable[Any]) -> Iterator[str]:
 # --- CSV -----------------------------------------------------------------------------
 
 
-def csv_lines(columns: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[str]:
-    """CSV with a header row, a line at a time; values exact (quoted as CSV requires).
+def csv_lines(
+    columns: Iterable[str],
+    rows: Iterable[Iterable[object]],
+    *,
+    raw: bool = False,
+    terminal: bool = False,
+) -> Iterator[str]:
+    """CSV with a header row, a line at a time, quoted as CSV requires.
 
     Lines end in CRLF (RFC 4180), so a bare CR inside a value is quoted too.
+    A cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``,
+    ``@``) gets a leading apostrophe unless `raw`; on a `terminal`, control
+    and invisible characters are shown as escapes, as in every other format.
     """
     import csv
 
+    def cell(value: object) -> str:
+        text = str(value)
+        if not raw:
+            text = formula_guard(text)
+        return clean(text) if terminal else text
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(columns)
+    w.writerow([cell(c) for c in columns])
     yield buf.getvalue()
     for row in rows:
         buf.seek(0)
         buf.truncate()
-        w.writerow([str(c) for c in row])
+        w.writerow([cell(c) for c in row])
         yield buf.getvalue()
 
 
@@ -117,11 +155,14 @@ def long_rows(doc: Doc) -> Iterator[tuple[str, str, Cell]]:
                 yield rec, prefix + (sec.table.title or "row"), " | ".join(map(str, r))
 
 
-def to_csv(view: Table | Doc) -> Iterator[str]:
-    """A table as CSV under its columns; a detail view in the long format (`LONG_COLUMNS`)."""
+def to_csv(view: Table | Doc, *, raw: bool = False, terminal: bool = False) -> Iterator[str]:
+    """A table as CSV under its columns; a detail view in the long format (`LONG_COLUMNS`).
+
+    See `csv_lines` for `raw` and `terminal`.
+    """
     if isinstance(view, Table):
-        return csv_lines(view.columns, view.rows)
-    return csv_lines(LONG_COLUMNS, long_rows(view))
+        return csv_lines(view.columns, view.rows, raw=raw, terminal=terminal)
+    return csv_lines(LONG_COLUMNS, long_rows(view), raw=raw, terminal=terminal)
 
 
 # --- plain text ------------------------------------------------------------------------
