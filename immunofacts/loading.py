@@ -232,18 +232,23 @@ def load_dataset(
     return parse_dataset(text, name, base_dir=p.parent)
 
 
-def parse_dataset(text: str, name: str = "<string>", base_dir: Path | None = None) -> Dataset:
-    """Parse and validate dataset text; `base_dir` resolves the source text's path."""
+def parse_dataset(
+    text: str, name: str = "<string>", base_dir: Path | None = None, *, fast: bool = True
+) -> Dataset:
+    """Parse and validate dataset text; `base_dir` resolves the source text's path.
+
+    With `fast` False, only the careful parser reads it (as without the ``fast`` extra).
+    """
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
         raise DataError([Problem(name, None, "", "file is empty: expected a dataset mapping")])
-    fast, why = _fast_parse(text)
+    data, why = _fast_parse(text) if fast else (None, "it is turned off")
     too_big = len(text) > CAREFUL_MAX_BYTES and len(text.encode("utf-8")) > CAREFUL_MAX_BYTES
     memo: dict[str, Any] = {}  # work the two builds share: the source text, its quote index
-    if fast is not None:
+    if data is not None:
         try:
-            return build_dataset(fast, name, None, base_dir, memo=memo)
+            return build_dataset(data, name, None, base_dir, memo=memo)
         except DataError:
             if too_big:  # parsing it again to find the lines would take too much memory
                 raise
@@ -276,6 +281,9 @@ _SEPARATOR = re.compile(r"_(?:(?<=[0-9]_)|(?=[0-9]))")
 _RADIX = re.compile(r"0[xXoObB]")
 _INDICATOR = re.compile(r"[&*!]")
 _NODE_START = " \t\r\n[]{},"
+_BLOCK_SCALAR = re.compile(r"[:?-][ \t]+[|>]")
+_TOKEN_END = " \t\r\n[]{},:#\"'"
+_NUMBERISH = re.compile(r"[-+]?(?:0[xXoObB])?[0-9a-fA-F_.]+(?:[eE][-+]?[0-9_]+)?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -312,6 +320,10 @@ def is_plain(text: str) -> bool:
         return False
     if _CONTROL.search(text):
         return False  # the careful path names the character and its line
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        return False  # line breaks to YAML 1.1 (PyYAML), not to YAML 1.2 (yaml-rs)
+    if _BLOCK_SCALAR.search(text):
+        return False  # the two read blank and indented block scalars differently
     for m in _INDICATOR.finditer(text):
         i = m.start()
         if i == 0 or text[i - 1] in _NODE_START:
@@ -321,13 +333,26 @@ def is_plain(text: str) -> bool:
     return True
 
 
+#: Digits to "0", everything else to a space: a run of digits becomes a run of "0".
+_DIGIT_TABLE = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+
+
 def _odd_numbers(text: str) -> bool:
-    """Whether the text may hold a number form outside the core schema (see _SEPARATOR)."""
-    if "_" in text and _SEPARATOR.search(text):
+    """Whether the text may hold a plain scalar that yaml-rs reads as a number and the
+    core schema does not (see _SEPARATOR): a token around a hit that looks like one,
+    or an integer too long to hold (which yaml-rs also reads in quadratic time)."""
+    digits = text.encode("utf-8", "surrogatepass").translate(_DIGIT_TABLE)
+    if b"0" * (MAX_INT_DIGITS + 1) in digits:
         return True
-    for m in _RADIX.finditer(text):
-        i, radix = m.start(), m.group()[1]
-        if (i > 0 and text[i - 1] in "+-") or (radix in "bB" and text[i + 2 : i + 3] in ("0", "1")):
+    hits = list(_SEPARATOR.finditer(text)) if "_" in text else []
+    hits += list(_RADIX.finditer(text))
+    for m in hits:
+        lo, hi = m.start(), m.end()
+        while lo > 0 and text[lo - 1] not in _TOKEN_END:
+            lo -= 1
+        while hi < len(text) and text[hi] not in _TOKEN_END:
+            hi += 1
+        if _NUMBERISH.fullmatch(text[lo:hi]) and not _INT.fullmatch(text[lo:hi]):
             return True
     return False
 
@@ -500,6 +525,8 @@ def _build_from_events(loader: Any, problem: Any, text: str) -> tuple[Any, LineM
                 raise fail(ev, top.path, "mapping keys must be plain strings")
             if check_surrogates and _SURROGATE.search(key):
                 raise fail(ev, top.path, "a key holds half of a surrogate pair")
+            if ev.tag is None and not ev.style and not isinstance(_resolve_plain(key), str):
+                raise fail(ev, top.path, f"mapping keys must be strings, not {_shown(key)}")
             if key in top.value:
                 raise fail(ev, (*top.path, key), "duplicate key")
             top.key = key
