@@ -53,6 +53,7 @@ def _c(name: str, type: ColumnType = "TEXT", ref: str | None = None, *, nn: bool
     return Column(name, type, references, nn)
 
 
+_ID = _c("id", "INTEGER", nn=True)
 _OWNER = (_c("claim_id", ref="claims"), _c("case_id", ref="cases"))
 _CLAIM = _c("claim_id", ref="claims", nn=True)
 _CASE = _c("case_id", ref="cases", nn=True)
@@ -119,8 +120,12 @@ def _pairs(name: str, description: str, records: Iterable[Any], field: str) -> T
     return Table(name, description, (left, right), (left.name, right.name), rows)
 
 
-def _numbered(rows: Iterator[tuple[Value, ...]]) -> list[tuple[Value, ...]]:
-    return [(n, *row) for n, row in enumerate(rows, 1)]
+def _numbered(
+    name: str, description: str, columns: tuple[Column, ...], rows: Iterable[tuple[Value, ...]]
+) -> Table:
+    """The table `name`, keyed by `id`: its rows numbered from 1, in order."""
+    numbered = [(n, *row) for n, row in enumerate(rows, 1)]
+    return Table(name, description, (_ID, *columns), ("id",), numbered)
 
 
 def build_tables(ds: Dataset) -> list[Table]:
@@ -260,19 +265,14 @@ def build_tables(ds: Dataset) -> list[Table]:
         Table(
             "case_diagnoses",
             "A case's diagnoses, one per row.",
-            (
-                _CASE,
-                _c("position", "INTEGER", nn=True),
-                _c("diagnosis", nn=True),
-            ),
+            (_CASE, _c("position", "INTEGER", nn=True), _c("diagnosis", nn=True)),
             ("case_id", "position"),
             [(c.id, n, d) for c in ds.cases for n, d in enumerate(c.diagnosis, 1)],
         ),
-        Table(
+        _numbered(
             "figures",
             "Numbers the claims state: value, unit and qualifier.",
             (
-                _c("id", "INTEGER", nn=True),
                 _CLAIM,
                 _c("label", nn=True),
                 _c("value", "NUMERIC", nn=True),
@@ -280,31 +280,22 @@ def build_tables(ds: Dataset) -> list[Table]:
                 _c("qualifier", nn=True),
                 _c("date"),
             ),
-            ("id",),
-            _numbered(
+            (
                 (c.id, f.label, f.value, f.unit, f.qualifier.value, f.date)
                 for c in ds.claims
                 for f in c.figures
             ),
         ),
-        Table(
+        _numbered(
             "events",
             "Dated steps of each case, as the article tells them.",
-            (
-                _c("id", "INTEGER", nn=True),
-                _CASE,
-                _c("date", nn=True),
-                _c("description", nn=True),
-                _c("quote"),
-            ),
-            ("id",),
-            _numbered((c.id, e.date, e.description, e.quote) for c in ds.cases for e in c.events),
+            (_CASE, _c("date", nn=True), _c("description", nn=True), _c("quote")),
+            ((c.id, e.date, e.description, e.quote) for c in ds.cases for e in c.events),
         ),
-        Table(
+        _numbered(
             "measurements",
             "Measured outcomes of each case: a value before and after.",
             (
-                _c("id", "INTEGER", nn=True),
                 _CASE,
                 _c("label", nn=True),
                 _c("before", "NUMERIC", nn=True),
@@ -312,32 +303,23 @@ def build_tables(ds: Dataset) -> list[Table]:
                 _c("unit", nn=True),
                 _c("date"),
             ),
-            ("id",),
-            _numbered(
+            (
                 (c.id, m.label, m.before, m.after, m.unit, m.date)
                 for c in ds.cases
                 for m in c.measurements
             ),
         ),
-        Table(
+        _numbered(
             "reasons",
             "Why a record is rated as it is: one reason tag per row.",
-            (_c("id", "INTEGER", nn=True), *_OWNER, _c("reason", nn=True)),
-            ("id",),
-            _numbered((*_owner(r), reason.value) for r, rv in reviewed for reason in rv.reasons),
+            (*_OWNER, _c("reason", nn=True)),
+            ((*_owner(r), reason.value) for r, rv in reviewed for reason in rv.reasons),
         ),
-        Table(
+        _numbered(
             "corrections",
             "What the article gets wrong, and what public records say instead.",
+            (*_OWNER, _c("article", nn=True), _c("correct", nn=True), _c("note")),
             (
-                _c("id", "INTEGER", nn=True),
-                *_OWNER,
-                _c("article", nn=True),
-                _c("correct", nn=True),
-                _c("note"),
-            ),
-            ("id",),
-            _numbered(
                 (*_owner(r), c.article, c.correct, c.note)
                 for r, rv in reviewed
                 for c in rv.corrections
@@ -347,7 +329,7 @@ def build_tables(ds: Dataset) -> list[Table]:
             "references",
             "Public records that back the reviews, each once, with the address to open.",
             (
-                _c("id", "INTEGER", nn=True),
+                _ID,
                 _c("key", nn=True),
                 _c("title", nn=True),
                 _c("publisher"),
@@ -376,24 +358,17 @@ def build_tables(ds: Dataset) -> list[Table]:
             ],
             search=("title", "publisher"),
         ),
-        Table(
+        _numbered(
             "citations",
             "Which claim or case cites which reference, with what the review notes of it.",
-            (
-                _c("id", "INTEGER", nn=True),
-                *_OWNER,
-                _c("reference_id", "INTEGER", ref="references", nn=True),
-                _c("note"),
-            ),
-            ("id",),
-            _numbered(iter(dict.fromkeys(citations()))),
+            (*_OWNER, _c("reference_id", "INTEGER", ref="references", nn=True), _c("note")),
+            dict.fromkeys(citations()),
         ),
-        Table(
+        _numbered(
             "developments",
             "What happened after the article was written, known from outside it.",
-            (_c("id", "INTEGER", nn=True), *_OWNER, _c("date"), _c("description", nn=True)),
-            ("id",),
-            _numbered((*_owner(r), d.date, d.description) for r, d in developments),
+            (*_OWNER, _c("date"), _c("description", nn=True)),
+            ((*_owner(r), d.date, d.description) for r, d in developments),
         ),
         Table(
             "development_references",
