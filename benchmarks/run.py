@@ -432,7 +432,7 @@ def header(sizes: Sequence[int], runs: int, python: str) -> dict[str, str]:
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "uname": f"{uname.system} {uname.release} {uname.machine}",
         "cpu": f"{cpu} ({os.cpu_count()} logical CPUs)",
-        "python": f"{pyver} ({python})",
+        "python": pyver,  # the version only: a path would name this machine
         "sizes": ", ".join(str(n) for n in sizes)
         + " (synthetic, and grown from the shipped records)",
         "runs": f"{runs} (at most {BIG_RUNS} from N={BIG_N} on)",
