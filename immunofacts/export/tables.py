@@ -8,6 +8,7 @@ of their own, each row pointing at a claim or a case.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
@@ -58,6 +59,35 @@ _OWNER = (_c("claim_id", ref="claims"), _c("case_id", ref="cases"))
 _CLAIM = _c("claim_id", ref="claims", nn=True)
 _CASE = _c("case_id", ref="cases", nn=True)
 _ENTITY = _c("entity_id", ref="entities", nn=True)
+#: Columns that are a record's fields of the same names (see `_cells`).
+_SOURCE = (
+    _c("id", nn=True),
+    _c("title", nn=True),
+    _c("publisher", nn=True),
+    _c("credit"),
+    _c("date"),
+    _c("language"),
+    _c("url"),
+    _c("note"),
+)
+_CLAIM_FIELDS = (
+    _c("id", nn=True),
+    _c("kind", nn=True),
+    _c("evidence", nn=True),
+    _c("date"),
+    _c("statement", nn=True),
+    _c("claim_reviewed"),
+    _c("quote", nn=True),
+)
+_REFERENCE_FIELDS = (
+    _c("title", nn=True),
+    _c("publisher"),
+    _c("date"),
+    _c("doi"),
+    _c("pmid"),
+    _c("nct"),
+    _c("url"),
+)
 #: The two columns of each table of pairs (see `_pairs`).
 _PAIR_COLUMNS = {
     "entity_aliases": (_ENTITY, _c("alias", nn=True)),
@@ -111,6 +141,12 @@ def cited_references(ds: Dataset) -> list[tuple[str, Reference, list[str]]]:
     return [(key, ref, ids) for key, (ref, ids) in seen.items()]
 
 
+def _cells(rec: object, columns: Iterable[Column]) -> tuple[Value, ...]:
+    """The fields of `rec` that `columns` name, each label as its text."""
+    values = (getattr(rec, c.name) for c in columns)
+    return tuple(v.value if isinstance(v, enum.Enum) else v for v in values)
+
+
 def _pairs(name: str, description: str, records: Iterable[Any], field: str) -> Table:
     """The table `name` of distinct pairs: each record's id with each item of its `field`."""
     left, right = _PAIR_COLUMNS[name]
@@ -130,7 +166,6 @@ def _numbered(
 
 def build_tables(ds: Dataset) -> list[Table]:
     """The dataset as tidy tables, parents before the tables that refer to them."""
-    src = ds.source
     records = ds.records()
     reviewed = [(r, r.review) for r in records if r.review is not None]
     refs = cited_references(ds)
@@ -146,29 +181,9 @@ def build_tables(ds: Dataset) -> list[Table]:
         Table(
             "source",
             "The document the claims are drawn from (one row).",
-            (
-                _c("id", nn=True),
-                _c("title", nn=True),
-                _c("publisher", nn=True),
-                _c("credit"),
-                _c("date"),
-                _c("language"),
-                _c("url"),
-                _c("note"),
-            ),
+            _SOURCE,
             ("id",),
-            [
-                (
-                    src.id,
-                    src.title,
-                    src.publisher,
-                    src.credit,
-                    src.date,
-                    src.language,
-                    src.url,
-                    src.note,
-                )
-            ],
+            [_cells(ds.source, _SOURCE)],
         ),
         Table(
             "labels",
@@ -192,30 +207,9 @@ def build_tables(ds: Dataset) -> list[Table]:
         Table(
             "claims",
             "One row per claim, with its review's verdict and rating.",
-            (
-                _c("id", nn=True),
-                _c("kind", nn=True),
-                _c("evidence", nn=True),
-                _c("date"),
-                _c("statement", nn=True),
-                _c("claim_reviewed"),
-                _c("quote", nn=True),
-                *_REVIEW,
-            ),
+            (*_CLAIM_FIELDS, *_REVIEW),
             ("id",),
-            [
-                (
-                    c.id,
-                    c.kind.value,
-                    c.evidence.value,
-                    c.date,
-                    c.statement,
-                    c.claim_reviewed,
-                    c.quote,
-                    *review_cells(c.review),
-                )
-                for c in ds.claims
-            ],
+            [(*_cells(c, _CLAIM_FIELDS), *review_cells(c.review)) for c in ds.claims],
             search=("statement", "quote", "review_note"),
         ),
         Table(
@@ -328,34 +322,9 @@ def build_tables(ds: Dataset) -> list[Table]:
         Table(
             "references",
             "Public records that back the reviews, each once, with the address to open.",
-            (
-                _ID,
-                _c("key", nn=True),
-                _c("title", nn=True),
-                _c("publisher"),
-                _c("date"),
-                _c("doi"),
-                _c("pmid"),
-                _c("nct"),
-                _c("url"),
-                _c("link"),
-            ),
+            (_ID, _c("key", nn=True), *_REFERENCE_FIELDS, _c("link")),
             ("id",),
-            [
-                (
-                    ref_ids[key],
-                    key,
-                    r.title,
-                    r.publisher,
-                    r.date,
-                    r.doi,
-                    r.pmid,
-                    r.nct,
-                    r.url,
-                    r.link(),
-                )
-                for key, r, _ in refs
-            ],
+            [(ref_ids[key], key, *_cells(r, _REFERENCE_FIELDS), r.link()) for key, r, _ in refs],
             search=("title", "publisher"),
         ),
         _numbered(
