@@ -34,8 +34,10 @@ CORPUS = HERE / "hostile"
 DATA = HERE.parent / "data" / "immunofacts.yaml"
 ARTICLE = HERE.parent / "data" / "article.txt"
 
-#: A hang guard, not a benchmark: a small bad file is refused well within this.
-FAST = 3.0
+#: A hang guard, not a benchmark: a small bad file is refused in well under a
+#: second, and the failures it guards against took minutes. Generous, so that a
+#: loaded machine running the suite on several workers does not trip it.
+FAST = 20.0
 
 
 @dataclass(frozen=True)
@@ -845,7 +847,7 @@ def test_file_replaced_by_a_fifo_after_caching_does_not_hang(tmp_path: Path, whi
     os.mkfifo(tmp_path / which)
     cmd = [sys.executable, "-m", "immunofacts", "list-claims", "--data", str(path)]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=2)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=FAST)
     except subprocess.TimeoutExpired:
         pytest.fail("hung on a FIFO")
     assert proc.returncode == 1
@@ -1047,9 +1049,9 @@ def test_kernel_file_does_not_block(tmp_path: Path) -> None:
     finally:
         del os.environ["IMMUNOFACTS_TEXT_DIRS"]
     assert [p.where for p in problems] == ["source.text"]
-    assert time.perf_counter() - start < 2
+    assert time.perf_counter() - start < FAST
     result, took = invoke(["validate", "/proc/kmsg"])
-    assert result.exit_code == 1 and took < 2
+    assert result.exit_code == 1 and took < FAST
 
 
 # --- the door: source.text stays beside the dataset ---------------------------------------
@@ -1142,7 +1144,7 @@ def test_300000_unknown_keys_are_bounded(tmp_path: Path) -> None:
     code, err, took, peak = peak_run(["validate", str(path)])
     assert code == 1
     assert len(err.splitlines()) == 101
-    assert took < 20 and peak < 500, (took, peak)
+    assert took < 60 and peak < 500, (took, peak)
 
 
 @pytest.mark.slow
@@ -1152,7 +1154,7 @@ def test_a_2mb_list_in_a_string_field_is_bounded(tmp_path: Path) -> None:
     code, err, took, peak = peak_run(["validate", str(path)])
     assert code == 1
     assert len(err.splitlines()) == 1 and "source.note" in err
-    assert took < 20 and peak < 500, (took, peak)
+    assert took < 60 and peak < 500, (took, peak)
 
 
 def near_miss_dataset(tmp_path: Path, text: str, n: int = 2000) -> Path:
@@ -1191,7 +1193,7 @@ def test_quote_checking_is_linear_in_the_text(tmp_path: Path) -> None:
     lines = err.splitlines()
     assert len(lines) == 101 and "quote is not verbatim" in lines[0]
     assert "matches up to" in lines[0]
-    assert took < 15 and peak < 500, (took, peak)
+    assert took < 60 and peak < 500, (took, peak)
 
 
 @pytest.mark.slow
@@ -1201,7 +1203,7 @@ def test_quote_checking_of_a_repetitive_text_is_bounded(tmp_path: Path) -> None:
     path = near_miss_dataset(tmp_path, (article * 2400)[:20_000_000])
     code, err, took, peak = peak_run(["validate", str(path)])
     assert code == 1
-    assert took < 15 and peak < 500, (took, peak)
+    assert took < 60 and peak < 500, (took, peak)
     assert len(err.splitlines()) <= 101
 
 
@@ -1221,7 +1223,7 @@ def test_quote_index_finds_every_quote() -> None:
 
 def test_repeated_search_terms_count_once() -> None:
     result, took = invoke(["search", *(["the"] * 30_000), "--format", "json"])
-    assert took < 10
+    assert took < 60
     assert result.exit_code in (0, 1)
     assert len(result.stdout) < 1_000_000
 

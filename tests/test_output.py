@@ -319,7 +319,7 @@ def test_output_file_written_and_reported(tmp_path: Path) -> None:
     target = tmp_path / "x.json"
     start = time.perf_counter()
     result = CliRunner().invoke(app, ["export", "-o", str(target)])
-    assert time.perf_counter() - start < 10
+    assert time.perf_counter() - start < 60  # a hang guard
     assert result.exit_code == 0
     assert result.stderr == f"immunofacts: wrote {target}\n"
     assert target.read_text(encoding="utf-8").startswith("{")
