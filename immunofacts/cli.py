@@ -593,23 +593,28 @@ def show_case(
     show(ctx, CaseDetail(ds, case), format)
 
 
+def _entity_option(scope: str = "") -> Any:
+    """The repeatable --entity filter of the commands that choose claims."""
+    return typer.Option(
+        help=f"{scope}Only claims naming this entity (id, name or alias). "
+        "Repeat for any of several.",
+        autocompletion=_complete("entity"),
+    )
+
+
+def _year_option(scope: str = "") -> Any:
+    """The repeatable --year filter of the commands that choose claims."""
+    return typer.Option(help=f"{scope}Only claims dated in this year. Repeat for any of several.")
+
+
 @app.command("list-claims")
 @table_options(fields=True)
 @label_filters
 def list_claims(
     ctx: typer.Context,
     labels: dict[str, Wanted],
-    entity: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Only claims naming this entity (id, name or alias). Repeat for any of several.",
-            autocompletion=_complete("entity"),
-        ),
-    ] = None,
-    year: Annotated[
-        list[int] | None,
-        typer.Option(help="Only claims dated in this year. Repeat for any of several."),
-    ] = None,
+    entity: Annotated[list[str] | None, _entity_option()] = None,
+    year: Annotated[list[int] | None, _year_option()] = None,
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:
@@ -1057,17 +1062,8 @@ def export(
             autocompletion=_complete("claim"),
         ),
     ] = None,
-    entity: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="claimreview and citations: only claims naming this entity. Repeatable.",
-            autocompletion=_complete("entity"),
-        ),
-    ] = None,
-    year: Annotated[
-        list[int] | None,
-        typer.Option(help="claimreview and citations: only claims dated in this year. Repeatable."),
-    ] = None,
+    entity: Annotated[list[str] | None, _entity_option("claimreview and citations: ")] = None,
+    year: Annotated[list[int] | None, _year_option("claimreview and citations: ")] = None,
     author: Annotated[
         str | None,
         typer.Option(
