@@ -11,26 +11,14 @@ import re
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from immunofacts.cli import app
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "immunofacts.yaml"
-COMMANDS = [
-    "list-cases",
-    "show-case",
-    "list-claims",
-    "show-claim",
-    "show-stats",
-    "search",
-    "timeline",
-    "entities",
-    "source",
-    "validate",
-    "export",
-    "diff",
-    "schema",
-]
+#: Every command the app registers, so a new one is checked without being listed here.
+COMMANDS = sorted(c.name or "" for c in typer.main.get_command(app).commands.values())  # type: ignore[attr-defined]
 LONG_OPTION = re.compile(r"--[a-z][a-z-]+")
 
 
