@@ -13,6 +13,7 @@ the root callback, and kept on the Typer context; a test may pass its own with
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import inspect
@@ -1124,12 +1125,11 @@ def export(
     )
     target = target_of(format, output)
     if output is not None and target is not Target.FOLDER:
-        from .output import OutputExistsError, check_target
+        from .output import check_target
 
         try:
-            check_target(output, overwrite=force)
-        except OutputExistsError:
-            raise UsageError(f"{output} exists; use --force to overwrite it") from None
+            with _no_clobber(output):
+                check_target(output, overwrite=force)
         except OutputError as e:
             raise UsageError(str(e)) from None
     ds = load(data)
@@ -1165,18 +1165,27 @@ def export(
     if output is None:
         emit(exported.text)
         return
-    from .output import OutputExistsError, write_atomic
+    from .output import write_atomic
+
+    with _no_clobber(output):
+        write_atomic(output, exported.text, overwrite=force)
+    note(f"wrote {output}")
+
+
+@contextlib.contextmanager
+def _no_clobber(path: str | Path) -> Iterator[None]:
+    """Turn "the file exists" from the writer into a usage error that names --force."""
+    from .output import OutputExistsError
 
     try:
-        write_atomic(output, exported.text, overwrite=force)
+        yield
     except OutputExistsError:
-        raise UsageError(f"{output} exists; use --force to overwrite it") from None
-    note(f"wrote {output}")
+        raise UsageError(f"{path} exists; use --force to overwrite it") from None
 
 
 def _write_tables(ds: Dataset, folder: Path, force: bool, *, raw: bool = False) -> None:
     """Every tidy table as a CSV file in `folder` (made if missing)."""
-    from .output import OutputExistsError, write_atomic
+    from .output import write_atomic
     from .render.export import csv_files
 
     if folder.exists() and not folder.is_dir():
@@ -1191,10 +1200,8 @@ def _write_tables(ds: Dataset, folder: Path, force: bool, *, raw: bool = False) 
     except OSError as e:
         raise OutputError(f"{folder}: cannot make the directory: {e.strerror or e}") from None
     for name, text in files.items():
-        try:
+        with _no_clobber(folder / name):
             write_atomic(folder / name, text, overwrite=force)
-        except OutputExistsError:
-            raise UsageError(f"{folder / name} exists; use --force to overwrite it") from None
     note(f"wrote {len(files)} tables to {folder}")
 
 
