@@ -457,5 +457,33 @@ def test_a_cases_own_events_include_what_happened_later() -> None:
     code, out, _ = cli("show-case", "case-hong-kong-singer", **TERMINAL)
     events = out.split("Events", 1)[1].split("Measured", 1)[0]
     assert "2021-05-04" in events and "Later (outside the article):" in events
+    review = out.split("Review", 1)[1]
+    assert review.count("dimsumdaily.hk") == 1, "a later source already listed is printed once"
     code, out, _ = cli("timeline", "--since", "2021", "--format", "plain")
     assert "Later (outside the article): News reports give her death" in out
+
+
+def test_a_later_developments_sources_are_listed_once_and_corrections_quoted() -> None:
+    from immunofacts.model import Correction, Development, Reference
+    from immunofacts.render.views import review_sections
+
+    seen = Reference(title="Seen above", url="https://example.org/a")
+    new = Reference(title="Only for the later event", url="https://example.org/b")
+    review = Review(
+        verdict=Verdict.REPORTED,
+        rating=Rating.MISLEADING,
+        reasons=(Reason.LATER_OUTCOME,),
+        note="n",
+        references=(Reference(title="Seen above", url="https://example.org/a", note="quoted"),),
+        corrections=(Correction(article="he", correct="she"),),
+        later=(Development(date="2021-05-04", description="She died.", references=(seen, new)),),
+    )
+    fields = review_sections(review)[0].fields
+    names = [f.label for f in fields]
+    assert names.count("reference") == 1 and names.count("source") == 1
+    source = next(f for f in fields if f.label == "source")
+    assert "Only for the later event" in str(source.value)
+    later = next(f for f in fields if f.label == "later")
+    assert str(later.value) == "2021-05-04, outside the article: She died."
+    correction = next(f for f in fields if f.label == "correction")
+    assert str(correction.value) == "article says \u201che\u201d; records say \u201cshe\u201d"

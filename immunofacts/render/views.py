@@ -200,16 +200,22 @@ def review_sections(review: Review | None) -> list[Section]:
     if review.note:
         fields.append(Field("note", review.note))
     for c in review.corrections:
-        value = f"article says {c.article!r}; records say {c.correct!r}"
+        value = f"article says \u201c{c.article}\u201d; records say \u201c{c.correct}\u201d"
         if c.note:
             value += f" ({c.note})"
         fields.append(Field("correction", value))
     for ref in review.references:
         fields.append(Field("reference", reference_cell(ref)))
+    listed = {(ref.title, ref.link()) for ref in review.references}
     for d in review.later:
-        when = f"{d.date}: " if d.date else ""
-        fields.append(Field("later", f"{when}{LATER}{d.description}"))
-        fields += [Field("source", reference_cell(ref)) for ref in d.references]
+        when = f"{d.date}, " if d.date else ""
+        fields.append(Field("later", f"{when}outside the article: {d.description}"))
+        # A source already listed among the references above is not printed twice.
+        fields += [
+            Field("source", reference_cell(ref))
+            for ref in d.references
+            if (ref.title, ref.link()) not in listed
+        ]
     return [Section("Review", tuple(fields))]
 
 
