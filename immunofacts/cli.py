@@ -203,6 +203,9 @@ class _Group(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        if args is None:
+            args = sys.argv[1:]
+        args = hoist_root_flags(list(args))
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             status = result if isinstance(result, int) else 0
@@ -213,6 +216,20 @@ class _Group(TyperGroup):
         if standalone_mode:
             sys.exit(status)
         return status
+
+
+#: Flags of the root command that are also accepted after the command's name.
+ROOT_FLAGS = ("--no-pager", "--raw")
+
+
+def hoist_root_flags(args: list[str]) -> list[str]:
+    """Move root flags written after the command (``immunofacts list-claims --no-pager``)
+    in front of it, where the root command reads them. Words after ``--`` stay put."""
+    end = args.index("--") if "--" in args else len(args)
+    moved = [a for a in args[:end] if a in ROOT_FLAGS]
+    if not moved:
+        return args
+    return moved + [a for a in args[:end] if a not in ROOT_FLAGS] + args[end:]
 
 
 app = _App(

@@ -807,3 +807,18 @@ def test_an_unknown_field_lists_the_valid_ones() -> None:
     assert "valid fields: id, type, kind, evidence, review" in result.stderr
     one = run("show-claim", "claim-barouch", "--fields", "id")
     assert one.exit_code == 2  # --fields is for lists
+
+
+def test_root_flags_after_the_command_are_read_as_root_flags() -> None:
+    from immunofacts.cli import hoist_root_flags
+
+    assert hoist_root_flags(["list-claims", "--no-pager", "-f", "csv", "--raw"]) == [
+        "--no-pager",
+        "--raw",
+        "list-claims",
+        "-f",
+        "csv",
+    ]
+    # After "--" they are words to search for, not flags.
+    assert hoist_root_flags(["search", "--", "--raw"]) == ["search", "--", "--raw"]
+    assert hoist_root_flags(["--raw", "list-claims"]) == ["--raw", "list-claims"]

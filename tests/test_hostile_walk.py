@@ -191,8 +191,10 @@ def test_every_export_to_a_terminal_shows_nothing_raw(evil: Path, fmt: str) -> N
         assert_no_formula(out)
 
 
-def test_raw_turns_the_formula_guard_off(evil: Path) -> None:
-    code, out, _ = run(["--raw", "list-claims", "--format", "csv", "--data", str(evil)], {})
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_raw_turns_the_formula_guard_off(evil: Path, where: str) -> None:
+    args = ["list-claims", "--format", "csv", "--data", str(evil)]
+    code, out, _ = run(["--raw", *args] if where == "before" else [*args, "--raw"], {})
     assert code == 0
     rows = list(csv.reader(io.StringIO(out)))
     assert any(cell.startswith(FORMULA) for row in rows for cell in row)

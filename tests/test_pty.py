@@ -353,6 +353,7 @@ def test_pager_falls_back_to_pager_variable(tmp_path: Path) -> None:
     ("how", "args", "extra"),
     [
         ("--no-pager", ["--no-pager", "source"], {}),
+        ("--no-pager after the command", ["source", "--no-pager"], {}),
         ("IMMUNOFACTS_PAGER=cat", ["source"], {"IMMUNOFACTS_PAGER": "cat"}),
         ("short output", ["show-claim", "claim-car-t-ind-applications"], {}),
     ],
