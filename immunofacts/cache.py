@@ -218,6 +218,13 @@ class Cache:
         for row in self.db.execute(sql, args):
             yield self._decode(*row)
 
+    def streamed(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
+        """`rows`, the first read now: a damaged cache is found before anything is written
+        (and the command answers from the file instead); a row found damaged later, with
+        part of the output written, is an error."""
+        rows = self.rows(where, args)
+        return _streamed(next(rows, None), rows)
+
     def records(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim | Case]:
         """Records in dataset order, those matching an SQL condition on `records`."""
         return list(self.rows(where, args))
@@ -347,7 +354,7 @@ class Cache:
         return self._decoded("entity_counts", list[EntityCount])
 
 
-def _streamed(first: Claim | None, rest: Iterator[Claim]) -> Iterator[Claim]:
+def _streamed(first: T | None, rest: Iterator[T]) -> Iterator[T]:
     if first is None:
         return
     yield first

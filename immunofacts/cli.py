@@ -243,7 +243,7 @@ app = _App(
 )
 
 
-def emit(text: str) -> None:
+def emit(text: str | Iterable[str]) -> None:
     """Write data to stdout."""
     from .output import write
 
@@ -1127,7 +1127,14 @@ def export(
     Example: immunofacts export --format claimreview --author "Fact Desk" --url-template 'https://example.org/reviews/{id}'
     """
     from .query import find_claim
-    from .render.export import Target, check_selection, export_text, publisher_for, relocated
+    from .render.export import (
+        STREAMED,
+        Target,
+        check_selection,
+        export_text,
+        publisher_for,
+        relocated,
+    )
     from .render.export import target as target_of
 
     choosing = bool(claim or entity or year or any(labels.values()))
@@ -1149,6 +1156,9 @@ def export(
                 check_target(output, overwrite=force)
         except OutputError as e:
             raise UsageError(str(e)) from None
+    if format in STREAMED:
+        _export_json(data, output, force)
+        return
     ds = load(data)
     if target is Target.DATABASE:
         assert output is not None
@@ -1187,6 +1197,43 @@ def export(
     with _no_clobber(output):
         write_atomic(output, exported.text, overwrite=force)
     note(f"wrote {output}")
+
+
+def _export_json(data: str | None, output: str | None, force: bool) -> None:
+    """The dataset as JSON, written a few records at a time as they are read."""
+    from .model import Case, Source
+    from .render.export import dataset_json, relocated_source
+
+    path, label = data_path(data)
+
+    def write(
+        source: Source, entities: Any, claims: Iterable[Claim], cases: Iterable[Case], schema: int
+    ) -> None:
+        if output is None:
+            emit(dataset_json(schema, source, entities, claims, cases))
+            return
+        from .output import write_atomic
+
+        # Keep the exported dataset pointing at the same source text from where it is written.
+        source = relocated_source(source, path.resolve().parent, Path(output).resolve().parent)
+        with _no_clobber(output):
+            write_atomic(
+                output, dataset_json(schema, source, entities, claims, cases), overwrite=force
+            )
+        note(f"wrote {output}")
+
+    def warm(c: Cache) -> None:
+        head = c.head()
+        claims = c.streamed("WHERE is_case = 0")
+        cases = c.streamed("WHERE is_case = 1")
+        write(head.source, head.entities, claims, cases, head.schema)  # type: ignore[arg-type]
+
+    def cold(ds: Dataset) -> None:
+        write(ds.source, ds.entities, ds.claims, ds.cases, ds.schema)
+
+    from .cache import answer
+
+    answer(path, label, progress(), warm, cold)
 
 
 @contextlib.contextmanager

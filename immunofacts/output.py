@@ -323,12 +323,12 @@ def check_target(path: Path | str, *, overwrite: bool) -> Path:
     return Path(os.path.realpath(raw))
 
 
-def write_atomic(path: Path | str, text: str, *, overwrite: bool) -> None:
-    """Write `text` (UTF-8) to `path` through a temporary file and a rename (see
-    `atomic_file`)."""
+def write_atomic(path: Path | str, text: str | Iterable[str], *, overwrite: bool) -> None:
+    """Write `text` (UTF-8; a string, or chunks as they are made) to `path` through a
+    temporary file and a rename (see `atomic_file`)."""
     with atomic_file(path, overwrite=overwrite) as tmp:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+            f.writelines([text] if isinstance(text, str) else text)
             f.flush()
             os.fsync(f.fileno())
 

@@ -424,6 +424,36 @@ def test_random_dataset_json_export_is_valid_json(ds: Dataset) -> None:
     assert [c["id"] for c in data.get("claims", [])] == [c.id for c in ds.claims]
 
 
+def _streamed_json(ds: Dataset) -> str:
+    from immunofacts.render.export import dataset_json
+
+    return "".join(dataset_json(ds.schema, ds.source, ds.entities, ds.claims, ds.cases))
+
+
+@FEWER
+@given(datasets())
+def test_random_dataset_json_export_streamed_is_the_same_text(ds: Dataset) -> None:
+    """The export written a few records at a time is the whole dataset's JSON, byte for byte."""
+    from immunofacts.render.export import dataset_builtins
+    from immunofacts.render.formats import to_json
+
+    assert _streamed_json(ds) == to_json(dataset_builtins(ds))
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 256])
+def test_real_dataset_json_export_streamed_is_the_same_text(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from immunofacts.render import formats
+    from immunofacts.render.export import dataset_builtins
+
+    monkeypatch.setattr(formats, "JSON_CHUNK", chunk)
+    ds = real()
+    assert _streamed_json(ds) == formats.to_json(dataset_builtins(ds))
+    empty = Dataset(schema=2, source=ds.source)
+    assert _streamed_json(empty) == formats.to_json(dataset_builtins(empty))
+
+
 def _one_title(title: str) -> Dataset:
     return Dataset(schema=2, source=Source(id="s", title=title, publisher="p"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +16,9 @@ import msgspec
 
 from ..errors import UsageError
 from ..export.tables import Table
-from ..model import Claim, Dataset
+from ..model import Case, Claim, Dataset, Entity, Source
 from .base import ExportFormat
-from .formats import csv_lines, to_json
+from .formats import csv_lines, json_elements, to_json
 
 if TYPE_CHECKING:
     from ..export.claimreview import Publisher
@@ -32,6 +32,10 @@ SELECTING = frozenset(
         ExportFormat.RIS,
     )
 )
+
+
+#: The formats written from the records as they are read, a few at a time (`dataset_json`).
+STREAMED = frozenset((ExportFormat.JSON,))
 
 
 class Target(enum.Enum):
@@ -109,14 +113,45 @@ def dataset_builtins(ds: Dataset) -> dict[str, Any]:
     return {k: out[k] for k in ("schema", "source", "entities", "claims", "cases") if k in out}
 
 
+def dataset_json(
+    schema: int,
+    source: Source,
+    entities: Iterable[Entity],
+    claims: Iterable[Claim],
+    cases: Iterable[Case],
+) -> Iterator[str]:
+    """The dataset as JSON in its schema's shape, a few records at a time: the same
+    text as `to_json(dataset_builtins(ds))` (in which only the source is pruned, the
+    records being held in tuples), without holding the dataset."""
+    top = {
+        "schema": schema,
+        "source": _prune(msgspec.to_builtins(source)),
+        "entities": [msgspec.to_builtins(e) for e in entities],
+    }
+    yield to_json(top)[:-3]  # open: without the closing "\n}\n"
+    for key, records in (("claims", claims), ("cases", cases)):
+        opening = f',\n  "{key}": [\n'
+        for piece in json_elements(map(msgspec.to_builtins, records), "  "):
+            yield opening + piece
+            opening = ""
+        yield f',\n  "{key}": []' if opening else "\n  ]"
+    yield "\n}\n"
+
+
+def relocated_source(source: Source, from_dir: Path, to_dir: Path) -> Source:
+    """The source with a relative `text` rewritten to lead from `to_dir` to the same
+    file it led to from `from_dir`."""
+    text = source.text
+    if not text or os.path.isabs(text):
+        return source
+    return msgspec.structs.replace(source, text=os.path.relpath(from_dir / text, to_dir))
+
+
 def relocated(ds: Dataset, from_dir: Path, to_dir: Path) -> Dataset:
     """The dataset with a relative `source.text` rewritten to lead from `to_dir`
     to the same file it led to from `from_dir`."""
-    text = ds.source.text
-    if not text or os.path.isabs(text):
-        return ds
-    moved = os.path.relpath(from_dir / text, to_dir)
-    return msgspec.structs.replace(ds, source=msgspec.structs.replace(ds.source, text=moved))
+    source = relocated_source(ds.source, from_dir, to_dir)
+    return ds if source is ds.source else msgspec.structs.replace(ds, source=source)
 
 
 def _prune(value: Any) -> Any:

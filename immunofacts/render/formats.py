@@ -8,6 +8,7 @@ whole.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -87,13 +88,39 @@ def to_json(payload: Any) -> str:
     return _JSON_ESCAPE.sub(_json_escape, text) + "\n"
 
 
+#: At most how many elements of a JSON array are encoded together: few enough that memory
+#: stays small, enough that encoding costs a call per chunk rather than per element.
+JSON_CHUNK = 256
+
+
+def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str]:
+    """The elements of an indented JSON array, comma-separated, without its brackets,
+    a chunk at a time: each line starts with two spaces and then `pad` (the indent of
+    the array itself, for an array inside an object).
+
+    The first chunk is one element, and each is twice the one before, up to `JSON_CHUNK`:
+    the first element is written before the second is read.
+    """
+    sep = ""
+    it = iter(items)
+    size = 1
+    while chunk := list(itertools.islice(it, size)):
+        size = min(2 * size, JSON_CHUNK)
+        body = to_json(chunk)[2:-3]  # "[\n" and "\n]\n" cut off
+        if pad:
+            body = pad + body.replace("\n", "\n" + pad)
+        yield sep + body
+        sep = ",\n"
+
+
 def json_array(items: Iterable[Any]) -> Iterator[str]:
-    """An indented JSON array, one element at a time: the same text as `to_json` of a list."""
-    opening = "[\n  "
-    for item in items:
-        yield opening + to_json(item).rstrip("\n").replace("\n", "\n  ")
-        opening = ",\n  "
-    yield "[]\n" if opening.startswith("[") else "\n]\n"
+    """An indented JSON array, a chunk of elements at a time: the same text as `to_json`
+    of a list."""
+    opening = "[\n"
+    for piece in json_elements(items):
+        yield opening + piece
+        opening = ""
+    yield "[]\n" if opening else "\n]\n"
 
 
 # --- CSV -----------------------------------------------------------------------------
