@@ -5,9 +5,9 @@ parsers share the work:
 
 * the fast path hands the text to yaml-rs (Rust) when it is installed (the
   ``fast`` extra: ``pip install 'immunofacts[fast]'``) and the text holds no
-  tag, anchor, alias, directive, document marker, or number form that the two
-  parsers read differently, and is not nested deeper than a cheap scan can
-  bound (deep nesting overflows a native parser's stack);
+  tag, anchor, alias, directive, document marker, or number form or block
+  scalar shape that the two parsers read differently, and is not nested deeper
+  than a cheap scan can bound (deep nesting overflows a native parser's stack);
 * the careful path is a hardened PyYAML loader (the C one where present) that
   refuses tags, aliases and duplicate keys, keeps every plain scalar under the
   YAML 1.2 core schema (so ``no`` stays a string and dates stay strings) and
@@ -281,7 +281,18 @@ _SEPARATOR = re.compile(r"_(?:(?<=[0-9]_)|(?=[0-9]))")
 _RADIX = re.compile(r"0[xXoObB]")
 _INDICATOR = re.compile(r"[&*!]")
 _NODE_START = " \t\r\n[]{},"
-_BLOCK_SCALAR = re.compile(r"[:?-][ \t]+[|>]")
+#: Where a block scalar's header (``|``, ``>``) may be: after a key, a list dash or a
+#: complex key, or first on its line (some of these are inside other scalars).
+_BLOCK_SCALAR = re.compile(r"[:?-][ \t]+[|>]|^[ \t]*[|>]", re.MULTILINE)
+#: A header both parsers read alike (see _block_scalars_agree), the line it ends
+#: (list dashes and a plain key before it), and the indentation of the next line,
+#: which must hold text.
+_BLOCK_HEAD = re.compile(
+    r"(?P<indent> *)(?P<dashes>(?:- +)*)(?:(?P<key>[A-Za-z_][A-Za-z0-9_-]*): +)?"
+    r"(?P<style>[|>])[-+]?(?: *| +#[^\r\n]*)\r?\n(?P<inner> *)[^ \r\n]"
+)
+#: A tab at the start of a line (after spaces), or a carriage return alone.
+_BLOCK_DOUBT = re.compile(r"^ *\t|\r(?!\n)", re.MULTILINE)
 _TOKEN_END = " \t\r\n[]{},:#\"'"
 _NUMBERISH = re.compile(r"[-+]?(?:0[xXoObB])?[0-9a-fA-F_.]+(?:[eE][-+]?[0-9_]+)?")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -310,7 +321,8 @@ def nesting_is_shallow(text: str) -> bool:
 
 
 def is_plain(text: str) -> bool:
-    """Whether the text holds no tag, anchor, alias, directive or document marker.
+    """Whether the text holds no tag, anchor, alias, directive, document marker, or
+    block scalar that the two parsers may read differently.
 
     A tag, anchor or alias begins a node: at the start, or after a space or a
     flow indicator, followed by its name. This may answer False for harmless
@@ -322,14 +334,42 @@ def is_plain(text: str) -> bool:
         return False  # the careful path names the character and its line
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         return False  # line breaks to YAML 1.1 (PyYAML), not to YAML 1.2 (yaml-rs)
-    if _BLOCK_SCALAR.search(text):
-        return False  # the two read blank and indented block scalars differently
+    if not _block_scalars_agree(text):
+        return False
     for m in _INDICATOR.finditer(text):
         i = m.start()
         if i == 0 or text[i - 1] in _NODE_START:
             after = text[i + 1 : i + 2]
             if m.group() == "!" or (after and after not in _NODE_START):
                 return False
+    return True
+
+
+def _block_scalars_agree(text: str) -> bool:
+    """Whether every block scalar of the text is of a shape both parsers read alike.
+
+    yaml-rs and PyYAML differ on a block scalar with no content line (yaml-rs
+    reads a line break), whose first line is blank or holds only spaces, whose
+    header has an indentation indicator (``|2``), on the last one of a text
+    with no final line break (yaml-rs adds one), on a tab at the start of a
+    line, and on a lone carriage return. They agree on the rest: both chomping
+    indicators, a comment after the header, blank and more-indented lines,
+    CRLF. Any doubt (a ``: >`` inside another scalar) sends the text to the
+    careful path.
+    """
+    if _BLOCK_SCALAR.search(text) is None:
+        return True
+    if not text.endswith("\n") or _BLOCK_DOUBT.search(text):
+        return False
+    for m in _BLOCK_SCALAR.finditer(text):
+        head = _BLOCK_HEAD.match(text, text.rfind("\n", 0, m.start()) + 1)
+        if head is None or head.start("style") != m.end() - 1:
+            return False
+        indent, dashes, key = len(head["indent"]), head["dashes"], head["key"]
+        # The column of the scalar's parent: its key, or the last list dash.
+        parent = indent + (len(dashes) if key else len(dashes.rstrip(" ")) - 1)
+        if not (key or dashes) or len(head["inner"]) <= parent:
+            return False
     return True
 
 

@@ -9,7 +9,9 @@ spellings, escapes, block scalars, flow collections, comments, keys.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,6 +131,50 @@ KEY = st.one_of(
 )
 
 
+#: Characters of block scalar text (the line breaks of ALPHABET never take the fast path).
+BODY = st.sampled_from(list("abc  1_.-+e:#'\"\\é日\t") + ["\u00a0"])
+#: Block scalar headers: both styles, chomping, indentation indicators, and what
+#: may follow on the line (spaces, a tab, a comment).
+HEADER = st.builds(
+    lambda style, chomp, after: style + chomp + after,
+    st.sampled_from(["|", ">"]),
+    st.sampled_from(["", "", "-", "-", "+", "1", "2", "2-", "-1", "+2"]),
+    st.sampled_from(["", "", "", "", " ", "\t", " # c", "\t# c", "#c", "  "]),
+)
+
+
+@st.composite
+def _body_line(draw: st.DrawFn, indent: int) -> str:
+    """A line of a block scalar `indent` spaces in: mostly text, else more or less
+    indented, blank, spaces only, a tab at its start or end, a comment, trailing spaces."""
+    word = draw(st.text(BODY, min_size=1, max_size=8).filter(lambda w: w.strip() == w))
+    shapes = ["text"] * 10 + ["more", "less", "blank", "spaces", "tab", "trailing", "comment"]
+    shape = draw(st.sampled_from(shapes))
+    if shape == "more":
+        return " " * (indent + draw(st.integers(1, 3))) + word
+    if shape == "less":
+        return " " * max(0, indent - draw(st.integers(1, 2))) + word
+    if shape == "blank":
+        return ""
+    if shape == "spaces":
+        return " " * draw(st.integers(1, indent + 3))
+    if shape == "tab":
+        return " " * indent + "\t" + word
+    if shape == "trailing":
+        return " " * indent + word + draw(st.sampled_from([" ", "  ", "\t"]))
+    if shape == "comment":
+        return " " * indent + "# " + word
+    return " " * indent + word
+
+
+@st.composite
+def document(draw: st.DrawFn) -> str:
+    """A block document, ending with a line break or not, with LF or CRLF line ends."""
+    text = draw(block())
+    text += draw(st.sampled_from(["", "\n", "\n\n", "\n  \n"]))
+    return text.replace("\n", "\r\n") if draw(st.integers(0, 4)) == 0 else text
+
+
 @st.composite
 def block(draw: st.DrawFn, indent: int = 0, depth: int = 0) -> str:
     """A block mapping or sequence, `indent` spaces in."""
@@ -144,7 +190,9 @@ def block(draw: st.DrawFn, indent: int = 0, depth: int = 0) -> str:
 
 
 def _entry(draw: st.DrawFn, head: str, indent: int, depth: int) -> list[str]:
-    kind = draw(st.sampled_from(["scalar", "scalar", "flow", "literal", "nested", "comment"]))
+    kind = draw(
+        st.sampled_from(["scalar", "scalar", "flow", "literal", "literal", "nested", "comment"])
+    )
     if kind == "nested" and depth < 3:
         return [head, draw(block(indent + 2, depth + 1))]
     if kind == "flow":
@@ -154,9 +202,7 @@ def _entry(draw: st.DrawFn, head: str, indent: int, depth: int) -> list[str]:
         keys = draw(st.lists(KEY, max_size=3, unique=True))
         return [f"{head} {{{', '.join(f'{k}: {v}' for k, v in zip(keys, items, strict=False))}}}"]
     if kind == "literal":
-        style = draw(st.sampled_from(["|", ">", "|-", ">+", "|2"]))
-        body = draw(st.lists(st.text(ALPHABET, max_size=10), min_size=1, max_size=3))
-        return [f"{head} {style}", *(" " * (indent + 2) + b for b in body)]
+        return [f"{head} {draw(HEADER)}", *draw(st.lists(_body_line(indent + 2), max_size=5))]
     if kind == "comment":
         return [f"{head} {draw(SCALAR)} # {draw(st.text(ALPHABET, max_size=5))}"]
     return [f"{head} {draw(SCALAR)}"]
@@ -176,7 +222,7 @@ def same(a: Any, b: Any) -> bool:
 
 
 @SETTINGS
-@given(block())
+@given(document())
 def test_on_what_the_fast_parser_takes_both_read_the_same_data(text: str) -> None:
     fast, _ = _fast_parse(text)
     if fast is None:
@@ -190,6 +236,32 @@ def test_on_what_the_fast_parser_takes_both_read_the_same_data(text: str) -> Non
             build_dataset(fast, "t.yaml", None)
         return
     assert same(fast, careful), f"{text!r}\nfast:    {fast!r}\ncareful: {careful!r}"
+
+
+@st.composite
+def block_scalars(draw: st.DrawFn) -> str:
+    """A document of block scalars under keys, list dashes and both, at two depths:
+    of every shape, most of them ordinary (as a dataset's notes are)."""
+    lines: list[str] = []
+    for i in range(draw(st.integers(1, 3))):
+        indent = draw(st.sampled_from([0, 0, 2]))
+        if indent:
+            lines.append(f"top{i}:")
+        lead = draw(st.sampled_from([f"k{i}:", "-", f"- k{i}:", "- -", f"-  k{i}:"]))
+        ordinary = st.sampled_from([">-", ">", "|", "|-", "|+", ">+"])
+        header = draw(st.one_of(ordinary, ordinary, HEADER))
+        lines.append(f"{' ' * indent}{lead} {header}")
+        inner = indent + draw(st.sampled_from([2, 2, 4, 1, 0, 5, 6]))
+        lines += draw(
+            st.lists(_body_line(inner), min_size=draw(st.sampled_from([1, 1, 0])), max_size=4)
+        )
+    return "\n".join(lines) + draw(st.sampled_from(["\n", "\n", "", "\n\n", "\n   \n"]))
+
+
+@settings(SETTINGS, max_examples=500)
+@given(block_scalars())
+def test_block_scalars_read_the_same_when_the_fast_parser_takes_them(text: str) -> None:
+    test_on_what_the_fast_parser_takes_both_read_the_same_data.hypothesis.inner_test(text)  # type: ignore[attr-defined]
 
 
 DATASET = """\
@@ -231,3 +303,66 @@ def test_a_dataset_loads_or_is_refused_the_same_on_both_paths(
     except DataError as e:
         want = sorted((p.where, p.what) for p in e.problems)
     assert got == want, text
+
+
+def test_the_shipped_dataset_takes_the_fast_path() -> None:
+    from immunofacts.paths import bundled_data_path
+
+    text = bundled_data_path().read_text(encoding="utf-8")
+    assert ": >" in text  # its notes are folded block scalars
+    fast, why = _fast_parse(text)
+    assert why == ""
+    careful, _ = parse_yaml(text, "t.yaml")
+    assert same(fast, careful)
+
+
+def test_a_dataset_grown_from_the_shipped_records_takes_the_fast_path(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "_grow", Path(__file__).parents[1] / "benchmarks" / "make_dataset.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.grow_dataset(200, tmp_path / "g.yaml")
+    text = (tmp_path / "g.yaml").read_text(encoding="utf-8")
+    fast, why = _fast_parse(text)
+    assert why == ""
+    assert same(fast, parse_yaml(text, "g.yaml")[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("k: >\n", "no content line: yaml-rs reads a line break"),
+        ("k: >\nn: 1\n", "no content line before the next key"),
+        ("k: |\n  a", "no final line break: yaml-rs adds one"),
+        ("k: |\n\n  a\n", "a blank first line"),
+        ("k: |\n    \n  a\n", "a first line of spaces only"),
+        ("k: |2\n   a\n", "an indentation indicator"),
+        ("k: |\n  \ta\n", "a tab at the start of a line"),
+        ("k: |\r  a\r", "a lone carriage return"),
+        ("k: x - > y\n", "a header inside another scalar"),
+        ("k:\n  |\n   a\n", "a header on a line of its own"),
+        ("- k: |\n  a\n", "content not inside the key's column"),
+    ],
+)
+def test_block_scalars_the_parsers_may_read_differently_take_the_careful_path(
+    text: str, why: str
+) -> None:
+    assert _fast_parse(text)[0] is None, why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "k: >-\n  folded\n  text\nn: 1\n",
+        "k: |+\n  kept\n\n\nn: 1\n",
+        "k: > # a comment\n  a\n\n    more\n   \n  b\n",
+        "- - |\n    a\n  - >-\n   b\r\n",
+        "top:\n  - k: |\n      a\n    n: 1\n",
+    ],
+)
+def test_ordinary_block_scalars_take_the_fast_path(text: str) -> None:
+    fast, why = _fast_parse(text)
+    assert why == ""
+    assert same(fast, parse_yaml(text, "t.yaml")[0])
