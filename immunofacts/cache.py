@@ -40,7 +40,7 @@ from .model import Case, Claim, Dataset, Entity, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"9:{__version__}"
+CACHE_FORMAT = f"10:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 
@@ -340,12 +340,37 @@ class Cache:
 
         return self._decoded("stats", Stats)
 
-    def timeline(self, *, since: str | None = None, until: str | None = None) -> Any:
-        """`query.timeline`, from the events sorted when the cache was built."""
-        from .query import TimelineEvent, between
+    def timeline(self, *, since: str | None = None, until: str | None = None) -> Iterator[Any]:
+        """`query.timeline`, from the events sorted when the cache was built, read a block
+        at a time: only the blocks whose dates can fall within [since, until]. As with
+        `claims`, the first block is read now."""
+        from .query import TimelineEvent, between, date_bounds
 
-        events = self._decoded("timeline", list[TimelineEvent])
-        return between(events, since=since, until=until)
+        where: list[str] = []
+        args: list[int] = []
+        if since:
+            where.append("last >= ?")
+            args.append(_day(date_bounds(since)[0]))
+        if until:
+            where.append("first <= ?")
+            args.append(_day(date_bounds(until)[1]))
+        sql = "SELECT data, crc FROM timeline"
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY n"
+        decoder = msgspec.msgpack.Decoder(list[TimelineEvent])
+        filtered = since or until
+
+        def events() -> Iterator[TimelineEvent]:
+            for data, crc in self.db.execute(sql, args):
+                if zlib.crc32(data) != crc:
+                    raise Stale
+                try:
+                    block = decoder.decode(zlib.decompress(data))
+                except zlib.error as e:
+                    raise Stale from e
+                yield from between(block, since=since, until=until) if filtered else block
+
+        rest = events()
+        return _streamed(next(rest, None), rest)
 
     def entity_counts(self) -> Any:
         """`query.entity_counts`, computed when the cache was built."""
@@ -491,6 +516,7 @@ CREATE TABLE records (
 CREATE TABLE bodies (n INTEGER PRIMARY KEY, body BLOB, crc INTEGER);
 CREATE TABLE names (entity TEXT, rec INTEGER, PRIMARY KEY (entity, rec)) WITHOUT ROWID;
 CREATE TABLE vocab (word TEXT PRIMARY KEY, root TEXT, df INTEGER) WITHOUT ROWID;
+CREATE TABLE timeline (n INTEGER PRIMARY KEY, first INTEGER, last INTEGER, data BLOB, crc INTEGER);
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='ascii', content='', detail='none');
 """
 _INDEXES = """
@@ -593,14 +619,40 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
         "source_text": encoder.encode(ds.source_text),
         "wordstats": encoder.encode(finish_stats(len(records), lengths)),
         "stats": encoder.encode(query.stats(ds)),
-        "timeline": encoder.encode(query.timeline_events(ds)),
         "entity_counts": encoder.encode(query.entity_counts(ds)),
     }
+    _timeline(db, query.timeline_events(ds), encoder)
     blobs = {k: zlib.compress(v, 6) for k, v in blobs.items()}
     blobs["zdict"] = zlib.compress(zdict)
     db.executemany(
         "INSERT INTO blobs VALUES (?, ?, ?)", ((k, v, zlib.crc32(v)) for k, v in blobs.items())
     )
+
+
+#: How many timeline events are kept together, compressed as one block.
+TIMELINE_BLOCK = 512
+
+
+def _day(date: tuple[int, int, int]) -> int:
+    """A day (year, month, day) as one sortable number."""
+    return date[0] * 10000 + date[1] * 100 + date[2]
+
+
+def _timeline(
+    db: sqlite3.Connection, events: Sequence[Any], encoder: msgspec.msgpack.Encoder
+) -> None:
+    """The timeline's events in date order, in blocks that each note the first day of
+    their first and last events (the events are sorted by it), so that a range of dates
+    reads only the blocks it can hold."""
+    from .query import date_bounds
+
+    rows = []
+    for n, at in enumerate(range(0, len(events), TIMELINE_BLOCK)):
+        block = events[at : at + TIMELINE_BLOCK]
+        data = zlib.compress(encoder.encode(block), 6)
+        first, last = (_day(date_bounds(e.date)[0]) for e in (block[0], block[-1]))
+        rows.append((n, first, last, data, zlib.crc32(data)))
+    db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?)", rows)
 
 
 #: Raw deflate with a 4 KiB window: a compressor this small starts quickly, which

@@ -762,13 +762,18 @@ def timeline(
 
     lo = query.parse_date_option(since, "--since") if since is not None else None
     hi = query.parse_date_option(until, "--until") if until is not None else None
-    events = ask(
+
+    def shown(events: Iterable[query.TimelineEvent]) -> int:
+        counted = Counted(events)
+        show(ctx, Timeline(counted), format)
+        return counted.n
+
+    n = ask(
         data,
-        lambda c: c.timeline(since=lo, until=hi),
-        lambda ds: query.timeline(ds, since=lo, until=hi),
+        lambda c: shown(c.timeline(since=lo, until=hi)),
+        lambda ds: shown(query.timeline(ds, since=lo, until=hi)),
     )
-    show(ctx, Timeline(events), format)
-    if not events:
+    if not n:
         nothing("no dated events in that range" if lo or hi else "this dataset has no dated events")
 
 

@@ -359,3 +359,38 @@ def test_warm_search_finds_words_after_symbols_and_dotless_i(tmp_path: Path) -> 
         cold = _warm_search(path, query)  # the first run parses
         assert cold == ["c"], query
         assert _warm_search(path, query) == cold, query
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [(None, None), ("2020-06", None), (None, "2020-03"), ("2020", "2020-06-15"), ("2030", None)],
+)
+def test_timeline_read_in_blocks_is_the_timeline(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, since: str | None, until: str | None
+) -> None:
+    from immunofacts import query
+
+    monkeypatch.setattr(cache, "TIMELINE_BLOCK", 3)
+    ds = cache.validate_dataset(dataset)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        want = query.timeline(ds, since=since, until=until)
+        assert list(warm.timeline(since=since, until=until)) == want
+        blocks = warm.db.execute("SELECT count(*) FROM timeline").fetchone()[0]
+        assert blocks == -(-len(query.timeline_events(ds)) // 3)
+    finally:
+        warm.close()
+
+
+def test_damaged_timeline_block_is_answered_from_the_file(dataset: Path) -> None:
+    from immunofacts import query
+
+    ds = cache.validate_dataset(dataset)
+    db = sqlite3.connect(_cpath(dataset))
+    (data,) = db.execute("SELECT data FROM timeline ORDER BY n LIMIT 1").fetchone()
+    db.execute("UPDATE timeline SET data = ? WHERE n = 0", (bytes([data[0] ^ 0xFF]) + data[1:],))
+    db.commit()
+    db.close()
+    got = cache.answer(dataset, None, None, lambda c: list(c.timeline()), query.timeline)
+    assert got == query.timeline(ds)

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import msgspec
 import pytest
 from conftest import DATA, VIEW_COMMANDS
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from immunofacts import cli
@@ -61,6 +63,16 @@ def test_json_is_exactly_its_declared_shape(args: list[str]) -> None:
 @pytest.mark.parametrize("items", [[], [{"a": 1}], [{"a": "x\ny"}, [1, {"b": None}], "\u2028"]])
 def test_json_array_is_the_same_text_as_a_whole_list(items: list[Any]) -> None:
     assert "".join(json_array(iter(items))) == to_json(items)
+
+
+@given(st.text() | st.text(st.characters(max_codepoint=127)))
+def test_json_escapes_the_same_characters_on_its_fast_path(text: str) -> None:
+    """Text all in ASCII skips the escaping pass: it would have changed nothing."""
+    from immunofacts.render.formats import _JSON_ESCAPE, _json_escape
+
+    encoded = msgspec.json.format(msgspec.json.encode([text, {text: 1}]), indent=2).decode()
+    assert to_json([text, {text: 1}]) == _JSON_ESCAPE.sub(_json_escape, encoded) + "\n"
+    assert to_json("\x7f") == '"\\u007f"\n'
 
 
 def test_a_list_is_written_record_by_record(ds: Dataset) -> None:

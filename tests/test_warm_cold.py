@@ -144,3 +144,35 @@ def test_every_query_command_answers_warm_as_cold(
         warm = _run(args, path, warm_env)
         assert building == cold, args
         assert warm == cold, args
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "plain", "markdown"])
+def test_streamed_lists_answer_warm_as_cold_in_every_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """The lists written as they are read, from a cache in small blocks, on the shipped data."""
+    import shutil
+
+    from immunofacts import cache
+
+    monkeypatch.setattr(cache, "TIMELINE_BLOCK", 4)
+    root = Path(__file__).resolve().parent.parent / "data"
+    for name in ("immunofacts.yaml", "article.txt"):
+        shutil.copy(root / name, tmp_path / name)
+    path = tmp_path / "immunofacts.yaml"
+    cold_env: dict[str, str | None] = {"XDG_CACHE_HOME": None, "HOME": None}
+    warm_env: dict[str, str | None] = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for args in (
+        ["timeline"],
+        ["timeline", "--since", "2020-06"],
+        ["timeline", "--since", "2019", "--until", "2020-03-15"],
+        ["list-claims"],
+        ["list-claims", "--kind", "statistic"],
+        ["search", "cell"],
+    ):
+        full = [*args, "--format", fmt, "--data", str(path)]
+        cold = CliRunner().invoke(app, full, env=cold_env)
+        assert cold.exit_code == 0, (args, cold.stderr)
+        for _ in range(2):  # building the cache, then answered from it
+            warm = CliRunner().invoke(app, full, env=warm_env)
+            assert (warm.exit_code, warm.stdout, warm.stderr) == (0, cold.stdout, cold.stderr)

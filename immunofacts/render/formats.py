@@ -85,6 +85,8 @@ def to_json(payload: Any) -> str:
     import msgspec
 
     text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
+    if text.isascii() and "\x7f" not in text:  # the encoder escaped every other one
+        return text + "\n"
     return _JSON_ESCAPE.sub(_json_escape, text) + "\n"
 
 
