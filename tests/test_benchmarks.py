@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,10 @@ COMMANDS = (
 )
 ROWS = (
     "startup: list-cases / floor",
+    "startup: list-cases: peak RSS",
     "startup: show-stats / floor",
     "startup: python -c pass / floor",
+    "startup: python -c pass: peak RSS",
     "completion: show-case case- / floor",
     *(
         row
@@ -38,6 +41,7 @@ ROWS = (
         for row in (
             f"{label} N=50: first load / PyYAML C",
             f"{label} N=50: first load / bare yaml-rs",
+            f"{label} N=50: first load: peak RSS",
             f"{label} N=50: cache size / YAML size",
             *(
                 r
@@ -113,3 +117,63 @@ def test_grown_dataset_is_the_shipped_text_copied(tmp_path: Path) -> None:
     assert ds.source_text == shipped.source_text
     assert ds.claims[0].statement == shipped.claims[0].statement
     assert len({c.id for c in ds.claims}) == 100
+
+
+def _run_module() -> Any:
+    spec = importlib.util.spec_from_file_location("_bench_run", BENCHMARKS / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc; Linux's rusage")
+def test_a_child_peak_rss_is_its_own_not_the_runners(tmp_path: Path) -> None:
+    """A command spawned by a process holding 64 MiB more reads its own few MiB, not that."""
+    run = _run_module()
+    launcher = run.Launcher(sys.executable, tmp_path)
+    try:
+        child_mib, runner_mib = run.self_check(launcher, sys.executable, tmp_path)
+        seconds, rss_kib, code, killed, out, _ = launcher.run(
+            [sys.executable, "-c", "print(len(bytearray(b'x') * (80 << 20)))"],
+            dict(os.environ),
+            tmp_path,
+        )
+    finally:
+        launcher.close()
+    assert runner_mib >= 64
+    assert child_mib < 32
+    assert launcher.peak_kib < 32 << 10
+    # and a child that does hold 80 MiB reads at least that
+    assert (code, killed, out) == (0, False, b"83886080\n")
+    assert 80 <= rss_kib / 1024 < 200
+    assert seconds > 0
+
+
+def test_pyyaml_parse_time_is_remembered_by_the_file_hash(tmp_path: Path) -> None:
+    run = _run_module()
+    data = tmp_path / "d.yaml"
+    data.write_text("a: 1\n", encoding="utf-8")
+    launcher = run.Launcher(sys.executable, tmp_path)
+    calls: list[object] = []
+    try:
+        bench = run.Bench(sys.executable, "immunofacts", dict(os.environ), tmp_path, launcher,
+                          tmp_path / "out", verbose=False, pyver="3", pyyaml="6")  # fmt: skip
+        real_run = bench.run
+
+        def counted(cmd: Any) -> Any:
+            calls.append(cmd)
+            return real_run(cmd)
+
+        bench.run = counted
+        cmd = run.Cmd([sys.executable, "-c", "pass"], dict(os.environ))
+        first, when = run.pyyaml_seconds(bench, data, cmd)
+        again, when_again = run.pyyaml_seconds(bench, data, cmd)
+        data.write_text("a: 2\n", encoding="utf-8")  # another file: timed again
+        run.pyyaml_seconds(bench, data, cmd)
+    finally:
+        launcher.close()
+    assert len(calls) == 2
+    assert when == "this run" and when_again != "this run"
+    assert again.seconds == first.seconds
