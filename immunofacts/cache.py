@@ -25,9 +25,9 @@ import hashlib
 import os
 import sqlite3
 import stat
+import struct
 import time
 import zlib
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -40,7 +40,7 @@ from .model import Case, Claim, Dataset, Entity, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"10:{__version__}"
+CACHE_FORMAT = f"11:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 
@@ -197,26 +197,27 @@ class Cache:
             self._head = msgspec.msgpack.decode(self._blob("head"), type=_Head)
         return self._head
 
-    def _decode(self, is_case: int, body: bytes, crc: int) -> Claim | Case:
-        if zlib.crc32(body) != crc:
+    def _bodies(self, n: int) -> list[memoryview]:
+        """The encoded records of the `n`th block of bodies."""
+        row = self.db.execute("SELECT body, crc FROM bodies WHERE n = ?", (n,)).fetchone()
+        if row is None or zlib.crc32(row[0]) != row[1]:
             raise Stale
         if self._zdict is None:
             self._zdict = self._blob("zdict")
-        try:
-            data = zlib.decompressobj(_WBITS, zdict=self._zdict).decompress(body)
-        except zlib.error as e:
-            raise Stale from e
-        return self._case.decode(data) if is_case else self._claim.decode(data)
+        return _unpack(row[0], self._zdict)
 
     def rows(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
         """Records in dataset order, those matching an SQL condition on `records`,
-        decoded one at a time as they are read."""
-        sql = (
-            "SELECT records.is_case, bodies.body, bodies.crc FROM records"
-            f" JOIN bodies ON bodies.n = records.rowid {where} ORDER BY records.rowid"
-        )
-        for row in self.db.execute(sql, args):
-            yield self._decode(*row)
+        decoded one at a time as they are read (a block of bodies at a time)."""
+        sql = f"SELECT records.rowid, records.is_case FROM records {where} ORDER BY records.rowid"
+        at, block = -1, []
+        for rowid, is_case in self.db.execute(sql, args):
+            n, i = divmod(rowid - 1, _BLOCK)
+            if n != at:
+                at, block = n, self._bodies(n)
+            if i >= len(block):
+                raise Stale
+            yield self._case.decode(block[i]) if is_case else self._claim.decode(block[i])
 
     def streamed(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
         """`rows`, the first read now: a damaged cache is found before anything is written
@@ -576,41 +577,44 @@ def _write_cache(
 def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
     """Write every row of the cache for `ds`, in one pass over its records."""
     from . import query
-    from .tokens import finish_stats, record_words, root
+    from .tokens import finish_stats, index_texts, root
 
     labels = [f.label for f in query.LABEL_FILTERS.values()]
-    entities = ds.entity_map()
+    recs = ds.records()
     encoder = msgspec.msgpack.Encoder()
+    raws = [encoder.encode(rec) for rec in recs]
+    zdict = _zdict(raws)
     records = []
-    bodies = []
-    texts = []
     names = []
-    lengths: Counter[str] = Counter()
-    df: Counter[str] = Counter()
-    zdict = _zdict(ds, encoder)
-    for i, rec in enumerate(ds.records(), start=1):
-        packer = zlib.compressobj(6, zlib.DEFLATED, _WBITS, 4, zdict=zdict)
-        body = packer.compress(encoder.encode(rec)) + packer.flush()
-        is_case = isinstance(rec, Case)
-        year = query.year_of(rec.date) if isinstance(rec, Claim) else None
-        row = (i, int(is_case), rec.id, year, *(label(rec) for label in labels))
-        records.append(row)
-        bodies.append((i, body, zlib.crc32(body)))
-        named = set(rec.entities)
-        if isinstance(rec, Case) and rec.hospital:
-            named.add(rec.hospital)
-        names += [(e, i) for e in sorted(named)]
-        found = record_words(rec, entities, lengths)
-        df.update(set(found))
-        texts.append((i, " ".join(found)))
+    for i, rec in enumerate(recs, start=1):
+        if isinstance(rec, Claim):
+            records.append((i, 0, rec.id, query.year_of(rec.date), *[f(rec) for f in labels]))
+            if rec.entities:
+                names += [(e, i) for e in set(rec.entities)]
+        else:
+            records.append((i, 1, rec.id, None, *[f(rec) for f in labels]))
+            named = {*rec.entities, rec.hospital} if rec.hospital else set(rec.entities)
+            names += [(e, i) for e in named]
+    bodies = []
+    for n in range(0, len(raws), _BLOCK):
+        body = _pack(raws[n : n + _BLOCK], zdict)
+        bodies.append((n // _BLOCK, body, zlib.crc32(body)))
+    del raws
+    texts, lengths = index_texts(recs, ds.entity_map())
     marks = ", ".join("?" * len(records[0])) if records else "?"
     db.executemany(f"INSERT INTO records VALUES ({marks})", records)
     db.executemany("INSERT INTO bodies VALUES (?, ?, ?)", bodies)
+    names.sort()  # in the order of the table's key
     db.executemany("INSERT INTO names VALUES (?, ?)", names)
-    db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", texts)
+    db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", enumerate(texts, start=1))
+    del texts
+    # How many records hold each word, counted by the index itself.
+    db.execute("CREATE VIRTUAL TABLE temp.fts_words USING fts5vocab(main, fts, row)")
+    df = db.execute("SELECT term, doc FROM temp.fts_words").fetchall()
+    db.execute("DROP TABLE temp.fts_words")
     db.executemany(  # a word that is its own root has none recorded
         "INSERT INTO vocab VALUES (?, ?, ?)",
-        ((w, None if root(w) == w else root(w), n) for w, n in df.items()),
+        [(w, None if (r := root(w)) == w else r, n) for w, n in df],
     )
     db.executescript(_INDEXES)
     head = _Head(ds.schema, ds.source, ds.entities)
@@ -622,7 +626,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
         "entity_counts": encoder.encode(query.entity_counts(ds)),
     }
     _timeline(db, query.timeline_events(ds), encoder)
-    blobs = {k: zlib.compress(v, 6) for k, v in blobs.items()}
+    blobs = {k: zlib.compress(v, 1) for k, v in blobs.items()}
     blobs["zdict"] = zlib.compress(zdict)
     db.executemany(
         "INSERT INTO blobs VALUES (?, ?, ?)", ((k, v, zlib.crc32(v)) for k, v in blobs.items())
@@ -655,18 +659,51 @@ def _timeline(
     db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?)", rows)
 
 
-#: Raw deflate with a 4 KiB window: a compressor this small starts quickly, which
-#: matters when every record is compressed on its own.
-_WBITS = -12
+#: Records are compressed this many at a time, in dataset order: a block compresses
+#: better and far faster than each record on its own, and is still quick to read for one.
+_BLOCK = 32
+#: Raw deflate, with a preset dictionary (records' field names and common words recur in
+#: every block).
+_WBITS = -15
+_LEVEL = 3
 
 
-def _zdict(ds: Dataset, encoder: msgspec.msgpack.Encoder) -> bytes:
-    """A preset dictionary for compressing each record on its own: a few records
-    spread over the dataset (their field names and common words recur in every one)."""
-    recs = ds.records()
-    step = max(1, len(recs) // 64)
-    sample = b"".join(encoder.encode(r) for r in recs[::step][:64])
-    return sample[-(1 << -_WBITS) :]
+def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
+    """A block of encoded records, compressed: their count, where each ends, then each."""
+    ends = []
+    end = 0
+    for raw in raws:
+        end += len(raw)
+        ends.append(end)
+    packer = zlib.compressobj(_LEVEL, zlib.DEFLATED, _WBITS, zdict=zdict)
+    head = struct.pack(f"<I{len(ends)}I", len(ends), *ends)
+    return packer.compress(head + b"".join(raws)) + packer.flush()
+
+
+def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:
+    """The encoded records of a block written by `_pack` (Stale if it is not one)."""
+    try:
+        data = memoryview(zlib.decompressobj(_WBITS, zdict=zdict).decompress(body))
+        (count,) = struct.unpack_from("<I", data)
+        ends = struct.unpack_from(f"<{count}I", data, 4)
+    except (zlib.error, struct.error) as e:
+        raise Stale from e
+    base = 4 + 4 * count
+    if base + (ends[-1] if ends else 0) != len(data):
+        raise Stale
+    out = []
+    start = base
+    for end in ends:
+        out.append(data[start : base + end])
+        start = base + end
+    return out
+
+
+def _zdict(raws: Sequence[bytes]) -> bytes:
+    """A preset dictionary for compressing blocks of records: a few records spread over
+    the dataset (their field names and common words recur in every one)."""
+    step = max(1, len(raws) // 64)
+    return b"".join(raws[::step][:64])[-4096:]
 
 
 def _sweep(directory: Path, max_age: float = 3600.0) -> None:

@@ -273,13 +273,12 @@ def _fabricate(cpath: Path) -> None:
 
     db = sqlite3.connect(cpath)
     zdict = zlib.decompress(db.execute("SELECT data FROM blobs WHERE name = 'zdict'").fetchone()[0])
-    body = db.execute("SELECT body FROM bodies WHERE n = 1").fetchone()[0]
-    unpacker = zlib.decompressobj(cache._WBITS, zdict=zdict)
-    claim = msgspec.msgpack.decode(unpacker.decompress(body), type=Claim)
-    packer = zlib.compressobj(6, zlib.DEFLATED, cache._WBITS, 4, zdict=zdict)
-    raw = msgspec.msgpack.encode(msgspec.structs.replace(claim, statement="FABRICATED"))
-    fake = packer.compress(raw) + packer.flush()
-    db.execute("UPDATE bodies SET body = ?, crc = ? WHERE rowid = 1", (fake, zlib.crc32(fake)))
+    body = db.execute("SELECT body FROM bodies WHERE n = 0").fetchone()[0]
+    raws = [bytes(raw) for raw in cache._unpack(body, zdict)]
+    claim = msgspec.msgpack.decode(raws[0], type=Claim)
+    raws[0] = msgspec.msgpack.encode(msgspec.structs.replace(claim, statement="FABRICATED"))
+    fake = cache._pack(raws, zdict)
+    db.execute("UPDATE bodies SET body = ?, crc = ? WHERE n = 0", (fake, zlib.crc32(fake)))
     db.commit()
     db.close()
 
