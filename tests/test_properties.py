@@ -440,6 +440,17 @@ def test_random_dataset_json_export_streamed_is_the_same_text(ds: Dataset) -> No
     assert _streamed_json(ds) == to_json(dataset_builtins(ds))
 
 
+@FEWER
+@given(datasets())
+def test_a_claims_json_made_quickly_is_its_shapes_json(ds: Dataset) -> None:
+    import msgspec
+
+    from immunofacts.render import shapes
+
+    for c in (*ds.claims, *real().claims[:20]):
+        assert bytes(shapes.claim_json(c)) == msgspec.json.encode(shapes.claim(c))
+
+
 @pytest.mark.parametrize("chunk", [1, 3, 256])
 def test_real_dataset_json_export_streamed_is_the_same_text(
     chunk: int, monkeypatch: pytest.MonkeyPatch

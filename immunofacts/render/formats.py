@@ -40,7 +40,7 @@ def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str]:
     fmt = fmt or (Format.TABLE if env.is_terminal else Format.PLAIN)
     if fmt is Format.JSON:
         if isinstance(result, Many):
-            return json_array(result.items())
+            return json_array(result.json_items())
         assert isinstance(result, One)
         return iter((to_json(result.data()),))
     view = result.view(fmt)
