@@ -82,7 +82,6 @@ _RECORD_TYPES: dict[str, type[Entity] | type[Claim] | type[Case]] = {
     "cases": Case,
 }
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
-_DOC_MARKERS = ("\n---", "\n...", "\n%")
 _PATTERN_MSGS = {
     "doi": "expected a DOI like 10.1038/s41586-020-03041-6",
     "pmid": "expected a PubMed id of digits",
@@ -228,22 +227,38 @@ def load_dataset(
         path = bundled_data_path()
     p = Path(path)
     name = label or str(p)
-    text = read_text(p, name, on_bytes=on_bytes)
-    return parse_dataset(text, name, base_dir=p.parent)
+    read: list[bytes] = []
+
+    def keep(data: bytes) -> None:
+        read.append(data)
+        if on_bytes is not None:
+            on_bytes(data)
+
+    text = read_text(p, name, on_bytes=keep)
+    raw = read[0][3:] if read[0].startswith(b"\xef\xbb\xbf") else read[0]
+    return parse_dataset(text, name, base_dir=p.parent, raw=raw)
 
 
 def parse_dataset(
-    text: str, name: str = "<string>", base_dir: Path | None = None, *, fast: bool = True
+    text: str,
+    name: str = "<string>",
+    base_dir: Path | None = None,
+    *,
+    fast: bool = True,
+    raw: bytes | None = None,
 ) -> Dataset:
     """Parse and validate dataset text; `base_dir` resolves the source text's path.
 
-    With `fast` False, only the careful parser reads it (as without the ``fast`` extra).
+    With `fast` False, only the careful parser reads it (as without the ``fast``
+    extra). `raw` is the text's UTF-8 bytes, when the caller has them.
     """
-    if not text.strip() or all(
-        not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
+    if (
+        not text
+        or text.isspace()
+        or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines())
     ):
         raise DataError([Problem(name, None, "", "file is empty: expected a dataset mapping")])
-    data, why = _fast_parse(text) if fast else (None, "it is turned off")
+    data, why = _fast_parse(text, raw) if fast else (None, "it is turned off")
     too_big = len(text) > CAREFUL_MAX_BYTES and len(text.encode("utf-8")) > CAREFUL_MAX_BYTES
     memo: dict[str, Any] = {}  # work the two builds share: the source text, its quote index
     if data is not None:
@@ -269,83 +284,155 @@ def parse_dataset(
     return build_dataset(raw, name, lines, base_dir, memo=memo)
 
 
-_FLOW = re.compile(r"[\[\]{}]")
+# --- the pre-scan: may the fast parser take the text? ------------------------
+#
+# The scan works on the text's UTF-8 bytes and on one translation of them
+# (`_MARKS`) in which the characters it looks for fall into a few classes, so
+# that almost every question is a literal search, which runs at memory speed;
+# Python looks only at the rare hits (an ``&``, a block scalar header).
+
 #: Two compact indicators in a row, as any run of three or more holds.
-_COMPACT_PAIR = re.compile(r"[-?][ \t]+[-?][ \t]")
-_DEEP_COMPACT = re.compile(rf"^[ \t]*(?:[-?:][ \t]+){{{_SCAN_COMPACT}}}", re.MULTILINE)
+_DEEP_COMPACT = re.compile(rb"^[ \t]*(?:[-?:][ \t]+){%d}" % _SCAN_COMPACT, re.MULTILINE)
 #: Number forms outside the YAML 1.2 core schema that yaml-rs reads as numbers
 #: anyway (digit separators, binary, signed hex or octal): text with any of
 #: these takes the careful path. Each pattern starts with a literal, which
 #: `re` finds fast.
-_SEPARATOR = re.compile(r"_(?:(?<=[0-9]_)|(?=[0-9]))")
-_RADIX = re.compile(r"0[xXoObB]")
-_INDICATOR = re.compile(r"[&*!]")
-_NODE_START = " \t\r\n[]{},"
-#: Where a block scalar's header (``|``, ``>``) may be: after a key, a list dash or a
-#: complex key, or first on its line (some of these are inside other scalars).
-_BLOCK_SCALAR = re.compile(r"[:?-][ \t]+[|>]|^[ \t]*[|>]", re.MULTILINE)
+_SEPARATOR = re.compile(rb"_(?:(?<=[0-9]_)|(?=[0-9]))")
+_RADIX = re.compile(rb"0[xXoObB]")
+_NODE_START = b" \t\r\n[]{},"
+#: The end of a token before a point, and its rest after one (within _TOKEN_SPAN bytes).
+_TOKEN_TAIL = re.compile(rb"[^ \t\r\n\[\]{},:#\"']*\Z")
+_TOKEN_REST = re.compile(rb"[^ \t\r\n\[\]{},:#\"']*")
+_TOKEN_SPAN = 64
+#: The characters of any number _NUMBERISH matches.
+_NUMBER_BYTES = re.compile(rb"[-+0-9a-fA-FxXoObB_.]*")
+_NUMBERISH = re.compile(r"[-+]?(?:0[xXoObB])?[0-9a-fA-F_.]+(?:[eE][-+]?[0-9_]+)?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: A header both parsers read alike (see _block_scalars_agree), the line it ends
 #: (list dashes and a plain key before it), and the indentation of the next line,
 #: which must hold text.
 _BLOCK_HEAD = re.compile(
-    r"(?P<indent> *)(?P<dashes>(?:- +)*)(?:(?P<key>[A-Za-z_][A-Za-z0-9_-]*): +)?"
-    r"(?P<style>[|>])[-+]?(?: *| +#[^\r\n]*)\r?\n(?P<inner> *)[^ \r\n]"
+    rb"(?P<indent> *)(?P<dashes>(?:- +)*)(?:(?P<key>[A-Za-z_][A-Za-z0-9_-]*): +)?"
+    rb"(?P<style>[|>])[-+]?(?: *| +#[^\r\n]*)\r?\n(?P<inner> *)[^ \r\n]"
 )
-#: A tab at the start of a line (after spaces), or a carriage return alone.
-_BLOCK_DOUBT = re.compile(r"^ *\t|\r(?!\n)", re.MULTILINE)
-_TOKEN_END = " \t\r\n[]{},:#\"'"
-_NUMBERISH = re.compile(r"[-+]?(?:0[xXoObB])?[0-9a-fA-F_.]+(?:[eE][-+]?[0-9_]+)?")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A tab at the start of a line (after spaces); a carriage return alone.
+_BLOCK_TAB = re.compile(rb"^ *\t", re.MULTILINE)
+_LONE_CR = re.compile(rb"\r(?!\n)")
+#: Bytes looked at one by one when there are more than this share of them (a text
+#: made of ``&`` or ``>``) make the scan refuse the text instead.
+_HIT_SHARE = 16
 
 
-def nesting_is_shallow(text: str) -> bool:
+def _marks_table() -> bytes:
+    """The classes of `_MARKS`: each byte is itself unless listed here."""
+    table = bytearray(range(256))
+    for b in b"123456789":
+        table[b] = ord("0")  # a digit
+    table[ord(">")] = ord("|")  # a block scalar indicator
+    table[ord("*")] = ord("&")  # an anchor or alias indicator
+    table[ord("?")] = ord("-")  # a compact indicator
+    table[ord("\t")] = ord(" ")
+    return bytes(table)
+
+
+_MARKS = _marks_table()
+#: ASCII other than control characters: what remains of a text without them is
+#: its controls and its other characters, whole (a UTF-8 sequence has no ASCII byte).
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\t\n\r"
+#: Characters yaml-rs and PyYAML read differently, in UTF-8: C0 and C1 controls
+#: (with NEL, U+0085, a line break to PyYAML only), U+2028, U+2029, U+FFFE, U+FFFF.
+_ODD_CHARACTER = re.compile(
+    rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbf[\xbe\xbf]"
+)
+_DOCUMENT_MARKER = re.compile(rb"\n(?:---|\.\.\.|%)")
+#: Two compact indicators with spaces between (in `_MARKS`: ? as -, a tab as a space).
+_COMPACT_PAIR = re.compile(rb"- +-")
+#: Brackets only, opening ones as ``[`` and closing ones as ``]``.
+_BRACKETS = bytes(range(256)).replace(b"{", b"[").replace(b"}", b"]")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _hits(marks: bytes, mark: bytes) -> list[int] | None:
+    """Where `mark` (one byte) is; None when there are too many to look at one by one."""
+    most = len(marks) // _HIT_SHARE + 1000
+    out: list[int] = []
+    i = marks.find(mark)
+    while i >= 0:
+        out.append(i)
+        if len(out) > most:
+            return None
+        i = marks.find(mark, i + 1)
+    return out
+
+
+def nesting_is_shallow(text: str, raw: bytes | None = None, marks: bytes | None = None) -> bool:
     """Whether the text surely nests less deep than a native parser's stack allows.
 
     A cheap, linear scan that may answer False for harmless text (a quoted
     ``[[[[``, a deeply indented block scalar), never True for text that nests
     deeply: block nesting needs more indentation or compact indicators
-    (``- - -``) at each level, and flow nesting needs brackets. Literal
-    searches (fast) come first; a regular expression runs only when one hits.
+    (``- - -``) at each level, and flow nesting needs brackets. `raw` is the
+    text's UTF-8 bytes and `marks` their `_MARKS` translation, when the caller
+    has them.
     """
-    if "\n" + " " * _SCAN_INDENT in text or text.startswith(" " * _SCAN_INDENT):
+    raw = _utf8(text) if raw is None else raw
+    marks = raw.translate(_MARKS) if marks is None else marks
+    indent = b" " * _SCAN_INDENT
+    if raw.startswith(indent) or b"\n" + indent in raw:
         return False
-    if _COMPACT_PAIR.search(text) and _DEEP_COMPACT.search(text):
+    if _COMPACT_PAIR.search(marks) and _DEEP_COMPACT.search(raw):
         return False
-    if "[" in text or "{" in text:
-        depth = 0
-        for m in _FLOW.finditer(text):
-            depth += 1 if m.group() in "[{" else -1
-            if depth > _SCAN_FLOW:
+    if b"[" in raw or b"{" in raw:
+        # Remove innermost pairs until none is left: the depth of any point is at
+        # most the number of rounds plus the unmatched openings left.
+        seq = raw.translate(_BRACKETS, _NOT_BRACKETS)
+        rounds = 0
+        while b"[]" in seq:
+            rounds += 1
+            if rounds > _SCAN_FLOW:
                 return False
+            seq = seq.replace(b"[]", b"")
+        if rounds + seq.count(b"[") > _SCAN_FLOW:
+            return False
     return True
 
 
-def is_plain(text: str) -> bool:
+def is_plain(text: str, raw: bytes | None = None, marks: bytes | None = None) -> bool:
     """Whether the text holds no tag, anchor, alias, directive, document marker, or
     block scalar that the two parsers may read differently.
 
     A tag, anchor or alias begins a node: at the start, or after a space or a
     flow indicator, followed by its name. This may answer False for harmless
     text (``a *b*`` in a plain scalar), never True for text that has one.
+    `raw` and `marks` are as for nesting_is_shallow.
     """
-    if text.startswith(("---", "...", "%")) or any(m in text for m in _DOC_MARKERS):
+    raw = _utf8(text) if raw is None else raw
+    marks = raw.translate(_MARKS) if marks is None else marks
+    if raw.startswith((b"---", b"...", b"%")) or _DOCUMENT_MARKER.search(raw):
         return False
-    if _CONTROL.search(text):
+    if _ODD_CHARACTER.search(raw.translate(None, _PRINTABLE_ASCII)):
         return False  # the careful path names the character and its line
-    if "\x85" in text or "\u2028" in text or "\u2029" in text:
-        return False  # line breaks to YAML 1.1 (PyYAML), not to YAML 1.2 (yaml-rs)
-    if not _block_scalars_agree(text):
+    if not _block_scalars_agree(raw, marks):
         return False
-    for m in _INDICATOR.finditer(text):
-        i = m.start()
-        if i == 0 or text[i - 1] in _NODE_START:
-            after = text[i + 1 : i + 2]
-            if m.group() == "!" or (after and after not in _NODE_START):
-                return False
+    for mark in (b"&", b"!"):  # & stands for & and *
+        if mark not in marks:
+            continue
+        hits = _hits(marks, mark)
+        if hits is None:
+            return False
+        for i in hits:
+            if i == 0 or raw[i - 1] in _NODE_START:
+                after = raw[i + 1 : i + 2]
+                if mark == b"!" or (after and after not in _NODE_START):
+                    return False
     return True
 
 
-def _block_scalars_agree(text: str) -> bool:
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _block_scalars_agree(raw: bytes, marks: bytes) -> bool:
     """Whether every block scalar of the text is of a shape both parsers read alike.
 
     yaml-rs and PyYAML differ on a block scalar with no content line (yaml-rs
@@ -357,42 +444,63 @@ def _block_scalars_agree(text: str) -> bool:
     CRLF. Any doubt (a ``: >`` inside another scalar) sends the text to the
     careful path.
     """
-    if _BLOCK_SCALAR.search(text) is None:
+    if b"|" not in marks:  # | stands for | and >
         return True
-    if not text.endswith("\n") or _BLOCK_DOUBT.search(text):
+    hits = _hits(marks, b"|")
+    if hits is None:
         return False
-    for m in _BLOCK_SCALAR.finditer(text):
-        head = _BLOCK_HEAD.match(text, text.rfind("\n", 0, m.start()) + 1)
-        if head is None or head.start("style") != m.end() - 1:
+    checked = False
+    line = -1
+    for i in hits:
+        # A header follows one of : ? - and spaces, or starts its line.
+        lo = max(0, i - _TOKEN_SPAN)
+        nl = raw.rfind(b"\n", lo, i)
+        before = raw[nl + 1 if nl >= 0 else lo : i]
+        lead = before.rstrip(b" \t")
+        if lead and not (lead[-1:] in (b":", b"?", b"-") and len(lead) < len(before)):
+            continue  # inside a scalar: not a header
+        if not checked:
+            checked = True
+            if not raw.endswith(b"\n") or (b"\t" in raw and _BLOCK_TAB.search(raw)):
+                return False
+            if b"\r" in raw and _LONE_CR.search(raw):
+                return False
+        start = raw.rfind(b"\n", 0, i) + 1
+        if start == line:
+            return False  # two on one line
+        line = start
+        head = _BLOCK_HEAD.match(raw, start)
+        if head is None or head.start("style") != i:
             return False
         indent, dashes, key = len(head["indent"]), head["dashes"], head["key"]
         # The column of the scalar's parent: its key, or the last list dash.
-        parent = indent + (len(dashes) if key else len(dashes.rstrip(" ")) - 1)
+        parent = indent + (len(dashes) if key else len(dashes.rstrip(b" ")) - 1)
         if not (key or dashes) or len(head["inner"]) <= parent:
             return False
     return True
 
 
-#: Digits to "0", everything else to a space: a run of digits becomes a run of "0".
-_DIGIT_TABLE = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
-
-
-def _odd_numbers(text: str) -> bool:
+def _odd_numbers(text: str, raw: bytes | None = None, marks: bytes | None = None) -> bool:
     """Whether the text may hold a plain scalar that yaml-rs reads as a number and the
     core schema does not (see _SEPARATOR): a token around a hit that looks like one,
     or an integer too long to hold (which yaml-rs also reads in quadratic time)."""
-    digits = text.encode("utf-8", "surrogatepass").translate(_DIGIT_TABLE)
-    if b"0" * (MAX_INT_DIGITS + 1) in digits:
+    raw = _utf8(text) if raw is None else raw
+    marks = raw.translate(_MARKS) if marks is None else marks
+    if b"0" * (MAX_INT_DIGITS + 1) in marks:
         return True
-    hits = list(_SEPARATOR.finditer(text)) if "_" in text else []
-    hits += list(_RADIX.finditer(text))
+    hits = list(_SEPARATOR.finditer(raw)) if b"_" in raw else []
+    hits += list(_RADIX.finditer(raw))
     for m in hits:
         lo, hi = m.start(), m.end()
-        while lo > 0 and text[lo - 1] not in _TOKEN_END:
-            lo -= 1
-        while hi < len(text) and text[hi] not in _TOKEN_END:
-            hi += 1
-        if _NUMBERISH.fullmatch(text[lo:hi]) and not _INT.fullmatch(text[lo:hi]):
+        tail = _TOKEN_TAIL.search(raw, max(0, lo - _TOKEN_SPAN), lo)
+        rest = _TOKEN_REST.match(raw, hi, hi + _TOKEN_SPAN)
+        assert tail is not None and rest is not None
+        token = raw[tail.start() : rest.end()]
+        if not _NUMBER_BYTES.fullmatch(token):
+            continue  # a character no number has (even if the token goes on)
+        if tail.start() == lo - _TOKEN_SPAN or rest.end() == hi + _TOKEN_SPAN:
+            return True  # a long token of number characters: a number, for all we know
+        if _NUMBERISH.fullmatch(token.decode()) and not _INT.fullmatch(token.decode()):
             return True
     return False
 
@@ -406,13 +514,18 @@ def fast_parser_available() -> bool:
     return True
 
 
-def _fast_parse(text: str) -> tuple[Any, str]:
-    """Parse with yaml-rs when it is installed and may take the text; else (None, why not)."""
-    if not is_plain(text):
+def _fast_parse(text: str, raw: bytes | None = None) -> tuple[Any, str]:
+    """Parse with yaml-rs when it is installed and may take the text; else (None, why not).
+
+    `raw` is the text's UTF-8 bytes, when the caller has them.
+    """
+    raw = _utf8(text) if raw is None else raw
+    marks = raw.translate(_MARKS)
+    if not is_plain(text, raw, marks):
         return None, "it has a tag, anchor, alias, directive, document marker or control character"
-    if _odd_numbers(text):
+    if _odd_numbers(text, raw, marks):
         return None, "it has a number written in a form outside YAML 1.2's core schema"
-    if not nesting_is_shallow(text):
+    if not nesting_is_shallow(text, raw, marks):
         return None, "it may be nested too deeply"
     try:
         import yaml_rs

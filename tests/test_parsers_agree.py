@@ -366,3 +366,47 @@ def test_ordinary_block_scalars_take_the_fast_path(text: str) -> None:
     fast, why = _fast_parse(text)
     assert why == ""
     assert same(fast, parse_yaml(text, "t.yaml")[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("a: b\x01\n", "a C0 control"),
+        ("a: b\x9b\n", "a C1 control"),
+        ("a: b\x85c\n", "NEL, a line break to PyYAML only"),
+        ("a: b\u2028c\n", "a line separator"),
+        ("a: b\ufffe\n", "a non-character"),
+        ("a: 1\n---\nb: 2\n", "a second document"),
+        ("%YAML 1.2\n---\na: 1\n", "a directive"),
+        ("a: &x 1\nb: *x\n", "an anchor and an alias"),
+        ("a: !!str 1\n", "a tag"),
+        ("a: 1_000\n", "a digit separator"),
+        ("a: 0b101\n", "a binary number"),
+        ("a: " + "1" * 31 + "\n", "an integer too long to hold"),
+        ("a: " + "1_" * 40 + "1\n", "a long token of number characters"),
+        ("a: " + "[[]" * 41 + "]" * 41 + "\n", "flow nesting 42 deep, never 41 brackets in a row"),
+        ("a: " + "[" * 41 + "]" * 41 + "\n", "flow nesting 41 deep"),
+        ("- " * 9 + "a\n", "compact nesting 9 deep"),
+        ("a:\n" + " " * 40 + "b: 1\n", "indented 40 spaces"),
+    ],
+)
+def test_the_pre_scan_refuses_what_the_fast_parser_may_read_differently(
+    text: str, why: str
+) -> None:
+    assert _fast_parse(text)[0] is None, why
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: R&D, 5*3 and a!\n",
+        "a: https://example.org/13_Supplement/0x-files\n",
+        "a: [[x], [y, [z]]]\n",
+        "a: p > 0.05 | q\n",
+        "a: " + "é日\u00a0" * 10 + "\n",
+    ],
+)
+def test_the_pre_scan_lets_ordinary_text_through(text: str) -> None:
+    fast, why = _fast_parse(text)
+    assert why == ""
+    assert same(fast, parse_yaml(text, "t.yaml")[0])
