@@ -28,7 +28,7 @@ import stat
 import struct
 import time
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -395,10 +395,12 @@ def _streamed(first: T | None, rest: Iterator[T]) -> Iterator[T]:
 
 
 class CachedIndex:
-    """The search index of a cache (a `query.SearchIndex`)."""
+    """The search index of a cache (a `query.SearchIndex`). Records in `known` (by id,
+    as parsed from the same file) are taken from there instead of decoded."""
 
-    def __init__(self, cache: Cache) -> None:
+    def __init__(self, cache: Cache, known: Mapping[str, Claim | Case] | None = None) -> None:
         self.cache = cache
+        self.known = known
 
     def stats(self) -> WordStats:
         return msgspec.msgpack.decode(self.cache._blob("wordstats"), type=WordStats)
@@ -422,18 +424,27 @@ class CachedIndex:
         row = self.cache.db.execute("SELECT df FROM vocab WHERE word = ?", (word,)).fetchone()
         return int(row[0]) if row else 0
 
-    def candidates(self, needed: Sequence[tuple[str | None, frozenset[str]]]) -> list[Claim | Case]:
+    def candidates(
+        self, needed: Sequence[tuple[str | None, frozenset[str]]]
+    ) -> Iterator[Claim | Case]:
         clauses = []
         for prefix, extra in needed:
             alts = [f'"{prefix}"*'] if prefix is not None else []
             alts += [f'"{w}"' for w in sorted(extra)]
             if not alts:
-                return []
+                return
             clauses.append("(" + " OR ".join(alts) + ")")
+        where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
         match = " AND ".join(clauses)
-        return self.cache.records(
-            "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)", (match,)
-        )
+        if self.known is None:
+            yield from self.cache.rows(where, (match,))
+            return
+        sql = f"SELECT id FROM records {where} ORDER BY rowid"
+        for (rid,) in self.cache.db.execute(sql, (match,)):
+            rec = self.known.get(rid)
+            if rec is None:
+                raise Stale
+            yield rec
 
     def entities(self) -> dict[str, Entity]:
         return {e.id: e for e in self.cache.head().entities}

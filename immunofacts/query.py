@@ -34,7 +34,7 @@ from .model import (
     Verdict,
 )
 from .model import NOT_REVIEWED as NOT_REVIEWED
-from .tokens import FIELD_WEIGHTS, WordStats, searchable_fields, word_counts
+from .tokens import FIELD_WEIGHTS, WordStats, searchable_fields, word_count, word_counts
 
 Record = Claim | Case
 
@@ -326,7 +326,7 @@ class Hit(msgspec.Struct, frozen=True):
     record: Record
     score: float
     matches: tuple[Match, ...]
-    texts: dict[str, str]
+    texts: dict[str, str]  #: the text of each field matched
 
 
 class Term(msgspec.Struct, frozen=True):
@@ -496,6 +496,86 @@ def _occurrences(
     return out
 
 
+_EDGE = "(?<![a-z0-9])"
+_AFTER = "(?![a-z0-9])"
+_GAP = "[^a-z0-9]+"
+
+
+class _Term:
+    """Where one term stands in a field's text: `_occurrences` over the text's words,
+    found without splitting the whole text into words when the text is ASCII.
+
+    The words of ASCII text are its runs of ``[a-z0-9]`` once lowercased (see
+    `tokens.words`), so a pattern that ignores ASCII case finds them in place: a
+    term's word as a whole run (any run it begins, unless quoted, or a word
+    sharing its root), the term's next word after a gap of other characters, and
+    so on. Every word a prefix pattern finds is in the collection, so its weight
+    is in `choices`.
+
+    A one-word term's weights, when only 1 and 0.5, add up without looking at
+    each occurrence: half of all of them, plus half of those weighing 1 (sums
+    of halves are exact in floating point, in any order).
+    """
+
+    def __init__(self, term: Term, choices: list[dict[str, float]]) -> None:
+        self.choices = choices
+        self.whole: re.Pattern[str] | None = None  # a one-word term's words weighing 1
+        parts = []
+        for w, found in zip(term.words, choices, strict=True):
+            alts = []
+            prefix = not term.exact and w.isascii()
+            if prefix:
+                alts.append(re.escape(w) + "[a-z0-9]*")
+            alts += [
+                re.escape(x)
+                for x in sorted(found, key=lambda x: (-len(x), x))
+                if x.isascii() and not (prefix and x.startswith(w))
+            ]
+            if not alts:
+                self.pattern: re.Pattern[str] | None = None  # nothing ASCII can hold it
+                return
+            parts.append(f"({'|'.join(alts)}){_AFTER}")
+        body = _GAP.join(parts)
+        body = _EDGE + (f"(?={body})" if len(parts) > 1 else body)
+        self.pattern = re.compile(body, re.ASCII | re.IGNORECASE)
+        if len(choices) == 1 and set(choices[0].values()) <= {0.5, 1.0}:
+            heavy = sorted((x for x, v in choices[0].items() if v == 1.0 and x.isascii()), key=len)
+            either = "|".join(re.escape(x) for x in reversed(heavy)) or "(?!)"
+            self.whole = re.compile(f"{_EDGE}(?:{either}){_AFTER}", re.ASCII | re.IGNORECASE)
+
+    def weight(self, text: str) -> float:
+        """The weights of the occurrences in a field's text, added up (0 for none)."""
+        if self.whole is None or not text.isascii():
+            return sum(w for _, _, w in self.find(text))
+        assert self.pattern is not None
+        found = len(self.pattern.findall(text))
+        return (found + len(self.whole.findall(text))) * 0.5 if found else 0.0
+
+    def find(self, text: str) -> list[tuple[int, int, float]]:
+        """(start, end, weight) of each occurrence in a field's text."""
+        if not text.isascii():
+            from .tokens import spans
+
+            return _occurrences(spans(text), self.choices)
+        if self.pattern is None:
+            return []
+        out = []
+        choices = self.choices
+        k = len(choices)
+        for m in self.pattern.finditer(text):
+            weight = choices[0].get(m.group(1).lower())
+            if weight is None:
+                continue
+            for j in range(1, k):
+                more = choices[j].get(m.group(j + 1).lower())
+                if more is None:
+                    break
+                weight = min(weight, more)
+            else:
+                out.append((m.start(1), m.end(k), weight))
+        return out
+
+
 #: BM25's term-frequency saturation and length normalisation.
 BM25_K1 = 1.2
 BM25_B = 0.75
@@ -513,9 +593,28 @@ def search(
     keeps claims only. `labels` are filters as in `label_test`. Ties keep dataset
     order.
     """
-    import math
+    return _search(source, query, labels, marks=True)
 
-    from .tokens import spans
+
+def ranked(
+    source: Dataset | SearchIndex,
+    query: str | Sequence[str] | SearchQuery,
+    **labels: Wanted,
+) -> list[Record]:
+    """The records of `search`'s hits, in its order, found without marking where
+    each term matched (so faster)."""
+    return [h.record for h in _search(source, query, labels, marks=False)]
+
+
+def _search(
+    source: Dataset | SearchIndex,
+    query: str | Sequence[str] | SearchQuery,
+    labels: Mapping[str, Wanted],
+    *,
+    marks: bool,
+) -> list[Hit]:
+    """`search`; without `marks`, the hits carry no matches and no texts."""
+    import math
 
     index = DatasetIndex(source) if isinstance(source, Dataset) else source
     q = query if isinstance(query, SearchQuery) else parse_query(query)
@@ -538,31 +637,40 @@ def search(
     ]
     entities = index.entities()
     passes = label_test(**labels)
+    wanted_at = [(_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)]
+    unwanted_at = [_Term(t, c) for t, c in unwanted]
     hits: list[tuple[float, int, Hit]] = []
     for order, rec in enumerate(index.candidates(needed)):
         if not passes(rec):
             continue
         fields = searchable_fields(rec, entities)
-        tokens = {name: spans(text) for name, text in fields}
-        if any(_occurrences(tokens[f], c) for _, c in unwanted for f in tokens):
+        if any(t.weight(text) for t in unwanted_at for _, text in fields):
             continue
         matches: list[Match] = []
+        lengths: dict[str, int] = {}
         score = 0.0
-        for (_, choices), weight_idf in zip(wanted, idf, strict=True):
+        for at, weight_idf in wanted_at:
             tf = 0.0
-            for name, toks in tokens.items():
-                found = _occurrences(toks, choices)
-                if not found:
+            for name, text in fields:
+                if marks:
+                    found = at.find(text)
+                    matches += [Match(name, a, b) for a, b, _ in found]
+                    weight = sum(w for _, _, w in found)
+                else:
+                    weight = at.weight(text)
+                if not weight:
                     continue
-                matches += [Match(name, a, b) for a, b, _ in found]
-                norm = 1 - BM25_B + BM25_B * len(toks) / avg[name]
-                tf += FIELD_WEIGHTS.get(name, 1) * sum(w for _, _, w in found) / norm
+                if name not in lengths:
+                    lengths[name] = word_count(text)
+                norm = 1 - BM25_B + BM25_B * lengths[name] / avg[name]
+                tf += FIELD_WEIGHTS.get(name, 1) * weight / norm
             if tf == 0.0:
                 break
             score += weight_idf * tf * (BM25_K1 + 1) / (BM25_K1 + tf)
         else:
             matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
-            hits.append((-score, order, Hit(rec, score, tuple(matches), dict(fields))))
+            texts = {name: text for name, text in fields if name in lengths and marks}
+            hits.append((-score, order, Hit(rec, score, tuple(matches), texts)))
     hits.sort(key=lambda h: (h[0], h[1]))
     return [h[2] for h in hits]
 

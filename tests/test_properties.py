@@ -483,3 +483,67 @@ def test_yaml_export_keeps_line_separator() -> None:
 def test_json_export_round_trips_odd_but_safe_text(title: str) -> None:
     roundtrip(_one_title(title), None)
     roundtrip(_one_title(title), None, ExportFormat.YAML)
+
+
+# --- search finds a term where the words of a text say it stands ------------------------
+
+#: Text mostly of a few short words, in any case, with gaps of ASCII punctuation and, now
+#: and then, a character outside ASCII.
+FIND_TEXT = st.lists(
+    st.sampled_from(["ab", "AB", "abc", "b", "Ba", "a1", "1", " ", "-", "  ", ".", "é", "ı", "\n"]),
+    max_size=30,
+).map("".join)
+FIND_WORD = st.sampled_from(["a", "ab", "abc", "b", "ba", "a1", "1", "c"])
+
+
+@SETTINGS
+@given(
+    FIND_TEXT,
+    st.lists(FIND_WORD, min_size=1, max_size=3),
+    st.booleans(),
+    st.sets(st.sampled_from(["a", "ab", "abc", "b", "ba", "a1", "1", "abcd"])),
+)
+def test_search_finds_a_term_where_the_words_stand(
+    text: str, term_words: list[str], exact: bool, heavy: set[str]
+) -> None:
+    """The patterns search runs over ASCII text find exactly the occurrences that
+    splitting the text into words finds, with the same weights. As in `_choices`,
+    an unquoted word matches every word of the collection (which holds the text's
+    words) that it begins, and weighs 1 on itself and on the words of `heavy`
+    (those sharing its root), 0.5 on the others."""
+    from immunofacts.query import Term, _occurrences, _Term
+    from immunofacts.tokens import spans, word_count, words
+
+    vocab = {"a", "ab", "abc", "b", "ba", "a1", "1", "abcd", *words(text)}
+    choices = [
+        {w: 1.0}
+        if exact
+        else {v: 0.5 for v in vocab if v.startswith(w)} | dict.fromkeys(heavy | {w} & vocab, 1.0)
+        for w in term_words
+    ]
+    term = Term(" ".join(term_words), tuple(term_words), exact)
+    found = _occurrences(spans(text), choices)
+    assert _Term(term, choices).find(text) == found
+    assert _Term(term, choices).weight(text) == sum(w for _, _, w in found)
+    assert word_count(text) == len(words(text))
+
+
+@FEWER
+@given(datasets(), st.lists(st.sampled_from(["a", "b", "ab", "-a", '"a b"', "x"]), max_size=3))
+def test_ranked_search_gives_the_hits_of_search(ds: Dataset, query: list[str]) -> None:
+    """Ranking without marking the matches keeps every hit, in the same order."""
+    from immunofacts.query import ranked
+
+    words = [w for w in query if not w.startswith("-")] or ["a"]
+    assert ranked(ds, [*words, *query]) == [h.record for h in search(ds, [*words, *query])]
+
+
+@pytest.mark.parametrize(
+    "query", ["t", "th", "lupus", "stor", "car-t", '"cell therapy"', "cell -lupus"]
+)
+def test_ranked_search_of_the_real_dataset(query: str) -> None:
+    from immunofacts.query import ranked
+
+    hits = search(real(), query)
+    assert hits
+    assert ranked(real(), query) == [h.record for h in hits]

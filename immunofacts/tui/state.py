@@ -149,14 +149,14 @@ class Searcher:
         if hits is None:
             if self._index is None:
                 self._index = query.DatasetIndex(self.ds)
-            hits = query.search(self._index, q)
-        found = [self.by_id.get(h.record.id, h.record) for h in hits]
+            hits = query.ranked(self._index, q)
+        found = [self.by_id.get(rec.id, rec) for rec in hits]
         if len(self._recent) >= self.RECENT:
             del self._recent[next(iter(self._recent))]
         self._recent[key] = found
         return found
 
-    def _cached(self, q: query.SearchQuery) -> list[query.Hit] | None:
+    def _cached(self, q: query.SearchQuery) -> list[Record] | None:
         if self.path is None:
             return None
         import sqlite3
@@ -167,7 +167,7 @@ class Searcher:
         if cache is None:
             return None
         try:
-            return query.search(CachedIndex(cache), q)
+            return query.ranked(CachedIndex(cache, self.by_id), q)
         except (Stale, sqlite3.Error, msgspec.DecodeError):
             return None
         finally:
