@@ -180,8 +180,10 @@ def _read_bounded(path: Path, limit: int) -> bytes:
             raise OSError(0, "not a regular file")
         chunks: list[bytes] = []
         size = 0
+        # The whole file in one read when its size is known (no copy to join them).
+        step = max(min(os.fstat(fd).st_size + 1, limit), 1 << 20)
         while size < limit:
-            chunk = os.read(fd, min(limit - size, 1 << 20))
+            chunk = os.read(fd, min(limit - size, step))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -239,6 +241,10 @@ def load_dataset(
     return parse_dataset(text, name, base_dir=p.parent, raw=raw)
 
 
+#: White space and whole-line comments: a text that is nothing else holds no data.
+_BLANKS_AND_COMMENTS = re.compile(r"(?:\s|#[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*)*")
+
+
 def parse_dataset(
     text: str,
     name: str = "<string>",
@@ -252,14 +258,13 @@ def parse_dataset(
     With `fast` False, only the careful parser reads it (as without the ``fast``
     extra). `raw` is the text's UTF-8 bytes, when the caller has them.
     """
-    if (
-        not text
-        or text.isspace()
-        or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines())
-    ):
+    if _BLANKS_AND_COMMENTS.match(text).end() == len(text):  # type: ignore[union-attr]
         raise DataError([Problem(name, None, "", "file is empty: expected a dataset mapping")])
     data, why = _fast_parse(text, raw) if fast else (None, "it is turned off")
-    too_big = len(text) > CAREFUL_MAX_BYTES and len(text.encode("utf-8")) > CAREFUL_MAX_BYTES
+    too_big = (
+        len(text) > CAREFUL_MAX_BYTES
+        and (len(raw) if raw is not None else len(text.encode("utf-8"))) > CAREFUL_MAX_BYTES
+    )
     memo: dict[str, Any] = {}  # work the two builds share: the source text, its quote index
     if data is not None:
         try:
@@ -915,6 +920,40 @@ def _date_fields(rec: Any) -> list[tuple[Path_, str | None]]:
     return out
 
 
+def _dates_on_calendar(claims: list[Claim], cases: list[Case], good: set[str]) -> bool:
+    """Whether every day-precision date of the records is on the calendar (the dates
+    _date_fields names, gathered in one pass; `good` collects those found)."""
+    reviews = [c.review for c in claims if c.review is not None]
+    reviews += [c.review for c in cases if c.review is not None]
+    dates = {c.date for c in claims}
+    dates.update([f.date for c in claims for f in c.figures])
+    dates.update([e.date for c in cases for e in c.events])
+    dates.update([m.date for c in cases for m in c.measurements])
+    dates.update([d.date for r in reviews for d in r.later])
+    dates.update([x.date for r in reviews for x in r.references])
+    for value in dates:
+        if value is None or len(value) != 10 or value in good:
+            continue
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            return False
+        good.add(value)
+    return True
+
+
+def _numbers_finite(claims: list[Claim], cases: list[Case]) -> bool:
+    """Whether every number of the records is finite (as far as their sum can tell:
+    an infinity or NaN makes it not finite, and so may an overflow)."""
+    numbers = [f.value for c in claims for f in c.figures]
+    numbers += [m.before for c in cases for m in c.measurements]
+    numbers += [m.after for c in cases for m in c.measurements]
+    try:
+        return math.isfinite(sum(numbers, 0.0))
+    except OverflowError:
+        return False
+
+
 def _calendar_dates(rec: Any, path: Path_, good: set[str]) -> list[tuple[Path_, str]]:
     """Day-precision dates of a record that match the pattern but are not on the calendar."""
     bad: list[tuple[Path_, str]] = []
@@ -1004,19 +1043,36 @@ def build_dataset(
     entities: list[Entity] = records["entities"]
     claims: list[Claim] = records["claims"]
     cases: list[Case] = records["cases"]
-    _check_references(raw, add)
+    converted = all(
+        isinstance(raw.get(section), list) and len(records[section]) == len(raw[section])
+        for section in ("entities", "claims", "cases")
+    )
+    if not (
+        _references_hold_typed(entities, claims, cases) if converted else _references_hold(raw)
+    ):
+        _check_references(raw, add)
     good: set[str] = set()  # day-precision dates already found on the calendar
     if source is not None:
         for path, value in _calendar_dates(source, ("source",), good):
             add(path, f"{value!r} is not a calendar date")
+    # Looked for record by record only where a pass over all of them finds any.
+    dates_ok = _dates_on_calendar(claims, cases, good)
+    numbers_ok = _numbers_finite(claims, cases)
     for section, recs in (("claims", claims), ("cases", cases)):
         index: dict[str, int] | None = None
         for rec in recs:
-            bad = [
-                (sub, f"{value!r} is not a calendar date")
-                for sub, value in _calendar_dates(rec, (), good)
-            ]
-            bad += [(sub, f"expected a finite number, got {n}") for sub, n in _non_finite(rec)]
+            if dates_ok and numbers_ok and rec.review is None:
+                continue
+            bad = (
+                []
+                if dates_ok
+                else [
+                    (sub, f"{value!r} is not a calendar date")
+                    for sub, value in _calendar_dates(rec, (), good)
+                ]
+            )
+            if not numbers_ok:
+                bad += [(sub, f"expected a finite number, got {n}") for sub, n in _non_finite(rec)]
             if rec.review is not None:
                 kind = rec.kind if isinstance(rec, Claim) else None
                 bad += [(("review", *sub), what) for sub, what in review_problems(rec.review, kind)]
@@ -1146,6 +1202,64 @@ def _str_list(value: Any) -> list[tuple[int, str]]:
         if isinstance(value, list)
         else []
     )
+
+
+def _references_hold_typed(entities: list[Entity], claims: list[Claim], cases: list[Case]) -> bool:
+    """Whether every id is unique and every reference names a record, for sections
+    whose every record was converted (so ids and references are strings)."""
+    entity_ids = {e.id for e in entities}
+    claim_ids = {c.id for c in claims}
+    ids = len(entity_ids) + len(claim_ids) + len({c.id for c in cases})
+    if ids != len(entities) + len(claims) + len(cases) or ids != len(
+        entity_ids.union(claim_ids, [c.id for c in cases])
+    ):
+        return False
+    named = set().union(*[c.entities for c in claims], *[c.entities for c in cases])
+    named.update([c.hospital for c in cases if c.hospital is not None])
+    cited = set().union(*[c.claims for c in cases])
+    return named <= entity_ids and cited <= claim_ids
+
+
+def _references_hold(raw: dict[str, Any]) -> bool:
+    """Whether every record has a unique id and every reference names a record, in one
+    pass over well-formed sections; False when it may not be so (or the sections are
+    not lists of mappings), and _check_references then says what is wrong."""
+    try:
+        entities, claims, cases = (raw.get(s) or [] for s in ("entities", "claims", "cases"))
+        if not (type(entities) is list and type(claims) is list and type(cases) is list):
+            return False
+        entity_ids = {e["id"] for e in entities}
+        claim_ids = {c["id"] for c in claims}
+        case_ids = {c["id"] for c in cases}
+        if len(entity_ids) + len(claim_ids) + len(case_ids) != len(
+            entity_ids | claim_ids | case_ids
+        ) or len(entity_ids) + len(claim_ids) + len(case_ids) != (
+            len(entities) + len(claims) + len(cases)
+        ):
+            return False
+        named: set[Any] = set()
+        for item in claims:
+            refs = item.get("entities")
+            if refs:
+                if type(refs) is not list:
+                    return False
+                named.update(refs)
+        cited: set[Any] = set()
+        for item in cases:
+            refs, hospital, claimed = item.get("entities"), item.get("hospital"), item.get("claims")
+            if refs:
+                if type(refs) is not list:
+                    return False
+                named.update(refs)
+            if hospital is not None:
+                named.add(hospital)
+            if claimed:
+                if type(claimed) is not list:
+                    return False
+                cited.update(claimed)
+        return named <= entity_ids and cited <= claim_ids
+    except (TypeError, KeyError, AttributeError):  # not a mapping, no id, an unhashable value
+        return False
 
 
 def _check_references(raw: dict[str, Any], add: Any) -> None:

@@ -668,13 +668,13 @@ def review_problems(
             )
         )
     for i, ref in enumerate(review.references):
-        if ref.link() is None:
+        if ref.identifier() is None:
             out.append((("references", i), "needs a doi, pmid, nct or an http(s) url"))
     for i, dev in enumerate(review.later):
         if not dev.references:
             out.append((("later", i), "a later development must cite a reference"))
         for j, ref in enumerate(dev.references):
-            if ref.link() is None:
+            if ref.identifier() is None:
                 out.append(
                     (("later", i, "references", j), "needs a doi, pmid, nct or an http(s) url")
                 )
