@@ -75,6 +75,17 @@ def test_json_escapes_the_same_characters_on_its_fast_path(text: str) -> None:
     assert to_json("\x7f") == '"\\u007f"\n'
 
 
+@given(st.text() | st.text(st.characters(max_codepoint=127)), st.booleans())
+def test_clean_changes_nothing_it_skips(text: str, oneline: bool) -> None:
+    """Printable text skips the escaping pass: it would have changed nothing."""
+    from immunofacts.render.base import _UNSAFE, _visible, clean
+
+    want = _UNSAFE.sub(_visible, text)
+    if oneline:
+        want = want.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+    assert clean(text, oneline=oneline) == want
+
+
 def test_a_list_is_written_record_by_record(ds: Dataset) -> None:
     """A list result reads its records as it writes them: the first rows come out
     before a record further on is even made. (Markdown and a terminal show a count

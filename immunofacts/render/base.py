@@ -205,6 +205,8 @@ def clean(text: str, *, oneline: bool = False) -> str:
 
     With `oneline`, tabs and newlines become spaces, so a value fits one TSV field.
     """
+    if text.isprintable():  # no control, format or separator character: nothing to do
+        return text
     out = _UNSAFE.sub(_visible, text)
     if oneline:
         out = out.replace("\t", " ").replace("\r", " ").replace("\n", " ")

@@ -11,7 +11,7 @@ import io
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .base import (
     UNSAFE_CHARACTERS,
@@ -28,6 +28,8 @@ from .base import (
 
 if TYPE_CHECKING:
     from .results import Result
+
+T = TypeVar("T")
 
 
 def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str]:
@@ -95,6 +97,17 @@ def to_json(payload: Any) -> str:
 JSON_CHUNK = 256
 
 
+def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
+    """Items in lists of 1, 2, 4, ... up to `JSON_CHUNK`: a list is written a chunk at a
+    time, which costs a write per chunk rather than per row, and the first item is written
+    before the second is read."""
+    it = iter(items)
+    size = 1
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+        size = min(2 * size, JSON_CHUNK)
+
+
 def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str]:
     """The elements of an indented JSON array, comma-separated, without its brackets,
     a chunk at a time: each line starts with two spaces and then `pad` (the indent of
@@ -104,10 +117,7 @@ def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str]:
     the first element is written before the second is read.
     """
     sep = ""
-    it = iter(items)
-    size = 1
-    while chunk := list(itertools.islice(it, size)):
-        size = min(2 * size, JSON_CHUNK)
+    for chunk in _chunks(items):
         body = to_json(chunk)[2:-3]  # "[\n" and "\n]\n" cut off
         if pad:
             body = pad + body.replace("\n", "\n" + pad)
@@ -154,10 +164,10 @@ def csv_lines(
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow([cell(c) for c in columns])
     yield buf.getvalue()
-    for row in rows:
+    for chunk in _chunks(rows):
         buf.seek(0)
         buf.truncate()
-        w.writerow([cell(c) for c in row])
+        w.writerows([cell(c) for c in row] for row in chunk)
         yield buf.getvalue()
 
 
@@ -205,10 +215,10 @@ def to_plain(view: Table | Doc, *, header: bool = True) -> Iterator[str]:
     """Untruncated text for pipes: a tab-separated line per row under a line of column
     names (unless `header` is false, or there are no rows), or `label: value` lines."""
     if isinstance(view, Table):
-        for n, row in enumerate(view.rows):
+        for n, chunk in enumerate(_chunks(view.rows)):
             if header and n == 0:  # no rows, no header: an empty answer stays empty
                 yield _tsv(view.columns) + "\n"
-            yield _tsv(row) + "\n"
+            yield "".join([_tsv(row) + "\n" for row in chunk])
         return
     yield clean(view.title, oneline=True) + "\n"
     if view.subtitle:
@@ -282,8 +292,8 @@ def _md_cell(cell: Cell, oneline: bool = True) -> str:
 def _md_table(columns: tuple[str, ...], rows: Iterable[Row]) -> Iterator[str]:
     yield "| " + " | ".join(_md_escape(c) for c in columns) + " |\n"
     yield "|" + "|".join("---" for _ in columns) + "|\n"
-    for row in rows:
-        yield "| " + " | ".join(_md_cell(c) for c in row) + " |\n"
+    for chunk in _chunks(rows):
+        yield "".join(["| " + " | ".join([_md_cell(c) for c in row]) + " |\n" for row in chunk])
 
 
 def to_markdown(view: Table | Doc) -> Iterator[str]:
