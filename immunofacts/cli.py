@@ -1161,8 +1161,8 @@ def export(
                 check_target(output, overwrite=force)
         except OutputError as e:
             raise UsageError(str(e)) from None
-    if format in STREAMED:
-        _export_json(data, output, force)
+    if format in STREAMED and target is not Target.FOLDER:
+        _export_streamed(format, data, output, force, raw=env_of(ctx).csv_raw)
         return
     ds = load(data)
     if target is Target.DATABASE:
@@ -1204,10 +1204,12 @@ def export(
     note(f"wrote {output}")
 
 
-def _export_json(data: str | None, output: str | None, force: bool) -> None:
-    """The dataset as JSON, written a few records at a time as they are read."""
+def _export_streamed(
+    fmt: ExportFormat, data: str | None, output: str | None, force: bool, *, raw: bool
+) -> None:
+    """The dataset (or its claims table), written a few records at a time as they are read."""
     from .model import Case, Source
-    from .render.export import dataset_json, relocated_source
+    from .render.export import relocated_source, streamed
 
     path, label = data_path(data)
 
@@ -1215,16 +1217,15 @@ def _export_json(data: str | None, output: str | None, force: bool) -> None:
         source: Source, entities: Any, claims: Iterable[Claim], cases: Iterable[Case], schema: int
     ) -> None:
         if output is None:
-            emit(dataset_json(schema, source, entities, claims, cases))
+            emit(streamed(fmt, schema, source, entities, claims, cases, raw=raw))
             return
         from .output import write_atomic
 
         # Keep the exported dataset pointing at the same source text from where it is written.
         source = relocated_source(source, path.resolve().parent, Path(output).resolve().parent)
+        text = streamed(fmt, schema, source, entities, claims, cases, raw=raw)
         with _no_clobber(output):
-            write_atomic(
-                output, dataset_json(schema, source, entities, claims, cases), overwrite=force
-            )
+            write_atomic(output, text, overwrite=force)
         note(f"wrote {output}")
 
     def warm(c: Cache) -> None:

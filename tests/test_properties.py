@@ -432,12 +432,15 @@ def _streamed_json(ds: Dataset) -> str:
 
 @FEWER
 @given(datasets())
-def test_random_dataset_json_export_streamed_is_the_same_text(ds: Dataset) -> None:
+def test_random_dataset_export_streamed_is_the_same_text(ds: Dataset) -> None:
     """The export written a few records at a time is the whole dataset's JSON, byte for byte."""
-    from immunofacts.render.export import dataset_builtins
+    from immunofacts.render.export import dataset_builtins, streamed
     from immunofacts.render.formats import to_json
 
     assert _streamed_json(ds) == to_json(dataset_builtins(ds))
+    for raw in (False, True):
+        csv = streamed(ExportFormat.CSV, ds.schema, ds.source, (), iter(ds.claims), (), raw=raw)
+        assert "".join(csv) == export_text(ds, ExportFormat.CSV, raw=raw).text
 
 
 @FEWER

@@ -103,6 +103,7 @@ def _commands(ds: dict[str, Any], queries: list[str]) -> list[list[str]]:
         ["show-case", "case"],
         ["show-case", "claim-0"],
         ["export", "--format", "json"],
+        ["export", "--format", "csv"],
     ]
     cmds += [["show-case", c["id"]] for c in ds["cases"][:1]]
     cmds += [["entities", e["id"]] for e in ds["entities"][:1]]

@@ -101,6 +101,8 @@ _REVIEW = (
     _c("rating_value", "INTEGER"),
     _c("review_note"),
 )
+#: The columns of the `claims` table.
+CLAIM_COLUMNS = (*_CLAIM_FIELDS, *_REVIEW)
 
 
 def reference_key(ref: Reference) -> str:
@@ -164,6 +166,12 @@ def _numbered(
     return Table(name, description, (_ID, *columns), ("id",), numbered)
 
 
+def claim_rows(claims: Iterable[Claim]) -> Iterator[tuple[Value, ...]]:
+    """The rows of the `claims` table (`CLAIM_COLUMNS`), made as the claims are read."""
+    for c in claims:
+        yield (*_cells(c, _CLAIM_FIELDS), *review_cells(c.review))
+
+
 def build_tables(ds: Dataset) -> list[Table]:
     """The dataset as tidy tables, parents before the tables that refer to them."""
     records = ds.records()
@@ -207,9 +215,9 @@ def build_tables(ds: Dataset) -> list[Table]:
         Table(
             "claims",
             "One row per claim, with its review's verdict and rating.",
-            (*_CLAIM_FIELDS, *_REVIEW),
+            CLAIM_COLUMNS,
             ("id",),
-            [(*_cells(c, _CLAIM_FIELDS), *review_cells(c.review)) for c in ds.claims],
+            list(claim_rows(ds.claims)),
             search=("statement", "quote", "review_note"),
         ),
         Table(

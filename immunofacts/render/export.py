@@ -34,8 +34,9 @@ SELECTING = frozenset(
 )
 
 
-#: The formats written from the records as they are read, a few at a time (`dataset_json`).
-STREAMED = frozenset((ExportFormat.JSON,))
+#: The formats written from the records as they are read, a few at a time (`streamed`),
+#: when they go to stdout or to one file.
+STREAMED = frozenset((ExportFormat.JSON, ExportFormat.CSV))
 
 
 class Target(enum.Enum):
@@ -136,6 +137,27 @@ def dataset_json(
             opening = ""
         yield f',\n  "{key}": []' if opening else "\n  ]"
     yield "\n}\n"
+
+
+def streamed(
+    fmt: ExportFormat,
+    schema: int,
+    source: Source,
+    entities: Iterable[Entity],
+    claims: Iterable[Claim],
+    cases: Iterable[Case],
+    *,
+    raw: bool = False,
+) -> Iterator[str]:
+    """The text of an export in a `STREAMED` format, made as the records are read: the same
+    text as `export_text` of the whole dataset."""
+    if fmt is ExportFormat.CSV:  # the claims table
+        from ..export.tables import CLAIM_COLUMNS, claim_rows
+
+        names = tuple(c.name for c in CLAIM_COLUMNS)
+        rows = (("" if v is None else v for v in row) for row in claim_rows(claims))
+        return csv_lines(names, rows, raw=raw)
+    return dataset_json(schema, source, entities, claims, cases)
 
 
 def relocated_source(source: Source, from_dir: Path, to_dir: Path) -> Source:
