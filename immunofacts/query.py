@@ -6,6 +6,7 @@ Nothing here reads files, parses YAML, or prints.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -705,6 +706,7 @@ _FIELD_ORDER = {name: i for i, name in enumerate(FIELD_WEIGHTS)}
 _DATE = re.compile(DATE_PATTERN)
 
 
+@functools.lru_cache(maxsize=4096)  # a timeline sorts many events on few dates
 def date_key(date: str) -> tuple[int, int, int]:
     """Sort key for an ISO date at any precision: a period sorts at its start,
     before the more precise dates inside it (``2020`` < ``2020-01`` < ``2020-01-05``)."""
