@@ -453,3 +453,47 @@ def test_with_no_pager_named_less_pages_and_q_quits_with_0(tmp_path: Path) -> No
     child.close()
     assert child.signalstatus is None
     assert child.exitstatus == 0
+
+
+# --- a signal during the spinner ---------------------------------------------------------
+
+#: The command with loading stalled: the spinner shows while the file "loads" for 30 s.
+STALLED_LOAD = """\
+import sys, time
+import immunofacts.loading as loading
+def stalled(*args, **kwargs):
+    time.sleep(30)
+    raise SystemExit("not interrupted")
+loading.load_dataset = stalled
+sys.argv = ["immunofacts", *sys.argv[1:]]
+from immunofacts.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_during_the_spinner_shows_the_cursor_again(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_text("#" * (5 << 20) + "\n", encoding="utf-8")  # over the spinner's threshold
+    env = env_for(tmp_path, COLUMNS="100", TERM="xterm-256color")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", STALLED_LOAD, "validate", str(big)],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.expect("Loading")
+    before = (child.before or "") + (child.after or "")
+    assert "\x1b[?25l" in before  # the spinner hid the cursor
+    assert "\x1b[?25h" not in before
+    child.kill(sig)
+    rest: str = child.read()
+    child.close()
+    assert child.signalstatus is None, f"killed by signal {child.signalstatus}"
+    assert child.exitstatus == 128 + sig, rest
+    assert "\x1b[?25h" in rest  # and shows it again
+    assert "Traceback" not in rest
+    assert "interrupted" in rest
