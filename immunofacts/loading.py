@@ -112,6 +112,35 @@ def max_bytes() -> int:
     return int(raw)
 
 
+#: Seconds a read may go without data before it is given up, unless
+#: IMMUNOFACTS_READ_TIMEOUT says otherwise: a file on a stalled network mount
+#: can block a read forever.
+READ_TIMEOUT_S = 30.0
+
+
+def read_timeout() -> float:
+    """The read timeout in force, in seconds (IMMUNOFACTS_READ_TIMEOUT when set)."""
+    raw = os.environ.get("IMMUNOFACTS_READ_TIMEOUT", "").strip()
+    if not raw:
+        return READ_TIMEOUT_S
+    try:
+        value = float(raw) if raw.isascii() and len(raw) <= 15 else math.nan
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1e6:  # also refuses nan
+        raise DataError(
+            [
+                Problem(
+                    "IMMUNOFACTS_READ_TIMEOUT",
+                    None,
+                    "",
+                    f"expected a number of seconds such as 30, got {raw[:40]!r}",
+                )
+            ]
+        )
+    return value
+
+
 #: What to say of the operating system errors that have a plainer answer than their own.
 _OS_ERRORS: dict[type[OSError], str] = {
     FileNotFoundError: "no such file",
@@ -156,7 +185,9 @@ def read_text(
     if st.st_size > limit:
         raise fail(f"file is {st.st_size:,} bytes, over the limit of {limit:,} bytes")
     try:
-        data = _read_bounded(path, limit + 1)
+        data = _read_in_time(path, limit + 1, read_timeout())
+    except TimeoutError as e:
+        raise fail(str(e)) from None
     except OSError as e:
         raise fail(_os_error(e, "read", BlockingIOError)) from None
     if len(data) > limit:
@@ -166,7 +197,36 @@ def read_text(
     return decode(data, name)
 
 
-def _read_bounded(path: Path, limit: int) -> bytes:
+def _read_in_time(path: Path, limit: int, timeout: float) -> bytes:
+    """`_read_bounded` in a thread of its own, given up on (TimeoutError) when it
+    goes `timeout` seconds without reading anything: a read on a stalled mount
+    may never return, and no signal can stop it."""
+    import threading
+
+    progress = [0]
+    result: list[bytes | BaseException] = []
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            result.append(_read_bounded(path, limit, progress))
+        except BaseException as e:  # handed to the waiting thread
+            result.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="immunofacts-read", daemon=True).start()
+    seen = 0
+    while not done.wait(timeout):
+        if progress[0] == seen:
+            raise TimeoutError(f"reading timed out after {timeout:g} s (a stalled mount?)")
+        seen = progress[0]
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
+
+
+def _read_bounded(path: Path, limit: int, progress: list[int] | None = None) -> bytes:
     """Up to `limit` bytes of a file, opened so that it cannot block.
 
     Some files look regular but wait for data (``/proc/kmsg``); opened
@@ -188,6 +248,8 @@ def _read_bounded(path: Path, limit: int) -> bytes:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if progress is not None:
+                progress[0] += 1
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -1054,6 +1054,74 @@ def test_kernel_file_does_not_block(tmp_path: Path) -> None:
     assert result.exit_code == 1 and took < FAST
 
 
+def test_a_read_that_never_returns_times_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source text on a stalled mount: its read blocks for good. The load gives up after
+    IMMUNOFACTS_READ_TIMEOUT seconds with the field's line, and so does `validate`."""
+    import threading
+
+    text = tmp_path / "stalled.txt"
+    text.write_text("The words of the article.\n", encoding="utf-8")
+    stalled = os.stat(text).st_ino
+    release = threading.Event()
+    real_read = os.read
+
+    def read(fd: int, n: int) -> bytes:
+        if os.fstat(fd).st_ino == stalled:
+            release.wait(60)  # a read that does not come back
+        return real_read(fd, n)
+
+    path = stage(tmp_path, "s.yaml", MINIMAL + "  text: stalled.txt\n")
+    monkeypatch.setattr(os, "read", read)
+    monkeypatch.setenv("IMMUNOFACTS_READ_TIMEOUT", "0.5")
+    try:
+        start = time.perf_counter()
+        problems = load_problems(path)
+        took = time.perf_counter() - start
+        result, _ = invoke(["validate", str(path)])
+    finally:
+        release.set()
+    assert [(p.line, p.where) for p in problems] == [(6, "source.text")]
+    assert "reading timed out after 0.5 s" in problems[0].what
+    assert 0.5 <= took < 5
+    assert result.exit_code == 1
+    assert f"{path}:6: source.text: " in result.stderr
+    assert "timed out after 0.5 s" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon", "1e400"])
+def test_a_read_timeout_that_is_not_a_number_of_seconds_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    path = stage(tmp_path, "d.yaml", MINIMAL + "claims: []\n")
+    monkeypatch.setenv("IMMUNOFACTS_READ_TIMEOUT", value)
+    problems = load_problems(path)
+    assert [p.file for p in problems] == ["IMMUNOFACTS_READ_TIMEOUT"]
+    assert "expected a number of seconds" in problems[0].what
+
+
+def test_a_slow_read_that_keeps_going_is_not_cut_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timeout is for a read that stalls, not for a large file read slowly."""
+    text = tmp_path / "slow.txt"
+    text.write_text("word " * 1_000_000, encoding="utf-8")  # five chunks of 1 MiB
+    slow = os.stat(text).st_ino
+    real_read = os.read
+
+    def read(fd: int, n: int) -> bytes:
+        if os.fstat(fd).st_ino == slow:
+            time.sleep(0.25)
+        return real_read(fd, n)
+
+    path = stage(tmp_path, "s.yaml", MINIMAL + "  text: slow.txt\nclaims: []\n")
+    monkeypatch.setattr(os, "read", read)
+    monkeypatch.setenv("IMMUNOFACTS_READ_TIMEOUT", "0.4")
+    ds = load_dataset(path)
+    assert ds.source_text is not None and len(ds.source_text) == 5_000_000
+
+
 # --- the door: source.text stays beside the dataset ---------------------------------------
 
 
