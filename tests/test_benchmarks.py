@@ -177,3 +177,19 @@ def test_pyyaml_parse_time_is_remembered_by_the_file_hash(tmp_path: Path) -> Non
     assert len(calls) == 2
     assert when == "this run" and when_again != "this run"
     assert again.seconds == first.seconds
+
+
+@pytest.mark.slow
+def test_hostile_runs_the_tests_inputs(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "hostile.py"), "--no-huge", "--only", "alias-bomb,flow-12000",
+         "--json", str(tmp_path / "h.json")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    assert [r.split("|")[1].strip() for r in rows] == [
+        "corpus alias-bomb.yaml",
+        "nesting flow-12000",
+    ]
+    assert all(r.rstrip().endswith("| yes |") for r in rows)
