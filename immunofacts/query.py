@@ -451,29 +451,37 @@ class DatasetIndex:
         return self._sorted
 
 
-def _choices(index: SearchIndex, term: Term) -> list[dict[str, float]]:
+def _choices(
+    index: SearchIndex, term: Term, df: dict[str, int] | None = None
+) -> list[dict[str, float]]:
     """For each word of a term, the collection's words it matches, with how well
-    (1 for the word itself or its root, 0.5 for a longer word it begins)."""
+    (1 for the word itself or its root, 0.5 for a longer word it begins); into
+    `df`, how many records hold each of those words."""
     from .tokens import root
 
+    df = {} if df is None else df
     out: list[dict[str, float]] = []
     for w in term.words:
         if term.exact:
-            out.append({w: 1.0} if index.word(w) else {})
+            df[w] = index.word(w)
+            out.append({w: 1.0} if df[w] else {})
             continue
-        found = {t: 0.5 for t, _ in index.words_starting(w)}
-        r = root(w)
-        found.update((t, 1.0) for t, _ in index.words_rooted(r))
+        starting = list(index.words_starting(w))
+        rooted = list(index.words_rooted(root(w)))
+        df.update(starting)
+        df.update(rooted)
+        found = {t: 0.5 for t, _ in starting}
+        found.update((t, 1.0) for t, _ in rooted)
         if w in found:
             found[w] = 1.0
         out.append(found)
     return out
 
 
-def _doc_freq(index: SearchIndex, records: int, choices: list[dict[str, float]]) -> int:
+def _doc_freq(records: int, choices: list[dict[str, float]], df: dict[str, int]) -> int:
     """How many records hold a term, bounded from above: for each of its words, the
-    record counts of the words it matches added up; the least of those."""
-    return min(min(records, sum(index.word(w) for w in sorted(found))) for found in choices)
+    record counts (`df`) of the words it matches added up; the least of those."""
+    return min(min(records, sum(df[w] for w in sorted(found))) for found in choices)
 
 
 def _occurrences(
@@ -621,15 +629,16 @@ def _search(
     q = query if isinstance(query, SearchQuery) else parse_query(query)
     st = index.stats()
     n = st.records
-    wanted = [(t, _choices(index, t)) for t in q.terms]
+    df: dict[str, int] = {}
+    wanted = [(t, _choices(index, t, df)) for t in q.terms]
     if any(not found for _, choices in wanted for found in choices):
         return []
     unwanted = [(t, _choices(index, t)) for t in q.excluded]
     unwanted = [(t, c) for t, c in unwanted if all(c)]
     idf = []
     for _, choices in wanted:
-        df = _doc_freq(index, n, choices)
-        idf.append(math.log(1 + (n - df + 0.5) / (df + 0.5)))
+        held = _doc_freq(n, choices, df)
+        idf.append(math.log(1 + (n - held + 0.5) / (held + 0.5)))
     avg = {f: total / n for f, total in st.lengths.items()} if n else {}
     needed = [
         (None if t.exact else w, frozenset(x for x in found if t.exact or not x.startswith(w)))
