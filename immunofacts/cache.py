@@ -40,7 +40,7 @@ from .model import Case, Claim, Dataset, Entity, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"11:{__version__}"
+CACHE_FORMAT = f"12:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 

@@ -744,8 +744,9 @@ def parse_date_option(value: str, option: str) -> str:
     return value
 
 
-class TimelineEvent(msgspec.Struct, frozen=True):
-    """One dated thing: a dated claim, or a dated step in a case."""
+class TimelineEvent(msgspec.Struct, frozen=True, rename={"record_id": "id", "record_type": "type"}):
+    """One dated thing: a dated claim, or a dated step in a case. Encoded, it is the
+    timeline's output shape (`render.shapes.EventJSON`) as it is."""
 
     date: str
     record_id: str

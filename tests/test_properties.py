@@ -454,6 +454,18 @@ def test_a_claims_json_made_quickly_is_its_shapes_json(ds: Dataset) -> None:
         assert bytes(shapes.claim_json(c)) == msgspec.json.encode(shapes.claim(c))
 
 
+@FEWER
+@given(datasets())
+def test_a_timeline_event_encodes_as_its_shape(ds: Dataset) -> None:
+    import msgspec
+
+    from immunofacts.query import timeline_events
+    from immunofacts.render import shapes
+
+    for e in (*timeline_events(ds), *timeline_events(real())[:20]):
+        assert msgspec.json.encode(e) == msgspec.json.encode(shapes.event(e))
+
+
 @pytest.mark.parametrize("chunk", [1, 3, 256])
 def test_real_dataset_json_export_streamed_is_the_same_text(
     chunk: int, monkeypatch: pytest.MonkeyPatch

@@ -180,6 +180,9 @@ class Timeline(Many[shapes.EventJSON], frozen=True):
     def items(self) -> Iterable[shapes.EventJSON]:
         return (shapes.event(e) for e in self.events)
 
+    def json_items(self) -> Iterable[TimelineEvent]:  # encodes as an EventJSON
+        return self.events
+
     def view(self, fmt: Format) -> Table | Doc:
         if fmt is Format.TABLE:
             return views.timeline_doc(self.events)
