@@ -505,6 +505,11 @@ def _occurrences(
     return out
 
 
+def _lower_ascii(word: str) -> bool:
+    """Whether a word can be a word of ASCII text: ASCII and lowercase."""
+    return word.isascii() and word == word.lower()
+
+
 _EDGE = "(?<![a-z0-9])"
 _AFTER = "(?![a-z0-9])"
 _GAP = "[^a-z0-9]+"
@@ -532,13 +537,13 @@ class _Term:
         parts = []
         for w, found in zip(term.words, choices, strict=True):
             alts = []
-            prefix = not term.exact and w.isascii()
+            prefix = not term.exact and _lower_ascii(w)
             if prefix:
                 alts.append(re.escape(w) + "[a-z0-9]*")
-            alts += [
+            alts += [  # a word of ASCII text is lowercase: no other can stand there
                 re.escape(x)
                 for x in sorted(found, key=lambda x: (-len(x), x))
-                if x.isascii() and not (prefix and x.startswith(w))
+                if _lower_ascii(x) and not (prefix and x.startswith(w))
             ]
             if not alts:
                 self.pattern: re.Pattern[str] | None = None  # nothing ASCII can hold it
@@ -548,7 +553,9 @@ class _Term:
         body = _EDGE + (f"(?={body})" if len(parts) > 1 else body)
         self.pattern = re.compile(body, re.ASCII | re.IGNORECASE)
         if len(choices) == 1 and set(choices[0].values()) <= {0.5, 1.0}:
-            heavy = sorted((x for x, v in choices[0].items() if v == 1.0 and x.isascii()), key=len)
+            heavy = sorted(
+                (x for x, v in choices[0].items() if v == 1.0 and _lower_ascii(x)), key=len
+            )
             either = "|".join(re.escape(x) for x in reversed(heavy)) or "(?!)"
             self.whole = re.compile(f"{_EDGE}(?:{either}){_AFTER}", re.ASCII | re.IGNORECASE)
 
