@@ -397,7 +397,8 @@ class SearchIndex(Protocol):
         """Every word of the collection that starts with `prefix`, with its record count."""
 
     def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
-        """Every word of the collection whose root is `root`, with its record count."""
+        """Every word of the collection whose root is `root`, with its record count,
+        in sorted order (suggestions list them in this order, warm or cold)."""
 
     def word(self, word: str) -> int:
         """How many records hold `word` (0 if none)."""
@@ -436,7 +437,7 @@ class DatasetIndex:
     def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
         from .tokens import root as root_of
 
-        return [(w, n) for w, n in self._df.items() if root_of(w) == root]
+        return sorted((w, n) for w, n in self._df.items() if root_of(w) == root)
 
     def word(self, word: str) -> int:
         return self._df.get(word, 0)

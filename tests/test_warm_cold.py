@@ -177,3 +177,24 @@ def test_streamed_lists_answer_warm_as_cold_in_every_format(
         for _ in range(2):  # building the cache, then answered from it
             warm = CliRunner().invoke(app, full, env=warm_env)
             assert (warm.exit_code, warm.stdout, warm.stderr) == (0, cold.stdout, cold.stderr)
+
+
+def test_suggestions_come_in_the_same_order_warm_and_cold(tmp_path: Path) -> None:
+    """Words sharing a root are suggested in sorted order, whatever order the records
+    hold them in (the cache lists them sorted)."""
+    ds = {
+        "schema": 2,
+        "source": {"id": "src", "title": "T", "publisher": "P"},
+        "claims": [
+            {"id": f"claim-{i}", "kind": "opinion", "statement": s, "quote": "q",
+             "evidence": "unsourced"}
+            for i, s in enumerate(["storing cells", "stored", "the store"])
+        ],
+    }  # fmt: skip
+    path = tmp_path / "d.yaml"
+    path.write_text(dump_yaml(ds), encoding="utf-8")
+    cold = _run(["search", "--", "stoer"], path, {"XDG_CACHE_HOME": None, "HOME": None})
+    assert "store" in cold[2]
+    warm_env: dict[str, str | None] = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):
+        assert _run(["search", "--", "stoer"], path, warm_env) == cold
