@@ -512,6 +512,7 @@ def _lower_ascii(word: str) -> bool:
 
 
 _EDGE = "(?<![a-z0-9])"
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _AFTER = "(?![a-z0-9])"
 _GAP = "[^a-z0-9]+"
 
@@ -535,6 +536,7 @@ class _Term:
     def __init__(self, term: Term, choices: list[dict[str, float]]) -> None:
         self.choices = choices
         self.whole: re.Pattern[str] | None = None  # a one-word term's words weighing 1
+        self.loose: re.Pattern[str] | None = None
         parts = []
         for w, found in zip(term.words, choices, strict=True):
             alts = []
@@ -551,6 +553,10 @@ class _Term:
                 return
             parts.append(f"({'|'.join(alts)}){_AFTER}")
         body = _GAP.join(parts)
+        # A one-word pattern without the look behind is quicker to search for (its words
+        # are letters and digits only, so a match inside a word ends where the word does
+        # and hides no other); `find` checks the character before instead.
+        self.loose = re.compile(body, re.ASCII | re.IGNORECASE) if len(parts) == 1 else None
         body = _EDGE + (f"(?={body})" if len(parts) > 1 else body)
         self.pattern = re.compile(body, re.ASCII | re.IGNORECASE)
         if len(choices) == 1 and set(choices[0].values()) <= {0.5, 1.0}:
@@ -578,6 +584,16 @@ class _Term:
             return []
         out = []
         choices = self.choices
+        if self.loose is not None:
+            first = choices[0]
+            for m in self.loose.finditer(text):
+                a = m.start()
+                if a and text[a - 1] in _ALNUM:
+                    continue
+                weight = first.get(m.group(1).lower())
+                if weight is not None:
+                    out.append((a, m.end(), weight))
+            return out
         k = len(choices)
         for m in self.pattern.finditer(text):
             weight = choices[0].get(m.group(1).lower())
