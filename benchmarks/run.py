@@ -818,7 +818,7 @@ HUGE_BYTES = 20_000_000
 #: The first-load targets are for datasets of this size and up.
 FIRST_LOAD_TARGET_N = 100_000
 #: The default size cap of immunofacts (files over it are run with IMMUNOFACTS_MAX_BYTES).
-DEFAULT_CAP_BYTES = 256 * 1024 * 1024
+DEFAULT_CAP_BYTES = 32 * 1024 * 1024
 #: Rough costs for the ETA (rescaled by the clock as the run goes).
 STARTUP_COST = 8 * 0.5
 VALIDATE_S_PER_MB = 0.15

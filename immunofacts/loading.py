@@ -56,7 +56,15 @@ from .model import (
 )
 
 #: The largest dataset file read, in bytes, unless IMMUNOFACTS_MAX_BYTES says otherwise.
-MAX_BYTES = 256 * 1024 * 1024
+#: Loading takes about 12 to 13 times the file's size in memory, so this keeps a load of
+#: the default cap under about 500 MiB: a larger file, hostile or not, costs no memory
+#: until the user raises the cap for it.
+MAX_BYTES = 32 * 1024 * 1024
+#: What an over-size dataset's error adds: how to load a large corpus on purpose.
+_RAISE_CAP = (
+    " (to load a large corpus, raise the cap with IMMUNOFACTS_MAX_BYTES: loading takes"
+    " about 13 times the file's size in memory)"
+)
 #: The largest file the careful parser (PyYAML) reads: it keeps every node and
 #: its line, so it needs many times the file's size in memory. Larger files
 #: need the fast parser (the ``fast`` extra).
@@ -169,6 +177,7 @@ def read_text(
     `on_bytes` is given the bytes read, before they are decoded.
     """
     name = label or str(path)
+    hint = _RAISE_CAP if limit is None else ""
     limit = max_bytes() if limit is None else limit
 
     def fail(what: str, line: int | None = None) -> DataError:
@@ -183,7 +192,7 @@ def read_text(
     if not stat.S_ISREG(st.st_mode):
         raise fail("is not a regular file (a FIFO, socket or device?)")
     if st.st_size > limit:
-        raise fail(f"file is {st.st_size:,} bytes, over the limit of {limit:,} bytes")
+        raise fail(f"file is {st.st_size:,} bytes, over the limit of {limit:,} bytes{hint}")
     try:
         data = _read_in_time(path, limit + 1, read_timeout())
     except TimeoutError as e:
@@ -191,7 +200,7 @@ def read_text(
     except OSError as e:
         raise fail(_os_error(e, "read", BlockingIOError)) from None
     if len(data) > limit:
-        raise fail(f"file is over the limit of {limit:,} bytes")
+        raise fail(f"file is over the limit of {limit:,} bytes{hint}")
     if on_bytes is not None:
         on_bytes(data)
     return decode(data, name)

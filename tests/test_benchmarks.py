@@ -193,3 +193,9 @@ def test_hostile_runs_the_tests_inputs(tmp_path: Path) -> None:
         "nesting flow-12000",
     ]
     assert all(r.rstrip().endswith("| yes |") for r in rows)
+
+
+def test_the_benchmark_raises_the_cap_exactly_where_immunofacts_sets_it() -> None:
+    from immunofacts.loading import MAX_BYTES
+
+    assert _run_module().DEFAULT_CAP_BYTES == MAX_BYTES

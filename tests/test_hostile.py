@@ -1007,6 +1007,26 @@ def test_max_bytes_can_raise_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert loading.max_bytes() == loading.MAX_BYTES * 2
 
 
+def test_a_file_over_the_default_cap_is_refused_at_once_and_says_how_to_load_it(
+    tmp_path: Path,
+) -> None:
+    """A big file (a hostile one, or a corpus loaded without asking) costs no parse and no
+    memory: it is refused before it is read, with the way to load it on purpose."""
+    from immunofacts import loading
+
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as f:  # sparse: the size without the bytes
+        f.truncate(loading.MAX_BYTES + 1)
+    result, seconds = invoke(["validate", str(path)])
+    assert result.exit_code == 1
+    assert len(result.stderr.splitlines()) == 1
+    assert f"over the limit of {loading.MAX_BYTES:,} bytes" in result.stderr
+    assert "IMMUNOFACTS_MAX_BYTES" in result.stderr
+    assert seconds < FAST
+    # A default cap keeps a load of a file that size under about 500 MiB.
+    assert loading.MAX_BYTES * 13 <= 500 * 1024 * 1024
+
+
 def test_careful_path_has_a_lower_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A file the fast parser cannot take is refused above the careful cap, not parsed."""
     from immunofacts import loading
