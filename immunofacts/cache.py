@@ -261,30 +261,47 @@ class Cache:
         """Every case."""
         return [r for r in self.rows("WHERE is_case = 1") if isinstance(r, Case)]
 
-    def _named(self, key: str) -> Dataset:
-        """The head, with the records whose id `key` can name (exactly, in any case, or
-        as a prefix, with or without `claim-`/`case-`); every record when it names none."""
+    def _found(self, key: str, is_case: int, find: Callable[[Dataset, str], T]) -> T:
+        """`find` (`query.find_claim` when `is_case` is 0, `query.find_case` when 1) asked
+        of only the records `key` can name: the one whose id it is, in any case, when
+        there is one of that kind (ids are lowercase, so that is one row); else those it
+        names as a prefix, with or without `claim-`/`case-`. Failing that, it is asked
+        of every record, which its suggestions are chosen from."""
+        from .query import _match_id
+
         low = key.casefold().strip()
-        where: list[str] = ["id = ?"]
-        args: list[Any] = [key]
+        found = self.records("WHERE id IN (?, ?) AND is_case = ?", (key, low, is_case))
+        if found:
+            return find(self.partial(found), key)
         if low:
+            where: list[str] = []
+            args: list[Any] = []
             for prefix in ("", "claim-", "case-"):
                 where.append("(id >= ? AND id < ?)")
                 args += [prefix + low, prefix + low + "\U0010ffff"]
-        found = self.records("WHERE " + " OR ".join(where), args)
-        return self.partial(found) if found else self.partial(self.rows())
+            found = self.records("WHERE " + " OR ".join(where), args)
+            # What `find` picks from, or names in its error, is among these: unless it
+            # finds none of them and suggests ids from all.
+            kinds = ("case", "claim") if is_case else ("claim", "case")
+            mine = [r for r in found if isinstance(r, Case) == bool(is_case)]
+            theirs = [r for r in found if isinstance(r, Case) != bool(is_case)]
+            if _match_id(key, mine, ("", f"{kinds[0]}-")) or (
+                len(_match_id(key, theirs, ("", f"{kinds[1]}-"))) == 1
+            ):
+                return find(self.partial(found), key)
+        return find(self.partial(self.rows()), key)
 
     def find_claim(self, key: str) -> Claim:
         """`query.find_claim`, reading only the rows the key can name."""
         from .query import find_claim
 
-        return find_claim(self._named(key), key)
+        return self._found(key, 0, find_claim)
 
     def find_case(self, key: str) -> Case:
         """`query.find_case`, reading only the rows the key can name."""
         from .query import find_case
 
-        return find_case(self._named(key), key)
+        return self._found(key, 1, find_case)
 
     def claims(
         self,

@@ -393,3 +393,56 @@ def test_damaged_timeline_block_is_answered_from_the_file(dataset: Path) -> None
     db.close()
     got = cache.answer(dataset, None, None, lambda c: list(c.timeline()), query.timeline)
     assert got == query.timeline(ds)
+
+
+def test_lookup_by_id_is_the_whole_dataset_lookup_and_reads_one_row_for_an_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from immunofacts import query
+    from immunofacts.errors import NotFoundError
+
+    claims = ["claim-a", "claim-a-k1", "claim-a-k10", "claim-a-k100", "case-b-note", "claim-x"]
+    cases = ["case-a", "case-a-k1", "case-a-k10", "case-b"]
+    text = "schema: 2\nsource: {id: s, title: T, publisher: P}\nclaims:\n"
+    for cid in claims:
+        text += f"  - {{id: {cid}, kind: statistic, statement: S, quote: Q, evidence: unsourced}}\n"
+    text += "cases:\n"
+    for cid in cases:
+        text += (
+            f"  - {{id: {cid}, title: T, quote: Q, patient: {{description: D}}, diagnosis: [D],"
+            " therapy: T, outcome: O, evidence: unsourced, events: []}\n"
+        )
+    path = tmp_path / "ids.yaml"
+    path.write_text(text, encoding="utf-8")
+    ds = cache.validate_dataset(path)
+    read: list[int] = []
+    real = cache.Cache.records
+
+    def counting(self: cache.Cache, *args: object) -> list[object]:
+        found = real(self, *args)  # type: ignore[arg-type]
+        read.append(len(found))
+        return found  # type: ignore[return-value]
+
+    monkeypatch.setattr(cache.Cache, "records", counting)
+    keys = [*claims, *cases, "CLAIM-A-K1", " claim-a-k10 ", "a-k1", "a", "claim-a-k", "b",
+            "case-b", "case-a", "claim-b", "x", "", "zzz", "k1", "CASE-A-K1"]  # fmt: skip
+
+    def outcome(find: object, key: str) -> str:
+        try:
+            return find(key).id  # type: ignore[operator, no-any-return]
+        except NotFoundError as e:
+            return f"error: {e}"
+
+    warm = cache.open_cache(path)
+    assert warm is not None
+    try:
+        for key in keys:
+            for name in ("find_claim", "find_case"):
+                read.clear()
+                got = outcome(getattr(warm, name), key)
+                cold = getattr(query, name)
+                assert got == outcome(lambda k, cold=cold: cold(ds, k), key), (name, key)
+                if key in (claims if name == "find_claim" else cases):
+                    assert read == [1], (name, key)
+    finally:
+        warm.close()
