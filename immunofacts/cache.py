@@ -573,7 +573,8 @@ def _write_cache(
     fd, tmp = tempfile.mkstemp(prefix=f".{cpath.stem}.", suffix=".tmp", dir=cpath.parent)
     os.close(fd)
     try:
-        db = sqlite3.connect(tmp)
+        # The word index is built by a second thread while this one does the rest.
+        db = sqlite3.connect(tmp, check_same_thread=False)
         try:
             columns = _label_columns()
             db.executescript(_SCHEMA.format(labels=", ".join(f"{c} TEXT" for c in columns)))
@@ -602,48 +603,94 @@ def _write_cache(
         raise
 
 
-def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
-    """Write every row of the cache for `ds`, in one pass over its records."""
-    from . import query
-    from .tokens import finish_stats, index_texts, root
+#: How many records' texts go to the word index in one statement.
+_INDEX_CHUNK = 8192
 
-    labels = [f.label for f in query.LABEL_FILTERS.values()]
-    recs = ds.records()
-    encoder = msgspec.msgpack.Encoder()
-    raws = [encoder.encode(rec) for rec in recs]
-    zdict = _zdict(raws)
-    records = []
-    naming: dict[str, list[int]] = {}  # entity id -> the records naming it, in order
-    for i, rec in enumerate(recs, start=1):
-        if isinstance(rec, Claim):
-            records.append((i, 0, rec.id, query.year_of(rec.date), *[f(rec) for f in labels]))
-            named: Iterable[str] = set(rec.entities) if len(rec.entities) > 1 else rec.entities
-        else:
-            records.append((i, 1, rec.id, None, *[f(rec) for f in labels]))
-            named = {*rec.entities, rec.hospital} if rec.hospital else set(rec.entities)
-        for e in named:
-            if e in naming:
-                naming[e].append(i)
-            else:
-                naming[e] = [i]
-    names = [(e, i) for e in sorted(naming) for i in naming[e]]  # in the table's key order
-    del naming
-    bodies = []
-    for n in range(0, len(raws), _BLOCK):
-        body = _pack(raws[n : n + _BLOCK], zdict)
-        bodies.append((n // _BLOCK, body, zlib.crc32(body)))
-    del raws
-    texts, lengths = index_texts(recs, ds.entity_map())
-    marks = ", ".join("?" * len(records[0])) if records else "?"
-    db.executemany(f"INSERT INTO records VALUES ({marks})", records)
-    db.executemany("INSERT INTO bodies VALUES (?, ?, ?)", bodies)
-    db.executemany("INSERT INTO names VALUES (?, ?)", names)
-    db.executemany("INSERT INTO fts (rowid, text) VALUES (?, ?)", enumerate(texts, start=1))
-    del texts
+
+def _index_words(db: sqlite3.Connection, texts: Sequence[str]) -> None:
+    """Fill the word index and the vocabulary from the records' texts, the first record's
+    first. Each chunk of texts goes in as one SQL statement (over a JSON array), during
+    which SQLite holds no lock Python needs: run in a thread, this overlaps with the
+    Python work of the build."""
+    for at in range(0, len(texts), _INDEX_CHUNK):
+        chunk = msgspec.json.encode(texts[at : at + _INDEX_CHUNK]).decode()
+        db.execute(
+            "INSERT INTO fts (rowid, text) SELECT ? + key, value FROM json_each(?)",
+            (at + 1, chunk),
+        )
     # How many records hold each word, counted by the index itself.
     db.execute("CREATE VIRTUAL TABLE temp.fts_words USING fts5vocab(main, fts, row)")
     db.execute("INSERT INTO vocab SELECT term, NULL, doc FROM temp.fts_words")
     db.execute("DROP TABLE temp.fts_words")
+
+
+def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
+    """Write every row of the cache for `ds`, in one pass over its records. The word
+    index is built in a second thread: `db` must be open with ``check_same_thread=False``."""
+    import threading
+
+    from . import query
+    from .tokens import finish_stats, index_texts, root
+
+    recs = ds.records()
+    texts, lengths = index_texts(recs, ds.entity_map())
+    failed: list[BaseException] = []
+
+    def index() -> None:
+        try:
+            _index_words(db, texts)
+        except BaseException as e:  # raised again once the thread is joined
+            failed.append(e)
+
+    worker = threading.Thread(target=index, name="word-index", daemon=True)
+    worker.start()
+    try:
+        # Nothing below uses `db` until the word index is built.
+        labels = [f.label for f in query.LABEL_FILTERS.values()]
+        encoder = msgspec.msgpack.Encoder()
+        raws = [encoder.encode(rec) for rec in recs]
+        zdict = _zdict(raws)
+        records = []
+        naming: dict[str, list[int]] = {}  # entity id -> the records naming it, in order
+        for i, rec in enumerate(recs, start=1):
+            if isinstance(rec, Claim):
+                year = query.year_of(rec.date)
+                records.append((i, 0, rec.id, year, *[f(rec) for f in labels]))
+                named: Iterable[str] = set(rec.entities) if len(rec.entities) > 1 else rec.entities
+            else:
+                records.append((i, 1, rec.id, None, *[f(rec) for f in labels]))
+                named = {*rec.entities, rec.hospital} if rec.hospital else set(rec.entities)
+            for e in named:
+                if e in naming:
+                    naming[e].append(i)
+                else:
+                    naming[e] = [i]
+        names = [(e, i) for e in sorted(naming) for i in naming[e]]  # in the table's key order
+        del naming
+        bodies = []
+        for n in range(0, len(raws), _BLOCK):
+            body = _pack(raws[n : n + _BLOCK], zdict)
+            bodies.append((n // _BLOCK, body, zlib.crc32(body)))
+        del raws
+        head = _Head(ds.schema, ds.source, ds.entities)
+        blobs = {
+            "head": encoder.encode(head),
+            "source_text": encoder.encode(ds.source_text),
+            "wordstats": encoder.encode(finish_stats(len(records), lengths)),
+            "stats": encoder.encode(query.stats(ds)),
+            "entity_counts": encoder.encode(query.entity_counts(ds)),
+        }
+        timeline = _timeline_rows(query.timeline_events(ds), encoder)
+        blobs = {k: zlib.compress(v, 1) for k, v in blobs.items()}
+        blobs["zdict"] = zlib.compress(zdict)
+    finally:
+        worker.join()
+    if failed:
+        raise failed[0]
+    marks = ", ".join("?" * len(records[0])) if records else "?"
+    db.executemany(f"INSERT INTO records VALUES ({marks})", records)
+    db.executemany("INSERT INTO bodies VALUES (?, ?, ?)", bodies)
+    db.executemany("INSERT INTO names VALUES (?, ?)", names)
     # Only a word of three ASCII letters or more has a root of its own (see `root`); a
     # word that is its own root has none recorded.
     stemmed = db.execute(
@@ -654,17 +701,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
         [(r, w) for (w,) in stemmed if (r := root(w)) != w],
     )
     db.executescript(_INDEXES)
-    head = _Head(ds.schema, ds.source, ds.entities)
-    blobs = {
-        "head": encoder.encode(head),
-        "source_text": encoder.encode(ds.source_text),
-        "wordstats": encoder.encode(finish_stats(len(records), lengths)),
-        "stats": encoder.encode(query.stats(ds)),
-        "entity_counts": encoder.encode(query.entity_counts(ds)),
-    }
-    _timeline(db, query.timeline_events(ds), encoder)
-    blobs = {k: zlib.compress(v, 1) for k, v in blobs.items()}
-    blobs["zdict"] = zlib.compress(zdict)
+    db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?)", timeline)
     db.executemany(
         "INSERT INTO blobs VALUES (?, ?, ?)", ((k, v, zlib.crc32(v)) for k, v in blobs.items())
     )
@@ -679,9 +716,9 @@ def _day(date: tuple[int, int, int]) -> int:
     return date[0] * 10000 + date[1] * 100 + date[2]
 
 
-def _timeline(
-    db: sqlite3.Connection, events: Sequence[Any], encoder: msgspec.msgpack.Encoder
-) -> None:
+def _timeline_rows(
+    events: Sequence[Any], encoder: msgspec.msgpack.Encoder
+) -> list[tuple[int, int, int, bytes, int]]:
     """The timeline's events in date order, in blocks that each note the first day of
     their first and last events (the events are sorted by it), so that a range of dates
     reads only the blocks it can hold."""
@@ -693,7 +730,7 @@ def _timeline(
         data = zlib.compress(encoder.encode(block), 1)
         first, last = (_day(date_bounds(e.date)[0]) for e in (block[0], block[-1]))
         rows.append((n, first, last, data, zlib.crc32(data)))
-    db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?)", rows)
+    return rows
 
 
 #: Records are compressed this many at a time, in dataset order: a block compresses
