@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import sqlite3
 import stat
@@ -36,11 +37,12 @@ from typing import Any, TypeVar
 import msgspec
 
 from . import __version__
+from .jsontext import Elements, elements
 from .model import Case, Claim, Dataset, Entity, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"12:{__version__}"
+CACHE_FORMAT = f"13:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 
@@ -358,43 +360,98 @@ class Cache:
 
         return self._decoded("stats", Stats)
 
-    def timeline(self, *, since: str | None = None, until: str | None = None) -> Iterator[Any]:
+    def timeline(self, *, since: str | None = None, until: str | None = None) -> TimelineBlocks:
         """`query.timeline`, from the events sorted when the cache was built, read a block
         at a time: only the blocks whose dates can fall within [since, until]. As with
         `claims`, the first block is read now."""
-        from .query import TimelineEvent, between, date_bounds
-
-        where: list[str] = []
-        args: list[int] = []
-        if since:
-            where.append("last >= ?")
-            args.append(_day(date_bounds(since)[0]))
-        if until:
-            where.append("first <= ?")
-            args.append(_day(date_bounds(until)[1]))
-        sql = "SELECT data, crc FROM timeline"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY n"
-        decoder = msgspec.msgpack.Decoder(list[TimelineEvent])
-        filtered = since or until
-
-        def events() -> Iterator[TimelineEvent]:
-            for data, crc in self.db.execute(sql, args):
-                if zlib.crc32(data) != crc:
-                    raise Stale
-                try:
-                    block = decoder.decode(zlib.decompress(data))
-                except zlib.error as e:
-                    raise Stale from e
-                yield from between(block, since=since, until=until) if filtered else block
-
-        rest = events()
-        return _streamed(next(rest, None), rest)
+        return TimelineBlocks(self.db, since, until)
 
     def entity_counts(self) -> Any:
         """`query.entity_counts`, computed when the cache was built."""
         from .query import EntityCount
 
         return self._decoded("entity_counts", list[EntityCount])
+
+
+class TimelineBlocks:
+    """The timeline's events within [since, until], from its blocks: as events, or for
+    JSON output, with each block that lies wholly within the range as the text it is
+    written as (the edges of the range are read event by event). Iterated once, either
+    way; the first block is read when it is made, so that a damaged cache is found
+    before anything is written."""
+
+    def __init__(self, db: sqlite3.Connection, since: str | None, until: str | None) -> None:
+        from .query import date_bounds
+
+        where: list[str] = []
+        args: list[int] = []
+        self.since, self.until = since, until
+        self.lo: int | None = None
+        self.hi: int | None = None
+        if since:
+            self.lo = _day(date_bounds(since)[0])
+            where.append("last >= ?")
+            args.append(self.lo)
+        if until:
+            self.hi = _day(date_bounds(until)[1])
+            where.append("first <= ?")
+            args.append(self.hi)
+        sql = "SELECT first, final, data, crc FROM timeline"
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY n"
+        rows = db.execute(sql, args)
+        self._blocks = self._read(rows)
+        first = next(self._blocks, None)
+        self._blocks = itertools.chain((first,) if first else (), self._blocks)
+
+    def _read(self, rows: Iterable[Any]) -> Iterator[tuple[bool, bytes]]:
+        """Each block: whether it lies wholly within the range, and its text."""
+        lo, hi = self.lo, self.hi
+        for first, final, data, crc in rows:
+            if zlib.crc32(data) != crc:
+                raise Stale
+            try:
+                text = zlib.decompress(data)
+            except zlib.error as e:
+                raise Stale from e
+            whole = (lo is None or first >= lo) and (hi is None or final <= hi)
+            yield whole, text
+
+    def _events(self, whole: bool, text: bytes) -> list[Any]:
+        from .query import between
+
+        events = _EVENTS.decode(b"[" + text + b"]")
+        return events if whole else between(events, since=self.since, until=self.until)
+
+    def __iter__(self) -> Iterator[Any]:
+        for whole, text in self._blocks:
+            yield from self._events(whole, text)
+
+    def json_items(self) -> Iterator[Any]:
+        """The events as `json_elements` takes them: a block wholly within the range as
+        `Elements`, its text as it is written; the events of the others one by one."""
+        for whole, text in self._blocks:
+            if whole:
+                yield Elements(text.decode())
+            else:
+                yield from self._events(whole, text)
+
+
+class _LazyDecoder:
+    """A JSON decoder of timeline blocks, made when first used."""
+
+    def __init__(self) -> None:
+        self._decoder: Any = None
+
+    def decode(self, data: bytes) -> list[Any]:
+        if self._decoder is None:
+            from .query import TimelineEvent
+
+            self._decoder = msgspec.json.Decoder(list[TimelineEvent])
+        events: list[Any] = self._decoder.decode(data)
+        return events
+
+
+_EVENTS = _LazyDecoder()
 
 
 def _streamed(first: T | None, rest: Iterator[T]) -> Iterator[T]:
@@ -545,7 +602,9 @@ CREATE TABLE records (
 CREATE TABLE bodies (n INTEGER PRIMARY KEY, body BLOB, crc INTEGER);
 CREATE TABLE names (entity TEXT, rec INTEGER, PRIMARY KEY (entity, rec)) WITHOUT ROWID;
 CREATE TABLE vocab (word TEXT PRIMARY KEY, root TEXT, df INTEGER) WITHOUT ROWID;
-CREATE TABLE timeline (n INTEGER PRIMARY KEY, first INTEGER, last INTEGER, data BLOB, crc INTEGER);
+CREATE TABLE timeline (
+  n INTEGER PRIMARY KEY, first INTEGER, last INTEGER, final INTEGER, data BLOB, crc INTEGER
+);
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='ascii', content='', detail='none');
 """
 _INDEXES = """
@@ -680,7 +739,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
             "stats": encoder.encode(query.stats(ds)),
             "entity_counts": encoder.encode(query.entity_counts(ds)),
         }
-        timeline = _timeline_rows(query.timeline_events(ds), encoder)
+        timeline = _timeline_rows(query.timeline_events(ds))
         blobs = {k: zlib.compress(v, 1) for k, v in blobs.items()}
         blobs["zdict"] = zlib.compress(zdict)
     finally:
@@ -701,7 +760,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
         [(r, w) for (w,) in stemmed if (r := root(w)) != w],
     )
     db.executescript(_INDEXES)
-    db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?)", timeline)
+    db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?)", timeline)
     db.executemany(
         "INSERT INTO blobs VALUES (?, ?, ?)", ((k, v, zlib.crc32(v)) for k, v in blobs.items())
     )
@@ -716,20 +775,21 @@ def _day(date: tuple[int, int, int]) -> int:
     return date[0] * 10000 + date[1] * 100 + date[2]
 
 
-def _timeline_rows(
-    events: Sequence[Any], encoder: msgspec.msgpack.Encoder
-) -> list[tuple[int, int, int, bytes, int]]:
-    """The timeline's events in date order, in blocks that each note the first day of
-    their first and last events (the events are sorted by it), so that a range of dates
-    reads only the blocks it can hold."""
+def _timeline_rows(events: Sequence[Any]) -> list[tuple[int, int, int, int, bytes, int]]:
+    """The timeline's events in date order, in blocks of the very text `--format json`
+    writes for them, that each note the first day of their first and last events (the
+    events are sorted by it) and the latest last day of any, so that a range of dates
+    reads only the blocks it can hold, and writes those wholly within it as they are."""
     from .query import date_bounds
 
     rows = []
     for n, at in enumerate(range(0, len(events), TIMELINE_BLOCK)):
         block = events[at : at + TIMELINE_BLOCK]
-        data = zlib.compress(encoder.encode(block), 1)
-        first, last = (_day(date_bounds(e.date)[0]) for e in (block[0], block[-1]))
-        rows.append((n, first, last, data, zlib.crc32(data)))
+        data = zlib.compress(elements(block).encode(), 1)
+        bounds = [date_bounds(e.date) for e in block]
+        first, last = _day(bounds[0][0]), _day(bounds[-1][0])
+        final = max(_day(b[1]) for b in bounds)
+        rows.append((n, first, last, final, data, zlib.crc32(data)))
     return rows
 
 

@@ -763,16 +763,16 @@ def timeline(
     lo = query.parse_date_option(since, "--since") if since is not None else None
     hi = query.parse_date_option(until, "--until") if until is not None else None
 
-    def shown(events: Iterable[query.TimelineEvent]) -> int:
-        counted = Counted(events)
-        show(ctx, Timeline(counted), format)
-        return counted.n
+    def shown(events: Iterable[query.TimelineEvent], json: Iterable[Any] | None = None) -> int:
+        counted, pieces = Counted(events), Counted(json or ())
+        show(ctx, Timeline(counted, None if json is None else pieces), format)
+        return counted.n + pieces.n
 
-    n = ask(
-        data,
-        lambda c: shown(c.timeline(since=lo, until=hi)),
-        lambda ds: shown(query.timeline(ds, since=lo, until=hi)),
-    )
+    def warm(c: Cache) -> int:
+        blocks = c.timeline(since=lo, until=hi)  # JSON writes whole blocks as they are
+        return shown(blocks, blocks.json_items())
+
+    n = ask(data, warm, lambda ds: shown(query.timeline(ds, since=lo, until=hi)))
     if not n:
         nothing("no dated events in that range" if lo or hi else "this dataset has no dated events")
 

@@ -382,6 +382,52 @@ def test_timeline_read_in_blocks_is_the_timeline(
         warm.close()
 
 
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        (None, None),
+        ("2020-06", None),
+        (None, "2020-03"),
+        ("2020", "2020-06-15"),
+        ("2019-12-31", "2021"),
+        ("2030", None),
+    ],
+)
+@pytest.mark.parametrize("size", [1, 2, 3, 512])
+def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
+    dataset: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    since: str | None,
+    until: str | None,
+    size: int,
+) -> None:
+    """A block wholly within the range is written as its stored text, the blocks at the
+    range's edges event by event: byte for byte the JSON of the events themselves."""
+    from immunofacts import query
+    from immunofacts.jsontext import Elements
+    from immunofacts.render.formats import json_array, to_json
+
+    monkeypatch.setattr(cache, "TIMELINE_BLOCK", size)
+    ds = cache.validate_dataset(dataset)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        want = query.timeline(ds, since=since, until=until)
+        items = list(warm.timeline(since=since, until=until).json_items())
+        assert "".join(json_array(items)) == to_json(want)
+        made = [item for item in items if isinstance(item, Elements)]
+        if since is None and until is None:  # every block is written as it is
+            assert len(made) == len(items) == -(-len(want) // size)
+        elif size == 1:  # a block of one event is in the range or not read at all
+            assert len(made) == len(items) == len(want)
+        elif size <= 3 and len(want) > 2 * size:  # some blocks lie wholly within the range
+            assert made
+        cut = (len(want) - sum(item.count("\n  {") + 1 for item in made)) if want else 0
+        assert cut == len(items) - len(made)  # the other events are each their own item
+    finally:
+        warm.close()
+
+
 def test_damaged_timeline_block_is_answered_from_the_file(dataset: Path) -> None:
     from immunofacts import query
 

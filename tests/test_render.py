@@ -65,10 +65,33 @@ def test_json_array_is_the_same_text_as_a_whole_list(items: list[Any]) -> None:
     assert "".join(json_array(iter(items))) == to_json(items)
 
 
+@given(
+    st.lists(st.one_of(st.text(), st.integers(), st.dictionaries(st.text(), st.text()))),
+    st.lists(st.integers(0, 4)),
+    st.sampled_from(["", "  ", "    "]),
+)
+def test_json_text_already_made_is_written_as_it_is(
+    items: list[Any], cuts: list[int], pad: str
+) -> None:
+    """Runs of elements given as `Elements` give the same array as the elements themselves."""
+    from immunofacts.jsontext import elements
+    from immunofacts.render.formats import json_elements
+
+    mixed: list[Any] = []
+    rest = list(items)
+    for n, cut in enumerate(cuts):
+        run, rest = rest[:cut], rest[cut:]
+        mixed += [elements(run)] if n % 2 and run else run
+    mixed += rest
+    assert "".join(json_array(iter(mixed))) == to_json(items)
+    want = "".join(json_elements(iter(items), pad))
+    assert "".join(json_elements(iter(mixed), pad)) == want
+
+
 @given(st.text() | st.text(st.characters(max_codepoint=127)))
 def test_json_escapes_the_same_characters_on_its_fast_path(text: str) -> None:
     """Text all in ASCII skips the escaping pass: it would have changed nothing."""
-    from immunofacts.render.formats import _JSON_ESCAPE, _json_escape
+    from immunofacts.jsontext import _JSON_ESCAPE, _json_escape
 
     encoded = msgspec.json.format(msgspec.json.encode([text, {text: 1}]), indent=2).decode()
     assert to_json([text, {text: 1}]) == _JSON_ESCAPE.sub(_json_escape, encoded) + "\n"

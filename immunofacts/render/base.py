@@ -10,6 +10,8 @@ from typing import Any
 
 import msgspec
 
+from ..jsontext import UNSAFE_CHARACTERS as UNSAFE_CHARACTERS  # the one list, kept below
+
 
 class Format(enum.StrEnum):
     """Output formats. `table` is Rich on a terminal; `plain` is for pipes."""
@@ -159,18 +161,6 @@ class Doc(msgspec.Struct, frozen=True):
     dashboard: bool = False
 
 
-#: Every character that a terminal does not show as itself, or that changes how
-#: what follows is shown: C0 controls but tab and newline, DEL, C1 controls (ESC,
-#: CSI, OSC, BEL among them), the soft hyphen, bidirectional marks, embeddings,
-#: overrides and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and
-#: invisible characters (U+180E, U+200B-D, U+2060-U+2064, U+206A-F, U+FEFF), the
-#: line and paragraph separators, interlinear annotation marks, and the tag
-#: characters (U+E0000-U+E007F) that can hide text. The one list every output
-#: format uses.
-UNSAFE_CHARACTERS = (
-    "\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-    "\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f"
-)
 _UNSAFE = re.compile(f"[{UNSAFE_CHARACTERS}]")
 
 

@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ..jsontext import Elements
+from ..jsontext import to_json as to_json  # where the commands have always found it
 from .base import (
-    UNSAFE_CHARACTERS,
     Cell,
     Doc,
     Env,
@@ -67,31 +68,6 @@ def _terminal(view: Table | Doc, env: Env) -> Iterator[str]:
 
 # --- JSON ----------------------------------------------------------------------------
 
-# Characters JSON may carry raw but that YAML parsers refuse or read as line
-# breaks, and every character a terminal would not show as itself: written as
-# \u escapes, the JSON holds the same data, stays a valid YAML document, and
-# is safe to print.
-_JSON_ESCAPE = re.compile(f"[{UNSAFE_CHARACTERS}\ufffe\uffff]")
-
-
-def _json_escape(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
-
-
-def to_json(payload: Any) -> str:
-    """Indented JSON, UTF-8, with a trailing newline; data kept exact."""
-    import msgspec
-
-    text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
-    if text.isascii() and "\x7f" not in text:  # the encoder escaped every other one
-        return text + "\n"
-    return _JSON_ESCAPE.sub(_json_escape, text) + "\n"
-
-
 #: At most how many elements of a JSON array are encoded together: few enough that memory
 #: stays small, enough that encoding costs a call per chunk rather than per element.
 JSON_CHUNK = 256
@@ -111,18 +87,35 @@ def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
 def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str]:
     """The elements of an indented JSON array, comma-separated, without its brackets,
     a chunk at a time: each line starts with two spaces and then `pad` (the indent of
-    the array itself, for an array inside an object).
+    the array itself, for an array inside an object). An item that is `Elements`, text
+    already made, is written as it is.
 
     The first chunk is one element, and each is twice the one before, up to `JSON_CHUNK`:
     the first element is written before the second is read.
     """
     sep = ""
-    for chunk in _chunks(items):
-        body = to_json(chunk)[2:-3]  # "[\n" and "\n]\n" cut off
-        if pad:
-            body = pad + body.replace("\n", "\n" + pad)
-        yield sep + body
-        sep = ",\n"
+    size = 1
+    chunk: list[Any] = []
+    for item in items:
+        if isinstance(item, Elements):  # text already made: written as it is, at once
+            if chunk:
+                yield sep + _elements(chunk, pad)
+                sep, chunk = ",\n", []
+            yield sep + (pad + item.replace("\n", "\n" + pad) if pad else item)
+            sep = ",\n"
+            continue
+        chunk.append(item)
+        if len(chunk) == size:
+            yield sep + _elements(chunk, pad)
+            sep, chunk = ",\n", []
+            size = min(2 * size, JSON_CHUNK)
+    if chunk:
+        yield sep + _elements(chunk, pad)
+
+
+def _elements(chunk: list[Any], pad: str) -> str:
+    body = to_json(chunk)[2:-3]  # "[\n" and "\n]\n" cut off
+    return pad + body.replace("\n", "\n" + pad) if pad else body
 
 
 def json_array(items: Iterable[Any]) -> Iterator[str]:

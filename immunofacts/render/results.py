@@ -176,12 +176,15 @@ class Timeline(Many[shapes.EventJSON], frozen=True):
 
     shape = shapes.EventJSON
     events: Iterable[TimelineEvent]
+    #: The same events for JSON when they come in blocks, some as their text already
+    #: made (`json_elements` writes those as they are).
+    json: Iterable[Any] | None = None
 
     def items(self) -> Iterable[shapes.EventJSON]:
         return (shapes.event(e) for e in self.events)
 
-    def json_items(self) -> Iterable[TimelineEvent]:  # encodes as an EventJSON
-        return self.events
+    def json_items(self) -> Iterable[Any]:  # an event encodes as an EventJSON
+        return self.events if self.json is None else self.json
 
     def view(self, fmt: Format) -> Table | Doc:
         if fmt is Format.TABLE:

@@ -1,0 +1,60 @@
+"""JSON as every command writes it: indented, exact, and safe to print.
+
+Kept below the cache, so that the cache can store parts of an answer (a block of
+the timeline) in the very text the command writes, and write them as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+#: Every character that a terminal does not show as itself, or that changes how
+#: what follows is shown: C0 controls but tab and newline, DEL, C1 controls (ESC,
+#: CSI, OSC, BEL among them), the soft hyphen, bidirectional marks, embeddings,
+#: overrides and isolates (U+061C, U+200E/F, U+202A-E, U+2066-9), zero-width and
+#: invisible characters (U+180E, U+200B-D, U+2060-U+2064, U+206A-F, U+FEFF), the
+#: line and paragraph separators, interlinear annotation marks, and the tag
+#: characters (U+E0000-U+E007F) that can hide text. The one list every output
+#: format uses.
+UNSAFE_CHARACTERS = (
+    "\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u206f\ufeff\ufff9-\ufffb\U000e0000-\U000e007f"
+)
+
+# Characters JSON may carry raw but that YAML parsers refuse or read as line
+# breaks, and every character a terminal would not show as itself: written as
+# \u escapes, the JSON holds the same data, stays a valid YAML document, and
+# is safe to print.
+_JSON_ESCAPE = re.compile(f"[{UNSAFE_CHARACTERS}\ufffe\uffff]")
+
+
+def _json_escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def to_json(payload: Any) -> str:
+    """Indented JSON, UTF-8, with a trailing newline; data kept exact."""
+    import msgspec
+
+    text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
+    if text.isascii() and "\x7f" not in text:  # the encoder escaped every other one
+        return text + "\n"
+    return _JSON_ESCAPE.sub(_json_escape, text) + "\n"
+
+
+class Elements(str):
+    """Elements of an indented JSON array, as `to_json` of a list writes them between
+    its brackets: each line indented by two spaces, elements joined by ``,\\n``."""
+
+    __slots__ = ()
+
+
+def elements(items: Sequence[Any]) -> Elements:
+    """The elements of `items` as `Elements` (at least one)."""
+    return Elements(to_json(items)[2:-3])  # "[\n" and "\n]\n" cut off
