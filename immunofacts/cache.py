@@ -887,7 +887,8 @@ def _parse(path: Path, label: str | None, status: Status | None) -> Dataset:
             # Anything may go wrong writing a cache (a full disk, a number SQLite cannot
             # hold, text it cannot encode): the command goes on without one.
             with contextlib.suppress(Exception):
-                _write_cache(path, ds, stamp, _bytes_digest(read[0]), _source_stamp(path, ds))
+                digest = _bytes_digest(read.pop())  # the file's bytes are not kept meanwhile
+                _write_cache(path, ds, stamp, digest, _source_stamp(path, ds))
     finally:
         if collecting:
             # What loading made is kept, the dataset, or freed by counting references:
