@@ -492,3 +492,22 @@ def test_lookup_by_id_is_the_whole_dataset_lookup_and_reads_one_row_for_an_id(
                     assert read == [1], (name, key)
     finally:
         warm.close()
+
+
+@pytest.mark.parametrize("budget", [1, 100, 250, 10_000])
+def test_record_blocks_are_bounded_by_bytes_and_say_where_each_record_is(
+    monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", budget)
+    raws = [bytes([i]) * size for i, size in enumerate([10, 90, 200, 5, 300, 1, 1, 40])]
+    zdict = b"common words"
+    bodies, places = cache._blocks(raws, zdict)
+    assert [n for n, _, _ in bodies] == list(range(len(bodies)))
+    blocks = [[bytes(r) for r in cache._unpack(body, zdict)] for _, body, _ in bodies]
+    assert [r for block in blocks for r in block] == raws  # every record, in order
+    assert [blocks[n][i] for n, i in places] == raws
+    for block in blocks:  # over the budget only when one record alone is
+        assert len(block) == 1 or sum(map(len, block)) <= budget
+    for a, b in zip(blocks, blocks[1:], strict=False):  # a block is closed only when full
+        assert sum(map(len, a)) + len(b[0]) > budget
+    assert len(bodies) == {1: 8, 100: 5, 250: 4, 10_000: 1}[budget]

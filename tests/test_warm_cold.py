@@ -165,6 +165,7 @@ def test_streamed_lists_answer_warm_as_cold_in_every_format(
     from immunofacts import cache
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", 4)
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", 3000)  # one or two records a block, some alone
     root = Path(__file__).resolve().parent.parent / "data"
     for name in ("immunofacts.yaml", "article.txt"):
         shutil.copy(root / name, tmp_path / name)
