@@ -38,11 +38,11 @@ import msgspec
 
 from . import __version__
 from .jsontext import Elements, elements
-from .model import Case, Claim, Dataset, Entity, Source
+from .model import Case, Claim, Dataset, Entity, Figure, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"13:{__version__}"
+CACHE_FORMAT = f"14:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 
@@ -167,6 +167,14 @@ class _Head(msgspec.Struct, frozen=True):
     schema: int
     source: Source
     entities: tuple[Entity, ...]
+
+
+class _Figure(msgspec.Struct, frozen=True, array_like=True):
+    """A headline figure as kept in the cache: with how its claim is backed."""
+
+    claim_id: str
+    figure: Figure
+    backing: tuple[str, str, str]  # (evidence, verdict, rating)
 
 
 class Cache:
@@ -354,11 +362,39 @@ class Cache:
         )
         return query.records_naming(self.partial(rows), entity_id)
 
-    def stats(self) -> Any:
-        """`query.stats` of the whole dataset, computed when the cache was built."""
-        from .query import Stats
+    def stats(self, first: int | None = None) -> Any:
+        """`query.stats` of the whole dataset, computed when the cache was built; with
+        `first`, only the first so many figures and cases are read, and the others
+        counted (`more_figures`, `more_cases`)."""
+        from .query import CaseOutcome, HeadlineFigure, Stats
 
-        return self._decoded("stats", Stats)
+        st = self._decoded("stats", Stats)  # with every figure and case left out
+        figures = self._list("figures", _Figure, first)
+        cases = self._list("cases", CaseOutcome, first)
+        return msgspec.structs.replace(
+            st,
+            figures=tuple(HeadlineFigure(f.claim_id, f.figure) for f in figures),
+            backing={f.claim_id: f.backing for f in figures},
+            cases=tuple(cases),
+            more_figures=st.more_figures - len(figures),
+            more_cases=st.more_cases - len(cases),
+        )
+
+    def _list(self, name: str, type: Any, first: int | None) -> list[Any]:
+        """The first `first` items (all of them if None) of a list kept in blocks."""
+        sql = "SELECT data, crc FROM lists WHERE name = ? ORDER BY n"
+        decoder = msgspec.msgpack.Decoder(list[type])
+        out: list[Any] = []
+        for data, crc in self.db.execute(sql, (name,)):
+            if first is not None and len(out) >= first:
+                break
+            if zlib.crc32(data) != crc:
+                raise Stale
+            try:
+                out += decoder.decode(zlib.decompress(data))
+            except zlib.error as e:
+                raise Stale from e
+        return out if first is None else out[:first]
 
     def timeline(self, *, since: str | None = None, until: str | None = None) -> TimelineBlocks:
         """`query.timeline`, from the events sorted when the cache was built, read a block
@@ -606,6 +642,7 @@ CREATE TABLE vocab (word TEXT PRIMARY KEY, root TEXT, df INTEGER) WITHOUT ROWID;
 CREATE TABLE timeline (
   n INTEGER PRIMARY KEY, first INTEGER, last INTEGER, final INTEGER, data BLOB, crc INTEGER
 );
+CREATE TABLE lists (name TEXT, n INTEGER, data BLOB, crc INTEGER, PRIMARY KEY (name, n));
 CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='ascii', content='', detail='none');
 """
 _INDEXES = """
@@ -730,11 +767,12 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
         bodies, places = _blocks(raws, zdict)
         del raws
         head = _Head(ds.schema, ds.source, ds.entities)
+        stats, lists = _stats_rows(query.stats(ds), encoder)
         blobs = {
             "head": encoder.encode(head),
             "source_text": encoder.encode(ds.source_text),
             "wordstats": encoder.encode(finish_stats(len(records), lengths)),
-            "stats": encoder.encode(query.stats(ds)),
+            "stats": encoder.encode(stats),
             "entity_counts": encoder.encode(query.entity_counts(ds)),
         }
         timeline = _timeline_rows(query.timeline_events(ds))
@@ -762,9 +800,37 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
     )
     db.executescript(_INDEXES)
     db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?)", timeline)
+    db.executemany("INSERT INTO lists VALUES (?, ?, ?, ?)", lists)
     db.executemany(
         "INSERT INTO blobs VALUES (?, ?, ?)", ((k, v, zlib.crc32(v)) for k, v in blobs.items())
     )
+
+
+#: How many headline figures, or case outcomes, of `show-stats` are kept together.
+LIST_BLOCK = 256
+
+
+def _stats_rows(
+    st: Any, encoder: msgspec.msgpack.Encoder
+) -> tuple[Any, list[tuple[str, int, bytes, int]]]:
+    """`query.stats` with its figures and cases left out (and counted in `more_figures`
+    and `more_cases`), and the rows of `lists` that keep them in blocks, so that a
+    dashboard reads only the first few."""
+    figures = [_Figure(h.claim_id, h.figure, st.backing[h.claim_id]) for h in st.figures]
+    rows = []
+    for name, items in (("figures", figures), ("cases", st.cases)):
+        for n, at in enumerate(range(0, len(items), LIST_BLOCK)):
+            data = zlib.compress(encoder.encode(items[at : at + LIST_BLOCK]), 1)
+            rows.append((name, n, data, zlib.crc32(data)))
+    head = msgspec.structs.replace(
+        st,
+        figures=(),
+        backing={},
+        cases=(),
+        more_figures=len(st.figures),
+        more_cases=len(st.cases),
+    )
+    return head, rows
 
 
 #: How many timeline events are kept together, compressed as one block.

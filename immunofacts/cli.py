@@ -684,12 +684,16 @@ def show_claim(
 def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
     """Show the article's headline figures and how its claims divide by evidence and verdict.
 
+    A dashboard: it shows the first 12 figures and cases and says how many more there
+    are; JSON and CSV give every figure.
+
     Example: immunofacts show-stats
     """
     from .query import stats
     from .render.results import Statistics
 
-    show(ctx, Statistics(ask(data, lambda c: c.stats(), stats)), format)
+    first = Statistics.shown(format)  # the cache reads only the figures and cases shown
+    show(ctx, Statistics(ask(data, lambda c: c.stats(first), stats)), format)
 
 
 @app.command("search")

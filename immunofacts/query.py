@@ -943,6 +943,10 @@ class Stats(msgspec.Struct, frozen=True):
     cases_by_rating: dict[str, int]
     backing: dict[str, tuple[str, str, str]]  # claim id -> (evidence, verdict, rating)
     cases: tuple[CaseOutcome, ...] = ()
+    #: How many figures and cases follow those given, left out when the first few were
+    #: read for a dashboard (`stats` gives them all).
+    more_figures: int = 0
+    more_cases: int = 0
 
 
 class CaseOutcome(msgspec.Struct, frozen=True):

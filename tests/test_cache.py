@@ -511,3 +511,32 @@ def test_record_blocks_are_bounded_by_bytes_and_say_where_each_record_is(
     for a, b in zip(blocks, blocks[1:], strict=False):  # a block is closed only when full
         assert sum(map(len, a)) + len(b[0]) > budget
     assert len(bodies) == {1: 8, 100: 5, 250: 4, 10_000: 1}[budget]
+
+
+@pytest.mark.parametrize("first", [None, 0, 1, 2, 3, 4, 5, 100])
+def test_stats_read_in_part_are_the_first_figures_and_cases(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, first: int | None
+) -> None:
+    """A dashboard reads the first figures and cases, and counts the others."""
+    from immunofacts import query
+
+    monkeypatch.setattr(cache, "LIST_BLOCK", 2)
+    ds = cache.validate_dataset(dataset)
+    want = query.stats(ds)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        got = warm.stats(first)
+        blocks = warm.db.execute("SELECT count(*) FROM lists").fetchone()[0]
+    finally:
+        warm.close()
+    n = len(want.figures) if first is None else first
+    assert got.figures == want.figures[:n]
+    assert got.more_figures == len(want.figures) - len(got.figures)
+    assert got.cases == want.cases[: len(want.cases) if first is None else first]
+    assert got.more_cases == len(want.cases) - len(got.cases)
+    assert got.backing == {h.claim_id: want.backing[h.claim_id] for h in got.figures}
+    assert blocks == -(-len(want.figures) // 2) - (-len(want.cases) // 2)
+    everything = {"figures", "backing", "cases", "more_figures", "more_cases"}
+    for field in set(want.__struct_fields__) - everything:
+        assert getattr(got, field) == getattr(want, field), field

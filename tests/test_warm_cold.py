@@ -188,6 +188,34 @@ def test_streamed_lists_answer_warm_as_cold_in_every_format(
             assert (warm.exit_code, warm.stdout, warm.stderr) == (0, cold.stdout, cold.stderr)
 
 
+@pytest.mark.parametrize("fmt", ["json", "csv", "plain", "markdown"])
+def test_show_stats_answers_warm_as_cold_with_figures_left_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    """The dashboard reads only the first figures and cases, from blocks of one: it says
+    the same as from the whole dataset, and JSON and CSV still give every figure."""
+    import shutil
+
+    from immunofacts.render import views
+
+    monkeypatch.setattr(cache, "LIST_BLOCK", 1)
+    monkeypatch.setattr(views, "FIGURES_SHOWN", 2)
+    monkeypatch.setattr(views, "CASES_SHOWN", 1)
+    root = Path(__file__).resolve().parent.parent / "data"
+    for name in ("immunofacts.yaml", "article.txt"):
+        shutil.copy(root / name, tmp_path / name)
+    full = ["show-stats", "--format", fmt, "--data", str(tmp_path / "immunofacts.yaml")]
+    cold = CliRunner().invoke(app, full, env={"XDG_CACHE_HOME": None, "HOME": None})
+    assert cold.exit_code == 0, cold.stderr
+    if fmt in ("json", "csv"):
+        assert cold.stdout.count("claim-car-t-ind-applications") == 4  # every figure
+    else:
+        assert "and 2 more" in cold.stdout and "and 2 more (list-cases" in cold.stdout
+    for _ in range(2):  # building the cache, then answered from it
+        warm = CliRunner().invoke(app, full, env={"XDG_CACHE_HOME": str(tmp_path / "c")})
+        assert (warm.exit_code, warm.stdout, warm.stderr) == (0, cold.stdout, cold.stderr)
+
+
 def test_suggestions_come_in_the_same_order_warm_and_cold(tmp_path: Path) -> None:
     """Words sharing a root are suggested in sorted order, whatever order the records
     hold them in (the cache lists them sorted)."""

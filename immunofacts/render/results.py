@@ -148,6 +148,14 @@ class Statistics(One[shapes.StatsJSON], frozen=True):
     shape = shapes.StatsJSON
     stats: Stats
 
+    @staticmethod
+    def shown(fmt: Format | None) -> int | None:
+        """How many figures and cases a format shows: all (None) in JSON and CSV, the
+        first few on the dashboard of every other."""
+        if fmt in (Format.JSON, Format.CSV):
+            return None
+        return max(views.FIGURES_SHOWN, views.CASES_SHOWN)
+
     def data(self) -> shapes.StatsJSON:
         return shapes.stats(self.stats)
 

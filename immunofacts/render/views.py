@@ -315,30 +315,44 @@ class _Lines:
         return Marked("\n".join(self.lines), tuple(self.spans))
 
 
+#: How many figures and cases the dashboard of `show-stats` shows; it says how many
+#: more there are and where to find them (JSON and CSV give every figure).
+FIGURES_SHOWN = 12
+CASES_SHOWN = 12
+
+
 def _figures(st: Stats) -> Section | None:
-    """The source's own numbers, each value first, then where they come from."""
-    if not st.figures:
+    """The source's first numbers, each value first, then where they come from."""
+    if not st.figures and not st.more_figures:
         return None
     out = _Lines()
-    for h in st.figures:
+    shown = st.figures[:FIGURES_SHOWN]
+    for h in shown:
         value = figure_text(h.figure)
         out.add(f"{value} — {h.figure.label}", "value", 0, len(value))
-    for claim_id in dict.fromkeys(h.claim_id for h in st.figures):
+    for claim_id in dict.fromkeys(h.claim_id for h in shown):
         evidence, verdict, rating = st.backing.get(claim_id, ("", "", ""))
         out.add(f"from {claim_id}: {evidence}, {verdict}, rated {rating}", "label")
+    more = len(st.figures) - len(shown) + st.more_figures
+    if more:
+        out.add(f"… and {more} more (show-stats --format json, or list-claims --kind statistic)")
     return Section("The article's figures", text=out.marked())
 
 
 def _cases(st: Stats) -> Section | None:
-    """Each case: how it is judged, what the source says, and what happened later."""
-    if not st.cases:
+    """The first cases: how each is judged, what the source says, and what happened later."""
+    if not st.cases and not st.more_cases:
         return None
     out = _Lines()
-    for c in st.cases:
+    shown = st.cases[:CASES_SHOWN]
+    for c in shown:
         out.add(f"{c.id}: {c.rating}, {c.verdict}", "value", 0, len(c.id))
         out.add(f"  {c.title}")
         for later in c.later:
             out.add(f"  Later, {later}", "later", 2)
+    more = len(st.cases) - len(shown) + st.more_cases
+    if more:
+        out.add(f"… and {more} more (list-cases, or show-case ID)")
     return Section("Cases", text=out.marked())
 
 
@@ -352,8 +366,8 @@ def _held_up(st: Stats) -> str:
 
 
 def stats_doc(st: Stats) -> Doc:
-    """A dashboard: the source's figures, its cases, and how its claims divide by
-    rating, verdict, kind and evidence."""
+    """A dashboard: the source's first figures and cases (`FIGURES_SHOWN`, `CASES_SHOWN`),
+    and how its claims divide by rating, verdict, kind and evidence."""
 
     def chart(title: str, counts: dict[str, int], note: str | None = None) -> Section:
         fields = tuple(Field(k, str(v)) for k, v in counts.items())
