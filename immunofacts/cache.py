@@ -207,27 +207,30 @@ class Cache:
             self._head = msgspec.msgpack.decode(self._blob("head"), type=_Head)
         return self._head
 
-    def _bodies(self, n: int) -> list[memoryview]:
-        """The encoded records of the `n`th block of bodies."""
+    def _bodies(self, n: int) -> tuple[memoryview, int, tuple[int, ...]]:
+        """The `n`th block of bodies, as `_block` gives it."""
         row = self.db.execute("SELECT body, crc FROM bodies WHERE n = ?", (n,)).fetchone()
         if row is None or zlib.crc32(row[0]) != row[1]:
             raise Stale
         if self._zdict is None:
             self._zdict = self._blob("zdict")
-        return _unpack(row[0], self._zdict)
+        return _block(row[0], self._zdict)
 
     def rows(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
         """Records in dataset order, those matching an SQL condition on `records`,
         decoded one at a time as they are read (a block of bodies at a time)."""
         sql = f"SELECT records.is_case, records.blk, records.pos FROM records {where}"
         sql += " ORDER BY records.rowid"
-        at, block = -1, []
+        at, data, base = -1, memoryview(b""), 0
+        ends: tuple[int, ...] = ()
         for is_case, n, i in self.db.execute(sql, args):
             if n != at:
-                at, block = n, self._bodies(n)
-            if type(i) is not int or not 0 <= i < len(block):
+                at = n
+                data, base, ends = self._bodies(n)
+            if type(i) is not int or not 0 <= i < len(ends):
                 raise Stale
-            yield self._case.decode(block[i]) if is_case else self._claim.decode(block[i])
+            raw = data[base + ends[i - 1] if i else base : base + ends[i]]
+            yield self._case.decode(raw) if is_case else self._claim.decode(raw)
 
     def streamed(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
         """`rows`, the first read now: a damaged cache is found before anything is written
@@ -909,8 +912,11 @@ def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
     return packer.compress(head + b"".join(raws)) + packer.flush()
 
 
-def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:
-    """The encoded records of a block written by `_pack` (Stale if it is not one)."""
+def _block(body: bytes, zdict: bytes) -> tuple[memoryview, int, tuple[int, ...]]:
+    """A block written by `_pack`, decompressed (Stale if it is not one): its bytes, where
+    its records start, and where each ends from there. Record i is
+    ``data[base + ends[i - 1] if i else base : base + ends[i]]``; only the records read
+    are cut out."""
     try:
         data = memoryview(zlib.decompressobj(_WBITS, zdict=zdict).decompress(body))
         (count,) = struct.unpack_from("<I", data)
@@ -920,6 +926,12 @@ def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:
     base = 4 + 4 * count
     if base + (ends[-1] if ends else 0) != len(data):
         raise Stale
+    return data, base, ends
+
+
+def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:
+    """The encoded records of a block written by `_pack` (Stale if it is not one)."""
+    data, base, ends = _block(body, zdict)
     out = []
     start = base
     for end in ends:
