@@ -88,6 +88,22 @@ def test_json_text_already_made_is_written_as_it_is(
     assert "".join(json_elements(iter(mixed), pad)) == want
 
 
+@given(
+    st.lists(
+        st.lists(st.text(max_size=6) | st.text(st.characters(max_codepoint=127), max_size=6)),
+        min_size=1,
+    )
+)
+def test_plain_lines_are_each_row_cleaned(rows: list[list[str]]) -> None:
+    """Rows whose cells are all printable are joined at once; any other chunk row by row:
+    the same text either way."""
+    from immunofacts.render.base import clean
+    from immunofacts.render.formats import _tsv_lines
+
+    want = "".join("\t".join(clean(c, oneline=True) for c in row) + "\n" for row in rows)
+    assert _tsv_lines([tuple(row) for row in rows]) == want
+
+
 @given(st.text() | st.text(st.characters(max_codepoint=127)))
 def test_json_escapes_the_same_characters_on_its_fast_path(text: str) -> None:
     """Text all in ASCII skips the escaping pass: it would have changed nothing."""

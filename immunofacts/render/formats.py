@@ -204,6 +204,21 @@ def _tsv(row: Row) -> str:
     return "\t".join(clean(str(c), oneline=True) for c in row)
 
 
+def _tsv_lines(rows: list[Row]) -> str:
+    """`_tsv` of each row, a line each: at once for rows whose every cell is printable
+    (no tab, line break or control character, which `clean` would change), which most are."""
+    lines = [list(map(str, row)) for row in rows]
+    text = "\n".join(["\t".join(cells) for cells in lines])
+    tabs = sum(len(cells) for cells in lines) - len(lines)
+    if (
+        text.count("\t") == tabs
+        and text.count("\n") == len(lines) - 1
+        and text.replace("\t", "").replace("\n", "").isprintable()
+    ):
+        return text + "\n"
+    return "".join([_tsv(row) + "\n" for row in rows])
+
+
 def to_plain(view: Table | Doc, *, header: bool = True) -> Iterator[str]:
     """Untruncated text for pipes: a tab-separated line per row under a line of column
     names (unless `header` is false, or there are no rows), or `label: value` lines."""
@@ -211,7 +226,7 @@ def to_plain(view: Table | Doc, *, header: bool = True) -> Iterator[str]:
         for n, chunk in enumerate(_chunks(view.rows)):
             if header and n == 0:  # no rows, no header: an empty answer stays empty
                 yield _tsv(view.columns) + "\n"
-            yield "".join([_tsv(row) + "\n" for row in chunk])
+            yield _tsv_lines(chunk)
         return
     yield clean(view.title, oneline=True) + "\n"
     if view.subtitle:
