@@ -724,32 +724,69 @@ def _index_words(db: sqlite3.Connection, texts: Sequence[str]) -> None:
     db.execute("DROP TABLE temp.fts_words")
 
 
+class _Writer:
+    """Writes to a database in the order given, in a thread of its own: SQLite does most
+    of its work without Python's lock, alongside the Python work of the thread that
+    prepares the rows. The first write that fails stops the rest; `finish` raises it."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._jobs: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
+        self._failed: list[BaseException] = []
+        self._thread = threading.Thread(target=self._run, name="cache-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if not self._failed:
+                try:
+                    job()
+                except BaseException as e:  # raised again by `finish`
+                    self._failed.append(e)
+
+    def __call__(self, job: Callable[[], object]) -> None:
+        self._jobs.put(job)
+
+    def finish(self, *, cancel: bool = False) -> None:
+        """Wait for every write given (with `cancel`, skip those not yet begun)."""
+        if cancel:
+            self._failed.append(Stale())
+        self._jobs.put(None)
+        self._thread.join()
+        if self._failed and not cancel:
+            raise self._failed[0]
+
+
 def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
-    """Write every row of the cache for `ds`, in one pass over its records. The word
-    index is built in a second thread: `db` must be open with ``check_same_thread=False``."""
-    import threading
+    """Write every row of the cache for `ds`, in one pass over its records. The rows are
+    written by a second thread: `db` must be open with ``check_same_thread=False``, and
+    is not used by this one until they are."""
+    from functools import partial
 
     from . import query
     from .tokens import finish_stats, index_texts, root
 
+    def roots() -> None:
+        # Only a word of three ASCII letters or more has a root of its own (see `root`);
+        # a word that is its own root has none recorded.
+        stemmed = db.execute(
+            "SELECT word FROM vocab WHERE word GLOB '[a-z][a-z][a-z]*' AND word NOT GLOB '*[^a-z]*'"
+        ).fetchall()
+        db.executemany(
+            "UPDATE vocab SET root = ? WHERE word = ?",
+            [(r, w) for (w,) in stemmed if (r := root(w)) != w],
+        )
+
     recs = ds.records()
     texts, lengths = index_texts(recs, ds.entity_map())
-    failed: list[BaseException] = []
-
-    def index() -> None:
-        try:
-            _index_words(db, texts)
-        except BaseException as e:  # raised again once the thread is joined
-            failed.append(e)
-
-    worker = threading.Thread(target=index, name="word-index", daemon=True)
-    worker.start()
+    write = _Writer()
     try:
-        # Nothing below uses `db` until the word index is built.
+        write(partial(_index_words, db, texts))
+        write(roots)
+        del texts
         labels = [f.label for f in query.LABEL_FILTERS.values()]
-        encoder = msgspec.msgpack.Encoder()
-        raws = [encoder.encode(rec) for rec in recs]
-        zdict = _zdict(raws)
         records = []
         naming: dict[str, list[int]] = {}  # entity id -> the records naming it, in order
         for i, rec in enumerate(recs, start=1):
@@ -765,48 +802,44 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
                     naming[e].append(i)
                 else:
                     naming[e] = [i]
+        count = len(records)
         names = [(e, i) for e in sorted(naming) for i in naming[e]]  # in the table's key order
         del naming
+        write(partial(db.executemany, "INSERT INTO names VALUES (?, ?)", names))
+        del names
+        encoder = msgspec.msgpack.Encoder()
+        raws = [encoder.encode(rec) for rec in recs]
+        zdict = _zdict(raws)
         bodies, places = _blocks(raws, zdict)
         del raws
+        marks = ", ".join("?" * (len(records[0]) + 2)) if records else "?"
+        placed = [r + p for r, p in zip(records, places, strict=True)]
+        del records, places
+        write(partial(db.executemany, f"INSERT INTO records VALUES ({marks})", placed))
+        write(partial(db.executemany, "INSERT INTO bodies VALUES (?, ?, ?)", bodies))
+        del placed, bodies
         head = _Head(ds.schema, ds.source, ds.entities)
         stats, lists = _stats_rows(query.stats(ds), encoder)
         blobs = {
             "head": encoder.encode(head),
             "source_text": encoder.encode(ds.source_text),
-            "wordstats": encoder.encode(finish_stats(len(records), lengths)),
+            "wordstats": encoder.encode(finish_stats(count, lengths)),
             "stats": encoder.encode(stats),
             "entity_counts": encoder.encode(query.entity_counts(ds)),
         }
         timeline = _timeline_rows(query.timeline_events(ds))
+        write(partial(db.executemany, "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?)", timeline))
+        del timeline
         blobs = {k: zlib.compress(v, 1) for k, v in blobs.items()}
         blobs["zdict"] = zlib.compress(zdict)
-    finally:
-        worker.join()
-    if failed:
-        raise failed[0]
-    marks = ", ".join("?" * (len(records[0]) + 2)) if records else "?"
-    db.executemany(
-        f"INSERT INTO records VALUES ({marks})",
-        (r + p for r, p in zip(records, places, strict=True)),
-    )
-    db.executemany("INSERT INTO bodies VALUES (?, ?, ?)", bodies)
-    db.executemany("INSERT INTO names VALUES (?, ?)", names)
-    # Only a word of three ASCII letters or more has a root of its own (see `root`); a
-    # word that is its own root has none recorded.
-    stemmed = db.execute(
-        "SELECT word FROM vocab WHERE word GLOB '[a-z][a-z][a-z]*' AND word NOT GLOB '*[^a-z]*'"
-    ).fetchall()
-    db.executemany(
-        "UPDATE vocab SET root = ? WHERE word = ?",
-        [(r, w) for (w,) in stemmed if (r := root(w)) != w],
-    )
-    db.executescript(_INDEXES)
-    db.executemany("INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?)", timeline)
-    db.executemany("INSERT INTO lists VALUES (?, ?, ?, ?)", lists)
-    db.executemany(
-        "INSERT INTO blobs VALUES (?, ?, ?)", ((k, v, zlib.crc32(v)) for k, v in blobs.items())
-    )
+        write(partial(db.executemany, "INSERT INTO lists VALUES (?, ?, ?, ?)", lists))
+        rows = [(k, v, zlib.crc32(v)) for k, v in blobs.items()]
+        write(partial(db.executemany, "INSERT INTO blobs VALUES (?, ?, ?)", rows))
+        write(partial(db.executescript, _INDEXES))
+    except BaseException:
+        write.finish(cancel=True)
+        raise
+    write.finish()
 
 
 #: How many headline figures, or case outcomes, of `show-stats` are kept together.
