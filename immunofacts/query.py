@@ -651,6 +651,28 @@ def _search(
     marks: bool,
 ) -> list[Hit]:
     """`search`; without `marks`, the hits carry no matches and no texts."""
+    import gc
+
+    # A search makes objects for every hit (its record, its fields, its matches) and
+    # frees almost none of them before it returns: the cyclic collector, run as they
+    # are made, would walk them again and again for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _ranked_hits(source, query, labels, marks=marks)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _ranked_hits(
+    source: Dataset | SearchIndex,
+    query: str | Sequence[str] | SearchQuery,
+    labels: Mapping[str, Wanted],
+    *,
+    marks: bool,
+) -> list[Hit]:
+    """`_search`, with the collector as it is."""
     import math
 
     index = DatasetIndex(source) if isinstance(source, Dataset) else source
