@@ -199,3 +199,12 @@ def test_the_benchmark_raises_the_cap_exactly_where_immunofacts_sets_it() -> Non
     from immunofacts.loading import MAX_BYTES
 
     assert _run_module().DEFAULT_CAP_BYTES == MAX_BYTES
+
+
+def test_search_hits_are_counted_in_the_whole_output() -> None:
+    """A search whose output is longer than the part kept for checks is counted from all of it."""
+    run = _run_module()
+    n = run.KEEP_BYTES // 1000 + 10
+    code = f"import json; print(json.dumps([{{'id': 'x' * 1000}}] * {n}))"
+    assert run._count_hits(run.Cmd([sys.executable, "-c", code], dict(os.environ))) == n
+    assert run._count_hits(run.Cmd([sys.executable, "-c", "print('no')"], dict(os.environ))) == -1
