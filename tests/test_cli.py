@@ -822,3 +822,26 @@ def test_root_flags_after_the_command_are_read_as_root_flags() -> None:
     # After "--" they are words to search for, not flags.
     assert hoist_root_flags(["search", "--", "--raw"]) == ["search", "--", "--raw"]
     assert hoist_root_flags(["--raw", "list-claims"]) == ["--raw", "list-claims"]
+
+
+def test_show_stats_puts_each_claims_source_line_after_its_own_figures(tmp_path: Path) -> None:
+    from immunofacts.loading import dump_yaml
+
+    claims = [
+        {"id": f"claim-{name}", "kind": "statistic", "statement": "s", "quote": "q",
+         "evidence": "unsourced",
+         "figures": [{"label": f"{name} {i}", "value": i, "unit": "u"} for i in (1, 2)]}
+        for name in ("first", "second")
+    ]  # fmt: skip
+    ds = {"schema": 2, "source": {"id": "src", "title": "T", "publisher": "P"}, "claims": claims}
+    path = tmp_path / "d.yaml"
+    path.write_text(dump_yaml(ds), encoding="utf-8")
+    result = CliRunner().invoke(app, ["show-stats", "--format", "plain", "--data", str(path)])
+    assert result.exit_code == 0, result.stderr
+    lines = [ln.strip() for ln in result.stdout.splitlines()]
+    at = lines.index("The article's figures:")
+    got = [
+        ln.split(" — ")[-1] if " — " in ln else ln.split(":")[0] for ln in lines[at + 1 : at + 7]
+    ]
+    assert got == ["first 1", "first 2", "from claim-first", "second 1", "second 2",
+                   "from claim-second"]  # fmt: skip

@@ -6,6 +6,7 @@ Markdown by `formats`. A list view builds its rows lazily from any iterable.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 from ..diff import DatasetDiff
@@ -327,10 +328,11 @@ def _figures(st: Stats) -> Section | None:
         return None
     out = _Lines()
     shown = st.figures[:FIGURES_SHOWN]
-    for h in shown:
-        value = figure_text(h.figure)
-        out.add(f"{value} — {h.figure.label}", "value", 0, len(value))
-    for claim_id in dict.fromkeys(h.claim_id for h in shown):
+    # Each claim's figures, then the line that says where they come from.
+    for claim_id, group in itertools.groupby(shown, key=lambda h: h.claim_id):
+        for h in group:
+            value = figure_text(h.figure)
+            out.add(f"{value} — {h.figure.label}", "value", 0, len(value))
         evidence, verdict, rating = st.backing.get(claim_id, ("", "", ""))
         out.add(f"from {claim_id}: {evidence}, {verdict}, rated {rating}", "label")
     more = len(st.figures) - len(shown) + st.more_figures
