@@ -662,6 +662,10 @@ def _search(
         return _ranked_hits(source, query, labels, marks=marks)
     finally:
         if collecting:
+            # The hits are kept, or freed by counting references: left to the collector,
+            # rendering them (thousands of small objects more) would walk them all again,
+            # several times, for nothing.
+            gc.freeze()
             gc.enable()
 
 
