@@ -751,6 +751,59 @@ def test_python_dash_m_error_exit_code(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_validate_in_a_process_of_its_own_writes_everything_and_leaves_a_cache(
+    tmp_path: Path,
+) -> None:
+    # validate leaves the process without freeing the dataset: its output, its exit
+    # status and the cache it built must all be complete all the same.
+    env = {**_subprocess_env(), "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    command = [sys.executable, "-m", "immunofacts", "validate", str(DATA)]
+    proc = subprocess.run(
+        [*command, "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["ok"] is True
+    assert proc.stderr == ""
+    caches = list((tmp_path / "xdg").rglob("*.sqlite"))
+    assert len(caches) == 1 and not list((tmp_path / "xdg").rglob("*.tmp"))
+    warm = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "immunofacts",
+            "list-cases",
+            "--data",
+            str(DATA),
+            "--format",
+            "json",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert warm.returncode == 0, warm.stderr
+    assert len(json.loads(warm.stdout)) == 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("claims: 3\n")
+    failed = subprocess.run(
+        [sys.executable, "-m", "immunofacts", "validate", str(bad)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr and failed.stderr.strip()
+
+
 def test_console_script(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "immunofacts"
     if not script.exists():
