@@ -691,7 +691,7 @@ def _write_cache(
                 meta["source_path"] = os.path.abspath(src)
                 meta["source_stamp"], meta["source_hash"] = source
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-            _fill(db, ds)
+            _fill_deferring_signals(db, ds)
             db.commit()
         finally:
             db.close()
@@ -701,6 +701,39 @@ def _write_cache(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _fill_deferring_signals(db: sqlite3.Connection, ds: Dataset) -> None:
+    """`_fill`, with SIGINT, SIGTERM and SIGHUP held until its writer thread has stopped.
+
+    A signal's exception must not unwind past `_fill` (and close the database) while
+    that thread still writes: SQLite would use freed memory. A signal that arrives
+    meanwhile stops the running write and skips the rest, and is raised again, with
+    its own handler, once the thread has stopped."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        _fill(db, ds)  # handlers can only be set from the main thread; none run here
+        return
+    pending: list[int] = []
+    writers: list[_Writer] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+        for w in writers:
+            w.stop()
+
+    kept = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        kept[sig] = signal.signal(sig, hold)
+    try:
+        _fill(db, ds, writers)
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 #: How many records' texts go to the word index in one statement.
@@ -729,10 +762,12 @@ class _Writer:
     of its work without Python's lock, alongside the Python work of the thread that
     prepares the rows. The first write that fails stops the rest; `finish` raises it."""
 
-    def __init__(self) -> None:
+    def __init__(self, db: sqlite3.Connection) -> None:
         import queue
         import threading
 
+        self._db = db
+        self._stopped = False
         self._jobs: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
         self._failed: list[BaseException] = []
         self._thread = threading.Thread(target=self._run, name="cache-writer", daemon=True)
@@ -747,19 +782,44 @@ class _Writer:
                     self._failed.append(e)
 
     def __call__(self, job: Callable[[], object]) -> None:
+        if self._stopped:
+            raise Stale  # stopped by a signal: `_fill` stops too
         self._jobs.put(job)
 
+    def stop(self) -> None:
+        """Stop the running write, skip the rest, and refuse new ones (from a signal
+        handler: it only sets flags and asks SQLite to stop)."""
+        self._stopped = True
+        self._cancel()
+
+    def _cancel(self) -> None:
+        """Skip the writes not yet begun, and stop the one running."""
+        self._failed.append(Stale())
+        self._db.interrupt()
+
     def finish(self, *, cancel: bool = False) -> None:
-        """Wait for every write given (with `cancel`, skip those not yet begun)."""
+        """Wait for every write given (with `cancel`, skip those not yet begun). The
+        thread has always stopped when this returns or raises, whatever signal arrives
+        meanwhile: the caller closes the database next, which must not happen under a
+        running write (SQLite would use freed memory)."""
         if cancel:
-            self._failed.append(Stale())
+            self._cancel()
         self._jobs.put(None)
-        self._thread.join()
+        interrupted: BaseException | None = None
+        while True:
+            try:
+                self._thread.join()
+                break
+            except BaseException as e:  # a signal while waiting: stop, then raise it
+                interrupted = interrupted or e
+                self._cancel()
+        if interrupted is not None:
+            raise interrupted
         if self._failed and not cancel:
             raise self._failed[0]
 
 
-def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
+def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = None) -> None:
     """Write every row of the cache for `ds`, in one pass over its records. The rows are
     written by a second thread: `db` must be open with ``check_same_thread=False``, and
     is not used by this one until they are."""
@@ -781,7 +841,9 @@ def _fill(db: sqlite3.Connection, ds: Dataset) -> None:
 
     recs = ds.records()
     texts, lengths = index_texts(recs, ds.entity_map())
-    write = _Writer()
+    write = _Writer(db)
+    if writers is not None:
+        writers.append(write)
     try:
         write(partial(_index_words, db, texts))
         write(roots)
