@@ -661,6 +661,33 @@ def _resolve_plain(value: str) -> Any:
     return _SPECIAL_FLOAT.get(value, value)
 
 
+#: A character beyond U+FFFF written in JSON's way, as a pair of surrogate escapes (not
+#: after an escaped backslash), which PyYAML refuses.
+_PAIR_ESCAPE = re.compile(
+    r"(?<!\\)((?:\\\\)*)\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+)
+
+
+def _astral_escapes(text: str) -> str:
+    """JSON text with each surrogate-pair escape written as the one ``\\U`` escape YAML
+    reads. Only for text that is JSON, where every backslash is inside a double-quoted
+    string (in YAML's other scalars a backslash is just a character)."""
+    if "\\u" not in text or text.lstrip()[:1] not in ("{", "["):
+        return text
+    if _PAIR_ESCAPE.search(text) is None:
+        return text
+    try:
+        msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        hi, lo = int(m.group(2), 16), int(m.group(3), 16)
+        return f"{m.group(1)}\\U{0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00):08x}"
+
+    return _PAIR_ESCAPE.sub(one, text)
+
+
 def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
     """Parse YAML text strictly; return the data and the line of every node's path.
 
@@ -677,6 +704,7 @@ def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:
         line = mark.line + 1 if mark is not None else None
         return DataError([Problem(name, line, where, what)])
 
+    text = _astral_escapes(text)
     loader = base(text)
     try:
         try:

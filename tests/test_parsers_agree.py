@@ -410,3 +410,16 @@ def test_the_pre_scan_lets_ordinary_text_through(text: str) -> None:
     fast, why = _fast_parse(text)
     assert why == ""
     assert same(fast, parse_yaml(text, "t.yaml")[0])
+
+
+def test_the_careful_parser_reads_json_surrogate_pair_escapes() -> None:
+    """JSON writes a character beyond U+FFFF (a tag character, say) as two escapes, as our
+    JSON export does; read back as a dataset by the careful parser, it is one character."""
+    import msgspec
+
+    text = '{"a": "x\\udb40\\udc01y", "b": "\\\\udb40 \\u00e9", "c": ["\\ud83d\\ude00"]}'
+    assert parse_yaml(text, "t.json")[0] == msgspec.json.decode(text)
+    # A lone half is still refused, and YAML that is not JSON is read as it is.
+    with pytest.raises(DataError):
+        parse_yaml('{"a": "\\udb40"}', "t.json")
+    assert parse_yaml("a: x\\udb40\\udc01\n", "t.yaml")[0] == {"a": "x\\udb40\\udc01"}
