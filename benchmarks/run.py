@@ -1,7 +1,7 @@
 """Benchmark the immunofacts CLI as a user runs it, and print a Markdown table.
 
 Usage: python benchmarks/run.py [--sizes 1000,10000,100000] [--shipped-sizes N,N] [--large]
-       [--runs 5] [--dataset KIND:N=FILE] [--quick] [--json FILE]
+       [--runs 5] [--dataset KIND:N=FILE] [--only SUBSTRING[,SUBSTRING]] [--quick] [--json FILE]
 
 Every timing figure is the ratio of two commands timed side by side in the same
 run, interleaved (A, B, A, B, ...), so that a noisy machine slows both alike;
@@ -179,6 +179,12 @@ class Bench:
     progress: Progress = field(default_factory=lambda: Progress(False))
     pyver: str = ""
     pyyaml: str = ""
+    #: Run only the rows whose figure contains one of these (all rows when empty).
+    only: tuple[str, ...] = ()
+
+    def wants(self, *figures: str) -> bool:
+        """Whether any of these figures is to be measured (see `--only`)."""
+        return not self.only or any(s in f for f in figures for s in self.only)
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -457,26 +463,35 @@ def startup_rows(bench: Bench, runs: int) -> list[Row]:
     complete = Cmd(
         [ifx], complete_env, check=_expect(COMPLETE_EXPECT), label=f"complete {COMPLETE_WORDS!r}"
     )
-    bench.log("startup: warming up")
-    for cmd in (floor, list_cases, show_stats, bare, complete):
-        bench.run(cmd)
+    figures = [
+        (figure, cmd, target)
+        for figure, cmd, target in (
+            ("startup: list-cases / floor", list_cases, 1.0),
+            ("startup: show-stats / floor", show_stats, 1.0),
+            ("startup: python -c pass / floor", bare, None),
+            ("completion: show-case case- / floor", complete, None),
+        )
+        if bench.wants(figure, STARTUP_RSS.get(figure, figure))
+    ]
     rows = []
-    for figure, cmd, target in (
-        ("startup: list-cases / floor", list_cases, 1.0),
-        ("startup: show-stats / floor", show_stats, 1.0),
-        ("startup: python -c pass / floor", bare, None),
-        ("completion: show-case case- / floor", complete, None),
-    ):
+    if figures:
+        bench.log("startup: warming up")
+        for cmd in (floor, *(cmd for _, cmd, _ in figures)):
+            bench.run(cmd)
+    for figure, cmd, target in figures:
         row, a_s, b_s = paired(bench, figure, cmd, floor, runs, target)
         rows.append(row)
-        if cmd is bare:
-            rows.append(Row("startup: python -c pass: peak RSS", "MiB",
-                            [s.rss_kib / 1024 for s in a_s]))  # fmt: skip
-        if cmd is list_cases:
-            rows.append(Row("startup: list-cases: peak RSS", "MiB",
-                            [s.rss_kib / 1024 for s in a_s]))  # fmt: skip
+        if figure in STARTUP_RSS:
+            rows.append(Row(STARTUP_RSS[figure], "MiB", [s.rss_kib / 1024 for s in a_s]))
     bench.progress.advance(STARTUP_COST * runs)
-    return rows
+    return [r for r in rows if bench.wants(r.figure)]
+
+
+#: The start-up figures that also report the peak RSS of their command, and that row's name.
+STARTUP_RSS = {
+    "startup: list-cases / floor": "startup: list-cases: peak RSS",
+    "startup: python -c pass / floor": "startup: python -c pass: peak RSS",
+}
 
 
 #: Commands timed at every size, against `list-cases` on the article; the flag says whether
@@ -570,6 +585,34 @@ def commands_cost(size: int, runs: int) -> float:
     return VALIDATE_S_PER_MB * size / 1e6 + (runs + 1) * per_run
 
 
+#: How the rows name each kind of dataset.
+LABELS = {False: "synthetic", True: "shipped copies"}
+
+
+def load_figures(prefix: str) -> tuple[str, ...]:
+    """The figures of a dataset's first-load runs."""
+    return tuple(
+        f"{prefix}: {what}"
+        for what in (
+            "first load / PyYAML C",
+            "first load / bare yaml-rs",
+            "first load: peak RSS",
+            "cache size / YAML size",
+        )
+    )
+
+
+def command_figures(prefix: str, name: str) -> tuple[str, str]:
+    """The figures of one warm command on a dataset: its time, its peak RSS."""
+    return f"{prefix}: {name} / list-cases", f"{prefix}: {name}: peak RSS"
+
+
+def size_figures(label: str, n: int) -> list[str]:
+    """Every figure of the dataset of `n` claims of this kind."""
+    prefix = f"{label} N={n}"
+    return [*load_figures(prefix), *(f for c in COMMANDS for f in command_figures(prefix, c[0]))]
+
+
 def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[Row]:
     """First load (empty cache) against PyYAML and yaml-rs; every command warm against
     list-cases on the article, with its peak RSS; the cache's size against the YAML's."""
@@ -608,11 +651,15 @@ def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[R
         why = lines[0] if len(lines) == 1 else f"{lines[0]}: {lines[-1]}"
         rows.append(Row(figure, "", [], error=why[:300]))
 
+    commands = [c for c in COMMANDS if bench.wants(*command_figures(prefix, c[0]))]
     warm_cache: Path | None = None
+    v_s: list[Sample] = []
     try:
-        if huge:
+        if not bench.wants(*load_figures(prefix)):
+            if commands:  # no first-load figure: one untimed run, for the warm cache
+                bench.run(validate())
+        elif huge:
             # validate and yaml-rs interleaved; PyYAML's parse once per file, remembered.
-            v_s: list[Sample] = []
             y_s: list[Sample] = []
             for _ in range(load_runs):
                 v_s.append(bench.run(validate()))
@@ -635,12 +682,16 @@ def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[R
                                   load_runs, 2.5 if big else None)  # fmt: skip
             rows.append(row)
             v_s += more
-        rows.append(Row(f"{prefix}: first load: peak RSS", "MiB", [s.rss_kib / 1024 for s in v_s]))
-        cache_files = list((caches[-1] / "immunofacts").glob("*.sqlite"))
-        if cache_files:
-            ratio = cache_files[0].stat().st_size / size
-            rows.append(Row(f"{prefix}: cache size / YAML size", "×", [ratio], target=1.2))
-        warm_cache = caches[-1]  # the last first load's cache serves the warm commands
+        if v_s:
+            rows.append(
+                Row(f"{prefix}: first load: peak RSS", "MiB", [s.rss_kib / 1024 for s in v_s])
+            )
+            cache_files = list((caches[-1] / "immunofacts").glob("*.sqlite"))
+            if cache_files:
+                ratio = cache_files[0].stat().st_size / size
+                rows.append(Row(f"{prefix}: cache size / YAML size", "×", [ratio], target=1.2))
+        if caches:
+            warm_cache = caches[-1]  # the last first load's cache serves the warm commands
     except BenchError as e:
         failed(f"{prefix}: first load", e)
     for c in caches[:-1] if warm_cache else caches:
@@ -654,7 +705,7 @@ def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[R
     claim, case = _ids(data)
     list_cases = Cmd([ifx, "list-cases"], bench.env)
     env = _env_for(bench, data, warm_cache)
-    for name, args, whole in COMMANDS:
+    for name, args, whole in commands:
         argv = [a.format(claim=claim, case=case) for a in args]
         cmd = Cmd([ifx, *argv, "--data", str(data)], env, ok_codes=(0, 1),
                   label=f"{name} {label} N={n}")  # fmt: skip
@@ -681,7 +732,8 @@ def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[R
         rows.append(Row(f"{prefix}: {name}: peak RSS", "MiB",
                         [s.rss_kib / 1024 for s in samples], target=rss_target))  # fmt: skip
     shutil.rmtree(warm_cache, ignore_errors=True)
-    return rows
+    bench.progress.advance(per_command * (len(COMMANDS) - len(commands)))
+    return [r for r in rows if r.error or bench.wants(r.figure)]
 
 
 def header(sizes: dict[str, list[int]], runs: int, bench: Bench) -> dict[str, str]:
@@ -782,8 +834,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=HERE / "out",
         help="where datasets and PyYAML's remembered parse times are kept",
     )
+    p.add_argument(
+        "--only",
+        metavar="SUBSTRING[,SUBSTRING]",
+        help="run only the rows whose figure contains one of these, e.g. startup,completion",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = p.parse_args(argv)
+    if args.only is not None:
+        args.only = tuple(s.strip() for s in args.only.split(",") if s.strip())
+        if not args.only:
+            p.error("--only: expected comma-separated substrings of figure names")
+    else:
+        args.only = ()
     if args.quick:
         args.sizes, args.runs = list(QUICK_SIZES), 1
     else:
@@ -862,7 +925,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         package = Path(__file__).resolve().parent.parent / "immunofacts"
         compileall.compile_dir(str(package), quiet=1)
         bench = Bench(sys.executable, find_immunofacts(), env, work, launcher, args.out_dir,
-                      verbose=not args.quiet, progress=Progress(not args.quiet))  # fmt: skip
+                      verbose=not args.quiet, progress=Progress(not args.quiet),
+                      only=args.only)  # fmt: skip
         ask = "import sys, yaml; print(sys.version.split()[0], yaml.__version__)"
         versions = subprocess.run(
             [bench.python, "-c", ask],
@@ -871,7 +935,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         bench.pyver, bench.pyyaml = versions[0], versions[1]
         child_mib, runner_mib = self_check(launcher, bench.python, work)
         plan = [(shipped, n) for shipped in (False, True)
-                for n in (args.shipped_sizes if shipped else args.sizes)]  # fmt: skip
+                for n in (args.shipped_sizes if shipped else args.sizes)
+                if bench.wants(*size_figures(LABELS[shipped], n))]  # fmt: skip
         bench.progress.plan(STARTUP_COST * args.runs)
         for shipped, n in plan:
             runs = min(args.runs, BIG_RUNS) if n >= BIG_N else args.runs
@@ -888,9 +953,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.runs,
             bench,
         )
+        if args.only:
+            head["only"] = "figures containing " + " or ".join(map(repr, args.only))
         rows = startup_rows(bench, args.runs)
         for shipped, n in plan:
-            label = "shipped copies" if shipped else "synthetic"
+            label = LABELS[shipped]
             data = args.given.get((shipped, n))
             if data is None:
                 data = dataset_for(n, bench, shipped=shipped)

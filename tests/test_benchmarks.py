@@ -208,3 +208,45 @@ def test_search_hits_are_counted_in_the_whole_output() -> None:
     code = f"import json; print(json.dumps([{{'id': 'x' * 1000}}] * {n}))"
     assert run._count_hits(run.Cmd([sys.executable, "-c", code], dict(os.environ))) == n
     assert run._count_hits(run.Cmd([sys.executable, "-c", "print('no')"], dict(os.environ))) == -1
+
+
+def test_only_runs_the_rows_it_names(tmp_path: Path) -> None:
+    """`--only` measures just the figures containing one of its substrings; nothing else
+    runs (no dataset is generated)."""
+    env = dict(os.environ)
+    env.pop("IMMUNOFACTS_DATA", None)
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), "--runs", "1", "--quiet",
+         "--only", "python -c pass, N=7: list-cases", "--sizes", "7", "--shipped-sizes", "8",
+         "--out-dir", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert [line.split("|")[1].strip() for line in table[1:]] == [
+        "startup: python -c pass / floor",
+        "startup: python -c pass: peak RSS",
+        "synthetic N=7: list-cases / list-cases",
+        "synthetic N=7: list-cases: peak RSS",
+    ]
+    assert "only: figures containing 'python -c pass' or 'N=7: list-cases'" in result.stdout
+    assert [p.name for p in out.iterdir()] == ["claims-7-" + _make_dataset_digest()]
+
+
+def _make_dataset_digest() -> str:
+    import hashlib
+
+    return hashlib.sha256((BENCHMARKS / "make_dataset.py").read_bytes()).hexdigest()[:10]
+
+
+def test_only_must_name_something() -> None:
+    run = _run_module()
+    with pytest.raises(SystemExit):
+        run.parse_args(["--only", " , "])
+    assert run.parse_args(["--only", "startup, completion"]).only == ("startup", "completion")
+    assert run.parse_args([]).only == ()
+    bench = run.Bench("python", "immunofacts", {}, Path(), None, Path(), only=("show-",))
+    assert bench.wants("startup: show-stats / floor")
+    assert not bench.wants("startup: list-cases / floor", "startup: list-cases: peak RSS")
+    assert run.Bench("python", "immunofacts", {}, Path(), None, Path()).wants("anything")
