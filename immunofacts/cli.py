@@ -19,12 +19,13 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Generic, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandInfo
 
 from . import __version__
 from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, UsageError
@@ -83,11 +84,64 @@ class _Command(TyperCommand):
 
 
 class _App(typer.Typer):
-    """Typer, with help that stays readable on narrow terminals."""
+    """Typer, with help that stays readable on narrow terminals, whose command group
+    builds a command only when it is asked for (see `_Commands`).
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+    A command is registered by name and kept here, not in Typer's own list, from which
+    Typer would build every command at every start."""
+
+    def __init__(self, *, cls: type[_Group], **kwargs: Any) -> None:
+        #: name -> what Typer builds the command from, in the order registered
+        self.commands: dict[str, CommandInfo] = {}
+        super().__init__(cls=type(cls.__name__, (cls,), {"app": self}), **kwargs)
+
+    def command(self, name: str, **kwargs: Any) -> Callable[[F], F]:  # type: ignore[override]
         kwargs.setdefault("cls", _Command)
-        return super().command(*args, **kwargs)
+        register = super().command(name, **kwargs)
+
+        def decorator(f: F) -> F:
+            register(f)
+            self.commands[name] = self.registered_commands.pop()
+            return f
+
+        return decorator
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The commands of the group by name, each built from its `CommandInfo` the first
+    time it is looked up: a run builds only the command it invokes (building a command
+    reads its function's signature and makes its options), while the names, for help,
+    completion and suggestions, are known without building any."""
+
+    def __init__(self, app: _App) -> None:
+        self._app = app
+        self._names = dict.fromkeys(app.commands)  # an ordered set
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            if name not in self._names:
+                raise KeyError(name)
+            self._built[name] = typer.main.get_command_from_info(
+                self._app.commands[name],
+                pretty_exceptions_short=self._app.pretty_exceptions_short,
+                rich_markup_mode=self._app.rich_markup_mode,
+            )
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._names[name] = None
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._names[name]
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 # --- errors and output --------------------------------------------------------------
@@ -173,8 +227,18 @@ def _say(message: str, status: ExitStatus) -> int:
 
 
 class _Group(TyperGroup):
-    """The command group: the one top-level error handler around every run, and
-    help that stays readable on narrow terminals."""
+    """The command group: the one top-level error handler around every run, help that
+    stays readable on narrow terminals, and commands built only when looked up."""
+
+    #: The application whose commands these are (set by `_App` on a class of its own).
+    app: _App
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.commands = _Commands(self.app)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names, in the order registered, none built
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         if not _narrow_help(self, ctx, formatter, TyperGroup):
@@ -203,10 +267,9 @@ class _Group(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        if args is None:
-            args = sys.argv[1:]
-        args = hoist_root_flags(list(args))
+        args = list(sys.argv[1:] if args is None else args)
         try:
+            args = hoist_root_flags(args)
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             status = result if isinstance(result, int) else 0
         except SystemExit:
