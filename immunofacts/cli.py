@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Generic, NoReturn, TypeVar
 
 import typer
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandInfo
 
 from . import __version__
@@ -269,7 +269,7 @@ class _Group(TyperGroup):
     ) -> Any:
         args = list(sys.argv[1:] if args is None else args)
         try:
-            args = hoist_root_flags(args)
+            args = hoist_root_flags(args, self._valued(args))
             result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             status = result if isinstance(result, int) else 0
         except SystemExit:
@@ -280,19 +280,41 @@ class _Group(TyperGroup):
             sys.exit(status)
         return status
 
+    def _valued(self, args: list[str]) -> set[str]:
+        """The names of the options that take a value of the command the arguments name
+        (the first word that is not an option: every root option is a flag)."""
+        name = next((a for a in args if not a.startswith("-")), "")
+        if not any(a in ROOT_FLAGS for a in args) or name not in self.commands:
+            return set()  # nothing to move (and no command to build for it)
+        return {
+            opt
+            for p in self.commands[name].params
+            if isinstance(p, TyperOption) and not p.is_flag and not p.count
+            for opt in (*p.opts, *p.secondary_opts)
+        }
+
 
 #: Flags of the root command that are also accepted after the command's name.
 ROOT_FLAGS = ("--no-pager", "--raw")
 
 
-def hoist_root_flags(args: list[str]) -> list[str]:
+def hoist_root_flags(args: list[str], valued: Iterable[str] = ()) -> list[str]:
     """Move root flags written after the command (``immunofacts list-claims --no-pager``)
-    in front of it, where the root command reads them. Words after ``--`` stay put."""
-    end = args.index("--") if "--" in args else len(args)
-    moved = [a for a in args[:end] if a in ROOT_FLAGS]
+    in front of it, where the root command reads them. Words after ``--`` stay put, and
+    so does the value of an option in `valued` (the options that take one):
+    ``export --author --raw`` is an author named ``--raw``."""
+    valued = set(valued)
+    moved: list[int] = []
+    i = 0
+    while i < len(args) and args[i] != "--":
+        if args[i] in ROOT_FLAGS:
+            moved.append(i)
+        elif args[i] in valued:
+            i += 1  # its value, whatever it looks like
+        i += 1
     if not moved:
         return args
-    return moved + [a for a in args[:end] if a not in ROOT_FLAGS] + args[end:]
+    return [args[i] for i in moved] + [a for i, a in enumerate(args) if i not in moved]
 
 
 app = _App(

@@ -875,6 +875,35 @@ def test_root_flags_after_the_command_are_read_as_root_flags() -> None:
     # After "--" they are words to search for, not flags.
     assert hoist_root_flags(["search", "--", "--raw"]) == ["search", "--", "--raw"]
     assert hoist_root_flags(["--raw", "list-claims"]) == ["--raw", "list-claims"]
+    # The value of an option that takes one stays with it, whatever it looks like.
+    valued = {"--author", "-f", "--format"}
+    assert hoist_root_flags(["export", "--author", "--raw", "--no-pager"], valued) == [
+        "--no-pager",
+        "export",
+        "--author",
+        "--raw",
+    ]
+    assert hoist_root_flags(["export", "-f", "--no-pager", "--raw"], valued) == [
+        "--raw",
+        "export",
+        "-f",
+        "--no-pager",
+    ]
+    assert hoist_root_flags(["export", "--author", "--", "--raw"], valued) == [
+        "--raw",
+        "export",
+        "--author",
+        "--",
+    ]
+
+
+def test_an_option_value_that_looks_like_a_root_flag_is_the_value(tmp_path: Path) -> None:
+    out = tmp_path / "reviews.json"
+    url = "https://example.org/reviews/{id}"
+    result = run("export", "-f", "claimreview", "--author", "--raw", "--url-template", url,
+                 "-o", str(out), "--raw")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert '"name": "--raw"' in out.read_text(encoding="utf-8")
 
 
 def test_show_stats_puts_each_claims_source_line_after_its_own_figures(tmp_path: Path) -> None:
