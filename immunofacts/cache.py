@@ -42,7 +42,7 @@ from .model import Case, Claim, Dataset, Entity, Figure, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"14:{__version__}"
+CACHE_FORMAT = f"15:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 
@@ -223,10 +223,19 @@ class Cache:
         sql += " ORDER BY records.rowid"
         at, data, base = -1, memoryview(b""), 0
         ends: tuple[int, ...] = ()
+        # The blocks of each group of records (see `_blocks`) are read in turn: the
+        # blocks last used are kept, so that each is read once in a walk of them all.
+        kept: dict[int, tuple[memoryview, int, tuple[int, ...]]] = {}
         for is_case, n, i in self.db.execute(sql, args):
             if n != at:
                 at = n
-                data, base, ends = self._bodies(n)
+                block = kept.pop(n, None)
+                if block is None:
+                    block = self._bodies(n)
+                    if len(kept) >= _KEPT_BLOCKS:
+                        del kept[next(iter(kept))]
+                kept[n] = block
+                data, base, ends = block
             if type(i) is not int or not 0 <= i < len(ends):
                 raise Stale
             raw = data[base + ends[i - 1] if i else base : base + ends[i]]
@@ -872,7 +881,9 @@ def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = N
         encoder = msgspec.msgpack.Encoder()
         raws = [encoder.encode(rec) for rec in recs]
         zdict = _zdict(raws)
-        bodies, places = _blocks(raws, zdict)
+        groups = [rec.kind._value_ if isinstance(rec, Claim) else "" for rec in recs]
+        bodies, places = _blocks(raws, zdict, groups)
+        del groups
         del raws
         marks = ", ".join("?" * (len(records[0]) + 2)) if records else "?"
         placed = [r + p for r, p in zip(records, places, strict=True)]
@@ -972,26 +983,43 @@ _WBITS = -15
 _LEVEL = 1
 
 
+#: How many blocks of records a walk over them keeps decompressed: more than there are
+#: groups of records (a case, and each kind of claim), so that a walk of every record in
+#: dataset order decompresses each block once.
+_KEPT_BLOCKS = 16
+
+
 def _blocks(
-    raws: Sequence[bytes], zdict: bytes
+    raws: Sequence[bytes], zdict: bytes, groups: Sequence[str] | None = None
 ) -> tuple[list[tuple[int, bytes, int]], list[tuple[int, int]]]:
     """The rows of `bodies` (number, block, crc) for encoded records, and where each
-    record is: (block number, position in it)."""
+    record is: (block number, position in it). With `groups` (one per record), each
+    group's records are packed apart, in dataset order, its blocks after those of the
+    groups met before it: a filter on the group (the kind of a claim) reads only its
+    own blocks."""
+    order: dict[str, list[int]] = {}
+    for i, g in enumerate(groups if groups is not None else itertools.repeat("", len(raws))):
+        if g in order:
+            order[g].append(i)
+        else:
+            order[g] = [i]
     bodies: list[tuple[int, bytes, int]] = []
-    places: list[tuple[int, int]] = []
-    block: list[bytes] = []
-    size = 0
-    for raw in raws:
-        if block and size + len(raw) > _BLOCK_BYTES:
+    places: list[tuple[int, int]] = [(0, 0)] * len(raws)
+    for members in order.values():
+        block: list[bytes] = []
+        size = 0
+        for at in members:
+            raw = raws[at]
+            if block and size + len(raw) > _BLOCK_BYTES:
+                body = _pack(block, zdict)
+                bodies.append((len(bodies), body, zlib.crc32(body)))
+                block, size = [], 0
+            places[at] = (len(bodies), len(block))
+            block.append(raw)
+            size += len(raw)
+        if block:
             body = _pack(block, zdict)
             bodies.append((len(bodies), body, zlib.crc32(body)))
-            block, size = [], 0
-        places.append((len(bodies), len(block)))
-        block.append(raw)
-        size += len(raw)
-    if block:
-        body = _pack(block, zdict)
-        bodies.append((len(bodies), body, zlib.crc32(body)))
     return bodies, places
 
 

@@ -513,6 +513,74 @@ def test_record_blocks_are_bounded_by_bytes_and_say_where_each_record_is(
     assert len(bodies) == {1: 8, 100: 5, 250: 4, 10_000: 1}[budget]
 
 
+def test_record_blocks_of_groups_hold_each_group_apart_in_order() -> None:
+    raws = [bytes([i]) * 30 for i in range(12)]
+    groups = ["a", "b", "a", "c", "b", "a", "a", "c", "b", "a", "a", "a"]
+    zdict = b"common words"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cache, "_BLOCK_BYTES", 70)  # two records a block
+        bodies, places = cache._blocks(raws, zdict, groups)
+    blocks = [[bytes(r) for r in cache._unpack(body, zdict)] for _, body, _ in bodies]
+    assert [blocks[n][i] for n, i in places] == raws
+    owner = [{groups[raws.index(r)] for r in block} for block in blocks]
+    assert all(len(o) == 1 for o in owner)  # no block mixes groups
+    assert [o.pop() for o in owner] == ["a", "a", "a", "a", "b", "b", "c"]  # as first met
+    for n in range(len(blocks)):  # each group's records in dataset order
+        mine = [at for at, (m, _) in enumerate(places) if m == n]
+        assert mine == sorted(mine)
+
+
+def test_a_kind_reads_only_its_blocks_and_a_walk_reads_each_block_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from immunofacts import query
+    from immunofacts.model import ClaimKind
+
+    kinds = ["statistic", "opinion", "research", "policy"]
+    text = "schema: 2\nsource: {id: s, title: T, publisher: P}\nclaims:\n"
+    for i in range(200):
+        text += (
+            f"  - {{id: claim-{i}, kind: {kinds[i * 7 % 11 % 4]}, statement: S{i},"
+            f" quote: Q, evidence: unsourced}}\n"
+        )
+    text += "cases:\n"
+    for i in range(30):
+        text += (
+            f"  - {{id: case-{i}, title: T, quote: Q, patient: {{description: D}},"
+            " diagnosis: [D], therapy: T, outcome: O, evidence: unsourced, events: []}\n"
+        )
+    path = tmp_path / "d.yaml"
+    path.write_text(text)
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", 200)
+    ds = cache.validate_dataset(path)
+    warm = cache.open_cache(path)
+    assert warm is not None
+    read: list[int] = []
+    real = cache.Cache._bodies
+
+    def counting(self: cache.Cache, n: int) -> object:
+        read.append(n)
+        return real(self, n)
+
+    monkeypatch.setattr(cache.Cache, "_bodies", counting)
+    try:
+        blocks = warm.db.execute("SELECT count(*) FROM bodies").fetchone()[0]
+        assert blocks > 20
+        assert list(warm.rows()) == list(ds.records())
+        assert sorted(read) == list(range(blocks))  # each block once, in a walk of all
+        read.clear()
+        got = list(warm.claims(kind=ClaimKind.STATISTIC))
+        assert got == list(query.filter_claims(ds, kind=ClaimKind.STATISTIC))
+        mine = {
+            n
+            for (n,) in warm.db.execute("SELECT blk FROM records WHERE l_kind = ?", ("statistic",))
+        }
+        assert sorted(read) == sorted(mine)
+        assert len(mine) < blocks / 3
+    finally:
+        warm.close()
+
+
 @pytest.mark.parametrize("first", [None, 0, 1, 2, 3, 4, 5, 100])
 def test_stats_read_in_part_are_the_first_figures_and_cases(
     dataset: Path, monkeypatch: pytest.MonkeyPatch, first: int | None
