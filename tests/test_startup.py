@@ -93,3 +93,20 @@ def test_a_root_flag_after_the_command_builds_only_that_command(built: list[str]
     assert result.exit_code == 0, result.output
     assert result.output.startswith("id,")
     assert built == ["list-cases"]
+
+
+def test_the_entry_point_imports_with_the_collector_paused_and_runs_with_it_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    from immunofacts import __main__, cli
+
+    seen: list[tuple[bool, int]] = []
+    monkeypatch.setattr(cli, "main", lambda: seen.append((gc.isenabled(), gc.get_freeze_count())))
+    gc.unfreeze()
+    try:
+        __main__.main()
+    finally:
+        gc.unfreeze()
+    assert seen and seen[0][0] and seen[0][1] > 0  # imports frozen, collector back on
