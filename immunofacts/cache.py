@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from . import __version__
-from .jsontext import Elements, elements
+from .jsontext import Encoded, elements
 from .model import Case, Claim, Dataset, Entity, Figure, Source
 from .tokens import WordStats
 
@@ -476,10 +476,10 @@ class TimelineBlocks:
 
     def json_items(self) -> Iterator[Any]:
         """The events as `json_elements` takes them: a block wholly within the range as
-        `Elements`, its text as it is written; the events of the others one by one."""
+        `Encoded`, its text as it is written; the events of the others one by one."""
         for whole, text in self._blocks:
             if whole:
-                yield Elements(text.decode())
+                yield Encoded(text)
             else:
                 yield from self._events(whole, text)
 

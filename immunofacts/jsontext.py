@@ -55,6 +55,12 @@ class Elements(str):
     __slots__ = ()
 
 
+class Encoded(bytes):
+    """`Elements` already encoded as UTF-8, written as they are to a UTF-8 stream."""
+
+    __slots__ = ()
+
+
 def elements(items: Sequence[Any]) -> Elements:
     """The elements of `items` as `Elements` (at least one)."""
     return Elements(to_json(items)[2:-3])  # "[\n" and "\n]\n" cut off

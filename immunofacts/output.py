@@ -97,8 +97,18 @@ def _stdout() -> TextIO:
     return stream
 
 
-def _put(stream: Any, text: str) -> None:
-    """Write all of `text`, through the byte layer when there is one.
+def _utf8(encoding: str) -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def _put(stream: Any, text: str | bytes) -> None:
+    """Write all of `text` (or of text already encoded as UTF-8), through the byte
+    layer when there is one.
 
     An unbuffered stdout (``python -u``, PYTHONUNBUFFERED) takes a partial
     write without a word and drops the rest; this loop does not. Characters
@@ -106,11 +116,18 @@ def _put(stream: Any, text: str) -> None:
     """
     buffer = getattr(stream, "buffer", None)
     encoding = getattr(stream, "encoding", None)
+    if isinstance(text, bytes):  # written as it is to a UTF-8 stream
+        if buffer is None or not encoding or not _utf8(encoding):
+            text = text.decode()
     if buffer is None or not encoding:
+        assert isinstance(text, str)
         stream.write(text)
         return
     errors = getattr(stream, "errors", None) or "strict"
-    data = memoryview(text.encode(encoding, "replace" if errors == "strict" else errors))
+    if isinstance(text, bytes):
+        data = memoryview(text)
+    else:
+        data = memoryview(text.encode(encoding, "replace" if errors == "strict" else errors))
     while data:
         n = buffer.write(data)
         if n is None:  # a non-blocking descriptor that is full: wait a little
@@ -160,8 +177,9 @@ def _stream_errors(stream: Any) -> Iterator[None]:
         raise OutputError(f"cannot write to stdout: {reason}") from None
 
 
-def write(text: str | Iterable[str], stream: TextIO | None = None) -> None:
-    """Write data (a string, or chunks as they are made) to stdout or `stream`, then flush.
+def write(text: str | Iterable[str | bytes], stream: TextIO | None = None) -> None:
+    """Write data (a string, or chunks as they are made: strings, or text already
+    encoded as UTF-8) to stdout or `stream`, then flush.
 
     Raises `PipeClosed` when the reader went away and `OutputError` when the
     stream cannot take the text (a full disk, a closed descriptor). An error
@@ -206,7 +224,7 @@ def pager_command() -> list[str] | None:
     return argv
 
 
-def write_paged(text: str | Iterable[str], height: int) -> None:
+def write_paged(text: str | Iterable[str | bytes], height: int) -> None:
     """Write to stdout, through the pager when the text is taller than `height` rows.
 
     Only as much text is read ahead as it takes to know; a pager that cannot
@@ -216,7 +234,8 @@ def write_paged(text: str | Iterable[str], height: int) -> None:
     if argv is None or height <= 0:
         write(text)
         return
-    chunks = iter([text] if isinstance(text, str) else text)
+    given = [text] if isinstance(text, str) else text
+    chunks = (c.decode() if isinstance(c, bytes) else c for c in given)
     ahead: list[str] = []
     rows = 0
     for chunk in chunks:

@@ -404,8 +404,8 @@ def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
     """A block wholly within the range is written as its stored text, the blocks at the
     range's edges event by event: byte for byte the JSON of the events themselves."""
     from immunofacts import query
-    from immunofacts.jsontext import Elements
-    from immunofacts.render.formats import json_array, to_json
+    from immunofacts.jsontext import Encoded
+    from immunofacts.render.formats import joined, json_array, to_json
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", size)
     ds = cache.validate_dataset(dataset)
@@ -414,8 +414,8 @@ def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
     try:
         want = query.timeline(ds, since=since, until=until)
         items = list(warm.timeline(since=since, until=until).json_items())
-        assert "".join(json_array(items)) == to_json(want)
-        made = [item for item in items if isinstance(item, Elements)]
+        assert joined(json_array(items)) == to_json(want)
+        made = [item.decode() for item in items if isinstance(item, Encoded)]
         if since is None and until is None:  # every block is written as it is
             assert len(made) == len(items) == -(-len(want) // size)
         elif size == 1:  # a block of one event is in the range or not read at all

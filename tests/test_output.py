@@ -124,6 +124,20 @@ def test_ascii_stdout_replaces_what_it_cannot_carry() -> None:
     assert buf.buffer.getvalue() == b"fee ?500 ? ?\n"
 
 
+@pytest.mark.parametrize(
+    ("encoding", "want"),
+    [("ascii", b"[fee ?500 ? ?\n"), ("utf-8", "[fee ₽500 — é\n".encode()), ("UTF8", None)],
+)
+def test_text_already_encoded_is_written_as_text_is(encoding: str, want: bytes | None) -> None:
+    """UTF-8 bytes go to a UTF-8 stream as they are, and as their text to any other."""
+    buf = io.TextIOWrapper(io.BytesIO(), encoding=encoding)
+    output.write(["[", "fee ₽500 — é\n".encode()], buf)
+    assert buf.buffer.getvalue() == (want or "[fee ₽500 — é\n".encode())
+    plain = io.StringIO()  # no byte layer: written as text
+    output.write(["[", "é".encode()], plain)
+    assert plain.getvalue() == "[é"
+
+
 def test_ascii_stderr_carries_any_error() -> None:
     env = {"PYTHONIOENCODING": "ascii"}
     proc = run(["show-claim", "claim-ünknown-é"], env=env)

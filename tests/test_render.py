@@ -24,7 +24,7 @@ from immunofacts.loading import load_dataset
 from immunofacts.model import Dataset
 from immunofacts.query import LABEL_FILTERS
 from immunofacts.render import Env, Format, render
-from immunofacts.render.formats import json_array, to_json
+from immunofacts.render.formats import joined, json_array, to_json
 from immunofacts.render.results import OUTPUTS, CaseList, ClaimList, Result, json_type
 
 R = TypeVar("R")
@@ -62,7 +62,7 @@ def test_json_is_exactly_its_declared_shape(args: list[str]) -> None:
 
 @pytest.mark.parametrize("items", [[], [{"a": 1}], [{"a": "x\ny"}, [1, {"b": None}], "\u2028"]])
 def test_json_array_is_the_same_text_as_a_whole_list(items: list[Any]) -> None:
-    assert "".join(json_array(iter(items))) == to_json(items)
+    assert joined(json_array(iter(items))) == to_json(items)
 
 
 @given(
@@ -74,18 +74,21 @@ def test_json_text_already_made_is_written_as_it_is(
     items: list[Any], cuts: list[int], pad: str
 ) -> None:
     """Runs of elements given as `Elements` give the same array as the elements themselves."""
-    from immunofacts.jsontext import elements
+    from immunofacts.jsontext import Encoded, elements
     from immunofacts.render.formats import json_elements
 
     mixed: list[Any] = []
     rest = list(items)
     for n, cut in enumerate(cuts):
         run, rest = rest[:cut], rest[cut:]
-        mixed += [elements(run)] if n % 2 and run else run
+        if n % 2 and run:  # text already made, as text or in UTF-8
+            mixed.append(elements(run) if n % 4 == 1 else Encoded(elements(run).encode()))
+        else:
+            mixed += run
     mixed += rest
-    assert "".join(json_array(iter(mixed))) == to_json(items)
-    want = "".join(json_elements(iter(items), pad))
-    assert "".join(json_elements(iter(mixed), pad)) == want
+    assert joined(json_array(iter(mixed))) == to_json(items)
+    want = joined(json_elements(iter(items), pad))
+    assert joined(json_elements(iter(mixed), pad)) == want
 
 
 @given(
@@ -142,7 +145,7 @@ def test_a_list_is_written_record_by_record(ds: Dataset) -> None:
         (Format.MARKDOWN, CaseList(first_only(ds.cases)), 4),
     ]
     for fmt, result, pieces in results:
-        text = "".join(itertools.islice(render(result, fmt, Env()), pieces))
+        text = joined(itertools.islice(render(result, fmt, Env()), pieces))
         assert (ds.claims[0].id if fmt is not Format.MARKDOWN else ds.cases[0].id) in text, fmt
 
 

@@ -133,7 +133,7 @@ def dataset_json(
     for key, records in (("claims", claims), ("cases", cases)):
         opening = f',\n  "{key}": [\n'
         for piece in json_elements(map(msgspec.to_builtins, records), "  "):
-            yield opening + piece
+            yield opening + (piece if isinstance(piece, str) else piece.decode())
             opening = ""
         yield f',\n  "{key}": []' if opening else "\n  ]"
     yield "\n}\n"

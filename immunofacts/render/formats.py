@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..jsontext import Elements
+from ..jsontext import Elements, Encoded
 from ..jsontext import to_json as to_json  # where the commands have always found it
 from .base import (
     Cell,
@@ -33,8 +33,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str]:
-    """The text of a result, in pieces to write as they come.
+def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str | bytes]:
+    """The text of a result, in pieces to write as they come (a piece of JSON made
+    before, in bytes: UTF-8).
 
     With no format, a table on a terminal and plain text elsewhere.
     """
@@ -84,11 +85,11 @@ def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
         size = min(2 * size, JSON_CHUNK)
 
 
-def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str]:
+def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str | bytes]:
     """The elements of an indented JSON array, comma-separated, without its brackets,
     a chunk at a time: each line starts with two spaces and then `pad` (the indent of
     the array itself, for an array inside an object). An item that is `Elements`, text
-    already made, is written as it is.
+    already made, is written as it is; `Encoded`, the same in UTF-8, too (in bytes).
 
     The first chunk is one element, and each is twice the one before, up to `JSON_CHUNK`:
     the first element is written before the second is read.
@@ -97,6 +98,17 @@ def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str]:
     size = 1
     chunk: list[Any] = []
     for item in items:
+        if isinstance(item, Encoded):
+            if not pad:  # in bytes, as it is: not decoded to be encoded again
+                if chunk:
+                    yield sep + _elements(chunk, pad)
+                    sep, chunk = ",\n", []
+                if sep:
+                    yield sep
+                yield item
+                sep = ",\n"
+                continue
+            item = Elements(item.decode())
         if isinstance(item, Elements):  # text already made: written as it is, at once
             if chunk:
                 yield sep + _elements(chunk, pad)
@@ -118,14 +130,24 @@ def _elements(chunk: list[Any], pad: str) -> str:
     return pad + body.replace("\n", "\n" + pad) if pad else body
 
 
-def json_array(items: Iterable[Any]) -> Iterator[str]:
+def json_array(items: Iterable[Any]) -> Iterator[str | bytes]:
     """An indented JSON array, a chunk of elements at a time: the same text as `to_json`
     of a list."""
     opening = "[\n"
     for piece in json_elements(items):
-        yield opening + piece
+        if isinstance(piece, bytes):
+            if opening:
+                yield opening
+        else:
+            piece = opening + piece
+        yield piece
         opening = ""
     yield "[]\n" if opening else "\n]\n"
+
+
+def joined(pieces: Iterable[str | bytes]) -> str:
+    """The text of pieces as `render` gives them, in one string."""
+    return "".join(p if isinstance(p, str) else p.decode() for p in pieces)
 
 
 # --- CSV -----------------------------------------------------------------------------
