@@ -110,3 +110,11 @@ def test_the_entry_point_imports_with_the_collector_paused_and_runs_with_it_on(
     finally:
         gc.unfreeze()
     assert seen and seen[0][0] and seen[0][1] > 0  # imports frozen, collector back on
+
+
+def test_the_command_is_installed_through_that_entry_point() -> None:
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text("utf-8"))
+    assert project["project"]["scripts"]["immunofacts"] == "immunofacts.__main__:main"
