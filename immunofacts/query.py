@@ -35,7 +35,16 @@ from .model import (
     Verdict,
 )
 from .model import NOT_REVIEWED as NOT_REVIEWED
-from .tokens import FIELD_WEIGHTS, WordStats, searchable_fields, word_count, word_counts
+from .tokens import (
+    ASCII_MARKS,
+    FIELD_WEIGHTS,
+    WordStats,
+    entity_names,
+    searchable_fields,
+    spaced,
+    word_count,
+    word_counts,
+)
 
 Record = Claim | Case
 
@@ -541,6 +550,8 @@ class _Term:
         self.choices = choices
         self.whole: re.Pattern[str] | None = None  # a one-word term's words weighing 1
         self.loose: re.Pattern[str] | None = None
+        self.lowered: re.Pattern[str] | None = None
+        self.lowered_pattern: re.Pattern[str] | None = None
         parts = []
         for w, found in zip(term.words, choices, strict=True):
             alts = []
@@ -561,8 +572,13 @@ class _Term:
         # are letters and digits only, so a match inside a word ends where the word does
         # and hides no other); `find` checks the character before instead.
         self.loose = re.compile(body, re.ASCII | re.IGNORECASE) if len(parts) == 1 else None
+        # The same patterns for text already lowercased (`find_lowered`): quicker still,
+        # since a pattern that heeds case is searched for by its first letters.
+        if len(parts) == 1:
+            self.lowered = re.compile(body, re.ASCII)
         body = _EDGE + (f"(?={body})" if len(parts) > 1 else body)
         self.pattern = re.compile(body, re.ASCII | re.IGNORECASE)
+        self.lowered_pattern = re.compile(body, re.ASCII)
         if len(choices) == 1 and set(choices[0].values()) <= {0.5, 1.0}:
             heavy = sorted(
                 (x for x, v in choices[0].items() if v == 1.0 and _lower_ascii(x)), key=len
@@ -577,6 +593,37 @@ class _Term:
         assert self.pattern is not None
         found = len(self.pattern.findall(text))
         return (found + len(self.whole.findall(text))) * 0.5 if found else 0.0
+
+    def find_lowered(self, text: str) -> list[tuple[int, int, float]]:
+        """`find` in ASCII text without capitals (`str.lower` keeps every offset of
+        ASCII text: find in ``text.lower()`` what `find` finds in ``text``)."""
+        if self.lowered_pattern is None:
+            return []
+        out = []
+        choices = self.choices
+        if self.lowered is not None:
+            first = choices[0]
+            for m in self.lowered.finditer(text):
+                a = m.start()
+                if a and text[a - 1] in _ALNUM:
+                    continue
+                weight = first.get(m.group(1))
+                if weight is not None:
+                    out.append((a, m.end(), weight))
+            return out
+        k = len(choices)
+        for m in self.lowered_pattern.finditer(text):
+            weight = choices[0].get(m.group(1))
+            if weight is None:
+                continue
+            for j in range(1, k):
+                more = choices[j].get(m.group(j + 1))
+                if more is None:
+                    break
+                weight = min(weight, more)
+            else:
+                out.append((m.start(1), m.end(k), weight))
+        return out
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of each occurrence in a field's text."""
@@ -700,6 +747,7 @@ def _ranked_hits(
         for w, found in zip(t.words, choices, strict=True)
     ]
     entities = index.entities()
+    names = entity_names(entities)
     passes = label_test(**labels)
     wanted_at = [(_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)]
     unwanted_at = [_Term(t, c) for t, c in unwanted]
@@ -707,36 +755,122 @@ def _ranked_hits(
     for order, rec in enumerate(index.candidates(needed)):
         if not passes(rec):
             continue
-        fields = searchable_fields(rec, entities)
+        fields = searchable_fields(rec, entities, names)
         if any(t.weight(text) for t in unwanted_at for _, text in fields):
             continue
-        matches: list[Match] = []
-        lengths: dict[str, int] = {}
-        score = 0.0
-        for at, weight_idf in wanted_at:
-            tf = 0.0
-            for name, text in fields:
-                if marks:
-                    found = at.find(text)
-                    matches += [Match(name, a, b) for a, b, _ in found]
-                    weight = sum(w for _, _, w in found)
-                else:
-                    weight = at.weight(text)
-                if not weight:
-                    continue
-                if name not in lengths:
-                    lengths[name] = word_count(text)
-                norm = 1 - BM25_B + BM25_B * lengths[name] / avg[name]
-                tf += FIELD_WEIGHTS.get(name, 1) * weight / norm
-            if tf == 0.0:
-                break
-            score += weight_idf * tf * (BM25_K1 + 1) / (BM25_K1 + tf)
+        lowered = _joined(fields)
+        if lowered is not None:
+            scored = _scored(fields, lowered, wanted_at, avg, marks)
         else:
+            scored = _scored_by_field(fields, wanted_at, avg, marks)
+        if scored is not None:
+            score, matches, matched = scored
             matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
-            texts = {name: text for name, text in fields if name in lengths and marks}
+            texts = {name: text for name, text in fields if name in matched} if marks else {}
             hits.append((-score, order, Hit(rec, score, tuple(matches), texts)))
     hits.sort(key=lambda h: (h[0], h[1]))
     return [h[2] for h in hits]
+
+
+#: What joins a record's fields into one text to search at once: no word runs across it.
+_FIELD_GAP = "\n"
+
+
+def _joined(fields: list[tuple[str, str]]) -> str | None:
+    """A record's fields joined by `_FIELD_GAP` and lowercased, for `_scored`, if that text
+    is ASCII once `tokens.spaced` has made its common punctuation spaces (one character
+    for one, as `str.lower` of ASCII text is: every offset stays); else None."""
+    joined = _FIELD_GAP.join([text for _, text in fields])
+    if not joined.isascii():
+        joined = spaced(joined)
+        if not joined.isascii():
+            return None
+    return joined.lower()
+
+
+def _scored(
+    fields: list[tuple[str, str]],
+    lowered: str,
+    wanted_at: list[tuple[_Term, float]],
+    avg: dict[str, float],
+    marks: bool,
+) -> tuple[float, list[Match], set[str]] | None:
+    """`_scored_by_field`, with each term searched for once in the record's fields joined
+    (`lowered`, from `_joined`).
+
+    A match is in the field where it starts; one that runs on into the next field (a
+    quoted term's words, with the gap between fields between them) is no match. Each
+    field's weights are added up in the order they occur, and the fields' in field
+    order, as `_scored_by_field` does: the same sums, to the last bit."""
+    texts = [text for _, text in fields]
+    starts = []
+    at = 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    starts.append(at)  # where a field after the last would start
+    matches: list[Match] = []
+    marked: bytes | None = None
+    lengths: dict[int, int] = {}
+    score = 0.0
+    for term, weight_idf in wanted_at:
+        weights = [0.0] * len(texts)
+        i = 0
+        for a, b, w in term.find_lowered(lowered):
+            while a >= starts[i + 1]:
+                i += 1
+            if b >= starts[i + 1]:  # runs on into the next field
+                continue
+            weights[i] += w
+            if marks:
+                matches.append(Match(fields[i][0], a - starts[i], b - starts[i]))
+        tf = 0.0
+        for i, weight in enumerate(weights):
+            if not weight:
+                continue
+            if i not in lengths:
+                if marked is None:  # a word starts wherever a letter or digit follows a gap
+                    marked = (" " + lowered).encode("ascii").translate(ASCII_MARKS)
+                lengths[i] = marked.count(b" a", starts[i], starts[i + 1])
+            name = fields[i][0]
+            norm = 1 - BM25_B + BM25_B * lengths[i] / avg[name]
+            tf += FIELD_WEIGHTS.get(name, 1) * weight / norm
+        if tf == 0.0:
+            return None
+        score += weight_idf * tf * (BM25_K1 + 1) / (BM25_K1 + tf)
+    return score, matches, {fields[i][0] for i in lengths}
+
+
+def _scored_by_field(
+    fields: list[tuple[str, str]],
+    wanted_at: list[tuple[_Term, float]],
+    avg: dict[str, float],
+    marks: bool,
+) -> tuple[float, list[Match], set[str]] | None:
+    """A record's score (BM25 over its fields), where each term matched (with `marks`)
+    and the names of the fields matched; None if a term matches none of them."""
+    matches: list[Match] = []
+    lengths: dict[str, int] = {}
+    score = 0.0
+    for at, weight_idf in wanted_at:
+        tf = 0.0
+        for name, text in fields:
+            if marks:
+                found = at.find(text)
+                matches += [Match(name, a, b) for a, b, _ in found]
+                weight = sum(w for _, _, w in found)
+            else:
+                weight = at.weight(text)
+            if not weight:
+                continue
+            if name not in lengths:
+                lengths[name] = word_count(text)
+            norm = 1 - BM25_B + BM25_B * lengths[name] / avg[name]
+            tf += FIELD_WEIGHTS.get(name, 1) * weight / norm
+        if tf == 0.0:
+            return None
+        score += weight_idf * tf * (BM25_K1 + 1) / (BM25_K1 + tf)
+    return score, matches, set(lengths)
 
 
 def near_words(source: Dataset | SearchIndex, query: SearchQuery, n: int = 5) -> list[str]:

@@ -127,37 +127,43 @@ FIELD_WEIGHTS = {
 }
 
 
-def searchable_fields(rec: Claim | Case, entities: dict[str, Entity]) -> list[tuple[str, str]]:
-    """The (field, text) pairs that search looks in, for a claim or a case."""
-    names: list[str] = []
-    ids = list(rec.entities)
-    if isinstance(rec, Case) and rec.hospital:
-        ids.append(rec.hospital)
-    for eid in ids:
-        e = entities.get(eid)
-        if e is not None:
-            names.append("; ".join((e.name, *e.aliases)))
-    out: list[tuple[str, str]] = [("id", rec.id)]
+def entity_names(entities: dict[str, Entity]) -> dict[str, str]:
+    """What search reads for each entity a record names: its name and aliases."""
+    return {eid: "; ".join((e.name, *e.aliases)) for eid, e in entities.items()}
+
+
+def searchable_fields(
+    rec: Claim | Case, entities: dict[str, Entity], names: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
+    """The (field, text) pairs that search looks in, for a claim or a case. `names` is
+    `entity_names(entities)`, when made once for many records."""
+    if names is None:
+        names = entity_names(entities)
+    ids: Iterable[str] = rec.entities
     if isinstance(rec, Claim):
-        out.append(("statement", rec.statement))
+        out: list[tuple[str, str]] = [("id", rec.id), ("statement", rec.statement)]
     else:
+        if rec.hospital:
+            ids = (*ids, rec.hospital)
         p = rec.patient
-        out += [
+        out = [
+            ("id", rec.id),
             ("title", rec.title),
-            ("patient", " ".join(x for x in (p.description, p.name, p.place) if x)),
+            ("patient", " ".join([x for x in (p.description, p.name, p.place) if x])),
             ("diagnosis", "; ".join(rec.diagnosis)),
             ("therapy", rec.therapy),
             ("outcome", rec.outcome),
-            ("events", "\n".join(ev.description for ev in rec.events)),
+            ("events", "\n".join([ev.description for ev in rec.events])),
         ]
-    out += [("quote", rec.quote), ("entities", "\n".join(names))]
+    out.append(("quote", rec.quote))
+    out.append(("entities", "\n".join([names[e] for e in ids if e in names])))
     if rec.review is not None:
         r = rec.review
         parts = [r.note or ""]
         parts += [f"{c.article} -> {c.correct}" for c in r.corrections]
         parts += [ref.title for ref in r.references]
         parts += [d.description for d in r.later]
-        out.append(("review", "\n".join(p for p in parts if p)))
+        out.append(("review", "\n".join([p for p in parts if p])))
     return [(f, t) for f, t in out if t]
 
 
@@ -169,11 +175,15 @@ class WordStats(msgspec.Struct, frozen=True):
 
 
 def record_words(
-    rec: Claim | Case, entities: dict[str, Entity], lengths: Counter[str]
+    rec: Claim | Case,
+    entities: dict[str, Entity],
+    lengths: Counter[str],
+    names: dict[str, str] | None = None,
 ) -> list[str]:
-    """The words of a record, every field's in turn; adds each field's length to `lengths`."""
+    """The words of a record, every field's in turn; adds each field's length to `lengths`.
+    `names` as for `searchable_fields`."""
     out: list[str] = []
-    for name, text in searchable_fields(rec, entities):
+    for name, text in searchable_fields(rec, entities, names):
         found = words(text)
         lengths[name] += len(found)
         out += found
@@ -191,7 +201,7 @@ def index_texts(
     it is ASCII (the index splits and folds it as `words` would), and each field's words
     are counted once, over that field of every record.
     """
-    names = {eid: "; ".join((e.name, *e.aliases)) for eid, e in entities.items()}
+    names = entity_names(entities)
     fields: dict[str, list[str]] = {f: [] for f in FIELD_WEIGHTS}
     ids, statements, quotes = fields["id"], fields["statement"], fields["quote"]
     named, reviews = fields["entities"], fields["review"]
@@ -236,7 +246,7 @@ def index_texts(
             parts.append(said)
         text = "\n".join(parts)
         if not text.isascii():
-            text = _spaced(text)
+            text = spaced(text)
             if not text.isascii():
                 text = " ".join(words(text))
         texts.append(text)
@@ -255,7 +265,7 @@ _SEPARATORS = ("\u00a0\u00ab\u00bb\u2010\u2011\u2012\u2013\u2014\u2015\u2018\u20
     "\u201b\u201c\u201d\u201e\u201f\u2020\u2021\u2022\u2026\u2032\u2033")  # fmt: skip
 
 
-def _spaced(text: str) -> str:
+def spaced(text: str) -> str:
     """`text` with each of `_SEPARATORS` made a space (one `replace` each, which is many
     times quicker than `str.translate` with a table)."""
     for sep in _SEPARATORS:
@@ -265,7 +275,7 @@ def _spaced(text: str) -> str:
 
 
 #: ASCII letters and digits to ``a``, anything else to a space.
-_ASCII_MARKS = bytes(
+ASCII_MARKS = bytes(
     ord("a") if chr(i).isascii() and chr(i).isalnum() else ord(" ") for i in range(256)
 )
 
@@ -273,11 +283,11 @@ _ASCII_MARKS = bytes(
 def word_count(text: str) -> int:
     """How many words a text has (`len(words(text))`, counted without making them)."""
     if not text.isascii():
-        text = _spaced(text)
+        text = spaced(text)
         if not text.isascii():
             return len(words(text))
     # a word starts wherever a letter or digit follows anything else
-    return (" " + text).encode("ascii").translate(_ASCII_MARKS).count(b" a")
+    return (" " + text).encode("ascii").translate(ASCII_MARKS).count(b" a")
 
 
 def word_counts(
@@ -287,8 +297,9 @@ def word_counts(
     lengths: Counter[str] = Counter()
     df: Counter[str] = Counter()
     n = 0
+    names = entity_names(entities)
     for rec in records:
-        df.update(set(record_words(rec, entities, lengths)))
+        df.update(set(record_words(rec, entities, lengths, names)))
         n += 1
     return finish_stats(n, lengths), dict(df)
 

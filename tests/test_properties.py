@@ -234,6 +234,7 @@ YAML_UNSAFE = "".join(map(chr, range(0x7F, 0xA0))) + "\u2028\u2029\ufffe\uffff"
 CHARS = st.characters(exclude_categories=["Cs"], exclude_characters=YAML_UNSAFE)
 TEXT = st.text(CHARS, min_size=1, max_size=20)
 OPT_TEXT = st.none() | st.text(CHARS, max_size=20)
+SHORT_TEXT = st.text(CHARS, max_size=8)
 NUMBERS = st.integers(min_value=-MAX_NUMBER, max_value=MAX_NUMBER) | st.floats(
     min_value=-MAX_NUMBER, max_value=MAX_NUMBER, allow_nan=False, allow_infinity=False
 )
@@ -246,13 +247,19 @@ def dates(draw: st.DrawFn) -> str:
 
 
 OPT_DATE = st.none() | dates()
-REFERENCES = st.builds(
-    Reference,
-    title=TEXT,
-    doi=st.none() | st.from_regex(r"\A10\.[0-9]{4,9}/[!-~]{1,20}\Z"),
-    url=st.from_regex(r"\Ahttps?://[!-~]{1,30}\Z"),
-    date=OPT_DATE,
-)
+
+
+def references(text: st.SearchStrategy[str] = TEXT) -> st.SearchStrategy[Reference]:
+    return st.builds(
+        Reference,
+        title=text,
+        doi=st.none() | st.from_regex(r"\A10\.[0-9]{4,9}/[!-~]{1,20}\Z"),
+        url=st.from_regex(r"\Ahttps?://[!-~]{1,30}\Z"),
+        date=OPT_DATE,
+    )
+
+
+REFERENCES = references()
 CORRECTIONS = st.builds(Correction, article=TEXT, correct=TEXT, note=OPT_TEXT)
 
 
@@ -265,16 +272,27 @@ def _follows_rules(verdict: Verdict, rating: Rating, kind: ClaimKind | None) -> 
 
 
 @st.composite
-def reviews(draw: st.DrawFn, kind: ClaimKind | None = None) -> Review | None:
+def reviews(
+    draw: st.DrawFn,
+    kind: ClaimKind | None = None,
+    text: st.SearchStrategy[str] = TEXT,
+    opt_text: st.SearchStrategy[str | None] = OPT_TEXT,
+) -> Review | None:
     """A review that keeps the loader's rules (see model.review_problems), or None."""
+    refs = REFERENCES if text is TEXT else references(text)
+    fix = (
+        CORRECTIONS
+        if text is TEXT
+        else st.builds(Correction, article=text, correct=text, note=opt_text)
+    )
     if draw(st.booleans()):
         return None
     pairs = [(v, r) for v in Verdict for r in Rating if _follows_rules(v, r, kind)]
     verdict, rating = draw(st.sampled_from(pairs))
     fixes = (
-        draw(st.lists(CORRECTIONS, min_size=1, max_size=2))
+        draw(st.lists(fix, min_size=1, max_size=2))
         if verdict is Verdict.CONFIRMED_WITH_CORRECTIONS
-        else draw(st.lists(CORRECTIONS, max_size=2))
+        else draw(st.lists(fix, max_size=2))
         if verdict in CORRECTABLE
         else []
     )
@@ -282,17 +300,17 @@ def reviews(draw: st.DrawFn, kind: ClaimKind | None = None) -> Review | None:
         verdict=verdict,
         rating=rating,
         reasons=tuple(draw(st.lists(st.sampled_from(Reason), max_size=2, unique=True))),
-        note=draw(OPT_TEXT),
+        note=draw(opt_text),
         corrections=tuple(fixes),
-        references=tuple(draw(st.lists(REFERENCES, min_size=1, max_size=2))),
+        references=tuple(draw(st.lists(refs, min_size=1, max_size=2))),
         later=tuple(
             draw(
                 st.lists(
                     st.builds(
                         Development,
-                        description=TEXT,
+                        description=text,
                         date=OPT_DATE,
-                        references=st.lists(REFERENCES, min_size=1, max_size=1).map(tuple),
+                        references=st.lists(refs, min_size=1, max_size=1).map(tuple),
                     ),
                     max_size=2,
                 )
@@ -302,7 +320,12 @@ def reviews(draw: st.DrawFn, kind: ClaimKind | None = None) -> Review | None:
 
 
 @st.composite
-def datasets(draw: st.DrawFn) -> Dataset:
+def datasets(
+    draw: st.DrawFn,
+    text: st.SearchStrategy[str] = TEXT,
+    opt_text: st.SearchStrategy[str | None] = OPT_TEXT,
+    short: st.SearchStrategy[str] = SHORT_TEXT,
+) -> Dataset:
     ids = draw(st.lists(IDS, min_size=1, max_size=9, unique=True))
     n_ent = draw(st.integers(0, len(ids)))
     n_claim = draw(st.integers(0, len(ids) - n_ent))
@@ -314,19 +337,19 @@ def datasets(draw: st.DrawFn) -> Dataset:
             st.builds(
                 Entity,
                 id=st.just(i),
-                name=TEXT,
+                name=text,
                 type=st.sampled_from(EntityType),
-                aliases=st.lists(st.text(CHARS, max_size=8), max_size=2).map(tuple),
-                note=OPT_TEXT,
+                aliases=st.lists(short, max_size=2).map(tuple),
+                note=opt_text,
             )
         )
         for i in ent_ids
     )
     figures = st.builds(
         Figure,
-        label=TEXT,
+        label=text,
         value=NUMBERS,
-        unit=TEXT,
+        unit=text,
         qualifier=st.sampled_from(Qualifier),
         date=OPT_DATE,
     )
@@ -337,13 +360,13 @@ def datasets(draw: st.DrawFn) -> Dataset:
                 Claim,
                 id=st.just(i),
                 kind=st.just(kind),
-                statement=TEXT,
-                quote=TEXT,
+                statement=text,
+                quote=text,
                 evidence=st.sampled_from(Evidence),
                 date=OPT_DATE,
                 entities=refs,
                 figures=st.lists(figures, max_size=2).map(tuple),
-                review=reviews(kind),
+                review=reviews(kind, text, opt_text),
             )
         )
         for i, kind in zip(claim_ids, kinds, strict=True)
@@ -356,39 +379,39 @@ def datasets(draw: st.DrawFn) -> Dataset:
             st.builds(
                 Case,
                 id=st.just(i),
-                title=TEXT,
-                quote=TEXT,
+                title=text,
+                quote=text,
                 patient=st.builds(
                     Patient,
-                    description=TEXT,
-                    name=OPT_TEXT,
-                    sex=OPT_TEXT,
+                    description=text,
+                    name=opt_text,
+                    sex=opt_text,
                     age=st.none() | st.integers(0, 120),
-                    place=OPT_TEXT,
+                    place=opt_text,
                 ),
-                diagnosis=st.lists(TEXT, min_size=1, max_size=2).map(tuple),
-                therapy=TEXT,
-                outcome=TEXT,
+                diagnosis=st.lists(text, min_size=1, max_size=2).map(tuple),
+                therapy=text,
+                outcome=text,
                 evidence=st.sampled_from(Evidence),
-                extent=OPT_TEXT,
+                extent=opt_text,
                 hospital=st.none() | st.sampled_from(ent_ids) if ent_ids else st.none(),
                 events=st.lists(
-                    st.builds(Event, date=dates(), description=TEXT, quote=OPT_TEXT), max_size=2
+                    st.builds(Event, date=dates(), description=text, quote=opt_text), max_size=2
                 ).map(tuple),
                 measurements=st.lists(
                     st.builds(
                         Measurement,
-                        label=TEXT,
+                        label=text,
                         before=NUMBERS,
                         after=NUMBERS,
-                        unit=TEXT,
+                        unit=text,
                         date=OPT_DATE,
                     ),
                     max_size=1,
                 ).map(tuple),
                 entities=refs,
                 claims=claim_refs,
-                review=reviews(),
+                review=reviews(None, text, opt_text),
             )
         )
         for i in case_ids
@@ -397,12 +420,12 @@ def datasets(draw: st.DrawFn) -> Dataset:
         st.builds(
             Source,
             id=IDS,
-            title=TEXT,
-            publisher=TEXT,
-            credit=OPT_TEXT,
+            title=text,
+            publisher=text,
+            credit=opt_text,
             date=OPT_DATE,
-            language=OPT_TEXT,
-            note=OPT_TEXT,
+            language=opt_text,
+            note=opt_text,
             text=st.none(),
         )
     )
@@ -553,6 +576,43 @@ def test_ranked_search_gives_the_hits_of_search(ds: Dataset, query: list[str]) -
 
     words = [w for w in query if not w.startswith("-")] or ["a"]
     assert ranked(ds, [*words, *query]) == [h.record for h in search(ds, [*words, *query])]
+
+
+#: Text of a few short words, mostly ASCII, with the punctuation that `tokens.spaced` reads
+#: as a space and, now and then, a letter beyond ASCII.
+WORDY = st.lists(
+    st.sampled_from(
+        ["ab", "AB", "abc", "b", "Ba", "a1", "1", " ", " ", "-", ".", "\n"] * 24
+        + ["\u2019", "\u2014", "\u00a0", "é", "ı"]
+    ),  # fmt: skip
+    min_size=1,
+    max_size=8,
+).map("".join)
+WORDY_QUERY = st.lists(
+    st.sampled_from(["a", "ab", "b", "abc", "1", "ba", '"ab b"', '"b ab"', '"a1 1"', "-ba", "-1"]),
+    min_size=1,
+    max_size=3,
+)
+
+
+@settings(SETTINGS, max_examples=60)
+@given(datasets(WORDY, st.none() | WORDY, WORDY), WORDY_QUERY)
+def test_search_of_a_record_at_once_is_search_field_by_field(ds: Dataset, query: list[str]) -> None:
+    """Searching a record's fields joined into one text gives the very hits, scores and
+    match spans that searching each field on its own does, and so does `ranked`."""
+    import immunofacts.query as q
+
+    words = [w for w in query if not w.startswith("-")] or ["ab"]
+    query = [*words, *query]
+    at_once = search(ds, query)
+    joined = q._joined
+    try:
+        q._joined = lambda fields: None
+        by_field = search(ds, query)
+    finally:
+        q._joined = joined
+    assert at_once == by_field
+    assert q.ranked(ds, query) == [h.record for h in by_field]
 
 
 @pytest.mark.parametrize(

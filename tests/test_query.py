@@ -421,6 +421,14 @@ def test_search_looks_in_entity_names_and_aliases() -> None:
     assert hit_ids(small(), "General", "Hospital") == ["case-gamma-one"]
 
 
+def test_search_quoted_words_stand_in_one_field() -> None:
+    ds = small()
+    # "... the beta virus." ends a statement whose quote begins "Alpha cells"
+    assert "claim-alpha-beta" in hit_ids(ds, '"beta virus"')
+    assert hit_ids(ds, '"virus alpha"') == []
+    assert hit_ids(ds, '"beta alpha"') == []  # the id, then the statement
+
+
 def test_search_finds_terms_in_regex_metacharacters() -> None:
     ds = small()
     assert hit_ids(ds, "year.") == ["claim-alpha-year"]  # "." is literal
