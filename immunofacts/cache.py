@@ -207,20 +207,34 @@ class Cache:
             self._head = msgspec.msgpack.decode(self._blob("head"), type=_Head)
         return self._head
 
-    def _bodies(self, n: int) -> tuple[memoryview, int, tuple[int, ...]]:
-        """The `n`th block of bodies, as `_block` gives it."""
+    def _body(self, n: int) -> bytes:
+        """The `n`th block of bodies, as stored (checked)."""
         row = self.db.execute("SELECT body, crc FROM bodies WHERE n = ?", (n,)).fetchone()
         if row is None or zlib.crc32(row[0]) != row[1]:
             raise Stale
         if self._zdict is None:
             self._zdict = self._blob("zdict")
-        return _block(row[0], self._zdict)
+        body: bytes = row[0]
+        return body
 
-    def rows(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
+    def _bodies(self, n: int) -> tuple[memoryview, int, tuple[int, ...]]:
+        """The `n`th block of bodies, as `_block` gives it."""
+        body = self._body(n)
+        assert self._zdict is not None
+        return _block(body, self._zdict)
+
+    def rows(
+        self, where: str = "", args: Sequence[Any] = (), *, sparse: bool = False
+    ) -> Iterator[Claim | Case]:
         """Records in dataset order, those matching an SQL condition on `records`,
-        decoded one at a time as they are read (a block of bodies at a time)."""
+        decoded one at a time as they are read (a block of bodies at a time). With
+        `sparse` (few records of each block wanted, as a search's hits are), each block
+        is inflated only as far as the records read from it."""
         sql = f"SELECT records.is_case, records.blk, records.pos FROM records {where}"
         sql += " ORDER BY records.rowid"
+        if sparse:
+            yield from self._sparse_rows(sql, args)
+            return
         at, data, base = -1, memoryview(b""), 0
         ends: tuple[int, ...] = ()
         # The blocks of each group of records (see `_blocks`) are read in turn: the
@@ -239,6 +253,26 @@ class Cache:
             if type(i) is not int or not 0 <= i < len(ends):
                 raise Stale
             raw = data[base + ends[i - 1] if i else base : base + ends[i]]
+            yield self._case.decode(raw) if is_case else self._claim.decode(raw)
+
+    def _sparse_rows(self, sql: str, args: Sequence[Any]) -> Iterator[Claim | Case]:
+        """`rows` with `sparse`."""
+        at = -1
+        block: _Inflating | None = None
+        kept: dict[int, _Inflating] = {}  # as in `rows`
+        for is_case, n, i in self.db.execute(sql, args):
+            if n != at:
+                at = n
+                block = kept.pop(n, None)
+                if block is None:
+                    body = self._body(n)
+                    assert self._zdict is not None
+                    block = _Inflating(body, self._zdict)
+                    if len(kept) >= _KEPT_BLOCKS:
+                        del kept[next(iter(kept))]
+                kept[n] = block
+            assert block is not None
+            raw = block.record(i)
             yield self._case.decode(raw) if is_case else self._claim.decode(raw)
 
     def streamed(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
@@ -559,7 +593,7 @@ class CachedIndex:
         where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
         match = " AND ".join(clauses)
         if self.known is None:
-            yield from self.cache.rows(where, (match,))
+            yield from self.cache.rows(where, (match,), sparse=True)
             return
         sql = f"SELECT id FROM records {where} ORDER BY rowid"
         for (rid,) in self.cache.db.execute(sql, (match,)):
@@ -1050,6 +1084,46 @@ def _block(body: bytes, zdict: bytes) -> tuple[memoryview, int, tuple[int, ...]]
     if base + (ends[-1] if ends else 0) != len(data):
         raise Stale
     return data, base, ends
+
+
+class _Inflating:
+    """A block written by `_pack`, inflated only as far as the records read from it need
+    (Stale when it turns out not to be one)."""
+
+    __slots__ = ("_inflate", "_rest", "base", "data", "ends")
+
+    def __init__(self, body: bytes, zdict: bytes) -> None:
+        self._inflate = zlib.decompressobj(_WBITS, zdict=zdict)
+        self._rest = body
+        self.data = bytearray()
+        self._fill(4)
+        (count,) = struct.unpack_from("<I", self.data)
+        self.base = 4 + 4 * count
+        self._fill(self.base)
+        self.ends: tuple[int, ...] = struct.unpack_from(f"<{count}I", self.data, 4)
+
+    def _fill(self, size: int) -> None:
+        """Inflate until the first `size` bytes are in `data`."""
+        try:
+            while len(self.data) < size:
+                rest = self._rest
+                more = self._inflate.decompress(rest, size - len(self.data))
+                self._rest = self._inflate.unconsumed_tail
+                if not more and len(self._rest) == len(rest):  # the block ends too soon
+                    raise Stale
+                self.data += more
+        except zlib.error as e:
+            raise Stale from e
+
+    def record(self, i: int) -> bytearray:
+        """The `i`th record's bytes, as encoded."""
+        ends = self.ends
+        if type(i) is not int or not 0 <= i < len(ends):
+            raise Stale
+        end = self.base + ends[i]
+        if len(self.data) < end:
+            self._fill(end)
+        return self.data[self.base + ends[i - 1] if i else self.base : end]
 
 
 def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -577,6 +578,45 @@ def test_a_kind_reads_only_its_blocks_and_a_walk_reads_each_block_once(
         }
         assert sorted(read) == sorted(mine)
         assert len(mine) < blocks / 3
+    finally:
+        warm.close()
+
+
+@pytest.mark.parametrize("budget", [1, 300, 2_000, 16_384])
+def test_sparse_rows_are_the_rows_and_a_short_block_is_stale(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+) -> None:
+    """Blocks inflated only as far as the records read give the same records as blocks
+    inflated whole, for every few records and for all; a block cut short is Stale."""
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", budget)
+    ds = cache.validate_dataset(dataset)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        for where, args in [
+            ("", ()),
+            ("WHERE rowid % 3 = 1", ()),
+            ("WHERE rowid % 7 = 0 OR rowid < 3", ()),
+            ("WHERE is_case = ?", (1,)),
+            ("WHERE rowid = ?", (len(ds.records()),)),  # the last record
+        ]:
+            assert list(warm.rows(where, args, sparse=True)) == list(warm.rows(where, args))
+        assert list(warm.rows(sparse=True)) == list(ds.records())
+        # the last block, cut short, with a checksum that agrees
+        n, body = warm.db.execute("SELECT n, body FROM bodies ORDER BY n DESC").fetchone()
+        (last,) = warm.db.execute("SELECT max(rowid) FROM records WHERE blk = ?", (n,)).fetchone()
+    finally:
+        warm.close()
+    db = sqlite3.connect(_cpath(dataset))
+    short = body[: len(body) // 2]
+    db.execute("UPDATE bodies SET body = ?, crc = ? WHERE n = ?", (short, zlib.crc32(short), n))
+    db.commit()
+    db.close()
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        with pytest.raises(cache.Stale):
+            list(warm.rows("WHERE rowid = ?", (last,), sparse=True))
     finally:
         warm.close()
 
