@@ -584,20 +584,18 @@ def ask(data: str | None, warm: Callable[[Cache], R], cold: Callable[[Dataset], 
 
 
 def _complete(kind: str) -> Callable[[typer.Context, str], list[str]]:
+    """Shell completion of the ids of `kind` (see `cache.completion_ids`): read from
+    the cache, never more than `query.COMPLETION_LIMIT` of them, and none (never an
+    error) when the dataset cannot answer at once."""
+
     def complete(ctx: typer.Context, incomplete: str) -> list[str]:
+        from .cache import completion_ids
+
         try:
-            ds = load(ctx.params.get("data") or os.environ.get("IMMUNOFACTS_DATA"))
+            path, _ = data_path(ctx.params.get("data") or os.environ.get("IMMUNOFACTS_DATA"))
+            return completion_ids(path, kind, incomplete)
         except Exception:
             return []
-        if kind == "case":
-            ids = [c.id for c in ds.cases]
-        elif kind == "claim":
-            ids = [c.id for c in ds.claims]
-        elif kind == "record":
-            ids = [c.id for c in ds.records()]
-        else:
-            ids = [e.id for e in ds.entities]
-        return [i for i in ids if i.startswith(incomplete)]
 
     return complete
 

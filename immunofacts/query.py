@@ -181,6 +181,47 @@ def find_entity(ds: Dataset, key: str) -> Entity:
     raise NotFoundError("entity", key, near or suggest(low, [e.id for e in ds.entities]))
 
 
+#: The most ids that shell completion offers at once. Bash and zsh ask before they list
+#: more than 100 candidates (readline's completion-query-items, zsh's LISTMAX), and no
+#: one reads through thousands: past this many, `capped_ids` keeps a sample whose common
+#: beginning is still that of them all, so that what the shell inserts stays right.
+COMPLETION_LIMIT = 1000
+
+#: What completion offers the ids of: "record" is a claim or a case.
+COMPLETION_KINDS = ("case", "claim", "record", "entity")
+
+
+def capped_ids(ids: Sequence[str], limit: int = COMPLETION_LIMIT) -> list[str]:
+    """The ids that completion offers, of those that match (in dataset order): all of
+    them when they are at most `limit`; else the first `limit - 1` in alphabetical order
+    and the last. The shell inserts the longest beginning that its candidates share, and
+    the first and last in that order share only what all of them share."""
+    if limit < 2:
+        raise ValueError("a completion limit must be at least 2")
+    if len(ids) <= limit:
+        return list(ids)
+    ordered = sorted(ids)
+    return [*ordered[: limit - 1], ordered[-1]]
+
+
+def completion_ids(ds: Dataset, kind: str, prefix: str, limit: int = COMPLETION_LIMIT) -> list[str]:
+    """The ids of `kind` (one of COMPLETION_KINDS) that start with `prefix`, as shell
+    completion offers them: in dataset order (claims before cases), at most `limit`
+    (see `capped_ids`)."""
+    records: Sequence[Claim | Case | Entity]
+    if kind == "case":
+        records = ds.cases
+    elif kind == "claim":
+        records = ds.claims
+    elif kind == "record":
+        records = ds.records()
+    elif kind == "entity":
+        records = ds.entities
+    else:
+        raise ValueError(f"no completion of {kind!r}")
+    return capped_ids([r.id for r in records if r.id.startswith(prefix)], limit)
+
+
 # A label's text is read as `_value_` where it is read once per record: the same as
 # `.value`, which is a property run as Python code, at twice the cost.
 
