@@ -661,8 +661,13 @@ class CachedIndex:
                 raise Stale
             yield rec
 
-    def entities(self) -> dict[str, Entity]:
-        return {e.id: e for e in self.cache.head().entities}
+    def names(self) -> dict[str, str]:
+        # kept apart from the entities (at a million claims, ten thousand of them): a
+        # search reads only these
+        names: dict[str, str] = msgspec.msgpack.decode(
+            self.cache._blob("names"), type=dict[str, str]
+        )
+        return names
 
     def vocabulary(self) -> Iterable[str]:
         return [w for (w,) in self.cache.db.execute("SELECT word FROM vocab ORDER BY word")]
@@ -934,7 +939,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = N
     from functools import partial
 
     from . import query
-    from .tokens import finish_stats, index_texts, root
+    from .tokens import entity_names, finish_stats, index_texts, root
 
     def roots() -> None:
         # Only a word of three ASCII letters or more has a root of its own (see `root`);
@@ -996,6 +1001,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = N
             "head": encoder.encode(head),
             "source_text": encoder.encode(ds.source_text),
             "wordstats": encoder.encode(finish_stats(count, lengths)),
+            "names": encoder.encode(entity_names(ds.entity_map())),
             "stats": encoder.encode(stats),
             "entity_counts": encoder.encode(query.entity_counts(ds)),
         }

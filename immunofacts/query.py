@@ -40,7 +40,7 @@ from .tokens import (
     FIELD_WEIGHTS,
     WordStats,
     entity_names,
-    searchable_fields,
+    search_fields,
     spaced,
     word_count,
     word_counts,
@@ -461,8 +461,9 @@ class SearchIndex(Protocol):
         """In dataset order, at least every record that holds, for each (prefix, words)
         of `needed`, a word starting with the prefix (if any) or one of the words."""
 
-    def entities(self) -> dict[str, Entity]:
-        """Entities by id (for the names search looks in)."""
+    def names(self) -> dict[str, str]:
+        """What search reads for each entity, by id: its name and aliases, as
+        `tokens.entity_names` gives them."""
 
     def vocabulary(self) -> Iterable[str]:
         """Every word of the collection, in sorted order."""
@@ -499,8 +500,8 @@ class DatasetIndex:
     def candidates(self, needed: Sequence[tuple[str | None, frozenset[str]]]) -> Iterable[Record]:
         return self.ds.records()
 
-    def entities(self) -> dict[str, Entity]:
-        return self._entities
+    def names(self) -> dict[str, str]:
+        return entity_names(self._entities)
 
     def vocabulary(self) -> Iterable[str]:
         return self._sorted
@@ -787,8 +788,7 @@ def _ranked_hits(
         for t, choices in wanted
         for w, found in zip(t.words, choices, strict=True)
     ]
-    entities = index.entities()
-    names = entity_names(entities)
+    names = index.names()
     passes = label_test(**labels)
     wanted_at = [(_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)]
     unwanted_at = [_Term(t, c) for t, c in unwanted]
@@ -796,7 +796,7 @@ def _ranked_hits(
     for order, rec in enumerate(index.candidates(needed)):
         if not passes(rec):
             continue
-        fields = searchable_fields(rec, entities, names)
+        fields = search_fields(rec, names)
         if any(t.weight(text) for t in unwanted_at for _, text in fields):
             continue
         lowered = _joined(fields)

@@ -132,13 +132,9 @@ def entity_names(entities: dict[str, Entity]) -> dict[str, str]:
     return {eid: "; ".join((e.name, *e.aliases)) for eid, e in entities.items()}
 
 
-def searchable_fields(
-    rec: Claim | Case, entities: dict[str, Entity], names: dict[str, str] | None = None
-) -> list[tuple[str, str]]:
-    """The (field, text) pairs that search looks in, for a claim or a case. `names` is
-    `entity_names(entities)`, when made once for many records."""
-    if names is None:
-        names = entity_names(entities)
+def search_fields(rec: Claim | Case, names: dict[str, str]) -> list[tuple[str, str]]:
+    """The (field, text) pairs that search looks in, for a claim or a case, given what
+    it reads for each entity (`entity_names`, made once for many records)."""
     ids: Iterable[str] = rec.entities
     if isinstance(rec, Claim):
         out: list[tuple[str, str]] = [("id", rec.id), ("statement", rec.statement)]
@@ -181,9 +177,9 @@ def record_words(
     names: dict[str, str] | None = None,
 ) -> list[str]:
     """The words of a record, every field's in turn; adds each field's length to `lengths`.
-    `names` as for `searchable_fields`."""
+    `names` is `entity_names(entities)`, when made once for many records."""
     out: list[str] = []
-    for name, text in searchable_fields(rec, entities, names):
+    for name, text in search_fields(rec, entity_names(entities) if names is None else names):
         found = words(text)
         lengths[name] += len(found)
         out += found
