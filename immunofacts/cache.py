@@ -42,7 +42,7 @@ from .model import Case, Claim, Dataset, Entity, Figure, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"16:{__version__}"
+CACHE_FORMAT = f"17:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -54,6 +54,10 @@ COMPLETION_LOAD_BYTES = 1024 * 1024
 
 Status = Callable[[str], AbstractContextManager[object]]
 T = TypeVar("T")
+
+
+#: A record's bytes as read from a block (a slice of it, or a copy).
+_Raw = Any
 
 
 class Stale(Exception):
@@ -212,7 +216,7 @@ class Cache:
         self.meta = meta
         self._head: _Head | None = None
         self._zdict: bytes | None = None
-        self._claim = msgspec.msgpack.Decoder(Claim)
+        self._claim = msgspec.json.Decoder(Claim)
         self._case = msgspec.msgpack.Decoder(Case)
 
     def close(self) -> None:
@@ -257,10 +261,23 @@ class Cache:
         decoded one at a time as they are read (a block of bodies at a time). With
         `sparse` (few records of each block wanted, as a search's hits are), each block
         is inflated only as far as the records read from it."""
+        claim, case = self._claim.decode, self._case.decode
+        for is_case, raw in self._raws(where, args, sparse=sparse):
+            if is_case:
+                yield case(raw)
+            elif raw[:_CLAIM_HEAD] == _CLAIM_START:
+                yield claim(b"{" + raw[_CLAIM_HEAD:])  # without the tag
+            else:
+                raise Stale
+
+    def _raws(
+        self, where: str, args: Sequence[Any], *, sparse: bool = False
+    ) -> Iterator[tuple[int, _Raw]]:
+        """`rows` as they are kept: whether each is a case, and its bytes (see `_fill`)."""
         sql = f"SELECT records.is_case, records.blk, records.pos FROM records {where}"
         sql += " ORDER BY records.rowid"
         if sparse:
-            yield from self._sparse_rows(sql, args)
+            yield from self._sparse_raws(sql, args)
             return
         at, data, base = -1, memoryview(b""), 0
         ends: tuple[int, ...] = ()
@@ -279,11 +296,10 @@ class Cache:
                 data, base, ends = block
             if type(i) is not int or not 0 <= i < len(ends):
                 raise Stale
-            raw = data[base + ends[i - 1] if i else base : base + ends[i]]
-            yield self._case.decode(raw) if is_case else self._claim.decode(raw)
+            yield is_case, data[base + ends[i - 1] if i else base : base + ends[i]]
 
-    def _sparse_rows(self, sql: str, args: Sequence[Any]) -> Iterator[Claim | Case]:
-        """`rows` with `sparse`."""
+    def _sparse_raws(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[int, _Raw]]:
+        """`_raws` with `sparse`."""
         at = -1
         block: _Inflating | None = None
         kept: dict[int, _Inflating] = {}  # as in `rows`
@@ -299,8 +315,7 @@ class Cache:
                         del kept[next(iter(kept))]
                 kept[n] = block
             assert block is not None
-            raw = block.record(i)
-            yield self._case.decode(raw) if is_case else self._claim.decode(raw)
+            yield is_case, block.record(i)
 
     def streamed(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
         """`rows`, the first read now: a damaged cache is found before anything is written
@@ -424,7 +439,7 @@ class Cache:
         entity: str | Collection[str] | None = None,
         year: int | Collection[int] | None = None,
         **labels: Any,
-    ) -> Iterator[Claim]:
+    ) -> ClaimRows:
         """`query.filter_claims`, read one row at a time: the rows are chosen in SQL, on
         the very labels, year and entities that `query.claim_test` checks."""
         from . import query
@@ -450,13 +465,7 @@ class Cache:
                 f" (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
             )
             args += ids
-        rows = self.rows("WHERE " + " AND ".join(where), args)
-        kept = (rec for rec in rows if isinstance(rec, Claim))
-        # The first claim is read now, so that a damaged cache is found before anything is
-        # written (and the command answers from the file instead); a row found damaged
-        # later, with part of the output written, is an error.
-        first = next(kept, None)
-        return _streamed(first, kept)
+        return ClaimRows(self, "WHERE " + " AND ".join(where), args)
 
     def naming(self, entity_id: str) -> list[Claim | Case]:
         """`query.records_naming`: every claim and case that names an entity."""
@@ -512,6 +521,62 @@ class Cache:
         from .query import EntityCount
 
         return self._decoded("entity_counts", list[EntityCount])
+
+
+class ClaimRows:
+    """Claims chosen in SQL, in dataset order: decoded one at a time, or for JSON output,
+    as the text they are written as, which the cache keeps (see `_claim_texts`).
+    Iterated once, either way; the first is read when it is made, so that a damaged
+    cache is found before anything is written (and the command answers from the file
+    instead); a row found damaged later, with part of the output written, is an error."""
+
+    def __init__(self, cache: Cache, where: str, args: Sequence[Any]) -> None:
+        self._decode = cache._claim.decode
+        self._raws = cache._raws(where, args)
+        first = next(self._raws, None)
+        if first is not None:
+            self._claim(*first)
+            self._raws = itertools.chain((first,), self._raws)
+
+    def _claim(self, is_case: int, raw: _Raw) -> Claim:
+        if is_case or raw[:_CLAIM_HEAD] != _CLAIM_START:
+            raise Stale
+        claim: Claim = self._decode(b"{" + raw[_CLAIM_HEAD:])  # without the tag
+        return claim
+
+    def __iter__(self) -> Iterator[Claim]:
+        claims = itertools.starmap(self._claim, self._raws)
+        return _streamed(next(claims, None), claims)
+
+    def json_items(self) -> Iterator[Encoded]:
+        """The claims' text as `json_elements` takes it, a few hundred KB of it at a
+        time (read when first asked for)."""
+        items = self._pieces()
+        yield from _streamed(next(items, None), items)
+
+    def _pieces(self) -> Iterator[Encoded]:
+        parts: list[_Raw] = []
+        size = 0
+        for is_case, raw in self._raws:
+            if is_case or raw[:_CLAIM_HEAD] != _CLAIM_START:
+                raise Stale
+            parts.append(raw)
+            size += len(raw)
+            if size >= _JSON_BYTES:
+                yield _indented(parts)
+                parts, size = [], 0
+        if parts:
+            yield _indented(parts)
+
+
+def _indented(parts: list[_Raw]) -> Encoded:
+    """Claims kept as compact JSON (escaped as `to_json` escapes), as `to_json` of a
+    list writes them between its brackets (see `jsontext.Elements`)."""
+    return Encoded(msgspec.json.format(b"[" + b",".join(parts) + b"]", indent=2)[2:-2])
+
+
+#: About how many bytes of claims `ClaimRows.json_items` indents at a time.
+_JSON_BYTES = 1 << 18
 
 
 class TimelineBlocks:
@@ -983,7 +1048,7 @@ def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = N
         write(partial(db.executemany, "INSERT INTO names VALUES (?, ?)", names))
         del names
         encoder = msgspec.msgpack.Encoder()
-        raws = [encoder.encode(rec) for rec in recs]
+        raws = _claim_texts(recs, encoder)
         zdict = _zdict(raws)
         groups = [rec.kind._value_ if isinstance(rec, Claim) else "" for rec in recs]
         bodies, places = _blocks(raws, zdict, groups)
@@ -1018,6 +1083,38 @@ def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = N
         write.finish(cancel=True)
         raise
     write.finish()
+
+
+#: How a claim starts as it is kept: its JSON as `list-claims --format json` writes it
+#: (`render.shapes.claim_json`), with its tag, which `Claim` has not.
+_CLAIM_START = b'{"type":"claim",'
+_CLAIM_HEAD = len(_CLAIM_START)
+
+
+def _claim_texts(recs: Sequence[Claim | Case], encoder: msgspec.msgpack.Encoder) -> list[bytes]:
+    """How each record is kept: a claim as the JSON `list-claims --format json` writes
+    for it, compact, in UTF-8, with what JSON output escapes escaped (so that indenting
+    it is all that is left to write it; JSON and msgpack compress alike, and decode as
+    fast); a case in msgpack."""
+    from .jsontext import escaped
+    from .query import RecordType
+
+    tag = b'{"type":' + msgspec.json.encode(RecordType.CLAIM.value) + b","
+    assert tag == _CLAIM_START
+    json = msgspec.json.Encoder()
+    out: list[bytes] = []
+    for at in range(0, len(recs), _TEXTS_CHUNK):
+        chunk = recs[at : at + _TEXTS_CHUNK]
+        raws = [tag + json.encode(r)[1:] if isinstance(r, Claim) else b"" for r in chunk]
+        lines = b"".join(raws)  # mostly ASCII, which is never escaped
+        if not lines.isascii() or b"\x7f" in lines:
+            raws = [escaped(raw.decode()).encode() for raw in raws]
+        out += (raw if raw else encoder.encode(r) for r, raw in zip(chunk, raws, strict=True))
+    return out
+
+
+#: How many records `_claim_texts` makes at a time.
+_TEXTS_CHUNK = 4096
 
 
 #: How many headline figures, or case outcomes, of `show-stats` are kept together.

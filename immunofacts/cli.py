@@ -726,16 +726,16 @@ def list_claims(
     from .query import filter_claims
     from .render.results import ClaimList
 
-    def shown(claims: Iterable[Claim]) -> int:
-        counted = Counted(claims)
-        show(ctx, ClaimList(counted), format)
-        return counted.n
+    def shown(claims: Iterable[Claim], json: Iterable[Any] | None = None) -> int:
+        counted, pieces = Counted(claims), Counted(json or ())
+        show(ctx, ClaimList(counted, None if json is None else pieces), format)
+        return counted.n + pieces.n
 
-    n = ask(
-        data,
-        lambda c: shown(c.claims(entity=entity, year=year, **labels)),
-        lambda ds: shown(filter_claims(ds, entity=entity, year=year, **labels)),
-    )
+    def warm(c: Cache) -> int:
+        rows = c.claims(entity=entity, year=year, **labels)  # JSON as the cache keeps it
+        return shown(rows, rows.json_items())
+
+    n = ask(data, warm, lambda ds: shown(filter_claims(ds, entity=entity, year=year, **labels)))
     if not n:
         filtered = any((*labels.values(), entity, year))
         nothing("no claims match those filters" if filtered else "this dataset has no claims")

@@ -43,9 +43,15 @@ def to_json(payload: Any) -> str:
     import msgspec
 
     text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
+    return escaped(text) + "\n"
+
+
+def escaped(text: str) -> str:
+    """JSON text with what `to_json` escapes escaped (whitespace is not touched, so
+    it may be indented before or after)."""
     if text.isascii() and "\x7f" not in text:  # the encoder escaped every other one
-        return text + "\n"
-    return _JSON_ESCAPE.sub(_json_escape, text) + "\n"
+        return text
+    return _JSON_ESCAPE.sub(_json_escape, text)
 
 
 class Elements(str):

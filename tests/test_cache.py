@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -276,8 +277,9 @@ def _fabricate(cpath: Path) -> None:
     zdict = zlib.decompress(db.execute("SELECT data FROM blobs WHERE name = 'zdict'").fetchone()[0])
     body = db.execute("SELECT body FROM bodies WHERE n = 0").fetchone()[0]
     raws = [bytes(raw) for raw in cache._unpack(body, zdict)]
-    claim = msgspec.msgpack.decode(raws[0], type=Claim)
-    raws[0] = msgspec.msgpack.encode(msgspec.structs.replace(claim, statement="FABRICATED"))
+    claim = msgspec.json.decode(b"{" + raws[0][cache._CLAIM_HEAD :], type=Claim)
+    fake_claim = msgspec.structs.replace(claim, statement="FABRICATED")
+    raws[0] = cache._claim_texts([fake_claim], msgspec.msgpack.Encoder())[0]
     fake = cache._pack(raws, zdict)
     db.execute("UPDATE bodies SET body = ?, crc = ? WHERE n = 0", (fake, zlib.crc32(fake)))
     db.commit()
@@ -617,6 +619,67 @@ def test_sparse_rows_are_the_rows_and_a_short_block_is_stale(
     try:
         with pytest.raises(cache.Stale):
             list(warm.rows("WHERE rowid = ?", (last,), sparse=True))
+    finally:
+        warm.close()
+
+
+@pytest.mark.parametrize("size", [1, 300, 1 << 18])
+def test_claims_as_json_are_their_stored_text_and_decode_to_the_claims(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    """The text a warm `list-claims --format json` writes, cut from the blocks without
+    decoding a claim, is byte for byte the JSON of the claims themselves, escapes and
+    all; the same rows decode to the claims."""
+    from immunofacts import query
+    from immunofacts.model import ClaimKind, Evidence
+    from immunofacts.render.formats import joined, json_array, to_json
+    from immunofacts.render.shapes import claim_json
+
+    words = ["plain", "caf\u00e9 \u20bd500", "\u2066isolated\u2069", "\u7ec6\u80de", "x\U000f0000"]
+    kinds = ["statistic", "opinion", "research"]
+    text = "schema: 2\nsource: {id: s, title: T, publisher: P}\nclaims:\n"
+    for i in range(40):
+        text += (
+            f'  - {{id: claim-{i}, kind: {kinds[i % 3]}, statement: "{words[i % 5]} {i}",'
+            f' quote: "Q {words[i % 4]}", evidence: {"unsourced" if i % 2 else "news-report"},'
+            f" figures: [{{value: {i}.5, unit: '%', label: w}}]}}\n"
+        )
+    text += "cases:\n  - {id: case-0, title: T, quote: Q, patient: {description: D},"
+    text += " diagnosis: [D], therapy: T, outcome: O, evidence: unsourced, events: []}\n"
+    path = tmp_path / "d.yaml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", 700)
+    monkeypatch.setattr(cache, "_JSON_BYTES", size)
+    ds = cache.validate_dataset(path)
+    warm = cache.open_cache(path)
+    assert warm is not None
+    try:
+        real = warm._claim
+        decoded: list[object] = []
+
+        class Counting:
+            def decode(self, raw: bytes) -> object:
+                decoded.append(raw)
+                return real.decode(raw)
+
+        monkeypatch.setattr(warm, "_claim", Counting())
+        filtering: list[dict[str, Any]] = [
+            {},
+            {"kind": [ClaimKind.STATISTIC]},
+            {"evidence": [Evidence.UNSOURCED]},
+        ]
+        for filters in filtering:
+            want = list(query.filter_claims(ds, **filters))
+            assert want
+            decoded.clear()
+            items = list(warm.claims(**filters).json_items())
+            assert len(decoded) == 1  # the first, checked when the rows were asked for
+            assert joined(json_array(items)) == to_json([claim_json(c) for c in want])
+            if size == 1:
+                assert len(items) == len(want)
+            elif size > 1000:
+                assert len(items) == 1
+            assert list(warm.claims(**filters)) == want
     finally:
         warm.close()
 

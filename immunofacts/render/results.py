@@ -125,12 +125,15 @@ class ClaimList(Records[shapes.ClaimJSON], frozen=True):
     """`list-claims`."""
 
     shape, item, table = shapes.ClaimJSON, shapes.claim, views.claims_table
+    #: The same claims for JSON as their text already made, when the cache keeps it
+    #: (`json_elements` writes it as it is).
+    json: Iterable[Any] | None = None
 
     def view(self, fmt: Format) -> Table:  # CSV has a column of reasons too
         return views.claims_table(self.records, reasons=fmt is Format.CSV)
 
-    def json_items(self) -> Iterable[msgspec.Raw]:
-        return map(shapes.claim_json, self.records)
+    def json_items(self) -> Iterable[Any]:
+        return map(shapes.claim_json, self.records) if self.json is None else self.json
 
 
 class ClaimDetail(Detail[shapes.ClaimJSON], frozen=True):
