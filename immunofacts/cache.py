@@ -311,7 +311,7 @@ class Cache:
                     body = self._body(n)
                     assert self._zdict is not None
                     block = _Inflating(body, self._zdict)
-                    if len(kept) >= _KEPT_BLOCKS:
+                    if len(kept) >= _KEPT_SPARSE:
                         del kept[next(iter(kept))]
                 kept[n] = block
             assert block is not None
@@ -717,6 +717,7 @@ class CachedIndex:
         where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
         match = " AND ".join(clauses)
         if self.known is None:
+            self.cache.db.execute("PRAGMA cache_size = -256")
             yield from self.cache.rows(where, (match,), sparse=True)
             return
         sql = f"SELECT id FROM records {where} ORDER BY rowid"
@@ -1189,6 +1190,9 @@ _LEVEL = 1
 #: groups of records (a case, and each kind of claim), so that a walk of every record in
 #: dataset order decompresses each block once.
 _KEPT_BLOCKS = 16
+#: The same for blocks inflated in part (`Cache.rows` with `sparse`), each of which holds
+#: its inflater and the inflater's window (about 40 KB): as many as there are groups.
+_KEPT_SPARSE = 10
 
 
 def _blocks(

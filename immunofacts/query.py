@@ -367,7 +367,7 @@ def filter_claims(
 # --- search -------------------------------------------------------------------
 
 
-class Match(msgspec.Struct, frozen=True):
+class Match(msgspec.Struct, frozen=True, gc=False):
     """Where a search term matched: a field, and a span in that field's text."""
 
     field: str

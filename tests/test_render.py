@@ -65,6 +65,20 @@ def test_json_array_is_the_same_text_as_a_whole_list(items: list[Any]) -> None:
     assert joined(json_array(iter(items))) == to_json(items)
 
 
+@pytest.mark.parametrize("copies", [0, 1, 3])
+def test_search_hits_made_a_few_at_a_time_are_the_json_of_every_hit(copies: int) -> None:
+    from immunofacts.query import search
+    from immunofacts.render import render, shapes
+    from immunofacts.render.base import Env, Format
+    from immunofacts.render.results import HITS_AT_ONCE, SearchHits
+
+    hits = search(load_dataset(DATA), "t") * copies
+    assert copies < 3 or len(hits) > 2 * HITS_AT_ONCE
+    env = Env.detect(io.StringIO())
+    text = joined(render(SearchHits(hits, ["t"]), Format.JSON, env))
+    assert text == to_json([shapes.hit(h) for h in hits])
+
+
 @given(
     st.lists(st.one_of(st.text(), st.integers(), st.dictionaries(st.text(), st.text()))),
     st.lists(st.integers(0, 4)),

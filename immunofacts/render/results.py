@@ -168,6 +168,10 @@ class Statistics(One[shapes.StatsJSON], frozen=True):
         return views.stats_doc(self.stats)
 
 
+#: How many search hits' JSON is made at once.
+HITS_AT_ONCE = 32
+
+
 class SearchHits(Many[shapes.HitJSON], frozen=True):
     """`search`: hits best first. On a terminal long text is cut around the first match."""
 
@@ -177,6 +181,18 @@ class SearchHits(Many[shapes.HitJSON], frozen=True):
 
     def items(self) -> Iterable[shapes.HitJSON]:
         return (shapes.hit(h) for h in self.hits)
+
+    def json_items(self) -> Iterable[Any]:
+        # A hit's JSON is long (its review whole, and each match): made `HITS_AT_ONCE` at
+        # a time, not as many as an array's elements of every kind, so that the text held
+        # at once stays small.
+        from itertools import islice
+
+        from ..jsontext import elements
+
+        hits = iter(self.items())
+        while chunk := list(islice(hits, HITS_AT_ONCE)):
+            yield elements(chunk)
 
     def view(self, fmt: Format) -> Table:
         return views.search_table(self.hits, self.terms, cut=fmt is Format.TABLE)
