@@ -45,6 +45,11 @@ SEARCH_TERM = "lupus"
 COMPLETE_WORDS = "immunofacts show-case case-"
 #: A case id of the article's dataset that completion must offer.
 COMPLETE_EXPECT = "case-hong-kong-singer"
+#: What is completed at every size: every claim's id matches, so at scale the answer is
+#: cut to immunofacts' completion limit.
+COMPLETE_AT_SCALE = "claim-"
+#: immunofacts.query.COMPLETION_LIMIT: the most ids a completion offers.
+COMPLETION_LIMIT = 1000
 
 BASELINE_SCRIPT = '''\
 """The framework floor: Typer, Rich and PyYAML (C loader); three records, one Rich table."""
@@ -511,7 +516,29 @@ COMMANDS: tuple[tuple[str, list[str], bool], ...] = (
     ("entities", ["entities"], False),
     ("list-claims --format json", ["list-claims", "--format", "json"], True),
     ("export --format json", ["export", "--format", "json"], True),
+    # Bash completion, as TAB runs it: the arguments go in the environment (see `_completion`).
+    (f"completion: show-claim {COMPLETE_AT_SCALE}", ["show-claim", COMPLETE_AT_SCALE], False),
 )
+
+
+def _completion(
+    argv: list[str], env: dict[str, str], n: int
+) -> tuple[dict[str, str], Callable[[bytes], str | None]]:
+    """The environment of bash completion of the command line `immunofacts ARGV` (its
+    last word the one completed), and the check of its answer: the ids of every claim
+    up to the completion limit, all starting with the word."""
+    words = ["immunofacts", *argv]
+    env = dict(env, _IMMUNOFACTS_COMPLETE="complete_bash", COMP_WORDS=" ".join(words),
+               COMP_CWORD=str(len(words) - 1))  # fmt: skip
+
+    def check(out: bytes) -> str | None:
+        ids = out.decode().split()
+        want = min(n, COMPLETION_LIMIT)
+        if len(ids) != want or not all(i.startswith(words[-1]) for i in ids):
+            return f"expected {want} ids starting with {words[-1]!r}, got {len(ids)}"
+        return None
+
+    return env, check
 
 
 def _cmd_targets(n: int, whole: bool, name: str) -> tuple[float | None, float | None]:
@@ -707,8 +734,13 @@ def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[R
     env = _env_for(bench, data, warm_cache)
     for name, args, whole in commands:
         argv = [a.format(claim=claim, case=case) for a in args]
-        cmd = Cmd([ifx, *argv, "--data", str(data)], env, ok_codes=(0, 1),
-                  label=f"{name} {label} N={n}")  # fmt: skip
+        if name.startswith("completion: "):
+            argv = [argv[0], "--data", str(data), *argv[1:]]
+            cenv, check = _completion(argv, env, n)
+            cmd = Cmd([ifx], cenv, check=check, label=f"{name} {label} N={n}")
+        else:
+            cmd = Cmd([ifx, *argv, "--data", str(data)], env, ok_codes=(0, 1),
+                      label=f"{name} {label} N={n}")  # fmt: skip
         time_target, rss_target = _cmd_targets(n, whole, name)
         try:
             if not (whole and n >= BIG_N):  # a warm-up run, but not of a minute-long output

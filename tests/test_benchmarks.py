@@ -27,6 +27,7 @@ COMMANDS = (
     "entities",
     "list-claims --format json",
     "export --format json",
+    "completion: show-claim claim-",
 )
 ROWS = (
     "startup: list-cases / floor",
@@ -199,6 +200,12 @@ def test_the_benchmark_raises_the_cap_exactly_where_immunofacts_sets_it() -> Non
     from immunofacts.loading import MAX_BYTES
 
     assert _run_module().DEFAULT_CAP_BYTES == MAX_BYTES
+
+
+def test_the_benchmark_expects_as_many_ids_as_completion_offers() -> None:
+    from immunofacts.query import COMPLETION_LIMIT
+
+    assert _run_module().COMPLETION_LIMIT == COMPLETION_LIMIT
 
 
 def test_search_hits_are_counted_in_the_whole_output() -> None:
