@@ -650,6 +650,7 @@ def test_claims_as_json_are_their_stored_text_and_decode_to_the_claims(
     path.write_text(text, encoding="utf-8")
     monkeypatch.setattr(cache, "_BLOCK_BYTES", 700)
     monkeypatch.setattr(cache, "_JSON_BYTES", size)
+    monkeypatch.setattr(cache, "_RUN", 3)
     ds = cache.validate_dataset(path)
     warm = cache.open_cache(path)
     assert warm is not None
@@ -667,6 +668,8 @@ def test_claims_as_json_are_their_stored_text_and_decode_to_the_claims(
             {},
             {"kind": [ClaimKind.STATISTIC]},
             {"evidence": [Evidence.UNSOURCED]},
+            {"kind": [ClaimKind.OPINION, ClaimKind.STATISTIC]},
+            {"kind": [ClaimKind.OPINION], "evidence": [Evidence.UNSOURCED]},
         ]
         for filters in filtering:
             want = list(query.filter_claims(ds, **filters))
@@ -675,8 +678,8 @@ def test_claims_as_json_are_their_stored_text_and_decode_to_the_claims(
             items = list(warm.claims(**filters).json_items())
             assert len(decoded) == 1  # the first, checked when the rows were asked for
             assert joined(json_array(items)) == to_json([claim_json(c) for c in want])
-            if size == 1:
-                assert len(items) == len(want)
+            if size == 1:  # a run of claims at a time: at most 3, or a block's
+                assert len(want) / 3 <= len(items) <= len(want)
             elif size > 1000:
                 assert len(items) == 1
             assert list(warm.claims(**filters)) == want
