@@ -366,11 +366,16 @@ def test_the_cache_completes_as_the_whole_dataset_does(
 
 
 def test_show_case_completes_case_ids() -> None:
-    assert complete("immunofacts show-case case-", 2) == [
-        "case-lupus-lymphoma-shenzhen",
-        "case-uk-lymphoma-helen",
-        "case-hong-kong-singer",
-    ]
+    """Cold (the article is loaded and cached), then warm (from the cache alone)."""
+    cases = ["case-lupus-lymphoma-shenzhen", "case-uk-lymphoma-helen", "case-hong-kong-singer"]
+    cpath = cache.cache_path(ROOT / "data" / "immunofacts.yaml")
+    assert cpath is not None and not cpath.exists()
+    assert complete("immunofacts show-case case-", 2) == cases
+    assert cpath.exists()
+    cpath.chmod(0o666)  # writable by others: not trusted, and rebuilt (the article is small)
+    assert complete("immunofacts show-case case-", 2) == cases
+    assert cpath.stat().st_mode & 0o777 == 0o600
+    assert complete("immunofacts show-case case-", 2) == cases
 
 
 def test_show_claim_completes_claim_ids_by_prefix() -> None:
@@ -431,3 +436,11 @@ def test_slow_load_shows_progress_through_the_given_status(
     shown.clear()
     cache.validate_dataset(ROOT / "data" / "immunofacts.yaml", status=status)
     assert shown == []
+
+
+def test_the_manual_states_the_limits_in_force() -> None:
+    text = " ".join((ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split())
+    limit = query.COMPLETION_LIMIT
+    assert f"at most {limit:,} ids" in text
+    assert f"the first {limit - 1:,} in alphabetical order and the last" in text
+    assert cache.COMPLETION_LOAD_BYTES == 1 << 20 and "under 1 MiB" in text
