@@ -66,13 +66,21 @@ def test_json_array_is_the_same_text_as_a_whole_list(items: list[Any]) -> None:
 
 
 @pytest.mark.parametrize("copies", [0, 1, 3])
-def test_search_hits_made_a_few_at_a_time_are_the_json_of_every_hit(copies: int) -> None:
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_search_hits_made_a_few_at_a_time_are_the_json_of_every_hit(
+    copies: int, ascii_only: bool
+) -> None:
+    """Hits made into JSON a few at a time, with text to escape or without, give the
+    very text of the JSON of the list."""
     from immunofacts.query import search
     from immunofacts.render import render, shapes
     from immunofacts.render.base import Env, Format
     from immunofacts.render.results import HITS_AT_ONCE, SearchHits
 
-    hits = search(load_dataset(DATA), "t") * copies
+    hits = search(load_dataset(DATA), "t")
+    plain = [h for h in hits if to_json([shapes.hit(h)]).isascii()]
+    assert 0 < len(plain) < len(hits)
+    hits = (plain if ascii_only else hits) * copies
     assert copies < 3 or len(hits) > 2 * HITS_AT_ONCE
     env = Env.detect(io.StringIO())
     text = joined(render(SearchHits(hits, ["t"]), Format.JSON, env))
