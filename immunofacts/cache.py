@@ -317,28 +317,35 @@ class Cache:
             assert block is not None
             yield is_case, block.record(i)
 
-    def _runs(self, where: str, args: Sequence[Any]) -> Iterator[list[_Raw]]:
-        """The bytes of the claims `_raws` gives, those of one block together."""
+    def _runs(self, where: str, args: Sequence[Any]) -> Iterator[_Run]:
+        """The claims `_raws` gives, a few at a time."""
         run: list[_Raw] = []
         for is_case, raw in self._raws(where, args):
             if is_case:
                 raise Stale
             run.append(raw)
             if len(run) >= _RUN:
-                yield run
+                yield _Run(run)
                 run = []
         if run:
-            yield run
+            yield _Run(run)
 
-    def _group(self, key: str) -> Iterator[list[_Raw]]:
-        """The bytes of every record of a group (see `_blocks`), a block at a time."""
+    def _group(self, key: str) -> Iterator[_Run]:
+        """Every record of a group of claims (see `_blocks`), a block at a time."""
         row = self.db.execute("SELECT first, last FROM groups WHERE grp = ?", (key,)).fetchone()
         if row is None:
             return
-        for n in range(row[0], row[1] + 1):
-            data, base, ends = self._bodies(n)
-            starts = (base, *(base + e for e in ends[:-1]))
-            yield [data[a : base + b] for a, b in zip(starts, ends, strict=True)]
+        if self._zdict is None:
+            self._zdict = self._blob("zdict")
+        sql = "SELECT n, body, crc FROM bodies WHERE n BETWEEN ? AND ? ORDER BY n"
+        at = row[0]
+        for n, body, crc in self.db.execute(sql, row):
+            if n != at or zlib.crc32(body) != crc:
+                raise Stale
+            at += 1
+            yield _Run(None, _block(body, self._zdict))
+        if at != row[1] + 1:
+            raise Stale
 
     def streamed(self, where: str = "", args: Sequence[Any] = ()) -> Iterator[Claim | Case]:
         """`rows`, the first read now: a damaged cache is found before anything is written
@@ -551,6 +558,40 @@ class Cache:
         return self._decoded("entity_counts", list[EntityCount])
 
 
+class _Run:
+    """Claims read together, in dataset order: some records of a block, or all of one."""
+
+    __slots__ = ("_raws", "_block")
+
+    def __init__(
+        self, raws: list[_Raw] | None, block: tuple[memoryview, int, tuple[int, ...]] | None = None
+    ) -> None:
+        self._raws = raws
+        self._block = block
+
+    def raws(self) -> list[_Raw]:
+        """Each claim's bytes."""
+        if self._raws is None:
+            assert self._block is not None
+            data, base, ends = self._block
+            starts = (base, *(base + e for e in ends[:-1]))
+            self._raws = [data[a : base + b] for a, b in zip(starts, ends, strict=True)]
+        return self._raws
+
+    def json(self) -> bytes:
+        """The claims' JSON, compact, separated by commas."""
+        if self._block is None:
+            return b",".join(self.raws())
+        data, base, _ = self._block
+        whole = data.obj[base:]  # type: ignore[index]
+        if whole[:_CLAIM_HEAD] != _CLAIM_START:
+            raise Stale
+        # Where a claim ends and the next begins: compact JSON has "}{" nowhere else, and
+        # a quote within a string is escaped.
+        joined: bytes = whole.replace(b"}" + _CLAIM_START, b"}," + _CLAIM_START)
+        return joined
+
+
 class ClaimRows:
     """Claims chosen in SQL, in dataset order: decoded one at a time, or for JSON output,
     as the text they are written as, which the cache keeps (see `_claim_texts`).
@@ -558,12 +599,12 @@ class ClaimRows:
     cache is found before anything is written (and the command answers from the file
     instead); a row found damaged later, with part of the output written, is an error."""
 
-    def __init__(self, cache: Cache, runs: Iterator[list[_Raw]]) -> None:
+    def __init__(self, cache: Cache, runs: Iterator[_Run]) -> None:
         self._decode = cache._claim.decode
-        self._runs = runs  # the claims' bytes, a run of those of one block at a time
+        self._runs = runs
         first = next(self._runs, None)
         if first is not None:
-            self._claim(first[0])
+            self._claim(first.raws()[0])
             self._runs = itertools.chain((first,), self._runs)
 
     def _claim(self, raw: _Raw) -> Claim:
@@ -573,7 +614,7 @@ class ClaimRows:
         return claim
 
     def __iter__(self) -> Iterator[Claim]:
-        claims = map(self._claim, itertools.chain.from_iterable(self._runs))
+        claims = map(self._claim, itertools.chain.from_iterable(r.raws() for r in self._runs))
         return _streamed(next(claims, None), claims)
 
     def json_items(self) -> Iterator[Encoded]:
@@ -583,13 +624,14 @@ class ClaimRows:
         yield from _streamed(next(items, None), items)
 
     def _pieces(self) -> Iterator[Encoded]:
-        parts: list[_Raw] = []
+        parts: list[bytes] = []
         size = 0
         for run in self._runs:
-            if run[0][:_CLAIM_HEAD] != _CLAIM_START:
+            text = run.json()
+            if text[:_CLAIM_HEAD] != _CLAIM_START:
                 raise Stale
-            parts += run
-            size += sum(map(len, run))
+            parts.append(text)
+            size += len(text)
             if size >= _JSON_BYTES:
                 yield _indented(parts)
                 parts, size = [], 0
@@ -597,10 +639,11 @@ class ClaimRows:
             yield _indented(parts)
 
 
-def _indented(parts: list[_Raw]) -> Encoded:
-    """Claims kept as compact JSON (escaped as `to_json` escapes), as `to_json` of a
-    list writes them between its brackets (see `jsontext.Elements`)."""
-    return Encoded(msgspec.json.format(b"[" + b",".join(parts) + b"]", indent=2)[2:-2])
+def _indented(parts: list[bytes]) -> Encoded:
+    """Claims kept as compact JSON (escaped as `to_json` escapes), separated by commas,
+    as `to_json` of a list writes them between its brackets (see `jsontext.Elements`)."""
+    text = msgspec.json.format(b"[" + b",".join(parts) + b"]", indent=2)
+    return Encoded(memoryview(text)[2:-2])
 
 
 #: At most how many claims `Cache._runs` gives together.
