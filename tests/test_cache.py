@@ -728,3 +728,33 @@ def test_stats_read_in_part_are_the_first_figures_and_cases(
     everything = {"figures", "backing", "cases", "more_figures", "more_cases"}
     for field in set(want.__struct_fields__) - everything:
         assert getattr(got, field) == getattr(want, field), field
+
+
+def test_work_done_ahead_in_threads_comes_in_order_and_stops_at_an_error() -> None:
+    import threading
+    import time
+
+    def work(i: int) -> int:
+        time.sleep(0.002 * (i % 3))  # later items finish first, now and then
+        if i == 7:
+            raise cache.Stale
+        return i * i
+
+    assert list(cache._ahead(work, range(7))) == [i * i for i in range(7)]
+    got: list[int] = []
+    with pytest.raises(cache.Stale):
+        for value in cache._ahead(work, range(20)):
+            got.append(value)
+    assert got == [i * i for i in range(7)]  # everything before the error, in order
+
+    def running() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "cache-ahead"]
+
+    deadline = time.monotonic() + 5
+    items = cache._ahead(work, range(5))
+    assert next(items) == 0
+    assert len(running()) >= 2
+    items.close()  # the threads are told to stop, and do
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not running()
