@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# Not `typing`: `python -m immunofacts` runs this before the command holds Ctrl-C
+# (see `__main__`), and typing takes longer to import than the rest of Python's start.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
 __all__ = ["Dataset", "DataError", "ImmunofactsError", "__version__", "load_dataset"]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .errors import DataError, ImmunofactsError
     from .loading import load_dataset
     from .model import Dataset

@@ -19,7 +19,7 @@ import functools
 import inspect
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Generic, NoReturn, TypeVar
 
@@ -1403,17 +1403,22 @@ def _leave_now(status: object) -> None:
     os._exit(status or 0)
 
 
-def main() -> None:
-    """Entry point of the `immunofacts` command."""
+def main(held: Sequence[int] = ()) -> None:
+    """Entry point of the `immunofacts` command. `held`: the stop signals that arrived
+    before it ran (see `immunofacts.__main__`): the first stops it as if it arrived now."""
     global _LEFT_AT_EXIT
-    from .output import handle_signals, prepare_stderr, reserve_standard_fds
+    from .output import Interrupted, handle_signals, prepare_stderr, reserve_standard_fds
 
-    reserve_standard_fds()
-    prepare_stderr()
-    handle_signals()
-    _LEFT_AT_EXIT = []
     try:
+        reserve_standard_fds()
+        prepare_stderr()
+        handle_signals()
+        if held:
+            raise Interrupted(held[0])
+        _LEFT_AT_EXIT = []
         app()
     except SystemExit as e:
         _leave_now(e.code)
         raise
+    except (Interrupted, KeyboardInterrupt) as e:  # before the command line runs
+        sys.exit(_handle(e))

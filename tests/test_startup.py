@@ -99,16 +99,22 @@ def test_the_entry_point_imports_with_the_collector_paused_and_runs_with_it_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import gc
+    import signal
 
     from immunofacts import __main__, cli
 
     seen: list[tuple[bool, int]] = []
-    monkeypatch.setattr(cli, "main", lambda: seen.append((gc.isenabled(), gc.get_freeze_count())))
+    monkeypatch.setattr(
+        cli, "main", lambda held=(): seen.append((gc.isenabled(), gc.get_freeze_count()))
+    )
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     gc.unfreeze()
     try:
         __main__.main()
     finally:
         gc.unfreeze()
+        for s, handler in handlers.items():  # the entry point holds them for the command
+            signal.signal(s, handler)
     assert seen and seen[0][0] and seen[0][1] > 0  # imports frozen, collector back on
 
 
