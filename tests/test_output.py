@@ -16,6 +16,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -348,3 +349,17 @@ def test_a_broken_stream_that_is_not_stdout_leaves_stdout_alone(
         with pytest.raises((OutputError, output.PipeClosed)):
             output.write("x", _Broken(error))
     assert silenced == []
+
+
+def test_the_pager_gets_text_already_encoded_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces in UTF-8 (JSON kept by the cache) reach the pager as the text they are."""
+    fed: list[str] = []
+
+    def pager(argv: list[str], chunks: Any) -> bool:
+        fed.extend(chunks)
+        return True
+
+    monkeypatch.setattr(output, "_through_pager", pager)
+    monkeypatch.setenv("IMMUNOFACTS_PAGER", "less")
+    output.write_paged(["[\n", b"  1,\n  2,\n", "  \u00e9\n]\n".encode()], 2)
+    assert fed == ["[\n", "  1,\n  2,\n", "  \u00e9\n]\n"]
