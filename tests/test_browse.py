@@ -308,9 +308,31 @@ def test_search_returns_what_the_search_command_returns(ds: Dataset, text: str) 
         state.searched(ds, text),
         state.Searcher(ds)(text),
         state.Searcher(ds, DATA)(text),
+        indexed(ds)(text),
     ):
         assert found is not None
         assert ids(found) == cli
+
+
+def indexed(ds: Dataset) -> state.Searcher:
+    """A searcher whose index of where each word stands is built."""
+    searcher = state.Searcher(ds)
+    searcher.build()
+    return searcher
+
+
+def test_the_browsers_search_leaves_the_collector_as_it_is(ds: Dataset) -> None:
+    """The browser runs on after a search, and searches in a thread: a search must not turn
+    the cyclic collector off, nor move what it made out of the collector's reach."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    searcher = state.Searcher(ds)
+    for text in ("lupus", "car-t", "the -mice"):  # before the index, and a phrase after it
+        assert searcher(text)
+        assert gc.isenabled()
+        searcher.build()
+    assert gc.get_freeze_count() == frozen
 
 
 def test_a_box_without_words_is_no_search() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, assume, event, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -42,7 +42,7 @@ from immunofacts.model import (
     Verdict,
     review_problems,
 )
-from immunofacts.query import parse_query, search
+from immunofacts.query import Wanted, parse_query, search
 from immunofacts.render.base import ExportFormat, clean
 from immunofacts.render.export import export_text
 
@@ -593,6 +593,54 @@ WORDY_QUERY = st.lists(
     min_size=1,
     max_size=3,
 )
+
+
+#: What is typed in the browser's search box: short prefixes, whole words, quoted words,
+#: phrases, words left out, and now and then a letter beyond ASCII.
+TYPED = st.lists(
+    st.sampled_from(
+        ["a", "ab", "b", "abc", "1", "ba", "e", "é", "x", "Ab", '"ab"', '"b"', "ab-b", '"ab b"']
+        + ["-a", "-ba", '-"b"', "-ab-b", "-x"]
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def label_filters() -> st.SearchStrategy[dict[str, Wanted]]:
+    """No label filter, or one of any label's values."""
+    from immunofacts.query import LABEL_FILTERS
+
+    every: list[dict[str, Wanted]] = [
+        {name: v} for name, f in LABEL_FILTERS.items() for v in f.values
+    ]
+    return st.just({}) | st.sampled_from(every)
+
+
+@settings(SETTINGS, max_examples=80)
+@given(
+    datasets() | datasets(WORDY, st.none() | WORDY, WORDY),
+    TYPED,
+    label_filters(),
+)
+def test_the_browsers_word_index_ranks_as_search(
+    ds: Dataset, query: list[str], labels: dict[str, Any]
+) -> None:
+    """Scored from where each word stands, a search of one-word terms gives the records
+    of `ranked`, in its order (scores to the last bit, ties in dataset order); a search
+    with a phrase is left to `ranked`."""
+    from immunofacts.query import ranked
+    from immunofacts.tui.postings import WordIndex
+
+    words = [w for w in query if not w.startswith("-")] or ["a"]
+    q = parse_query([*words, *query])
+    got = WordIndex(ds).ranked(q, labels)
+    if got is None:
+        assert any(len(t.words) > 1 for t in (*q.terms, *q.excluded))
+    else:
+        expected = ranked(ds, q, **labels)
+        event("hits" if expected else "no hit")
+        assert got == expected
 
 
 @settings(SETTINGS, max_examples=60)

@@ -635,6 +635,13 @@ class Browser(App[int]):
         self.screen.set_class(self.size.width < WIDE, "narrow")
         self.refresh_list()
         self.records_list.focus()
+        self.searcher.building()
+        self.call_after_refresh(self.build_search_index)
+
+    @work(thread=True, group="index")
+    def build_search_index(self) -> None:
+        """After the first screen, index where each word stands, for quicker searches."""
+        self.searcher.build()
 
     def on_resize(self, event: events.Resize) -> None:
         self.screen.set_class(event.size.width < WIDE, "narrow")
