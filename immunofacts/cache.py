@@ -984,8 +984,8 @@ def _write_cache(
         return
     _sweep(cpath.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{cpath.stem}.", suffix=".tmp", dir=cpath.parent)
-    os.close(fd)
-    try:
+    try:  # from here on, a signal's exception removes the file
+        os.close(fd)
         # The word index is built by a second thread while this one does the rest.
         db = sqlite3.connect(tmp, check_same_thread=False)
         try:
@@ -1037,11 +1037,17 @@ def _fill_deferring_signals(db: sqlite3.Connection, ds: Dataset) -> None:
         for w in writers:
             w.stop()
 
+    def started(writer: _Writer) -> None:
+        writers.append(writer)
+        if pending:  # a signal came before the writer did: stop it at its first write
+            writer.stop()
+
     kept = {}
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         kept[sig] = signal.signal(sig, hold)
     try:
-        _fill(db, ds, writers)
+        if not pending:
+            _fill(db, ds, started)
     finally:
         for sig, handler in kept.items():
             signal.signal(sig, handler)
@@ -1070,6 +1076,23 @@ def _index_words(db: sqlite3.Connection, texts: Sequence[str]) -> None:
     db.execute("DROP TABLE temp.fts_words")
 
 
+@contextlib.contextmanager
+def _stop_signals_blocked() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP blocked in this thread meanwhile (and in the threads it
+    starts, for good); those that arrive meanwhile are delivered when it ends."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    stops = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    kept = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, kept)
+
+
 class _Writer:
     """Writes to a database in the order given, in a thread of its own: SQLite does most
     of its work without Python's lock, alongside the Python work of the thread that
@@ -1084,7 +1107,11 @@ class _Writer:
         self._jobs: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
         self._failed: list[BaseException] = []
         self._thread = threading.Thread(target=self._run, name="cache-writer", daemon=True)
-        self._thread.start()
+        # The thread starts with the stop signals blocked, so that they always reach the
+        # main thread, where their handlers run: one the kernel gave this thread would
+        # wait, unhandled, until the main thread next woke, the whole write long.
+        with _stop_signals_blocked():
+            self._thread.start()
 
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
@@ -1132,7 +1159,9 @@ class _Writer:
             raise self._failed[0]
 
 
-def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = None) -> None:
+def _fill(
+    db: sqlite3.Connection, ds: Dataset, started: Callable[[_Writer], None] | None = None
+) -> None:
     """Write every row of the cache for `ds`, in one pass over its records. The rows are
     written by a second thread: `db` must be open with ``check_same_thread=False``, and
     is not used by this one until they are."""
@@ -1155,8 +1184,8 @@ def _fill(db: sqlite3.Connection, ds: Dataset, writers: list[_Writer] | None = N
     recs = ds.records()
     texts, lengths = index_texts(recs, ds.entity_map())
     write = _Writer(db)
-    if writers is not None:
-        writers.append(write)
+    if started is not None:
+        started(write)
     try:
         write(partial(_index_words, db, texts))
         write(roots)
