@@ -257,3 +257,13 @@ def test_only_must_name_something() -> None:
     assert bench.wants("startup: show-stats / floor")
     assert not bench.wants("startup: list-cases / floor", "startup: list-cases: peak RSS")
     assert run.Bench("python", "immunofacts", {}, Path(), None, Path()).wants("anything")
+
+
+def test_search_targets_follow_the_other_commands_at_a_million() -> None:
+    """Search with many hits may take 3x at 100,000 claims; at 1,000,000 it has the target
+    of every other command (2x, 100 MiB)."""
+    run = _run_module()
+    assert run._cmd_targets(100_000, False, "search lupus") == (3.0, 60.0)
+    assert run._cmd_targets(1_000_000, False, "search lupus") == (2.0, 100.0)
+    assert run._cmd_targets(1_000_000, False, "show-claim") == (2.0, 100.0)
+    assert run._cmd_targets(10_000, False, "search lupus") == (None, None)
