@@ -811,7 +811,10 @@ def _ranked_hits(
             scored = _scored_by_field(fields, wanted_at, avg, marks)
         if scored is not None:
             score, matches, matched = scored
-            matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
+            if len(wanted_at) > 1 or not isinstance(rec, Claim):
+                # one term's matches come in the order of the record's fields, which
+                # for a claim is `_FIELD_ORDER`'s
+                matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
             texts = {name: text for name, text in fields if name in matched} if marks else {}
             hits.append((-score, order, Hit(rec, score, tuple(matches), texts)))
     hits.sort(key=lambda h: (h[0], h[1]))
@@ -862,14 +865,35 @@ def _scored(
     for term, weight_idf in wanted_at:
         weights = [0.0] * len(texts)
         i = 0
-        for a, b, w in term.find_lowered(lowered):
-            while a >= starts[i + 1]:
-                i += 1
-            if b >= starts[i + 1]:  # runs on into the next field
-                continue
-            weights[i] += w
-            if marks:
-                matches.append(Match(fields[i][0], a - starts[i], b - starts[i]))
+        if term.lowered is not None:  # one word: `find_lowered`'s loop, made here at once
+            first = term.choices[0]
+            end, name, base = starts[1], fields[0][0], 0
+            for m in term.lowered.finditer(lowered):
+                a = m.start()
+                if a and lowered[a - 1] in _ALNUM:
+                    continue
+                w = first.get(m.group(1))
+                if w is None:
+                    continue
+                b = m.end()
+                if a >= end:
+                    while a >= starts[i + 1]:
+                        i += 1
+                    end, name, base = starts[i + 1], fields[i][0], starts[i]
+                if b >= end:  # runs on into the next field
+                    continue
+                weights[i] += w
+                if marks:
+                    matches.append(Match(name, a - base, b - base))
+        else:
+            for a, b, w in term.find_lowered(lowered):
+                while a >= starts[i + 1]:
+                    i += 1
+                if b >= starts[i + 1]:  # runs on into the next field
+                    continue
+                weights[i] += w
+                if marks:
+                    matches.append(Match(fields[i][0], a - starts[i], b - starts[i]))
         tf = 0.0
         for i, weight in enumerate(weights):
             if not weight:
