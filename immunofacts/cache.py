@@ -299,23 +299,51 @@ class Cache:
             yield is_case, data[base + ends[i - 1] if i else base : base + ends[i]]
 
     def _sparse_raws(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[int, _Raw]]:
-        """`_raws` with `sparse`."""
-        at = -1
-        block: _Inflating | None = None
-        kept: dict[int, _Inflating] = {}  # as in `rows`
-        for is_case, n, i in self.db.execute(sql, args):
-            if n != at:
-                at = n
-                block = kept.pop(n, None)
-                if block is None:
-                    body = self._body(n)
-                    assert self._zdict is not None
-                    block = _Inflating(body, self._zdict)
-                    if len(kept) >= _KEPT_SPARSE:
-                        del kept[next(iter(kept))]
-                kept[n] = block
-            assert block is not None
-            yield is_case, block.record(i)
+        """`_raws` with `sparse`. The records' places are read first; then their blocks,
+        `_SPARSE_BATCH` at a time by one query each, in the order they are first needed,
+        each inflated only as far as the last record read from it, by two threads ahead
+        of this one (zlib lets go of Python's lock as it inflates)."""
+        places = self.db.execute(sql, args).fetchall()
+        if not places:
+            return
+        last: dict[int, int] = {}  # each block's last record read, in order of first need
+        done: dict[int, int] = {}  # where in `places` each block is read for the last time
+        for at, (_, n, i) in enumerate(places):
+            if type(i) is not int or i < 0:
+                raise Stale
+            if last.get(n, -1) < i:
+                last[n] = i
+            done[n] = at
+        if self._zdict is None:
+            self._zdict = self._blob("zdict")
+        zdict = self._zdict
+        order = list(last)
+
+        def batches() -> Iterator[list[tuple[int, bytes, int, int]]]:
+            for k in range(0, len(order), _SPARSE_BATCH):
+                wanted = order[k : k + _SPARSE_BATCH]
+                marks = ",".join("?" * len(wanted))
+                sql = f"SELECT n, body, crc FROM bodies WHERE n IN ({marks})"
+                got = {n: (body, crc) for n, body, crc in self.db.execute(sql, wanted)}
+                if len(got) != len(wanted):
+                    raise Stale
+                yield [(n, *got[n], last[n]) for n in wanted]
+
+        def inflate(batch: list[tuple[int, bytes, int, int]]) -> list[Any]:
+            return [(n, _inflated_to(body, crc, zdict, i)) for n, body, crc, i in batch]
+
+        blocks = _ahead(inflate, batches(), depth=2)
+        live: dict[int, tuple[bytes, int, tuple[int, ...]]] = {}
+        for at, (is_case, n, i) in enumerate(places):
+            block = live.get(n)
+            if block is None:
+                for m, got in next(blocks):
+                    live[m] = got
+                block = live[n]  # blocks come in the order they are first needed
+            data, base, ends = block
+            yield is_case, data[base + ends[i - 1] if i else base : base + ends[i]]
+            if done[n] == at:
+                del live[n]
 
     def _runs(self, where: str, args: Sequence[Any]) -> Iterator[_Run]:
         """The claims `_raws` gives, a few at a time."""
@@ -1366,9 +1394,8 @@ _LEVEL = 1
 #: groups of records (a case, and each kind of claim), so that a walk of every record in
 #: dataset order decompresses each block once.
 _KEPT_BLOCKS = 16
-#: The same for blocks inflated in part (`Cache.rows` with `sparse`), each of which holds
-#: its inflater and the inflater's window (about 40 KB): as many as there are groups.
-_KEPT_SPARSE = 10
+#: How many blocks a sparse read (`Cache.rows` with `sparse`) asks for with one query.
+_SPARSE_BATCH = 16
 
 
 def _blocks(
@@ -1434,44 +1461,38 @@ def _block(body: bytes, zdict: bytes) -> tuple[memoryview, int, tuple[int, ...]]
     return data, base, ends
 
 
-class _Inflating:
-    """A block written by `_pack`, inflated only as far as the records read from it need
-    (Stale when it turns out not to be one)."""
+def _inflated_to(
+    body: bytes, crc: int, zdict: bytes, last: int
+) -> tuple[bytes, int, tuple[int, ...]]:
+    """A block written by `_pack`, as `_block` gives it, but inflated only as far as the
+    end of its record `last` (Stale if it is not such a block)."""
+    if zlib.crc32(body) != crc:
+        raise Stale
+    inflater = zlib.decompressobj(_WBITS, zdict=zdict)
+    data = b""
+    rest = body
 
-    __slots__ = ("_inflate", "_rest", "base", "data", "ends")
-
-    def __init__(self, body: bytes, zdict: bytes) -> None:
-        self._inflate = zlib.decompressobj(_WBITS, zdict=zdict)
-        self._rest = body
-        self.data = bytearray()
-        self._fill(4)
-        (count,) = struct.unpack_from("<I", self.data)
-        self.base = 4 + 4 * count
-        self._fill(self.base)
-        self.ends: tuple[int, ...] = struct.unpack_from(f"<{count}I", self.data, 4)
-
-    def _fill(self, size: int) -> None:
-        """Inflate until the first `size` bytes are in `data`."""
+    def fill(size: int) -> None:
+        nonlocal data, rest
         try:
-            while len(self.data) < size:
-                rest = self._rest
-                more = self._inflate.decompress(rest, size - len(self.data))
-                self._rest = self._inflate.unconsumed_tail
-                if not more and len(self._rest) == len(rest):  # the block ends too soon
-                    raise Stale
-                self.data += more
+            while len(data) < size:
+                more = inflater.decompress(rest, size - len(data))
+                if not more and len(inflater.unconsumed_tail) == len(rest):
+                    raise Stale  # the block ends too soon
+                rest = inflater.unconsumed_tail
+                data += more
         except zlib.error as e:
             raise Stale from e
 
-    def record(self, i: int) -> bytearray:
-        """The `i`th record's bytes, as encoded."""
-        ends = self.ends
-        if type(i) is not int or not 0 <= i < len(ends):
-            raise Stale
-        end = self.base + ends[i]
-        if len(self.data) < end:
-            self._fill(end)
-        return self.data[self.base + ends[i - 1] if i else self.base : end]
+    fill(4)
+    (count,) = struct.unpack_from("<I", data)
+    if not 0 <= last < count:
+        raise Stale
+    base = 4 + 4 * count
+    fill(base)
+    ends: tuple[int, ...] = struct.unpack_from(f"<{count}I", data, 4)
+    fill(base + ends[last])
+    return data, base, ends
 
 
 def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:
