@@ -598,13 +598,17 @@ def test_a_kind_reads_only_its_blocks_and_a_walk_reads_each_block_once(
         warm.close()
 
 
-@pytest.mark.parametrize("budget", [1, 300, 2_000, 16_384])
+@pytest.mark.parametrize(
+    ("budget", "batch"), [(1, 2), (1, 16), (300, 3), (2_000, 16), (16_384, 16)]
+)
 def test_sparse_rows_are_the_rows_and_a_short_block_is_stale(
-    dataset: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, budget: int, batch: int
 ) -> None:
     """Blocks inflated only as far as the records read give the same records as blocks
-    inflated whole, for every few records and for all; a block cut short is Stale."""
+    inflated whole, for every few records and for all, however many blocks are read at
+    once; a block cut short is Stale."""
     monkeypatch.setattr(cache, "_BLOCK_BYTES", budget)
+    monkeypatch.setattr(cache, "_SPARSE_BATCH", batch)
     ds = cache.validate_dataset(dataset)
     warm = cache.open_cache(dataset)
     assert warm is not None
