@@ -638,7 +638,7 @@ class Browser(App[int]):
         self.searcher.building()
         self.call_after_refresh(self.build_search_index)
 
-    @work(thread=True, group="index")
+    @work(thread=True, group="index", exit_on_error=False)  # else searches the slow way
     def build_search_index(self) -> None:
         """After the first screen, index where each word stands, for quicker searches."""
         self.searcher.build()
