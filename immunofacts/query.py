@@ -381,7 +381,9 @@ class Hit(msgspec.Struct, frozen=True):
     record: Record
     score: float
     matches: tuple[Match, ...]
-    texts: dict[str, str]  #: the text of each field matched
+    #: the text each match covers, in the order of `matches` (not the fields' whole
+    #: texts: a review's, kept for every hit, would be most of a search's memory)
+    words: tuple[str, ...]
 
 
 class Term(msgspec.Struct, frozen=True):
@@ -744,7 +746,7 @@ def _search(
     *,
     marks: bool,
 ) -> list[Hit]:
-    """`search`; without `marks`, the hits carry no matches and no texts."""
+    """`search`; without `marks`, the hits carry no matches and no words."""
     import gc
 
     # A search makes objects for every hit (its record, its fields, its matches) and
@@ -798,6 +800,7 @@ def _ranked_hits(
     wanted_at = [(_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)]
     unwanted_at = [_Term(t, c) for t, c in unwanted]
     hits: list[tuple[float, int, Hit]] = []
+    seen: dict[str, str] = {}  # each matched word kept once, however many hits have it
     for order, rec in enumerate(index.candidates(needed)):
         if not passes(rec):
             continue
@@ -815,8 +818,12 @@ def _ranked_hits(
                 # one term's matches come in the order of the record's fields, which
                 # for a claim is `_FIELD_ORDER`'s
                 matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
-            texts = {name: text for name, text in fields if name in matched} if marks else {}
-            hits.append((-score, order, Hit(rec, score, tuple(matches), texts)))
+            words: tuple[str, ...] = ()
+            if marks:
+                texts = {name: text for name, text in fields if name in matched}
+                spans = [texts[m.field][m.start : m.end] for m in matches]
+                words = tuple([seen.setdefault(w, w) for w in spans])
+            hits.append((-score, order, Hit(rec, score, tuple(matches), words)))
     hits.sort(key=lambda h: (h[0], h[1]))
     return [h[2] for h in hits]
 

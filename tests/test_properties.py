@@ -45,6 +45,7 @@ from immunofacts.model import (
 from immunofacts.query import Wanted, parse_query, search
 from immunofacts.render.base import ExportFormat, clean
 from immunofacts.render.export import export_text
+from immunofacts.tokens import entity_names, search_fields
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DATA = DATA_DIR / "immunofacts.yaml"
@@ -661,6 +662,13 @@ def test_search_of_a_record_at_once_is_search_field_by_field(ds: Dataset, query:
         q._joined = joined
     assert at_once == by_field
     assert q.ranked(ds, query) == [h.record for h in by_field]
+    names = entity_names(ds.entity_map())
+    for h in at_once:  # what JSON and the snippet read of a hit's text
+        texts = dict(search_fields(h.record, names))
+        assert h.words == tuple(texts[m.field][m.start : m.end] for m in h.matches)
+        for m in h.matches:
+            if m.field in ("statement", "title", "quote"):
+                assert getattr(h.record, m.field) == texts[m.field]
 
 
 @pytest.mark.parametrize(

@@ -254,7 +254,7 @@ def hit(h: Hit) -> HitJSON:
         score=round(h.score, 3),
         text=rec.statement if isinstance(rec, Claim) else rec.title,
         matches=[
-            MatchJSON(m.field, m.start, m.end, h.texts[m.field][m.start : m.end]) for m in h.matches
+            MatchJSON(m.field, m.start, m.end, w) for m, w in zip(h.matches, h.words, strict=True)
         ],
     )
 

@@ -420,7 +420,7 @@ def _snippet(hit: Hit, width: int | None = 160) -> Marked:
         note = f" (matched in {where})"
         return Marked(main + note, ((len(main), len(main) + len(note), "label"),))
     first = shown[0]
-    text = hit.texts[first.field]
+    text = getattr(rec, first.field)  # a shown field's text is the record's own
     if width is None:
         spans = tuple((m.start, m.end, "match") for m in shown if m.field == first.field)
         return Marked(text, spans)
