@@ -1126,20 +1126,25 @@ def test_a_slow_read_that_keeps_going_is_not_cut_off(
 ) -> None:
     """The timeout is for a read that stalls, not for a large file read slowly."""
     text = tmp_path / "slow.txt"
-    text.write_text("word " * 1_000_000, encoding="utf-8")  # five chunks of 1 MiB
+    text.write_text("word " * 1_000_000, encoding="utf-8")
     slow = os.stat(text).st_ino
     real_read = os.read
 
-    def read(fd: int, n: int) -> bytes:
+    def read(fd: int, n: int) -> bytes:  # a slow mount: 1 MiB at a time, 0.3 s each
         if os.fstat(fd).st_ino == slow:
-            time.sleep(0.25)
+            time.sleep(0.3)
+            return real_read(fd, min(n, 1 << 20))
         return real_read(fd, n)
 
     path = stage(tmp_path, "s.yaml", MINIMAL + "  text: slow.txt\nclaims: []\n")
     monkeypatch.setattr(os, "read", read)
-    monkeypatch.setenv("IMMUNOFACTS_READ_TIMEOUT", "0.4")
+    # Each read takes 0.3 s, well within the timeout even on a loaded machine; all of
+    # them together (six reads, 1.8 s) take longer than it.
+    monkeypatch.setenv("IMMUNOFACTS_READ_TIMEOUT", "1.0")
+    started = time.monotonic()
     ds = load_dataset(path)
     assert ds.source_text is not None and len(ds.source_text) == 5_000_000
+    assert time.monotonic() - started > 1.0
 
 
 # --- the door: source.text stays beside the dataset ---------------------------------------
