@@ -643,31 +643,7 @@ class _Term:
         ASCII text: find in ``text.lower()`` what `find` finds in ``text``)."""
         if self.lowered_pattern is None:
             return []
-        out = []
-        choices = self.choices
-        if self.lowered is not None:
-            first = choices[0]
-            for m in self.lowered.finditer(text):
-                a = m.start()
-                if a and text[a - 1] in _ALNUM:
-                    continue
-                weight = first.get(m.group(1))
-                if weight is not None:
-                    out.append((a, m.end(), weight))
-            return out
-        k = len(choices)
-        for m in self.lowered_pattern.finditer(text):
-            weight = choices[0].get(m.group(1))
-            if weight is None:
-                continue
-            for j in range(1, k):
-                more = choices[j].get(m.group(j + 1))
-                if more is None:
-                    break
-                weight = min(weight, more)
-            else:
-                out.append((m.start(1), m.end(k), weight))
-        return out
+        return _scan(self.lowered, self.lowered_pattern, self.choices, text, fold=False)
 
     def find(self, text: str) -> list[tuple[int, int, float]]:
         """(start, end, weight) of each occurrence in a field's text."""
@@ -677,31 +653,48 @@ class _Term:
             return _occurrences(spans(text), self.choices)
         if self.pattern is None:
             return []
-        out = []
-        choices = self.choices
-        if self.loose is not None:
-            first = choices[0]
-            for m in self.loose.finditer(text):
-                a = m.start()
-                if a and text[a - 1] in _ALNUM:
-                    continue
-                weight = first.get(m.group(1).lower())
-                if weight is not None:
-                    out.append((a, m.end(), weight))
-            return out
-        k = len(choices)
-        for m in self.pattern.finditer(text):
-            weight = choices[0].get(m.group(1).lower())
-            if weight is None:
+        return _scan(self.loose, self.pattern, self.choices, text, fold=True)
+
+
+def _scan(
+    loose: re.Pattern[str] | None,
+    pattern: re.Pattern[str],
+    choices: list[dict[str, float]],
+    text: str,
+    *,
+    fold: bool,
+) -> list[tuple[int, int, float]]:
+    """(start, end, weight) of each occurrence that a term's patterns find in ASCII
+    text: with `loose`, a one-word term's quicker pattern (the character before each
+    match checked here), else `pattern`, one group a word. With `fold`, the words
+    found are lowercased before their weights are looked up."""
+    out = []
+    if loose is not None:
+        first = choices[0]
+        for m in loose.finditer(text):
+            a = m.start()
+            if a and text[a - 1] in _ALNUM:
                 continue
-            for j in range(1, k):
-                more = choices[j].get(m.group(j + 1).lower())
-                if more is None:
-                    break
-                weight = min(weight, more)
-            else:
-                out.append((m.start(1), m.end(k), weight))
+            word = m.group(1)
+            weight = first.get(word.lower() if fold else word)
+            if weight is not None:
+                out.append((a, m.end(), weight))
         return out
+    k = len(choices)
+    for m in pattern.finditer(text):
+        word = m.group(1)
+        weight = choices[0].get(word.lower() if fold else word)
+        if weight is None:
+            continue
+        for j in range(1, k):
+            word = m.group(j + 1)
+            more = choices[j].get(word.lower() if fold else word)
+            if more is None:
+                break
+            weight = min(weight, more)
+        else:
+            out.append((m.start(1), m.end(k), weight))
+    return out
 
 
 #: BM25's term-frequency saturation and length normalisation.
