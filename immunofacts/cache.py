@@ -779,8 +779,9 @@ def _ahead(
                 out.put((False, e))
 
     threads = [threading.Thread(target=run, name="cache-ahead", daemon=True) for _ in range(2)]
-    for t in threads:
-        t.start()
+    with _stop_signals_blocked():  # a stop signal goes to the main thread, never waits
+        for t in threads:
+            t.start()
     pending: list[queue.SimpleQueue[Any]] = []
     try:
         it = iter(items)
@@ -1061,6 +1062,8 @@ def _fill_deferring_signals(db: sqlite3.Connection, ds: Dataset) -> None:
     writers: list[_Writer] = []
 
     def hold(signum: int, frame: object) -> None:
+        if kept.get(signal.Signals(signum)) is signal.SIG_IGN:
+            return  # ignored before the build (as under nohup): ignored during it too
         pending.append(signum)
         for w in writers:
             w.stop()
@@ -1081,6 +1084,9 @@ def _fill_deferring_signals(db: sqlite3.Connection, ds: Dataset) -> None:
             signal.signal(sig, handler)
         if pending:
             signal.raise_signal(pending[0])
+            # Its handler let it pass (one that returns): the build was cut short all the
+            # same, and an unfinished cache must not be kept.
+            raise Stale
 
 
 #: How many records' texts go to the word index in one statement.

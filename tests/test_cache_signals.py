@@ -100,3 +100,51 @@ def test_the_handlers_are_given_back(monkeypatch: pytest.MonkeyPatch) -> None:
     cache._fill_deferring_signals(new_db(), REAL)
     assert {s: signal.getsignal(s) for s in STOP_SIGNALS} == kept
     assert writers() == []
+
+
+def signal_before_the_writer(monkeypatch: pytest.MonkeyPatch, signum: int) -> None:
+    real = tokens.index_texts
+
+    def index_then_signal(*args: object) -> object:
+        os.kill(os.getpid(), signum)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tokens, "index_texts", index_then_signal)
+
+
+def test_a_signal_ignored_before_the_build_is_ignored_during_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kept = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as under nohup
+    try:
+        signal_before_the_writer(monkeypatch, signal.SIGHUP)
+        db = new_db()
+        cache._fill_deferring_signals(db, REAL)
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGHUP, kept)
+    assert rows(db, "records") == len(REAL.claims) + len(REAL.cases)  # built to its end
+
+
+def test_a_cut_short_build_is_not_kept_when_the_handler_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[int] = []
+    kept = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    real = signal.signal
+
+    def install_then_signal(sig: int, handler: object) -> object:
+        old = real(sig, handler)  # type: ignore[arg-type]
+        if sig == signal.SIGHUP and handler is not kept and not seen:
+            os.kill(os.getpid(), signal.SIGTERM)  # as soon as the build holds signals
+        return old
+
+    monkeypatch.setattr(signal, "signal", install_then_signal)
+    db = new_db()
+    try:
+        with pytest.raises(cache.Stale):  # so the caller throws the file away
+            cache._fill_deferring_signals(db, REAL)
+    finally:
+        real(signal.SIGTERM, kept)
+    assert seen == [signal.SIGTERM]  # the caller's own handler still saw it, once
+    assert rows(db, "records") == 0  # nothing was built
