@@ -663,20 +663,35 @@ class ClaimRows:
         items = self._pieces()
         yield from _streamed(next(items, None), items)
 
-    def _pieces(self) -> Iterator[Encoded]:
+    def dataset_json(self) -> Iterator[Encoded]:
+        """The claims' text as an export of the dataset writes them in its "claims"
+        array (`render.export.dataset_json`): without their tag, each line indented by
+        four spaces, a few hundred KB of it at a time (the first read now)."""
+        items = self._pieces(untagged=True)
+        return _streamed(next(items, None), items)
+
+    def _pieces(self, *, untagged: bool = False) -> Iterator[Encoded]:
         parts: list[bytes] = []
         size = 0
         for run in self._runs:
-            text = run.json()
-            if text[:_CLAIM_HEAD] != _CLAIM_START:
+            text = _untagged(run.raws()) if untagged else run.json()
+            if not untagged and text[:_CLAIM_HEAD] != _CLAIM_START:
                 raise Stale
             parts.append(text)
             size += len(text)
             if size >= _JSON_BYTES:
-                yield _indented(parts)
+                yield _nested(parts) if untagged else _indented(parts)
                 parts, size = [], 0
         if parts:
-            yield _indented(parts)
+            yield _nested(parts) if untagged else _indented(parts)
+
+
+def _untagged(raws: list[_Raw]) -> bytes:
+    """Claims as kept, without their tag, compact, separated by commas."""
+    for raw in raws:
+        if raw[:_CLAIM_HEAD] != _CLAIM_START:
+            raise Stale
+    return b"{" + b",{".join(raw[_CLAIM_HEAD:] for raw in raws)
 
 
 def _indented(parts: list[bytes]) -> Encoded:
@@ -684,6 +699,13 @@ def _indented(parts: list[bytes]) -> Encoded:
     as `to_json` of a list writes them between its brackets (see `jsontext.Elements`)."""
     text = msgspec.json.format(b"[" + b",".join(parts) + b"]", indent=2)
     return Encoded(memoryview(text)[2:-2])
+
+
+def _nested(parts: list[bytes]) -> Encoded:
+    """`_indented`, for an array that is a value of an object: each line indented by
+    two spaces more."""
+    text = msgspec.json.format(b'{"":[' + b",".join(parts) + b"]}", indent=2)
+    return Encoded(memoryview(text)[10:-6])  # '{\n  "": [\n' and '\n  ]\n}' cut off
 
 
 #: At most how many claims `Cache._runs` gives together.

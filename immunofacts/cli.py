@@ -328,7 +328,7 @@ app = _App(
 )
 
 
-def emit(text: str | Iterable[str]) -> None:
+def emit(text: str | Iterable[str | bytes]) -> None:
     """Write data to stdout."""
     from .output import write
 
@@ -1298,30 +1298,42 @@ def _export_streamed(
 ) -> None:
     """The dataset (or its claims table), written a few records at a time as they are read."""
     from .model import Case, Source
-    from .render.export import relocated_source, streamed
+    from .render.export import cached_claims, relocated_source, streamed
 
     path, label = data_path(data)
 
     def write(
-        source: Source, entities: Any, claims: Iterable[Claim], cases: Iterable[Case], schema: int
+        source: Source,
+        entities: Any,
+        claims: Iterable[Claim],
+        cases: Iterable[Case],
+        schema: int,
+        claims_json: Iterable[bytes] | None = None,
     ) -> None:
         if output is None:
-            emit(streamed(fmt, schema, source, entities, claims, cases, raw=raw))
+            emit(
+                streamed(
+                    fmt, schema, source, entities, claims, cases, raw=raw, claims_json=claims_json
+                )
+            )
             return
         from .output import write_atomic
 
         # Keep the exported dataset pointing at the same source text from where it is written.
         source = relocated_source(source, path.resolve().parent, Path(output).resolve().parent)
-        text = streamed(fmt, schema, source, entities, claims, cases, raw=raw)
+        pieces = streamed(
+            fmt, schema, source, entities, claims, cases, raw=raw, claims_json=claims_json
+        )
+        text = (p if isinstance(p, str) else p.decode() for p in pieces)
         with _no_clobber(output):
             write_atomic(output, text, overwrite=force)
         note(f"wrote {output}")
 
     def warm(c: Cache) -> None:
         head = c.head()
-        claims = c.streamed("WHERE is_case = 0")
+        claims, claims_json = cached_claims(fmt, c)
         cases = c.streamed("WHERE is_case = 1")
-        write(head.source, head.entities, claims, cases, head.schema)  # type: ignore[arg-type]
+        write(head.source, head.entities, claims, cases, head.schema, claims_json)  # type: ignore[arg-type]
 
     def cold(ds: Dataset) -> None:
         write(ds.source, ds.entities, ds.claims, ds.cases, ds.schema)

@@ -450,8 +450,9 @@ def test_random_dataset_json_export_is_valid_json(ds: Dataset) -> None:
 
 def _streamed_json(ds: Dataset) -> str:
     from immunofacts.render.export import dataset_json
+    from immunofacts.render.formats import joined
 
-    return "".join(dataset_json(ds.schema, ds.source, ds.entities, ds.claims, ds.cases))
+    return joined(dataset_json(ds.schema, ds.source, ds.entities, ds.claims, ds.cases))
 
 
 @FEWER
@@ -459,12 +460,12 @@ def _streamed_json(ds: Dataset) -> str:
 def test_random_dataset_export_streamed_is_the_same_text(ds: Dataset) -> None:
     """The export written a few records at a time is the whole dataset's JSON, byte for byte."""
     from immunofacts.render.export import dataset_builtins, streamed
-    from immunofacts.render.formats import to_json
+    from immunofacts.render.formats import joined, to_json
 
     assert _streamed_json(ds) == to_json(dataset_builtins(ds))
     for raw in (False, True):
         csv = streamed(ExportFormat.CSV, ds.schema, ds.source, (), iter(ds.claims), (), raw=raw)
-        assert "".join(csv) == export_text(ds, ExportFormat.CSV, raw=raw).text
+        assert joined(csv) == export_text(ds, ExportFormat.CSV, raw=raw).text
 
 
 @FEWER

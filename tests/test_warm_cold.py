@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -235,3 +235,50 @@ def test_suggestions_come_in_the_same_order_warm_and_cold(tmp_path: Path) -> Non
     warm_env: dict[str, str | None] = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     for _ in range(2):
         assert _run(["search", "--", "stoer"], path, warm_env) == cold
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets(), st.integers(1, 3), st.sampled_from([1, 300, 1 << 18]))
+def test_export_json_from_the_claims_stored_text_is_the_decoded_export(
+    tmp_path_factory: pytest.TempPathFactory, ds: dict[str, Any], run: int, size: int
+) -> None:
+    """A warm `export --format json` writes the claims from the JSON the cache keeps
+    (untagged, indented a level deeper, a few at a time): the same text as the dataset
+    decoded and encoded again, with the claims' pieces cut anywhere."""
+    from immunofacts.errors import DataError
+    from immunofacts.model import Case, Claim
+    from immunofacts.render.export import dataset_builtins, dataset_json
+    from immunofacts.render.formats import joined, to_json
+
+    tmp = tmp_path_factory.mktemp("ej")
+    path = tmp / "d.yaml"
+    path.write_text(dump_yaml(ds), encoding="utf-8")
+    saved = cache._RUN, cache._JSON_BYTES, cache._BLOCK_BYTES
+    cache._RUN, cache._JSON_BYTES, cache._BLOCK_BYTES = run, size, 300
+    try:
+        try:
+            loaded = cache.validate_dataset(path)
+        except DataError:
+            assume(False)  # the file refused: nothing to export
+        want = to_json(dataset_builtins(loaded))
+        warm = cache.open_cache(path)
+        assert warm is not None
+        try:
+            head = warm.head()
+            rows = warm.claims()
+            pieces = rows.dataset_json()
+            decoded = [r for r in warm.rows("WHERE is_case = 0") if isinstance(r, Claim)]
+            cases = [r for r in warm.rows("WHERE is_case = 1") if isinstance(r, Case)]
+            fast = dataset_json(head.schema, head.source, head.entities, (), cases, pieces)
+            slow = dataset_json(head.schema, head.source, head.entities, decoded, cases)
+            assert joined(fast) == joined(slow) == want
+        finally:
+            warm.close()
+        env: dict[str, str | None] = {"XDG_CACHE_HOME": str(tmp / "cache")}
+        out = tmp / "out.json"
+        for args in (["--format", "json"], ["-f", "json", "-o", str(out)]):
+            result = CliRunner().invoke(app, ["export", *args, "--data", str(path)], env=env)
+            assert result.exit_code == 0, result.stderr
+            assert (out.read_text(encoding="utf-8") if "-o" in args else result.stdout) == want
+    finally:
+        cache._RUN, cache._JSON_BYTES, cache._BLOCK_BYTES = saved

@@ -21,6 +21,7 @@ from .base import ExportFormat
 from .formats import csv_lines, json_elements, to_json
 
 if TYPE_CHECKING:
+    from ..cache import Cache
     from ..export.claimreview import Publisher
 
 #: The formats that export only the chosen claims (and the references they cite).
@@ -120,10 +121,15 @@ def dataset_json(
     entities: Iterable[Entity],
     claims: Iterable[Claim],
     cases: Iterable[Case],
-) -> Iterator[str]:
+    claims_json: Iterable[bytes] | None = None,
+) -> Iterator[str | bytes]:
     """The dataset as JSON in its schema's shape, a few records at a time: the same
     text as `to_json(dataset_builtins(ds))` (in which only the source is pruned, the
-    records being held in tuples), without holding the dataset."""
+    records being held in tuples), without holding the dataset.
+
+    `claims_json`, when given, is the claims' text as it is written here (in UTF-8,
+    a few claims a piece, see `cache.ClaimRows.dataset_json`), written as it is
+    instead of `claims`."""
     top = {
         "schema": schema,
         "source": _prune(msgspec.to_builtins(source)),
@@ -132,6 +138,13 @@ def dataset_json(
     yield to_json(top)[:-3]  # open: without the closing "\n}\n"
     for key, records in (("claims", claims), ("cases", cases)):
         opening = f',\n  "{key}": [\n'
+        if key == "claims" and claims_json is not None:
+            for text in claims_json:
+                yield opening
+                yield text
+                opening = ",\n"
+            yield f',\n  "{key}": []' if opening != ",\n" else "\n  ]"
+            continue
         for piece in json_elements(map(msgspec.to_builtins, records), "  "):
             yield opening + (piece if isinstance(piece, str) else piece.decode())
             opening = ""
@@ -148,16 +161,27 @@ def streamed(
     cases: Iterable[Case],
     *,
     raw: bool = False,
-) -> Iterator[str]:
+    claims_json: Iterable[bytes] | None = None,
+) -> Iterator[str | bytes]:
     """The text of an export in a `STREAMED` format, made as the records are read: the same
-    text as `export_text` of the whole dataset."""
+    text as `export_text` of the whole dataset (`claims_json`: see `dataset_json`)."""
     if fmt is ExportFormat.CSV:  # the claims table
         from ..export.tables import CLAIM_COLUMNS, claim_rows
 
         names = tuple(c.name for c in CLAIM_COLUMNS)
         rows = (("" if v is None else v for v in row) for row in claim_rows(claims))
         return csv_lines(names, rows, raw=raw)
-    return dataset_json(schema, source, entities, claims, cases)
+    return dataset_json(schema, source, entities, claims, cases, claims_json)
+
+
+def cached_claims(
+    fmt: ExportFormat, cache: Cache
+) -> tuple[Iterable[Claim | Case], Iterable[bytes] | None]:
+    """The claims of a `streamed` export from the cache, and for JSON their text as the
+    cache keeps it (`claims_json`, with no claims to decode)."""
+    if fmt is ExportFormat.JSON:
+        return (), cache.claims().dataset_json()
+    return cache.streamed("WHERE is_case = 0"), None
 
 
 def relocated_source(source: Source, from_dir: Path, to_dir: Path) -> Source:
