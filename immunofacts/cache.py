@@ -243,16 +243,18 @@ class Cache:
         row = self.db.execute("SELECT body, crc FROM bodies WHERE n = ?", (n,)).fetchone()
         if row is None or zlib.crc32(row[0]) != row[1]:
             raise Stale
-        if self._zdict is None:
-            self._zdict = self._blob("zdict")
         body: bytes = row[0]
         return body
 
+    def _dictionary(self) -> bytes:
+        """The dictionary the blocks of bodies are compressed with (read once)."""
+        if self._zdict is None:
+            self._zdict = self._blob("zdict")
+        return self._zdict
+
     def _bodies(self, n: int) -> tuple[memoryview, int, tuple[int, ...]]:
         """The `n`th block of bodies, as `_block` gives it."""
-        body = self._body(n)
-        assert self._zdict is not None
-        return _block(body, self._zdict)
+        return _block(self._body(n), self._dictionary())
 
     def rows(
         self, where: str = "", args: Sequence[Any] = (), *, sparse: bool = False
@@ -314,9 +316,7 @@ class Cache:
             if last.get(n, -1) < i:
                 last[n] = i
             done[n] = at
-        if self._zdict is None:
-            self._zdict = self._blob("zdict")
-        zdict = self._zdict
+        zdict = self._dictionary()
         order = list(last)
 
         def batches() -> Iterator[list[tuple[int, bytes, int, int]]]:
@@ -363,9 +363,7 @@ class Cache:
         row = self.db.execute("SELECT first, last FROM groups WHERE grp = ?", (key,)).fetchone()
         if row is None:
             return
-        if self._zdict is None:
-            self._zdict = self._blob("zdict")
-        zdict = self._zdict
+        zdict = self._dictionary()
 
         def inflate(row: tuple[int, bytes, int]) -> tuple[int, Any]:
             n, body, crc = row

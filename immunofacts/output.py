@@ -12,6 +12,7 @@ the cursor restored) and the exit code is 128 plus the signal's number.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import stat
@@ -97,7 +98,9 @@ def _stdout() -> TextIO:
     return stream
 
 
+@functools.lru_cache(maxsize=8)
 def _utf8(encoding: str) -> bool:
+    """Whether `encoding` names UTF-8 (looked up once a name, not once a write)."""
     import codecs
 
     try:
