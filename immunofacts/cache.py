@@ -42,7 +42,7 @@ from .model import Case, Claim, Dataset, Entity, Figure, Source
 from .tokens import WordStats
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"18:{__version__}"
+CACHE_FORMAT = f"19:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -1008,12 +1008,23 @@ CREATE TABLE timeline (
   n INTEGER PRIMARY KEY, first INTEGER, last INTEGER, final INTEGER, data BLOB, crc INTEGER
 );
 CREATE TABLE lists (name TEXT, n INTEGER, data BLOB, crc INTEGER, PRIMARY KEY (name, n));
-CREATE VIRTUAL TABLE fts USING fts5(text, tokenize='ascii', content='', detail='none');
+CREATE VIRTUAL TABLE fts USING fts5(
+  text, tokenize='ascii', content='', detail='none', columnsize=0
+);
 """
 _INDEXES = """
 CREATE UNIQUE INDEX records_id ON records (is_case, id);
 CREATE INDEX vocab_root ON vocab (root) WHERE root IS NOT NULL;
 """
+
+
+#: A dataset of fewer records than this is cached in pages of SMALL_PAGE bytes instead of
+#: SQLite's 4 KB: most tables of a small cache fill a page or two, and a row's spill into
+#: an overflow page leaves less unused (at 1,000 synthetic claims the cache is 1.30x the
+#: YAML instead of 1.55x; at 10,000, 1.10x instead of 1.14x). A larger cache keeps 4 KB:
+#: it saves little there, and reads that span blocks (a timeline) follow longer chains.
+SMALL_PAGES_BELOW = 20_000
+SMALL_PAGE = 1024
 
 
 def _label_columns() -> list[str]:
@@ -1039,6 +1050,8 @@ def _write_cache(
         db = sqlite3.connect(tmp, check_same_thread=False)
         try:
             columns = _label_columns()
+            if len(ds.claims) + len(ds.cases) < SMALL_PAGES_BELOW:
+                db.execute(f"PRAGMA page_size = {SMALL_PAGE}")  # before the first table
             db.executescript(_SCHEMA.format(labels=", ".join(f"{c} TEXT" for c in columns)))
             meta = {
                 "format": CACHE_FORMAT,

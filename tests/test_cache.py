@@ -762,3 +762,30 @@ def test_work_done_ahead_in_threads_comes_in_order_and_stops_at_an_error() -> No
     while running() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not running()
+
+
+@pytest.mark.parametrize("below", [1, cache.SMALL_PAGES_BELOW])
+def test_page_size_follows_the_datasets_size_and_answers_alike(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, below: int
+) -> None:
+    from immunofacts import query
+    from immunofacts.model import ClaimKind
+
+    monkeypatch.setattr(cache, "SMALL_PAGES_BELOW", below)
+    ds = cache.validate_dataset(dataset)
+    db = sqlite3.connect(_cpath(dataset))
+    try:
+        (page,) = db.execute("PRAGMA page_size").fetchone()
+    finally:
+        db.close()
+    assert page == (cache.SMALL_PAGE if below > 1 else 4096)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        assert warm.dataset() == ds
+        assert list(warm.claims(kind=ClaimKind.STATISTIC)) == query.filter_claims(
+            ds, kind=ClaimKind.STATISTIC
+        )
+        assert list(warm.timeline()) == query.timeline(ds)
+    finally:
+        warm.close()
