@@ -1257,27 +1257,17 @@ def _fill(
         write(partial(_index_words, db, texts))
         write(roots)
         del texts
-        labels = [f.label for f in query.LABEL_FILTERS.values()]
-        records = []
-        naming: dict[str, list[int]] = {}  # entity id -> the records naming it, in order
-        for i, rec in enumerate(recs, start=1):
-            if isinstance(rec, Claim):
-                year = query.year_of(rec.date)
-                records.append((i, 0, rec.id, year, *[f(rec) for f in labels]))
-                named: Iterable[str] = set(rec.entities) if len(rec.entities) > 1 else rec.entities
-            else:
-                records.append((i, 1, rec.id, None, *[f(rec) for f in labels]))
-                named = {*rec.entities, rec.hospital} if rec.hospital else set(rec.entities)
-            for e in named:
-                if e in naming:
-                    naming[e].append(i)
-                else:
-                    naming[e] = [i]
-        count = len(records)
-        names = [(e, i) for e in sorted(naming) for i in naming[e]]  # in the table's key order
-        del naming
-        write(partial(db.executemany, "INSERT INTO names VALUES (?, ?)", names))
-        del names
+        claims, cases = ds.claims, ds.cases
+        count = len(recs)
+        # The rows of `records`, made column by column (each label's function mapped
+        # over the records), after the row number: is it a case, its id, year and labels.
+        columns = [
+            [0] * len(claims) + [1] * len(cases),
+            [rec.id for rec in recs],
+            [*map(query.year_of, [c.date for c in claims]), *[None] * len(cases)],
+            *[list(map(f.label, recs)) for f in query.LABEL_FILTERS.values()],
+        ]
+        write(partial(_insert_names, db, _naming(claims, cases)))
         encoder = msgspec.msgpack.Encoder()
         raws = _claim_texts(recs, encoder)
         zdict = _zdict(raws)
@@ -1298,9 +1288,12 @@ def _fill(
         )
         del groups
         del raws
-        marks = ", ".join("?" * (len(records[0]) + 2)) if records else "?"
-        placed = [r + p for r, p in zip(records, places, strict=True)]
-        del records, places
+        # then where each record is kept: a block, and its place in it
+        columns += [[p[0] for p in places], [p[1] for p in places]]
+        del places
+        marks = ", ".join("?" * (len(columns) + 1))
+        placed = list(zip(range(1, count + 1), *columns, strict=True))
+        del columns
         write(partial(db.executemany, f"INSERT INTO records VALUES ({marks})", placed))
         write(partial(db.executemany, "INSERT INTO bodies VALUES (?, ?, ?)", bodies))
         del placed, bodies
@@ -1327,6 +1320,45 @@ def _fill(
         write.finish(cancel=True)
         raise
     write.finish()
+
+
+def _naming(claims: Sequence[Claim], cases: Sequence[Case]) -> list[tuple[str, int]]:
+    """The rows of `names` in the table's key order: (entity id, record number) for each
+    entity a record names, a claim through `entities`, a case through `entities` or
+    `hospital` (records are numbered from 1, claims then cases, as in `records`)."""
+    naming: dict[str, list[int]] = {}  # entity id -> the records naming it, in order
+    named: Iterable[str]
+    for i, c in enumerate(claims, start=1):
+        for e in set(c.entities) if len(c.entities) > 1 else c.entities:
+            if e in naming:
+                naming[e].append(i)
+            else:
+                naming[e] = [i]
+    for i, case in enumerate(cases, start=len(claims) + 1):
+        named = {*case.entities, case.hospital} if case.hospital else set(case.entities)
+        for e in named:
+            if e in naming:
+                naming[e].append(i)
+            else:
+                naming[e] = [i]
+    return [(e, i) for e in sorted(naming) for i in naming[e]]
+
+
+#: How many rows of `names` `_insert_names` writes with one statement.
+_NAMES_CHUNK = 65536
+
+
+def _insert_names(db: sqlite3.Connection, rows: Sequence[tuple[str, int]]) -> None:
+    """Fill `names` with rows of `_naming`. They go in as JSON arrays, each read by one
+    statement, during which SQLite holds no lock Python needs: `executemany` takes it
+    back at every row, and takes longer."""
+    for at in range(0, len(rows), _NAMES_CHUNK):
+        chunk = msgspec.json.encode(rows[at : at + _NAMES_CHUNK]).decode()
+        db.execute(
+            "INSERT INTO names SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+            " FROM json_each(?)",
+            (chunk,),
+        )
 
 
 #: How a claim starts as it is kept: its JSON as `list-claims --format json` writes it
