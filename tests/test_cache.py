@@ -789,3 +789,64 @@ def test_page_size_follows_the_datasets_size_and_answers_alike(
         assert list(warm.timeline()) == query.timeline(ds)
     finally:
         warm.close()
+
+
+def _deflates() -> list[Any]:
+    """The libraries the cache can compress with: zlib always, ISA-L's when installed."""
+    isal = pytest.importorskip("isal.isal_zlib")
+    return [zlib, isal]
+
+
+@pytest.mark.parametrize("writer", [0, 1], ids=["zlib-writes", "isal-writes"])
+@pytest.mark.parametrize("reader", [0, 1], ids=["zlib-reads", "isal-reads"])
+def test_a_cache_written_with_either_deflate_is_read_with_the_other(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, writer: int, reader: int
+) -> None:
+    """Both write the same format: a cache built where ISA-L is installed is served,
+    whole and in part, where only zlib is, and the other way round."""
+    deflates = _deflates()
+    cold = loading.load_dataset(dataset)
+    monkeypatch.setattr(cache, "_z", deflates[writer])
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", 600)  # many blocks, some read in part
+    cache.validate_dataset(dataset)
+    monkeypatch.setattr(cache, "_z", deflates[reader])
+    _forbid_parsing(monkeypatch, dataset)
+    assert cache.open_dataset(dataset) == cold
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        assert list(warm.rows("WHERE rowid % 3 = 1", (), sparse=True)) == [
+            r for i, r in enumerate(cold.records(), 1) if i % 3 == 1
+        ]
+    finally:
+        warm.close()
+    assert _warm_search(dataset, "lupus") == [h.record.id for h in search(cold, "lupus")] != []
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["zlib", "isal"])
+def test_a_block_that_does_not_inflate_is_stale_with_either_deflate(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, which: int
+) -> None:
+    """A damaged block whose checksum was made to agree is caught by the inflater, with
+    either library: the answer comes from the file, never an error from the library."""
+    monkeypatch.setattr(cache, "_z", _deflates()[which])
+    cache.validate_dataset(dataset)
+    db = sqlite3.connect(_cpath(dataset))
+    bad = b"\xff" * 64
+    db.execute("UPDATE bodies SET body = ?, crc = ?", (bad, zlib.crc32(bad)))
+    db.execute("UPDATE blobs SET data = ?, crc = ? WHERE name = 'head'", (bad, zlib.crc32(bad)))
+    db.commit()
+    db.close()
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        with pytest.raises(cache.Stale):
+            list(warm.rows())
+        with pytest.raises(cache.Stale):
+            list(warm.rows("WHERE rowid = 1", (), sparse=True))
+        with pytest.raises(cache.Stale):
+            warm.head()
+    finally:
+        warm.close()
+    cold = [h.record.id for h in search(loading.load_dataset(dataset), "lupus")]
+    assert _warm_search(dataset, "lupus") == cold != []
