@@ -530,13 +530,8 @@ class Cache:
             query.claim_test(head, entity=entity, year=year, **labels)  # refuses what it would
         # Not by the index of ids, which starts with is_case: the claims it gives would
         # then be sorted back into dataset order (twice the time of a walk of the table).
-        where: list[str] = ["+is_case = 0"]
-        args: list[Any] = []
-        for name, values in labels.items():
-            wanted = [str(v) for v in ([values] if isinstance(values, str) else values or ())]
-            if wanted:
-                where.append(f"l_{name} IN ({', '.join('?' * len(wanted))})")
-                args += wanted
+        where, args = _label_where(labels)
+        where.insert(0, "+is_case = 0")
         years = None if year is None else [year] if isinstance(year, int) else list(year)
         if years:
             where.append(f"year IN ({', '.join('?' * len(years))})")
@@ -552,6 +547,18 @@ class Cache:
             # Every claim of one kind: the blocks of its group, each read whole.
             return ClaimRows(self, self._group(args[0]))
         return ClaimRows(self, self._runs("WHERE " + " AND ".join(where), args))
+
+    def found(self, where: str, args: Sequence[Any]) -> Iterator[FoundClaim | Case]:
+        """`rows` with `sparse`, each claim read as a `FoundClaim`."""
+        found, case = _FOUND.decode, self._case.decode
+        for is_case, raw in self._raws(where, args, sparse=True):
+            if is_case:
+                yield case(raw)
+            elif raw[:_CLAIM_HEAD] == _CLAIM_START:
+                # a copy: what the claim keeps of it (its review) keeps the block otherwise
+                yield found(bytes(raw))
+            else:
+                raise Stale
 
     def naming(self, entity_id: str) -> list[Claim | Case]:
         """`query.records_naming`: every claim and case that names an entity."""
@@ -607,6 +614,68 @@ class Cache:
         from .query import EntityCount
 
         return self._decoded("entity_counts", list[EntityCount])
+
+
+def _label_where(labels: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+    """SQL conditions on `records` (and their arguments) that keep the records passing
+    the label filters given, as `query.label_test` does: the table keeps each record's
+    labels as the filters read them."""
+    where: list[str] = []
+    args: list[Any] = []
+    for name, values in labels.items():
+        wanted = [str(v) for v in ([values] if isinstance(values, str) else values or ())]
+        if wanted:
+            where.append(f"l_{name} IN ({', '.join('?' * len(wanted))})")
+            args += wanted
+    return where, args
+
+
+class _FoundCorrection(msgspec.Struct, frozen=True, gc=False):
+    article: str
+    correct: str
+
+
+class _FoundReference(msgspec.Struct, frozen=True, gc=False):
+    title: str
+
+
+class _FoundDevelopment(msgspec.Struct, frozen=True, gc=False):
+    description: str
+
+
+class FoundReview(msgspec.Struct, frozen=True, gc=False):
+    """What search reads of a review (see `tokens.search_fields`)."""
+
+    note: str | None = None
+    corrections: tuple[_FoundCorrection, ...] = ()
+    references: tuple[_FoundReference, ...] = ()
+    later: tuple[_FoundDevelopment, ...] = ()
+
+
+_FOUND_REVIEW = msgspec.json.Decoder(FoundReview | None)
+
+
+class FoundClaim(msgspec.Struct, frozen=True, gc=False):
+    """A claim as a search written as JSON reads it from the cache: the fields it looks
+    in and shows, and its review as the JSON the cache keeps, which the hit writes as it
+    is. Decoded without the rest of the claim (about half the time of a `Claim`)."""
+
+    id: str
+    kind: str
+    statement: str
+    quote: str
+    evidence: str
+    entities: tuple[str, ...] = ()
+    review_json: msgspec.Raw = msgspec.field(name="review", default=msgspec.Raw(b"null"))
+
+    @property
+    def review(self) -> FoundReview | None:
+        """What search reads of the review (decoded each time it is asked for)."""
+        review: FoundReview | None = _FOUND_REVIEW.decode(self.review_json)
+        return review
+
+
+_FOUND = msgspec.json.Decoder(FoundClaim)
 
 
 class _Run:
@@ -873,9 +942,19 @@ class CachedIndex:
     """The search index of a cache (a `query.SearchIndex`). Records in `known` (by id,
     as parsed from the same file) are taken from there instead of decoded."""
 
-    def __init__(self, cache: Cache, known: Mapping[str, Claim | Case] | None = None) -> None:
+    def __init__(
+        self,
+        cache: Cache,
+        known: Mapping[str, Claim | Case] | None = None,
+        *,
+        found: Mapping[str, Any] | None = None,
+    ) -> None:
         self.cache = cache
         self.known = known
+        #: With label filters (`query.label_test`'s) here, the candidates are only the
+        #: records passing them, chosen in SQL, and each claim is a `FoundClaim`: what a
+        #: search written as JSON needs, read in about half the time.
+        self.found = found
 
     def stats(self) -> WordStats:
         return msgspec.msgpack.decode(self.cache._blob("wordstats"), type=WordStats)
@@ -901,7 +980,7 @@ class CachedIndex:
 
     def candidates(
         self, needed: Sequence[tuple[str | None, frozenset[str]]]
-    ) -> Iterator[Claim | Case]:
+    ) -> Iterator[Any]:  # a Claim or a Case; with `found`, a FoundClaim or a Case
         clauses = []
         for prefix, extra in needed:
             alts = [f'"{prefix}"*'] if prefix is not None else []
@@ -911,6 +990,11 @@ class CachedIndex:
             clauses.append("(" + " OR ".join(alts) + ")")
         where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
         match = " AND ".join(clauses)
+        if self.found is not None:
+            labels, args = _label_where(self.found)
+            self.cache.db.execute("PRAGMA cache_size = -256")
+            yield from self.cache.found(" AND ".join([where, *labels]), (match, *args))
+            return
         if self.known is None:
             self.cache.db.execute("PRAGMA cache_size = -256")
             yield from self.cache.rows(where, (match,), sparse=True)

@@ -815,11 +815,17 @@ def search(
     parsed = q.parse_query(query)
     path, label = data_path(data)
 
-    def run(source: Any) -> tuple[list[q.Hit], list[str]]:
-        hits = q.search(source, parsed, **labels)
+    def run(source: Any, filters: dict[str, Wanted] = labels) -> tuple[list[q.Hit], list[str]]:
+        hits = q.search(source, parsed, **filters)
         return hits, [] if hits else q.near_words(source, parsed)
 
-    hits, near = answer(path, label, progress(), lambda c: run(CachedIndex(c)), run)
+    def warm(c: Cache) -> tuple[list[q.Hit], list[str]]:
+        if SearchHits.found_enough(format, ctx.meta.get(FIELDS)):
+            # only what is shown read of each claim, the labels filtered in SQL
+            return run(CachedIndex(c, found=labels), {})
+        return run(CachedIndex(c))
+
+    hits, near = answer(path, label, progress(), warm, run)
     terms = str(parsed)
     show(ctx, SearchHits(hits, [terms]), format)
     if not hits:

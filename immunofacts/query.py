@@ -789,13 +789,13 @@ def _ranked_hits(
         for w, found in zip(t.words, choices, strict=True)
     ]
     names = index.names()
-    passes = label_test(**labels)
+    passes = label_test(**labels) if any(labels.values()) else None
     wanted_at = [(_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)]
     unwanted_at = [_Term(t, c) for t, c in unwanted]
     hits: list[tuple[float, int, Hit]] = []
     seen: dict[str, str] = {}  # each matched word kept once, however many hits have it
     for order, rec in enumerate(index.candidates(needed)):
-        if not passes(rec):
+        if passes is not None and not passes(rec):
             continue
         fields = search_fields(rec, names)
         if any(t.weight(text) for t in unwanted_at for _, text in fields):
@@ -807,7 +807,7 @@ def _ranked_hits(
             scored = _scored_by_field(fields, wanted_at, avg, marks)
         if scored is not None:
             score, matches, matched = scored
-            if len(wanted_at) > 1 or not isinstance(rec, Claim):
+            if len(wanted_at) > 1 or isinstance(rec, Case):
                 # one term's matches come in the order of the record's fields, which
                 # for a claim is `_FIELD_ORDER`'s
                 matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))

@@ -136,7 +136,7 @@ def search_fields(rec: Claim | Case, names: dict[str, str]) -> list[tuple[str, s
     """The (field, text) pairs that search looks in, for a claim or a case, given what
     it reads for each entity (`entity_names`, made once for many records)."""
     ids: Iterable[str] = rec.entities
-    if isinstance(rec, Claim):
+    if not isinstance(rec, Case):  # a claim, or what a search reads of one from the cache
         out: list[tuple[str, str]] = [("id", rec.id), ("statement", rec.statement)]
     else:
         if rec.hospital:
@@ -153,8 +153,8 @@ def search_fields(rec: Claim | Case, names: dict[str, str]) -> list[tuple[str, s
         ]
     out.append(("quote", rec.quote))
     out.append(("entities", "\n".join([names[e] for e in ids if e in names])))
-    if rec.review is not None:
-        r = rec.review
+    r = rec.review
+    if r is not None:
         parts = [r.note or ""]
         parts += [f"{c.article} -> {c.correct}" for c in r.corrections]
         parts += [ref.title for ref in r.references]

@@ -113,6 +113,14 @@ def _commands(ds: dict[str, Any], queries: list[str]) -> list[list[str]]:
     cmds += [["list-claims", "--entity", e["id"]] for e in ds["entities"][:1]]
     cmds += [["list-claims", "--entity", "no-such-entity"]]
     cmds += [["search", "--", q] for q in queries]
+    # label filters (chosen in SQL when JSON is written from the cache), and --fields
+    # (which JSON of the cache's claims does not serve)
+    cmds += [
+        [*["search", "--verdict", "reported", "--kind", "research"], "--", queries[0]],
+        [*["search", "--rating", "not-reviewed", "--evidence", "unsourced"], "--", queries[0]],
+        ["search", "--kind", "statistic", "--kind", "opinion", "--", queries[-1]],
+        ["search", "--fields", "id,score,matches", "--", queries[0]],
+    ]
     return cmds
 
 
@@ -179,6 +187,9 @@ def test_streamed_lists_answer_warm_as_cold_in_every_format(
         ["list-claims"],
         ["list-claims", "--kind", "statistic"],
         ["search", "cell"],
+        ["search", "car", "t", "--verdict", "reported", "--verdict", "unconfirmed"],
+        ["search", "remission", "--rating", "misleading", "--evidence", "news-report"],
+        ["search", "patient", "--kind", "clinical"],
     ):
         full = [*args, "--format", fmt, "--data", str(path)]
         cold = CliRunner().invoke(app, full, env=cold_env)

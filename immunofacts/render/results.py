@@ -179,6 +179,12 @@ class SearchHits(Many[shapes.HitJSON], frozen=True):
     hits: Iterable[Hit]
     terms: list[str]
 
+    @staticmethod
+    def found_enough(fmt: Format | None, fields: str | None) -> bool:
+        """Whether a format written shows no more of a claim than `cache.FoundClaim`
+        holds: JSON of every field does (its review written as the cache keeps it)."""
+        return fmt is Format.JSON and not fields
+
     def items(self) -> Iterable[shapes.HitJSON]:
         return (shapes.hit(h) for h in self.hits)
 
@@ -188,11 +194,9 @@ class SearchHits(Many[shapes.HitJSON], frozen=True):
         # at once stays small.
         from itertools import islice
 
-        from ..jsontext import elements
-
-        hits = iter(self.items())
+        hits = iter(self.hits)
         while chunk := list(islice(hits, HITS_AT_ONCE)):
-            yield elements(chunk)
+            yield shapes.hits_json(chunk)
 
     def view(self, fmt: Format) -> Table:
         return views.search_table(self.hits, self.terms, cut=fmt is Format.TABLE)

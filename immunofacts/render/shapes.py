@@ -28,6 +28,7 @@ from ..model import (
 from ..query import LabelInfo, RecordType, date_key
 
 if TYPE_CHECKING:
+    from ..jsontext import Encoded
     from ..query import EntityCount, Hit, Passage, Record, Span, Stats, TimelineEvent
 
 
@@ -257,6 +258,46 @@ def hit(h: Hit) -> HitJSON:
             MatchJSON(m.field, m.start, m.end, w) for m, w in zip(h.matches, h.words, strict=True)
         ],
     )
+
+
+class _FoundHitJSON(msgspec.Struct, frozen=True):
+    """`HitJSON` of a claim read as a `cache.FoundClaim`: its review the JSON the cache
+    keeps (escaped as `to_json` escapes), written as it is."""
+
+    id: str
+    type: str
+    kind: str
+    evidence: str
+    review: msgspec.Raw
+    score: float
+    text: str
+    matches: list[MatchJSON]
+
+
+def hits_json(hits: Iterable[Hit]) -> Encoded:
+    """`jsontext.elements` of the hits' `hit`, in UTF-8: the same text, with the review
+    of a claim read as a `cache.FoundClaim` written as the cache keeps it instead of
+    decoded and encoded again."""
+    from ..cache import FoundClaim
+    from ..jsontext import Encoded, escaped
+
+    items: list[Any] = []
+    for h in hits:
+        rec: Any = h.record
+        if isinstance(rec, FoundClaim):
+            matches = [
+                MatchJSON(m.field, m.start, m.end, w)
+                for m, w in zip(h.matches, h.words, strict=True)
+            ]
+            score = round(h.score, 3)
+            found = (rec.id, "claim", rec.kind, rec.evidence, rec.review_json, score)
+            items.append(_FoundHitJSON(*found, rec.statement, matches))
+        else:
+            items.append(hit(h))
+    text = msgspec.json.format(msgspec.json.encode(items), indent=2)[2:-2]  # "[\n" "\n]"
+    if not text.isascii() or b"\x7f" in text:
+        text = escaped(text.decode()).encode()
+    return Encoded(text)
 
 
 def event(e: TimelineEvent) -> EventJSON:
