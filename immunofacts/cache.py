@@ -925,17 +925,13 @@ _EVENTS = _LazyDecoder()
 
 
 def _streamed(first: T | None, rest: Iterator[T]) -> Iterator[T]:
+    """`first` (read already, so that damage there is found before anything is written),
+    then the rest. Damage found later goes up as it is: `answer` knows whether output
+    has begun."""
     if first is None:
         return
     yield first
-    try:
-        yield from rest
-    except (Stale, sqlite3.Error, msgspec.DecodeError):
-        from .errors import ImmunofactsError
-
-        raise ImmunofactsError(
-            "the cache was damaged as it was read; run the command again"
-        ) from None
+    yield from rest
 
 
 class CachedIndex:
@@ -1776,18 +1772,39 @@ def answer(
     status: Status | None,
     warm: Callable[[Cache], T],
     cold: Callable[[Dataset], T],
+    written: Callable[[], int] | None = None,
 ) -> T:
     """`warm` asked of the cache when it is fresh; else (or if the cache turns out to be
-    damaged) `cold` asked of the dataset parsed, which also refreshes the cache."""
+    damaged) `cold` asked of the dataset parsed, which also refreshes the cache.
+
+    `written` counts what has gone out (see `output.pieces_written`): when the cache is
+    found damaged after `warm` began to write, answering again from the file would
+    write that part twice, so the cache is thrown away (the next command rebuilds it)
+    and the command fails with one line instead."""
     cache = open_cache(path)
     if cache is not None:
+        before = written() if written is not None else 0
         try:
             return warm(cache)
         except (Stale, sqlite3.Error, msgspec.DecodeError):
-            pass
+            if written is not None and written() != before:
+                from .errors import ImmunofactsError
+
+                _discard(path)
+                raise ImmunofactsError(
+                    "the cache was damaged as it was read; run the command again"
+                ) from None
         finally:
             cache.close()
     return cold(_parse(path, label, status))
+
+
+def _discard(path: Path) -> None:
+    """Remove the cache of `path`, found damaged (a missing one is rebuilt)."""
+    cpath = cache_path(path)
+    if cpath is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(cpath)
 
 
 def completion_ids(path: Path, kind: str, prefix: str, limit: int | None = None) -> list[str]:

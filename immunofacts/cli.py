@@ -578,9 +578,10 @@ def ask(data: str | None, warm: Callable[[Cache], R], cold: Callable[[Dataset], 
     """`warm` asked of the dataset's cache, reading only the rows it needs; `cold` asked
     of the whole dataset when there is no usable cache (both answer alike)."""
     from .cache import answer
+    from .output import pieces_written
 
     path, label = data_path(data)
-    return answer(path, label, progress(), warm, cold)
+    return answer(path, label, progress(), warm, cold, pieces_written)
 
 
 def _complete(kind: str) -> Callable[[typer.Context, str], list[str]]:
@@ -810,6 +811,7 @@ def search(
     """
     from . import query as q
     from .cache import CachedIndex, answer
+    from .output import pieces_written
     from .render.results import SearchHits
 
     parsed = q.parse_query(query)
@@ -825,7 +827,7 @@ def search(
             return run(CachedIndex(c, found=labels), {})
         return run(CachedIndex(c))
 
-    hits, near = answer(path, label, progress(), warm, run)
+    hits, near = answer(path, label, progress(), warm, run, pieces_written)
     terms = str(parsed)
     show(ctx, SearchHits(hits, [terms]), format)
     if not hits:
@@ -1345,8 +1347,9 @@ def _export_streamed(
         write(ds.source, ds.entities, ds.claims, ds.cases, ds.schema)
 
     from .cache import answer
+    from .output import pieces_written
 
-    answer(path, label, progress(), warm, cold)
+    answer(path, label, progress(), warm, cold, pieces_written)
 
 
 @contextlib.contextmanager

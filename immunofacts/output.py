@@ -180,6 +180,16 @@ def _stream_errors(stream: Any) -> Iterator[None]:
         raise OutputError(f"cannot write to stdout: {reason}") from None
 
 
+#: How many pieces of text have been handed to stdout (or to its pager) so far.
+_PIECES = 0
+
+
+def pieces_written() -> int:
+    """How many pieces of text have gone to stdout (or its pager): a command that has
+    written any of its answer cannot start that answer again."""
+    return _PIECES
+
+
 def write(text: str | Iterable[str | bytes], stream: TextIO | None = None) -> None:
     """Write data (a string, or chunks as they are made: strings, or text already
     encoded as UTF-8) to stdout or `stream`, then flush.
@@ -188,10 +198,13 @@ def write(text: str | Iterable[str | bytes], stream: TextIO | None = None) -> No
     stream cannot take the text (a full disk, a closed descriptor). An error
     raised while making a chunk is not the stream's and goes up as it is.
     """
+    global _PIECES
     out = stream if stream is not None else _stdout()
     with _stream_errors(out):
         out.flush()  # whatever went through the text layer first goes first
     for chunk in [text] if isinstance(text, str) else text:
+        if out is sys.stdout:
+            _PIECES += 1
         with _stream_errors(out):
             _put(out, chunk)
     with _stream_errors(out):
@@ -258,6 +271,7 @@ def write_paged(text: str | Iterable[str | bytes], height: int) -> None:
 def _through_pager(argv: list[str], chunks: Iterable[str]) -> bool:
     """Feed `chunks` to a pager and wait for the reader to quit it; False if it
     could not start (nothing of `chunks` is used then)."""
+    global _PIECES
     import subprocess
 
     env = dict(os.environ)
@@ -276,6 +290,7 @@ def _through_pager(argv: list[str], chunks: Iterable[str]) -> bool:
     with _ignoring_sigint():
         try:
             for chunk in chunks:
+                _PIECES += 1
                 proc.stdin.write(chunk.encode(encoding, "replace"))
         except (BrokenPipeError, OSError):
             pass  # the reader quit before the end: that is fine

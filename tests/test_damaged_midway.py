@@ -1,0 +1,91 @@
+"""A cache found damaged after a command began to write is an error, never a second copy.
+
+The first piece of a streamed answer is read before anything is written, so a cache
+found damaged there is answered from the file instead. Found damaged later, with part
+of the answer already on stdout, answering again from the file would print that part
+twice: the command stops with one line instead, and what it wrote is the start of the
+right answer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import zlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from immunofacts import cache
+from immunofacts.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Each command, and whether it has written part of its answer when it reads the last
+#: claim or event (a search ranks its hits before it writes one).
+COMMANDS = [
+    (["timeline", "--format", "json"], True),
+    (["timeline", "--format", "csv"], True),
+    (["list-claims", "--format", "json"], True),
+    (["list-claims", "--format", "csv"], True),
+    (["export", "--format", "json"], True),
+    (["export", "--format", "csv"], True),
+    (["search", "cell", "--format", "json"], False),
+    (["search", "cell", "--format", "csv"], False),
+]
+BAD = b"\xff" * 64
+
+
+@pytest.fixture
+def dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The article's dataset, cached in blocks of a record or two, and of two events."""
+    for name in ("immunofacts.yaml", "article.txt"):
+        shutil.copy(ROOT / "data" / name, tmp_path / name)
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", 1)
+    monkeypatch.setattr(cache, "TIMELINE_BLOCK", 2)
+    monkeypatch.setattr(cache, "_RUN", 1)
+    monkeypatch.setattr(cache, "_JSON_BYTES", 1)
+    monkeypatch.setattr(cache, "_SPARSE_BATCH", 1)
+    path = tmp_path / "immunofacts.yaml"
+    cache.validate_dataset(path)
+    return path
+
+
+def _damage_last(path: Path) -> None:
+    """The block of the last claim, and the last of the timeline, made garbage whose
+    checksum agrees, so that the damage is found only when the block is inflated."""
+    cpath = cache.cache_path(path)
+    assert cpath is not None
+    db = sqlite3.connect(cpath)
+    crc = zlib.crc32(BAD)
+    last = "SELECT blk FROM records WHERE is_case = 0 ORDER BY rowid DESC LIMIT 1"
+    db.execute(f"UPDATE bodies SET body = ?, crc = ? WHERE n = ({last})", (BAD, crc))
+    db.execute(
+        "UPDATE timeline SET data = ?, crc = ? WHERE n = (SELECT max(n) FROM timeline)", (BAD, crc)
+    )
+    assert db.total_changes == 2
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize(("args", "midway"), COMMANDS, ids=[" ".join(a) for a, _ in COMMANDS])
+def test_a_cache_damaged_midway_is_an_error_not_a_second_copy(
+    dataset: Path, args: list[str], midway: bool
+) -> None:
+    runner = CliRunner()
+    cold = runner.invoke(app, [*args, "--data", str(dataset)], env={"XDG_CACHE_HOME": ""})
+    assert cold.exit_code == 0, cold.output
+    _damage_last(dataset)
+    warm = runner.invoke(app, [*args, "--data", str(dataset)])
+    if not midway:  # the damage was found before a byte was written
+        assert warm.exit_code == 0
+        assert warm.stdout == cold.stdout
+    else:
+        assert warm.exit_code == 1
+        assert "the cache was damaged as it was read; run the command again" in warm.stderr
+        assert cold.stdout.startswith(warm.stdout)
+        assert len(warm.stdout) < len(cold.stdout)
+    # and the next run, the cache refreshed or answered from the file, is whole
+    again = runner.invoke(app, [*args, "--data", str(dataset)])
+    assert again.exit_code == 0 and again.stdout == cold.stdout
