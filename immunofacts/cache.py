@@ -55,7 +55,7 @@ else:
 _INFLATE_ERRORS = (zlib.error, _z.error)
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"19:{__version__}"
+CACHE_FORMAT = f"20:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -530,7 +530,7 @@ class Cache:
             query.claim_test(head, entity=entity, year=year, **labels)  # refuses what it would
         # Not by the index of ids, which starts with is_case: the claims it gives would
         # then be sorted back into dataset order (twice the time of a walk of the table).
-        where, args = _label_where(labels)
+        where, args = _label_where(labels, self._label_codes())
         where.insert(0, "+is_case = 0")
         years = None if year is None else [year] if isinstance(year, int) else list(year)
         if years:
@@ -542,10 +542,11 @@ class Cache:
                 "records.rowid IN"
                 f" (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
             )
-            args += ids
+            args += [self._entity_code(i) for i in ids]
         if where[1:] == ["l_kind IN (?)"]:
             # Every claim of one kind: the blocks of its group, each read whole.
-            return ClaimRows(self, self._group(args[0]))
+            (kind,) = _wanted(labels["kind"])
+            return ClaimRows(self, self._group(kind))
         return ClaimRows(self, self._runs("WHERE " + " AND ".join(where), args))
 
     def found(self, where: str, args: Sequence[Any]) -> Iterator[FoundClaim | Case]:
@@ -565,9 +566,26 @@ class Cache:
         from . import query
 
         rows = self.rows(
-            "WHERE records.rowid IN (SELECT rec FROM names WHERE entity = ?)", (entity_id,)
+            "WHERE records.rowid IN (SELECT rec FROM names WHERE entity = ?)",
+            (self._entity_code(entity_id),),
         )
         return query.records_naming(self.partial(rows), entity_id)
+
+    def _label_codes(self) -> dict[str, dict[str, int]]:
+        """The code of each label in its column of `records`, by filter name (see `_fill`)."""
+        try:
+            codes: dict[str, dict[str, int]] = msgspec.json.decode(
+                self.meta["labels"], type=dict[str, dict[str, int]]
+            )
+        except (KeyError, msgspec.DecodeError) as e:
+            raise Stale from e
+        return codes
+
+    def _entity_code(self, entity_id: str) -> int:
+        """How the table `names` keeps an entity: its place in the head (-1, which no
+        entity has, for an id the head has not)."""
+        places = {e.id: i for i, e in enumerate(self.head().entities)}
+        return places.get(entity_id, -1)
 
     def stats(self, first: int | None = None) -> Any:
         """`query.stats` of the whole dataset, computed when the cache was built; with
@@ -616,17 +634,25 @@ class Cache:
         return self._decoded("entity_counts", list[EntityCount])
 
 
-def _label_where(labels: Mapping[str, Any]) -> tuple[list[str], list[Any]]:
+def _wanted(values: Any) -> list[str]:
+    """The labels a label filter is given (one, several, or None for none)."""
+    return [str(v) for v in ([values] if isinstance(values, str) else values or ())]
+
+
+def _label_where(
+    labels: Mapping[str, Any], codes: Mapping[str, Mapping[str, int]]
+) -> tuple[list[str], list[Any]]:
     """SQL conditions on `records` (and their arguments) that keep the records passing
     the label filters given, as `query.label_test` does: the table keeps each record's
-    labels as the filters read them."""
+    labels as the filters read them, each as its number in `codes` (see `_fill`)."""
     where: list[str] = []
     args: list[Any] = []
     for name, values in labels.items():
-        wanted = [str(v) for v in ([values] if isinstance(values, str) else values or ())]
+        wanted = _wanted(values)
         if wanted:
             where.append(f"l_{name} IN ({', '.join('?' * len(wanted))})")
-            args += wanted
+            # A label no record has matches none (-1 is no label's number).
+            args += [codes.get(name, {}).get(w, -1) for w in wanted]
     return where, args
 
 
@@ -987,7 +1013,7 @@ class CachedIndex:
         where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
         match = " AND ".join(clauses)
         if self.found is not None:
-            labels, args = _label_where(self.found)
+            labels, args = _label_where(self.found, self.cache._label_codes())
             self.cache.db.execute("PRAGMA cache_size = -256")
             yield from self.cache.found(" AND ".join([where, *labels]), (match, *args))
             return
@@ -1095,7 +1121,7 @@ CREATE TABLE records (
 );
 CREATE TABLE bodies (n INTEGER PRIMARY KEY, body BLOB, crc INTEGER);
 CREATE TABLE groups (grp TEXT PRIMARY KEY, first INTEGER, last INTEGER) WITHOUT ROWID;
-CREATE TABLE names (entity TEXT, rec INTEGER, PRIMARY KEY (entity, rec)) WITHOUT ROWID;
+CREATE TABLE names (entity INTEGER, rec INTEGER, PRIMARY KEY (entity, rec)) WITHOUT ROWID;
 CREATE TABLE vocab (word TEXT PRIMARY KEY, root TEXT, df INTEGER) WITHOUT ROWID;
 CREATE TABLE timeline (
   n INTEGER PRIMARY KEY, first INTEGER, last INTEGER, final INTEGER, data BLOB, crc INTEGER
@@ -1145,7 +1171,7 @@ def _write_cache(
             columns = _label_columns()
             if len(ds.claims) + len(ds.cases) < SMALL_PAGES_BELOW:
                 db.execute(f"PRAGMA page_size = {SMALL_PAGE}")  # before the first table
-            db.executescript(_SCHEMA.format(labels=", ".join(f"{c} TEXT" for c in columns)))
+            db.executescript(_SCHEMA.format(labels=", ".join(f"{c} INTEGER" for c in columns)))
             meta = {
                 "format": CACHE_FORMAT,
                 "path": os.path.abspath(path),
@@ -1352,15 +1378,27 @@ def _fill(
         del texts
         claims, cases = ds.claims, ds.cases
         count = len(recs)
+        # The labels of `records` are kept as small numbers (a byte, not a word, a label):
+        # each label's the order it is first met in, in its column (see `_label_codes`).
+        labels = [_coded(list(map(f.label, recs))) for f in query.LABEL_FILTERS.values()]
+        found = {name: codes for name, (_, codes) in zip(query.LABEL_FILTERS, labels, strict=True)}
+        write(
+            partial(
+                db.execute,
+                "INSERT INTO meta VALUES ('labels', ?)",
+                (msgspec.json.encode(found).decode(),),
+            )
+        )
         # The rows of `records`, made column by column (each label's function mapped
         # over the records), after the row number: is it a case, its id, year and labels.
         columns = [
             [0] * len(claims) + [1] * len(cases),
             [rec.id for rec in recs],
             [*map(query.year_of, [c.date for c in claims]), *[None] * len(cases)],
-            *[list(map(f.label, recs)) for f in query.LABEL_FILTERS.values()],
+            *[column for column, _ in labels],
         ]
-        write(partial(_insert_names, db, _naming(claims, cases)))
+        del labels
+        write(partial(_insert_names, db, _naming(claims, cases, ds.entities)))
         encoder = msgspec.msgpack.Encoder()
         raws = _claim_texts(recs, encoder)
         zdict = _zdict(raws)
@@ -1415,10 +1453,25 @@ def _fill(
     write.finish()
 
 
-def _naming(claims: Sequence[Claim], cases: Sequence[Case]) -> list[tuple[str, int]]:
-    """The rows of `names` in the table's key order: (entity id, record number) for each
+def _coded(column: list[str | None]) -> tuple[list[int | None], dict[str, int]]:
+    """A column of labels as numbers, each label's the order it is first met in (None
+    stays None), and the number of each label."""
+    found: dict[str, int] = {}
+    codes: dict[str | None, int | None] = {None: None}
+    for label in dict.fromkeys(column):
+        if label is not None:
+            found[label] = codes[label] = len(found)
+    return list(map(codes.__getitem__, column)), found
+
+
+def _naming(
+    claims: Sequence[Claim], cases: Sequence[Case], entities: Sequence[Entity]
+) -> list[tuple[int, int]]:
+    """The rows of `names` in the table's key order: (entity, record number) for each
     entity a record names, a claim through `entities`, a case through `entities` or
-    `hospital` (records are numbered from 1, claims then cases, as in `records`)."""
+    `hospital` (records are numbered from 1, claims then cases, as in `records`). An
+    entity is kept as its place among `entities` (see `Cache._entity_code`); an id none
+    of them has (the loader refuses one) is never looked up, and left out."""
     naming: dict[str, list[int]] = {}  # entity id -> the records naming it, in order
     named: Iterable[str]
     for i, c in enumerate(claims, start=1):
@@ -1434,14 +1487,16 @@ def _naming(claims: Sequence[Claim], cases: Sequence[Case]) -> list[tuple[str, i
                 naming[e].append(i)
             else:
                 naming[e] = [i]
-    return [(e, i) for e in sorted(naming) for i in naming[e]]
+    places = {e.id: at for at, e in enumerate(entities)}
+    known = sorted((places[e], e) for e in naming if e in places)
+    return [(at, i) for at, e in known for i in naming[e]]
 
 
 #: How many rows of `names` `_insert_names` writes with one statement.
 _NAMES_CHUNK = 65536
 
 
-def _insert_names(db: sqlite3.Connection, rows: Sequence[tuple[str, int]]) -> None:
+def _insert_names(db: sqlite3.Connection, rows: Sequence[tuple[int, int]]) -> None:
     """Fill `names` with rows of `_naming`. They go in as JSON arrays, each read by one
     statement, during which SQLite holds no lock Python needs: `executemany` takes it
     back at every row, and takes longer."""

@@ -585,7 +585,7 @@ def test_a_kind_reads_only_its_blocks_and_a_walk_reads_each_block_once(
             for (body,) in warm.db.execute(
                 "SELECT body FROM bodies WHERE n IN (SELECT blk FROM records WHERE l_kind = ?)"
                 " ORDER BY n",
-                ("statistic",),
+                (warm._label_codes()["kind"]["statistic"],),
             )
         ]
         for kind in ([ClaimKind.STATISTIC], [ClaimKind.STATISTIC, ClaimKind.STATISTIC]):
@@ -850,3 +850,32 @@ def test_a_block_that_does_not_inflate_is_stale_with_either_deflate(
         warm.close()
     cold = [h.record.id for h in search(loading.load_dataset(dataset), "lupus")]
     assert _warm_search(dataset, "lupus") == cold != []
+
+
+def test_labels_and_entities_kept_as_numbers_filter_as_the_reference(dataset: Path) -> None:
+    from immunofacts import query
+    from immunofacts.model import Evidence, Rating
+
+    ds = cache.validate_dataset(dataset)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        kept = warm.db.execute("SELECT DISTINCT typeof(l_evidence) FROM records").fetchall()
+        assert kept == [("integer",)]
+        assert warm.db.execute("SELECT DISTINCT typeof(entity) FROM names").fetchall() == [
+            ("integer",)
+        ]
+        # every label, those no claim has among them (found by none), alone and together
+        for evidence in Evidence:
+            want = query.filter_claims(ds, evidence=evidence)
+            assert list(warm.claims(evidence=evidence)) == want, evidence
+        every = list(Rating)
+        assert list(warm.claims(rating=every)) == query.filter_claims(ds, rating=every)
+        assert list(warm.claims(rating=["no-such-rating"])) == []
+        for entity in ds.entities:
+            got = list(warm.claims(entity=entity.id))
+            assert got == query.filter_claims(ds, entity=entity.id), entity.id
+            assert warm.naming(entity.id) == query.records_naming(ds, entity.id), entity.id
+        assert warm.naming("no-such-entity") == query.records_naming(ds, "no-such-entity")
+    finally:
+        warm.close()

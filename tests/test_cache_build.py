@@ -88,7 +88,7 @@ def test_built_word_index_is_record_words(data: st.DataObject) -> None:
     assert +lengths == +want
 
     db = sqlite3.connect(":memory:", check_same_thread=False)  # as the build opens it
-    columns = ", ".join(f"{c} TEXT" for c in cache._label_columns())
+    columns = ", ".join(f"{c} INTEGER" for c in cache._label_columns())
     db.executescript(cache._SCHEMA.format(labels=columns))
     cache._fill(db, ds)
     stats, df = word_counts(ds.records(), entities)

@@ -32,7 +32,7 @@ def stops_raise() -> Iterator[None]:
 
 def new_db() -> sqlite3.Connection:
     db = sqlite3.connect(":memory:", check_same_thread=False)  # as the build opens it
-    columns = ", ".join(f"{c} TEXT" for c in cache._label_columns())
+    columns = ", ".join(f"{c} INTEGER" for c in cache._label_columns())
     db.executescript(cache._SCHEMA.format(labels=columns))
     return db
 
