@@ -368,11 +368,14 @@ def filter_claims(
 
 
 class Match(msgspec.Struct, frozen=True, gc=False):
-    """Where a search term matched: a field, and a span in that field's text."""
+    """Where a search term matched: a field, a span in that field's text, and the text
+    the span covers (not the field's whole text: a review's, kept for every hit, would
+    be most of a search's memory). Its JSON is a hit's match as `search` writes it."""
 
     field: str
     start: int
     end: int
+    text: str
 
 
 class Hit(msgspec.Struct, frozen=True):
@@ -381,9 +384,11 @@ class Hit(msgspec.Struct, frozen=True):
     record: Record
     score: float
     matches: tuple[Match, ...]
-    #: the text each match covers, in the order of `matches` (not the fields' whole
-    #: texts: a review's, kept for every hit, would be most of a search's memory)
-    words: tuple[str, ...]
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The text each match covers, in the order of `matches`."""
+        return tuple([m.text for m in self.matches])
 
 
 class Term(msgspec.Struct, frozen=True):
@@ -793,30 +798,27 @@ def _ranked_hits(
     wanted_at = [(_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)]
     unwanted_at = [_Term(t, c) for t, c in unwanted]
     hits: list[tuple[float, int, Hit]] = []
-    seen: dict[str, str] = {}  # each matched word kept once, however many hits have it
+    # each matched word kept once, however many hits have it; None: no matches made
+    seen: dict[str, str] | None = {} if marks else None
+    sort = len(wanted_at) > 1
     for order, rec in enumerate(index.candidates(needed)):
         if passes is not None and not passes(rec):
             continue
         fields = search_fields(rec, names)
-        if any(t.weight(text) for t in unwanted_at for _, text in fields):
+        if unwanted_at and any(t.weight(text) for t in unwanted_at for _, text in fields):
             continue
         lowered = _joined(fields)
         if lowered is not None:
-            scored = _scored(fields, lowered, wanted_at, avg, marks)
+            scored = _scored(fields, lowered, wanted_at, avg, seen)
         else:
-            scored = _scored_by_field(fields, wanted_at, avg, marks)
+            scored = _scored_by_field(fields, wanted_at, avg, seen)
         if scored is not None:
-            score, matches, matched = scored
-            if len(wanted_at) > 1 or isinstance(rec, Case):
+            score, matches = scored
+            if sort or isinstance(rec, Case):
                 # one term's matches come in the order of the record's fields, which
                 # for a claim is `_FIELD_ORDER`'s
                 matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
-            words: tuple[str, ...] = ()
-            if marks:
-                texts = {name: text for name, text in fields if name in matched}
-                spans = [texts[m.field][m.start : m.end] for m in matches]
-                words = tuple([seen.setdefault(w, w) for w in spans])
-            hits.append((-score, order, Hit(rec, score, tuple(matches), words)))
+            hits.append((-score, order, Hit(rec, score, tuple(matches))))
     hits.sort(key=lambda h: (h[0], h[1]))
     return [h[2] for h in hits]
 
@@ -842,8 +844,8 @@ def _scored(
     lowered: str,
     wanted_at: list[tuple[_Term, float]],
     avg: dict[str, float],
-    marks: bool,
-) -> tuple[float, list[Match], set[str]] | None:
+    seen: dict[str, str] | None,
+) -> tuple[float, list[Match]] | None:
     """`_scored_by_field`, with each term searched for once in the record's fields joined
     (`lowered`, from `_joined`).
 
@@ -851,23 +853,21 @@ def _scored(
     quoted term's words, with the gap between fields between them) is no match. Each
     field's weights are added up in the order they occur, and the fields' in field
     order, as `_scored_by_field` does: the same sums, to the last bit."""
-    texts = [text for _, text in fields]
-    starts = []
+    starts = [0]
     at = 0
-    for text in texts:
-        starts.append(at)
+    for _, text in fields:
         at += len(text) + 1
-    starts.append(at)  # where a field after the last would start
+        starts.append(at)  # the last: where a field after the last would start
     matches: list[Match] = []
     marked: bytes | None = None
     lengths: dict[int, int] = {}
     score = 0.0
     for term, weight_idf in wanted_at:
-        weights = [0.0] * len(texts)
+        weights: dict[int, float] = {}  # by field, in field order (as matches are found)
         i = 0
         if term.lowered is not None:  # one word: `find_lowered`'s loop, made here at once
             first = term.choices[0]
-            end, name, base = starts[1], fields[0][0], 0
+            end, name, text, base = starts[1], *fields[0], 0
             for m in term.lowered.finditer(lowered):
                 a = m.start()
                 if a and lowered[a - 1] in _ALNUM:
@@ -879,23 +879,27 @@ def _scored(
                 if a >= end:
                     while a >= starts[i + 1]:
                         i += 1
-                    end, name, base = starts[i + 1], fields[i][0], starts[i]
+                    end, name, text, base = starts[i + 1], *fields[i], starts[i]
                 if b >= end:  # runs on into the next field
                     continue
-                weights[i] += w
-                if marks:
-                    matches.append(Match(name, a - base, b - base))
+                weights[i] = weights.get(i, 0.0) + w
+                if seen is not None:
+                    word = text[a - base : b - base]
+                    matches.append(Match(name, a - base, b - base, seen.setdefault(word, word)))
         else:
             for a, b, w in term.find_lowered(lowered):
                 while a >= starts[i + 1]:
                     i += 1
                 if b >= starts[i + 1]:  # runs on into the next field
                     continue
-                weights[i] += w
-                if marks:
-                    matches.append(Match(fields[i][0], a - starts[i], b - starts[i]))
+                weights[i] = weights.get(i, 0.0) + w
+                if seen is not None:
+                    name, text = fields[i]
+                    word = text[a - starts[i] : b - starts[i]]
+                    word = seen.setdefault(word, word)
+                    matches.append(Match(name, a - starts[i], b - starts[i], word))
         tf = 0.0
-        for i, weight in enumerate(weights):
+        for i, weight in weights.items():
             if not weight:
                 continue
             if i not in lengths:
@@ -908,26 +912,28 @@ def _scored(
         if tf == 0.0:
             return None
         score += weight_idf * tf * (BM25_K1 + 1) / (BM25_K1 + tf)
-    return score, matches, {fields[i][0] for i in lengths}
+    return score, matches
 
 
 def _scored_by_field(
     fields: list[tuple[str, str]],
     wanted_at: list[tuple[_Term, float]],
     avg: dict[str, float],
-    marks: bool,
-) -> tuple[float, list[Match], set[str]] | None:
-    """A record's score (BM25 over its fields), where each term matched (with `marks`)
-    and the names of the fields matched; None if a term matches none of them."""
+    seen: dict[str, str] | None,
+) -> tuple[float, list[Match]] | None:
+    """A record's score (BM25 over its fields) and, with `seen` (each word a match covers,
+    kept once), where each term matched; None if a term matches none of them."""
     matches: list[Match] = []
     lengths: dict[str, int] = {}
     score = 0.0
     for at, weight_idf in wanted_at:
         tf = 0.0
         for name, text in fields:
-            if marks:
+            if seen is not None:
                 found = at.find(text)
-                matches += [Match(name, a, b) for a, b, _ in found]
+                for a, b, _ in found:
+                    word = text[a:b]
+                    matches.append(Match(name, a, b, seen.setdefault(word, word)))
                 weight = sum(w for _, _, w in found)
             else:
                 weight = at.weight(text)
@@ -940,7 +946,7 @@ def _scored_by_field(
         if tf == 0.0:
             return None
         score += weight_idf * tf * (BM25_K1 + 1) / (BM25_K1 + tf)
-    return score, matches, set(lengths)
+    return score, matches
 
 
 def near_words(source: Dataset | SearchIndex, query: SearchQuery, n: int = 5) -> list[str]:

@@ -25,7 +25,7 @@ from ..model import (
     Review,
     Source,
 )
-from ..query import LabelInfo, RecordType, date_key
+from ..query import LabelInfo, Match, RecordType, date_key
 
 if TYPE_CHECKING:
     from ..jsontext import Encoded
@@ -254,9 +254,7 @@ def hit(h: Hit) -> HitJSON:
         review=rec.review,
         score=round(h.score, 3),
         text=rec.statement if isinstance(rec, Claim) else rec.title,
-        matches=[
-            MatchJSON(m.field, m.start, m.end, w) for m, w in zip(h.matches, h.words, strict=True)
-        ],
+        matches=[MatchJSON(m.field, m.start, m.end, m.text) for m in h.matches],
     )
 
 
@@ -271,7 +269,7 @@ class _FoundHitJSON(msgspec.Struct, frozen=True):
     review: msgspec.Raw
     score: float
     text: str
-    matches: list[MatchJSON]
+    matches: tuple[Match, ...]  # the same fields as MatchJSON's
 
 
 def hits_json(hits: Iterable[Hit]) -> Encoded:
@@ -285,13 +283,8 @@ def hits_json(hits: Iterable[Hit]) -> Encoded:
     for h in hits:
         rec: Any = h.record
         if isinstance(rec, FoundClaim):
-            matches = [
-                MatchJSON(m.field, m.start, m.end, w)
-                for m, w in zip(h.matches, h.words, strict=True)
-            ]
-            score = round(h.score, 3)
-            found = (rec.id, "claim", rec.kind, rec.evidence, rec.review_json, score)
-            items.append(_FoundHitJSON(*found, rec.statement, matches))
+            found = (rec.id, "claim", rec.kind, rec.evidence, rec.review_json)
+            items.append(_FoundHitJSON(*found, round(h.score, 3), rec.statement, h.matches))
         else:
             items.append(hit(h))
     text = msgspec.json.format(msgspec.json.encode(items), indent=2)[2:-2]  # "[\n" "\n]"
