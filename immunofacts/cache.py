@@ -1585,12 +1585,15 @@ def _timeline_rows(events: Sequence[Any]) -> list[tuple[int, int, int, int, byte
     from .query import date_bounds
 
     rows = []
+    last_days: dict[str, int] = {}  # the last day of each date met (events share dates)
     for n, at in enumerate(range(0, len(events), TIMELINE_BLOCK)):
         block = events[at : at + TIMELINE_BLOCK]
         data = _z.compress(elements(block).encode(), 1)
-        bounds = [date_bounds(e.date) for e in block]
-        first, last = _day(bounds[0][0]), _day(bounds[-1][0])
-        final = max(_day(b[1]) for b in bounds)
+        first, last = (_day(date_bounds(e.date)[0]) for e in (block[0], block[-1]))
+        dates = {e.date for e in block}
+        for date in dates.difference(last_days):
+            last_days[date] = _day(date_bounds(date)[1])
+        final = max(map(last_days.__getitem__, dates))
         rows.append((n, first, last, final, data, _z.crc32(data)))
     return rows
 
@@ -1761,6 +1764,32 @@ def _source_stamp(path: Path, ds: Dataset) -> tuple[str, str] | None:
     return stamp, parsed
 
 
+class _Ahead:
+    """`_bytes_digest` of a file's bytes, worked out by a thread of its own while they
+    are parsed: hashing lets go of Python's lock (and so does the fast parser, for part
+    of its work), so that on a second core the hash costs next to nothing."""
+
+    def __init__(self) -> None:
+        self._digest: list[str] = []
+        self._thread: Any = None
+
+    def hash(self, data: bytes) -> None:
+        import threading
+
+        def run() -> None:
+            self._digest.append(_bytes_digest(data))
+
+        self._thread = threading.Thread(target=run, name="cache-hash", daemon=True)
+        with _stop_signals_blocked():  # they are for the main thread (see `_Writer`)
+            self._thread.start()
+
+    def digest(self) -> str:
+        """The digest (IndexError if no bytes were given, or hashing failed)."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._digest[0]
+
+
 def _parse(path: Path, label: str | None, status: Status | None) -> Dataset:
     """Parse the file itself, then refresh its cache (a cache that cannot be written is skipped)."""
     from . import loading
@@ -1772,7 +1801,7 @@ def _parse(path: Path, label: str | None, status: Status | None) -> Dataset:
         return loading.load_dataset(path, label=label)  # the loader says what is wrong
     import gc
 
-    read: list[bytes] = []
+    hashing = _Ahead()
     big = status is not None and st.st_size >= PROGRESS_BYTES
     # Loading makes millions of objects and frees almost none: the cyclic collector
     # would walk them again and again for nothing.
@@ -1780,12 +1809,11 @@ def _parse(path: Path, label: str | None, status: Status | None) -> Dataset:
     gc.disable()
     try:
         with status(f"Loading {label or path}") if big and status else contextlib.nullcontext():
-            ds = loading.load_dataset(path, label=label, on_bytes=read.append)
+            ds = loading.load_dataset(path, label=label, on_bytes=hashing.hash)
             # Anything may go wrong writing a cache (a full disk, a number SQLite cannot
             # hold, text it cannot encode): the command goes on without one.
             with contextlib.suppress(Exception):
-                digest = _bytes_digest(read.pop())  # the file's bytes are not kept meanwhile
-                _write_cache(path, ds, stamp, digest, _source_stamp(path, ds))
+                _write_cache(path, ds, stamp, hashing.digest(), _source_stamp(path, ds))
     finally:
         if collecting:
             # What loading made is kept, the dataset, or freed by counting references:
