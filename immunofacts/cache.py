@@ -1398,7 +1398,7 @@ def _fill(
             *[column for column, _ in labels],
         ]
         del labels
-        write(partial(_insert_names, db, _naming(claims, cases, ds.entities)))
+        write(partial(_insert_rows, db, "names", _naming(claims, cases, ds.entities)))
         encoder = msgspec.msgpack.Encoder()
         raws = _claim_texts(recs, encoder)
         zdict = _zdict(raws)
@@ -1422,10 +1422,9 @@ def _fill(
         # then where each record is kept: a block, and its place in it
         columns += [[p[0] for p in places], [p[1] for p in places]]
         del places
-        marks = ", ".join("?" * (len(columns) + 1))
-        placed = list(zip(range(1, count + 1), *columns, strict=True))
+        placed = list(zip(*columns, strict=True))
         del columns
-        write(partial(db.executemany, f"INSERT INTO records VALUES ({marks})", placed))
+        write(partial(_insert_rows, db, "records", placed, numbered=True))
         write(partial(db.executemany, "INSERT INTO bodies VALUES (?, ?, ?)", bodies))
         del placed, bodies
         head = _Head(ds.schema, ds.source, ds.entities)
@@ -1492,21 +1491,25 @@ def _naming(
     return [(at, i) for at, e in known for i in naming[e]]
 
 
-#: How many rows of `names` `_insert_names` writes with one statement.
-_NAMES_CHUNK = 65536
+#: How many rows `_insert_rows` writes with one statement.
+_ROWS_CHUNK = 65536
 
 
-def _insert_names(db: sqlite3.Connection, rows: Sequence[tuple[int, int]]) -> None:
-    """Fill `names` with rows of `_naming`. They go in as JSON arrays, each read by one
-    statement, during which SQLite holds no lock Python needs: `executemany` takes it
-    back at every row, and takes longer."""
-    for at in range(0, len(rows), _NAMES_CHUNK):
-        chunk = msgspec.json.encode(rows[at : at + _NAMES_CHUNK]).decode()
-        db.execute(
-            "INSERT INTO names SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
-            " FROM json_each(?)",
-            (chunk,),
-        )
+def _insert_rows(
+    db: sqlite3.Connection, table: str, rows: Sequence[Sequence[Any]], *, numbered: bool = False
+) -> None:
+    """Insert rows of strings, integers and None into `table`, after a number counting
+    them from 1 when `numbered`. They go in as JSON arrays, each read by one statement,
+    during which SQLite holds no lock Python needs: `executemany` takes it back at every
+    row, and from a thread of its own, while the main thread runs Python code, gets it
+    only every few milliseconds (`sys.getswitchinterval`)."""
+    if not rows:
+        return
+    values = [f"json_extract(value, '$[{j}]')" for j in range(len(rows[0]))]
+    sql = f"INSERT INTO {table} SELECT {'? + key, ' if numbered else ''}{', '.join(values)}"
+    for at in range(0, len(rows), _ROWS_CHUNK):
+        chunk = msgspec.json.encode(rows[at : at + _ROWS_CHUNK]).decode()
+        db.execute(f"{sql} FROM json_each(?)", (at + 1, chunk) if numbered else (chunk,))
 
 
 #: How a claim starts as it is kept: its JSON as `list-claims --format json` writes it
