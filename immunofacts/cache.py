@@ -1535,11 +1535,17 @@ def _claim_texts(recs: Sequence[Claim | Case], encoder: msgspec.msgpack.Encoder)
         raws = [tag + json.encode(r)[1:] if isinstance(r, Claim) else b"" for r in chunk]
         lines = b"".join(raws)  # mostly ASCII, which is never escaped
         if not lines.isascii() or b"\x7f" in lines:
-            raws = [escaped(raw.decode()).encode() for raw in raws]
+            # What may need escaping is looked for first in what is left of the text
+            # without the ASCII that never does (a few bytes a record, UTF-8 still).
+            rest = lines.translate(None, _NEVER_ESCAPED).decode()
+            if escaped(rest) != rest:
+                raws = [escaped(raw.decode()).encode() for raw in raws]
         out += (raw if raw else encoder.encode(r) for r, raw in zip(chunk, raws, strict=True))
     return out
 
 
+#: ASCII that JSON output never escapes (`jsontext.escaped`): printable, tab, line feed.
+_NEVER_ESCAPED = bytes(range(0x20, 0x7F)) + b"\t\n"
 #: How many records `_claim_texts` makes at a time.
 _TEXTS_CHUNK = 4096
 

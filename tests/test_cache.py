@@ -641,6 +641,32 @@ def test_sparse_rows_are_the_rows_and_a_short_block_is_stale(
         warm.close()
 
 
+#: Characters JSON output escapes (and, first, none), of every length in UTF-8.
+ESCAPED = "", "\x01", "\r", "\x7f", "\x85", "\u00ad", "\u061c", "\u2028", "\ufeff", "\U000e0001"
+
+
+@pytest.mark.parametrize("odd", ESCAPED)
+def test_claim_texts_escape_as_json_output_does(odd: str) -> None:
+    """A claim is kept as the JSON its output writes, with every character that output
+    escapes escaped, wherever it is among claims with other characters beyond ASCII."""
+    import msgspec
+
+    from immunofacts.jsontext import escaped
+    from immunofacts.model import Claim, ClaimKind, Evidence
+
+    def claim(i: int, statement: str) -> Claim:
+        kind, evidence = ClaimKind.OPINION, Evidence.UNSOURCED
+        return Claim(id=f"c{i}", kind=kind, statement=statement, quote="q", evidence=evidence)
+
+    claims = [claim(i, "caf\u00e9 \u2013 \u7ec6\u80de") for i in range(50)]
+    claims[17] = claim(17, f"caf\u00e9 {odd} end")
+    texts = cache._claim_texts(claims, msgspec.msgpack.Encoder())
+    for c, text in zip(claims, texts, strict=True):
+        json = escaped(msgspec.json.encode(c).decode()).encode()
+        assert text == cache._CLAIM_START + json[1:]
+    assert odd == "" or odd not in texts[17].decode()
+
+
 @pytest.mark.parametrize("size", [1, 300, 1 << 18])
 def test_claims_as_json_are_their_stored_text_and_decode_to_the_claims(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
