@@ -772,6 +772,7 @@ def _ranked_hits(
 ) -> list[Hit]:
     """`_search`, with the collector as it is."""
     import math
+    import operator
 
     index = DatasetIndex(source) if isinstance(source, Dataset) else source
     q = query if isinstance(query, SearchQuery) else parse_query(query)
@@ -819,7 +820,7 @@ def _ranked_hits(
                 # for a claim is `_FIELD_ORDER`'s
                 matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
             hits.append((-score, order, Hit(rec, score, tuple(matches))))
-    hits.sort(key=lambda h: (h[0], h[1]))
+    hits.sort(key=operator.itemgetter(0, 1))  # by score, ties in dataset order
     return [h[2] for h in hits]
 
 
