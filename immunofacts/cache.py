@@ -1245,21 +1245,37 @@ def _fill_deferring_signals(db: sqlite3.Connection, ds: Dataset) -> None:
 _INDEX_CHUNK = 8192
 
 
-def _index_words(db: sqlite3.Connection, texts: Sequence[str]) -> None:
-    """Fill the word index and the vocabulary from the records' texts, the first record's
-    first. Each chunk of texts goes in as one SQL statement (over a JSON array), during
-    which SQLite holds no lock Python needs: run in a thread, this overlaps with the
-    Python work of the build."""
-    for at in range(0, len(texts), _INDEX_CHUNK):
-        chunk = msgspec.json.encode(texts[at : at + _INDEX_CHUNK]).decode()
-        db.execute(
-            "INSERT INTO fts (rowid, text) SELECT ? + key, value FROM json_each(?)",
-            (at + 1, chunk),
-        )
-    # How many records hold each word, counted by the index itself.
+def _index_words(db: sqlite3.Connection, first: int, texts: str) -> None:
+    """Add records' texts to the word index: `texts` a JSON array of them, the first
+    being record number `first` + 1. One SQL statement, during which SQLite holds no
+    lock Python needs: run in a thread, this overlaps with the Python work of the build."""
+    db.execute(
+        "INSERT INTO fts (rowid, text) SELECT ? + key, value FROM json_each(?)", (first + 1, texts)
+    )
+
+
+def _count_words(db: sqlite3.Connection) -> None:
+    """Fill the vocabulary from the word index: how many records hold each word, counted
+    by the index itself; and the root of each word that has one of its own (see `root`:
+    a word of three ASCII letters or more; a word that is its own root has none
+    recorded). The words are read as one JSON array, and their roots written as one:
+    a thread reading or writing them row by row takes Python's lock back at every row,
+    which it gets only every few milliseconds while the main thread runs Python code."""
+    from .tokens import root
+
     db.execute("CREATE VIRTUAL TABLE temp.fts_words USING fts5vocab(main, fts, row)")
     db.execute("INSERT INTO vocab SELECT term, NULL, doc FROM temp.fts_words")
     db.execute("DROP TABLE temp.fts_words")
+    (found,) = db.execute(
+        "SELECT json_group_array(word) FROM vocab"
+        " WHERE word GLOB '[a-z][a-z][a-z]*' AND word NOT GLOB '*[^a-z]*'"
+    ).fetchone()
+    roots = [(w, r) for w in msgspec.json.decode(found) if (r := root(w)) != w]
+    db.execute(
+        "UPDATE vocab SET root = json_extract(r.value, '$[1]') FROM json_each(?) AS r"
+        " WHERE vocab.word = json_extract(r.value, '$[0]')",
+        (msgspec.json.encode(roots).decode(),),
+    )
 
 
 @contextlib.contextmanager
@@ -1354,27 +1370,24 @@ def _fill(
     from functools import partial
 
     from . import query
-    from .tokens import entity_names, finish_stats, index_texts, root
-
-    def roots() -> None:
-        # Only a word of three ASCII letters or more has a root of its own (see `root`);
-        # a word that is its own root has none recorded.
-        stemmed = db.execute(
-            "SELECT word FROM vocab WHERE word GLOB '[a-z][a-z][a-z]*' AND word NOT GLOB '*[^a-z]*'"
-        ).fetchall()
-        db.executemany(
-            "UPDATE vocab SET root = ? WHERE word = ?",
-            [(r, w) for (w,) in stemmed if (r := root(w)) != w],
-        )
+    from .tokens import entity_names, finish_stats, index_texts
 
     recs = ds.records()
-    texts, lengths = index_texts(recs, ds.entity_map())
+    entities = ds.entity_map()
+    names = entity_names(entities)
+    # The word index is written a chunk of records at a time, from the first chunk on,
+    # so that the writer thread starts on it at once.
+    texts, lengths = index_texts(recs[:_INDEX_CHUNK], entities, names)
     write = _Writer(db)
     if started is not None:
         started(write)
     try:
-        write(partial(_index_words, db, texts))
-        write(roots)
+        for at in range(0, len(recs), _INDEX_CHUNK):
+            if at:
+                texts, more = index_texts(recs[at : at + _INDEX_CHUNK], entities, names)
+                lengths.update(more)
+            write(partial(_index_words, db, at, msgspec.json.encode(texts).decode()))
+        write(partial(_count_words, db))
         del texts
         claims, cases = ds.claims, ds.cases
         count = len(recs)
@@ -1433,7 +1446,7 @@ def _fill(
             "head": encoder.encode(head),
             "source_text": encoder.encode(ds.source_text),
             "wordstats": encoder.encode(finish_stats(count, lengths)),
-            "names": encoder.encode(entity_names(ds.entity_map())),
+            "names": encoder.encode(names),
             "stats": encoder.encode(stats),
             "entity_counts": encoder.encode(query.entity_counts(ds)),
         }

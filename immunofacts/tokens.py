@@ -187,7 +187,9 @@ def record_words(
 
 
 def index_texts(
-    records: Iterable[Claim | Case], entities: dict[str, Entity]
+    records: Iterable[Claim | Case],
+    entities: dict[str, Entity],
+    names: dict[str, str] | None = None,
 ) -> tuple[list[str], Counter[str]]:
     """For each record, a text holding its words (`record_words`) for a word index that
     splits text at every ASCII character but a letter or a digit and folds ASCII case;
@@ -195,9 +197,10 @@ def index_texts(
 
     The same words as `record_words`, found faster: a record's text is kept as it is when
     it is ASCII (the index splits and folds it as `words` would), and each field's words
-    are counted once, over that field of every record.
+    are counted once, over that field of every record. `names` is
+    `entity_names(entities)`, when made once for many calls.
     """
-    names = entity_names(entities)
+    names = entity_names(entities) if names is None else names
     fields: dict[str, list[str]] = {f: [] for f in FIELD_WEIGHTS}
     ids, statements, quotes = fields["id"], fields["statement"], fields["quote"]
     named, reviews = fields["entities"], fields["review"]
