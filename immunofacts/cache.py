@@ -1438,6 +1438,9 @@ def _fill(
         placed = list(zip(*columns, strict=True))
         del columns
         write(partial(_insert_rows, db, "records", placed, numbered=True))
+        # The records and the vocabulary are written: their indexes are made while this
+        # thread goes on, not after it is done.
+        write(partial(db.executescript, _INDEXES))
         write(partial(db.executemany, "INSERT INTO bodies VALUES (?, ?, ?)", bodies))
         del placed, bodies
         head = _Head(ds.schema, ds.source, ds.entities)
@@ -1458,7 +1461,6 @@ def _fill(
         write(partial(db.executemany, "INSERT INTO lists VALUES (?, ?, ?, ?)", lists))
         rows = [(k, v, _z.crc32(v)) for k, v in blobs.items()]
         write(partial(db.executemany, "INSERT INTO blobs VALUES (?, ?, ?)", rows))
-        write(partial(db.executescript, _INDEXES))
     except BaseException:
         write.finish(cancel=True)
         raise
