@@ -55,7 +55,7 @@ else:
 _INFLATE_ERRORS = (zlib.error, _z.error)
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"20:{__version__}"
+CACHE_FORMAT = f"21:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -311,7 +311,7 @@ class Cache:
                 data, base, ends = block
             if type(i) is not int or not 0 <= i < len(ends):
                 raise Stale
-            yield is_case, data[base + ends[i - 1] if i else base : base + ends[i]]
+            yield is_case, data[base + ends[i - 1] + 1 if i else base : base + ends[i]]
 
     def _sparse_raws(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[int, _Raw]]:
         """`_raws` with `sparse`. The records' places are read first; then their blocks,
@@ -354,7 +354,7 @@ class Cache:
                     live[m] = got
                 block = live[n]  # blocks come in the order they are first needed
             data, base, ends = block
-            yield is_case, data[base + ends[i - 1] if i else base : base + ends[i]]
+            yield is_case, data[base + ends[i - 1] + 1 if i else base : base + ends[i]]
             if done[n] == at:
                 del live[n]
 
@@ -371,26 +371,33 @@ class Cache:
         if run:
             yield _Run(run)
 
-    def _group(self, key: str) -> Iterator[_Run]:
-        """Every record of a group of claims (see `_blocks`), a block at a time."""
+    def _group(self, key: str, wanted: _Wanted) -> Iterator[_Run]:
+        """Every record of a group of claims (see `_blocks`), a block at a time; once
+        `wanted` says that JSON is, each block read ahead is indented there too."""
         row = self.db.execute("SELECT first, last FROM groups WHERE grp = ?", (key,)).fetchone()
         if row is None:
             return
         zdict = self._dictionary()
 
-        def inflate(row: tuple[int, bytes, int]) -> tuple[int, Any]:
-            n, body, crc = row
-            if _z.crc32(body) != crc:
-                raise Stale
-            return n, _block(body, zdict)
+        def inflate(rows: list[tuple[int, bytes, int]]) -> list[tuple[int, _Run]]:
+            runs = []
+            for n, body, crc in rows:
+                if _z.crc32(body) != crc:
+                    raise Stale
+                run = _Run(None, _block(body, zdict))
+                if wanted.json:
+                    run.indented()
+                runs.append((n, run))
+            return runs
 
         sql = "SELECT n, body, crc FROM bodies WHERE n BETWEEN ? AND ? ORDER BY n"
         at = row[0]
-        for n, block in _ahead(inflate, self.db.execute(sql, row)):
-            if n != at:
-                raise Stale
-            at += 1
-            yield _Run(None, block)
+        for runs in _ahead(inflate, _batched(self.db.execute(sql, row)), depth=2):
+            for n, run in runs:
+                if n != at:
+                    raise Stale
+                at += 1
+                yield run
         if at != row[1] + 1:
             raise Stale
 
@@ -546,7 +553,8 @@ class Cache:
         if where[1:] == ["l_kind IN (?)"]:
             # Every claim of one kind: the blocks of its group, each read whole.
             (kind,) = _wanted(labels["kind"])
-            return ClaimRows(self, self._group(kind))
+            wanted = _Wanted()
+            return ClaimRows(self, self._group(kind, wanted), wanted)
         return ClaimRows(self, self._runs("WHERE " + " AND ".join(where), args))
 
     def found(self, where: str, args: Sequence[Any]) -> Iterator[FoundClaim | Case]:
@@ -704,38 +712,68 @@ class FoundClaim(msgspec.Struct, frozen=True, gc=False):
 _FOUND = msgspec.json.Decoder(FoundClaim)
 
 
+def _batched(rows: Iterator[Any]) -> Iterator[list[Any]]:
+    """`rows`, the first alone (it is read before the rest is asked for), then
+    `_GROUP_BATCH` at a time."""
+    first = next(rows, None)
+    if first is None:
+        return
+    yield [first]
+    while batch := list(itertools.islice(rows, _GROUP_BATCH)):
+        yield batch
+
+
+class _Wanted:
+    """Whether JSON of the claims read is wanted (see `Cache._group`)."""
+
+    __slots__ = ("json",)
+
+    def __init__(self) -> None:
+        self.json = False
+
+
 class _Run:
     """Claims read together, in dataset order: some records of a block, or all of one."""
 
-    __slots__ = ("_raws", "_block")
+    __slots__ = ("_raws", "_block", "_indented")
 
     def __init__(
         self, raws: list[_Raw] | None, block: tuple[memoryview, int, tuple[int, ...]] | None = None
     ) -> None:
         self._raws = raws
         self._block = block
+        self._indented: memoryview | None = None
 
     def raws(self) -> list[_Raw]:
         """Each claim's bytes."""
         if self._raws is None:
             assert self._block is not None
             data, base, ends = self._block
-            starts = (base, *(base + e for e in ends[:-1]))
+            starts = (base, *(base + e + 1 for e in ends[:-1]))
             self._raws = [data[a : base + b] for a, b in zip(starts, ends, strict=True)]
         return self._raws
 
-    def json(self) -> bytes:
-        """The claims' JSON, compact, separated by commas."""
-        if self._block is None:
-            return b",".join(self.raws())
-        data, base, _ = self._block
-        whole = data.obj[base:]  # type: ignore[index]
-        if whole[:_CLAIM_HEAD] != _CLAIM_START:
-            raise Stale
-        # Where a claim ends and the next begins: compact JSON has "}{" nowhere else, and
-        # a quote within a string is escaped.
-        joined: bytes = whole.replace(b"}" + _CLAIM_START, b"}," + _CLAIM_START)
-        return joined
+    def indented(self) -> memoryview:
+        """The claims as `to_json` of a list writes them between its brackets (see
+        `jsontext.Elements`): a block's records are kept as a JSON array (see `_pack`),
+        which is indented as it is."""
+        if self._indented is None:
+            if self._block is None:
+                raws = self.raws()
+                array: Any = b"[" + b",".join(raws) + b"]"
+                first = raws[0] if raws else b""
+            else:
+                data, base, _ = self._block
+                array = data[base - 1 :]
+                first = data[base : base + _CLAIM_HEAD]
+            if first[:_CLAIM_HEAD] != _CLAIM_START:
+                raise Stale
+            try:
+                text = msgspec.json.format(array, indent=2)
+            except msgspec.DecodeError as e:
+                raise Stale from e
+            self._indented = memoryview(text)[2:-2]  # "[\n" and "\n]" cut off
+        return self._indented
 
 
 class ClaimRows:
@@ -745,9 +783,10 @@ class ClaimRows:
     cache is found before anything is written (and the command answers from the file
     instead); a row found damaged later, with part of the output written, is an error."""
 
-    def __init__(self, cache: Cache, runs: Iterator[_Run]) -> None:
+    def __init__(self, cache: Cache, runs: Iterator[_Run], wanted: _Wanted | None = None) -> None:
         self._decode = cache._claim.decode
         self._runs = runs
+        self._wanted = wanted
         first = next(self._runs, None)
         if first is not None:
             self._claim(first.raws()[0])
@@ -766,6 +805,8 @@ class ClaimRows:
     def json_items(self) -> Iterator[Encoded]:
         """The claims' text as `json_elements` takes it, a few hundred KB of it at a
         time (read when first asked for)."""
+        if self._wanted is not None:
+            self._wanted.json = True  # the blocks read ahead are indented there
         items = self._pieces()
         yield from _streamed(next(items, None), items)
 
@@ -777,19 +818,17 @@ class ClaimRows:
         return _streamed(next(items, None), items)
 
     def _pieces(self, *, untagged: bool = False) -> Iterator[Encoded]:
-        parts: list[bytes] = []
+        parts: list[Any] = []
         size = 0
         for run in self._runs:
-            text = _untagged(run.raws()) if untagged else run.json()
-            if not untagged and text[:_CLAIM_HEAD] != _CLAIM_START:
-                raise Stale
+            text = _untagged(run.raws()) if untagged else run.indented()
             parts.append(text)
             size += len(text)
             if size >= _JSON_BYTES:
-                yield _nested(parts) if untagged else _indented(parts)
+                yield _nested(parts) if untagged else Encoded(b",\n".join(parts))
                 parts, size = [], 0
         if parts:
-            yield _nested(parts) if untagged else _indented(parts)
+            yield _nested(parts) if untagged else Encoded(b",\n".join(parts))
 
 
 def _untagged(raws: list[_Raw]) -> bytes:
@@ -800,23 +839,20 @@ def _untagged(raws: list[_Raw]) -> bytes:
     return b"{" + b",{".join(raw[_CLAIM_HEAD:] for raw in raws)
 
 
-def _indented(parts: list[bytes]) -> Encoded:
-    """Claims kept as compact JSON (escaped as `to_json` escapes), separated by commas,
-    as `to_json` of a list writes them between its brackets (see `jsontext.Elements`)."""
-    text = msgspec.json.format(b"[" + b",".join(parts) + b"]", indent=2)
-    return Encoded(memoryview(text)[2:-2])
-
-
 def _nested(parts: list[bytes]) -> Encoded:
-    """`_indented`, for an array that is a value of an object: each line indented by
-    two spaces more."""
+    """Claims kept as compact JSON (escaped as `to_json` escapes), separated by commas,
+    as `to_json` writes them in an array that is a value of an object: each line
+    indented by four spaces."""
     text = msgspec.json.format(b'{"":[' + b",".join(parts) + b"]}", indent=2)
     return Encoded(memoryview(text)[10:-6])  # '{\n  "": [\n' and '\n  ]\n}' cut off
 
 
+#: How many blocks of a group of claims (`Cache._group`) a thread reads ahead at a time:
+#: a few, so that handing them over costs little next to reading them.
+_GROUP_BATCH = 8
 #: At most how many claims `Cache._runs` gives together.
 _RUN = 64
-#: About how many bytes of claims `ClaimRows.json_items` indents at a time.
+#: About how many bytes of claims `ClaimRows.json_items` writes at a time.
 _JSON_BYTES = 1 << 18
 
 
@@ -1679,30 +1715,33 @@ def _blocks(
 
 
 def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
-    """A block of encoded records, compressed: their count, where each ends, then each."""
+    """A block of encoded records, compressed: their count, where each ends, then each,
+    as the elements of a JSON array (between brackets, separated by commas): a block
+    of claims is then the JSON array of them, indented as it is (`_Run.indented`)."""
     ends = []
-    end = 0
+    end = -1
     for raw in raws:
-        end += len(raw)
+        end += len(raw) + 1
         ends.append(end)
     packer = _z.compressobj(_LEVEL, _z.DEFLATED, _WBITS, zdict=zdict)
     head = struct.pack(f"<I{len(ends)}I", len(ends), *ends)
-    return packer.compress(head + b"".join(raws)) + packer.flush()
+    return packer.compress(head + b"[" + b",".join(raws) + b"]") + packer.flush()
 
 
 def _block(body: bytes, zdict: bytes) -> tuple[memoryview, int, tuple[int, ...]]:
     """A block written by `_pack`, decompressed (Stale if it is not one): its bytes, where
     its records start, and where each ends from there. Record i is
-    ``data[base + ends[i - 1] if i else base : base + ends[i]]``; only the records read
-    are cut out."""
+    ``data[base + ends[i - 1] + 1 if i else base : base + ends[i]]`` (a comma between
+    two); only the records read are cut out. The records are
+    ``data[base - 1 :]``, as a JSON array."""
     try:
         data = memoryview(_z.decompressobj(_WBITS, zdict=zdict).decompress(body))
         (count,) = struct.unpack_from("<I", data)
         ends = struct.unpack_from(f"<{count}I", data, 4)
     except (*_INFLATE_ERRORS, struct.error) as e:
         raise Stale from e
-    base = 4 + 4 * count
-    if base + (ends[-1] if ends else 0) != len(data):
+    base = 4 + 4 * count + 1
+    if base + (ends[-1] if ends else 0) + 1 != len(data):
         raise Stale
     return data, base, ends
 
@@ -1734,7 +1773,7 @@ def _inflated_to(
     (count,) = struct.unpack_from("<I", data)
     if not 0 <= last < count:
         raise Stale
-    base = 4 + 4 * count
+    base = 4 + 4 * count + 1
     fill(base)
     ends: tuple[int, ...] = struct.unpack_from(f"<{count}I", data, 4)
     fill(base + ends[last])
@@ -1748,7 +1787,7 @@ def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:
     start = base
     for end in ends:
         out.append(data[start : base + end])
-        start = base + end
+        start = base + end + 1
     return out
 
 
