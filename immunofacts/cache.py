@@ -54,6 +54,18 @@ else:
 #: What a damaged block raises, with either library.
 _INFLATE_ERRORS = (zlib.error, _z.error)
 
+
+def _numbers(row: Sequence[object]) -> bool:
+    """Whether every cell of a row read from the cache is a whole number, as written."""
+    return all(type(v) is int for v in row)
+
+
+def _intact(data: object, crc: object) -> bool:
+    """Whether a stored block is bytes with the checksum stored beside it: a cell of
+    another type (NULL, text, a number) is damage too, not an error of the checksum."""
+    return type(data) is bytes and type(crc) is int and _z.crc32(data) == crc
+
+
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
 CACHE_FORMAT = f"21:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
@@ -238,7 +250,7 @@ class Cache:
 
     def _blob(self, name: str) -> bytes:
         row = self.db.execute("SELECT data, crc FROM blobs WHERE name = ?", (name,)).fetchone()
-        if row is None or _z.crc32(row[0]) != row[1]:
+        if row is None or not _intact(row[0], row[1]):
             raise Stale
         try:
             return _z.decompress(row[0])
@@ -254,7 +266,7 @@ class Cache:
     def _body(self, n: int) -> bytes:
         """The `n`th block of bodies, as stored (checked)."""
         row = self.db.execute("SELECT body, crc FROM bodies WHERE n = ?", (n,)).fetchone()
-        if row is None or _z.crc32(row[0]) != row[1]:
+        if row is None or not _intact(row[0], row[1]):
             raise Stale
         body: bytes = row[0]
         return body
@@ -377,12 +389,14 @@ class Cache:
         row = self.db.execute("SELECT first, last FROM groups WHERE grp = ?", (key,)).fetchone()
         if row is None:
             return
+        if not _numbers(row):
+            raise Stale
         zdict = self._dictionary()
 
         def inflate(rows: list[tuple[int, bytes, int]]) -> list[tuple[int, _Run]]:
             runs = []
             for n, body, crc in rows:
-                if _z.crc32(body) != crc:
+                if not _intact(body, crc):
                     raise Stale
                 run = _Run(None, _block(body, zdict))
                 if wanted.json:
@@ -621,7 +635,7 @@ class Cache:
         for data, crc in self.db.execute(sql, (name,)):
             if first is not None and len(out) >= first:
                 break
-            if _z.crc32(data) != crc:
+            if not _intact(data, crc):
                 raise Stale
             try:
                 out += decoder.decode(_z.decompress(data))
@@ -915,7 +929,7 @@ class TimelineBlocks:
 
 def _inflate(row: tuple[int, int, bytes, int]) -> tuple[int, int, bytes]:
     first, final, data, crc = row
-    if _z.crc32(data) != crc:
+    if not _intact(data, crc):
         raise Stale
     try:
         return first, final, _z.decompress(data)
@@ -1022,6 +1036,8 @@ class CachedIndex:
             "SELECT word, df FROM vocab WHERE word >= ? AND word < ? ORDER BY word",
             (prefix, prefix + "\U0010ffff"),
         ).fetchall()
+        if not all(type(w) is str and type(n) is int for w, n in rows):
+            raise Stale
         return [(w, n) for w, n in rows if w.startswith(prefix)]
 
     def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
@@ -1030,11 +1046,18 @@ class CachedIndex:
             " WHERE word = ? AND root IS NULL ORDER BY word",
             (root, root),
         ).fetchall()
+        if not all(type(w) is str and type(n) is int for w, n in rows):
+            raise Stale
         return [(w, n) for w, n in rows]
 
     def word(self, word: str) -> int:
         row = self.cache.db.execute("SELECT df FROM vocab WHERE word = ?", (word,)).fetchone()
-        return int(row[0]) if row else 0
+        if row is None:
+            return 0
+        if not _numbers(row):
+            raise Stale
+        df: int = row[0]
+        return df
 
     def candidates(
         self, needed: Sequence[tuple[str | None, frozenset[str]]]
@@ -1751,7 +1774,7 @@ def _inflated_to(
 ) -> tuple[bytes, int, tuple[int, ...]]:
     """A block written by `_pack`, as `_block` gives it, but inflated only as far as the
     end of its record `last` (Stale if it is not such a block)."""
-    if _z.crc32(body) != crc:
+    if not _intact(body, crc):
         raise Stale
     inflater = _z.decompressobj(_WBITS, zdict=zdict)
     data = b""

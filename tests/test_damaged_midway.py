@@ -74,7 +74,10 @@ def test_a_cache_damaged_midway_is_an_error_not_a_second_copy(
     dataset: Path, args: list[str], midway: bool
 ) -> None:
     runner = CliRunner()
-    cold = runner.invoke(app, [*args, "--data", str(dataset)], env={"XDG_CACHE_HOME": ""})
+    # no cache at all (nor one written to the real home)
+    cold = runner.invoke(
+        app, [*args, "--data", str(dataset)], env={"XDG_CACHE_HOME": None, "HOME": None}
+    )
     assert cold.exit_code == 0, cold.output
     _damage_last(dataset)
     warm = runner.invoke(app, [*args, "--data", str(dataset)])
@@ -89,3 +92,71 @@ def test_a_cache_damaged_midway_is_an_error_not_a_second_copy(
     # and the next run, the cache refreshed or answered from the file, is whole
     again = runner.invoke(app, [*args, "--data", str(dataset)])
     assert again.exit_code == 0 and again.stdout == cold.stdout
+
+
+#: Commands that between them read every table of the cache.
+READERS = [
+    ["list-cases"],
+    ["list-claims", "--format", "json"],
+    ["list-claims", "--kind", "statistic"],
+    ["list-claims", "--entity", "CAR-T"],
+    ["show-claim", "claim-car-t-ind"],
+    ["show-case", "case-"],
+    ["search", "cell", "--format", "json"],
+    ["search", "lupus"],
+    ["timeline"],
+    ["show-stats"],
+    ["entities"],
+    ["export", "--format", "json"],
+]
+
+
+def _tables(path: Path) -> dict[str, list[str]]:
+    db = sqlite3.connect(path)
+    try:
+        names = [
+            t
+            for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not t.startswith("fts")  # SQLite's own, which it checks itself
+        ]
+        return {t: [r[1] for r in db.execute(f"PRAGMA table_info({t})")] for t in names}
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("value", [None, "x", 7], ids=["null", "text", "number"])
+def test_a_cell_of_another_type_anywhere_in_the_cache_is_never_a_traceback(
+    tmp_path: Path, value: object
+) -> None:
+    """Each column of each table of the cache, set to NULL, to text or to a number in
+    every row: every command answers, or fails with one line, never with a traceback."""
+    for name in ("immunofacts.yaml", "article.txt"):
+        shutil.copy(ROOT / "data" / name, tmp_path / name)
+    path = tmp_path / "immunofacts.yaml"
+    cache.validate_dataset(path)
+    cpath = cache.cache_path(path)
+    assert cpath is not None
+    good = cpath.read_bytes()
+    runner = CliRunner()
+    tried = 0
+    for table, columns in _tables(cpath).items():
+        for column in columns:
+            cpath.write_bytes(good)
+            db = sqlite3.connect(cpath)
+            try:
+                db.execute(f"UPDATE {table} SET {column} = ?", (value,))
+                db.commit()
+            except sqlite3.IntegrityError:
+                continue  # a key column that cannot hold the same value twice
+            finally:
+                db.close()
+            damaged = cpath.read_bytes()
+            for args in READERS:
+                cpath.write_bytes(damaged)
+                result = runner.invoke(app, [*args, "--data", str(path)])
+                where = f"{table}.{column} = {value!r}: {' '.join(args)}"
+                assert isinstance(result.exception, SystemExit | None), where
+                assert result.exit_code in (0, 1), where
+                assert "Traceback" not in result.stderr, where
+                tried += 1
+    assert tried >= 12 * 25  # most columns of every table were reached
