@@ -1330,11 +1330,19 @@ def _count_words(db: sqlite3.Connection) -> None:
         " WHERE word GLOB '[a-z][a-z][a-z]*' AND word NOT GLOB '*[^a-z]*'"
     ).fetchone()
     roots = [(w, r) for w in msgspec.json.decode(found) if (r := root(w)) != w]
+    # Not `UPDATE ... FROM`, which needs SQLite 3.33 (2020): the roots go through a
+    # table keyed by word, which the update looks each word up in.
+    db.execute("CREATE TEMP TABLE roots (word TEXT PRIMARY KEY, root TEXT) WITHOUT ROWID")
     db.execute(
-        "UPDATE vocab SET root = json_extract(r.value, '$[1]') FROM json_each(?) AS r"
-        " WHERE vocab.word = json_extract(r.value, '$[0]')",
+        "INSERT INTO temp.roots SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+        " FROM json_each(?)",
         (msgspec.json.encode(roots).decode(),),
     )
+    db.execute(
+        "UPDATE vocab SET root = (SELECT root FROM temp.roots r WHERE r.word = vocab.word)"
+        " WHERE word IN (SELECT word FROM temp.roots)"
+    )
+    db.execute("DROP TABLE temp.roots")
 
 
 @contextlib.contextmanager
@@ -1865,9 +1873,14 @@ class _Ahead:
         def run() -> None:
             self._digest.append(_bytes_digest(data))
 
-        self._thread = threading.Thread(target=run, name="cache-hash", daemon=True)
-        with _stop_signals_blocked():  # they are for the main thread (see `_Writer`)
-            self._thread.start()
+        thread = threading.Thread(target=run, name="cache-hash", daemon=True)
+        try:
+            with _stop_signals_blocked():  # they are for the main thread (see `_Writer`)
+                thread.start()
+        except RuntimeError:  # no thread to be had (a limit on threads): hashed here
+            run()
+            return
+        self._thread = thread
 
     def digest(self) -> str:
         """The digest (IndexError if no bytes were given, or hashing failed)."""

@@ -910,3 +910,25 @@ def test_labels_and_entities_kept_as_numbers_filter_as_the_reference(dataset: Pa
         assert warm.naming("no-such-entity") == query.records_naming(ds, "no-such-entity")
     finally:
         warm.close()
+
+
+def test_a_load_where_no_thread_can_start_hashes_the_file_itself(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's bytes are hashed by a thread of their own while they are parsed; where
+    no thread can be had (a limit on threads), they are hashed in the loading thread
+    instead: the load, and the cache it writes, are the same."""
+    import threading
+
+    def refused(self: threading.Thread) -> None:
+        if self.name == "cache-hash":
+            raise RuntimeError("can't start new thread")
+        real(self)
+
+    real = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", refused)
+    ds = cache.validate_dataset(dataset)
+    monkeypatch.setattr(threading.Thread, "start", real)
+    assert ds == loading.load_dataset(dataset)
+    _forbid_parsing(monkeypatch, dataset)
+    assert cache.open_dataset(dataset) == ds  # the cache written is fresh, and answers
