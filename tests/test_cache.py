@@ -371,20 +371,27 @@ def test_warm_search_finds_words_after_symbols_and_dotless_i(tmp_path: Path) -> 
     ("since", "until"),
     [(None, None), ("2020-06", None), (None, "2020-03"), ("2020", "2020-06-15"), ("2030", None)],
 )
+@pytest.mark.parametrize("packed", [True, False])
 def test_timeline_read_in_blocks_is_the_timeline(
-    dataset: Path, monkeypatch: pytest.MonkeyPatch, since: str | None, until: str | None
+    dataset: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    since: str | None,
+    until: str | None,
+    packed: bool,
 ) -> None:
     from immunofacts import query
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", 3)
+    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
     ds = cache.validate_dataset(dataset)
     warm = cache.open_cache(dataset)
     assert warm is not None
     try:
         want = query.timeline(ds, since=since, until=until)
         assert list(warm.timeline(since=since, until=until)) == want
-        blocks = warm.db.execute("SELECT count(*) FROM timeline").fetchone()[0]
-        assert blocks == -(-len(query.timeline_events(ds)) // 3)
+        blocks = warm.db.execute("SELECT count(*), sum(packed) FROM timeline").fetchone()
+        assert blocks[0] == -(-len(query.timeline_events(ds)) // 3)
+        assert blocks[1] == (blocks[0] if packed else 0)
     finally:
         warm.close()
 
@@ -401,20 +408,24 @@ def test_timeline_read_in_blocks_is_the_timeline(
     ],
 )
 @pytest.mark.parametrize("size", [1, 2, 3, 512])
+@pytest.mark.parametrize("packed", [True, False])
 def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
     dataset: Path,
     monkeypatch: pytest.MonkeyPatch,
     since: str | None,
     until: str | None,
     size: int,
+    packed: bool,
 ) -> None:
-    """A block wholly within the range is written as its stored text, the blocks at the
-    range's edges event by event: byte for byte the JSON of the events themselves."""
+    """A block wholly within the range is written as its stored text (compressed, or as
+    it is), the blocks at the range's edges event by event: byte for byte the JSON of the
+    events themselves."""
     from immunofacts import query
     from immunofacts.jsontext import Encoded
     from immunofacts.render.formats import joined, json_array, to_json
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", size)
+    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
     ds = cache.validate_dataset(dataset)
     warm = cache.open_cache(dataset)
     assert warm is not None
@@ -435,13 +446,24 @@ def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
         warm.close()
 
 
-def test_damaged_timeline_block_is_answered_from_the_file(dataset: Path) -> None:
+@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("crc", ["kept", "made to agree"])
+def test_damaged_timeline_block_is_answered_from_the_file(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, packed: bool, crc: str
+) -> None:
+    import zlib
+
     from immunofacts import query
 
+    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
     ds = cache.validate_dataset(dataset)
     db = sqlite3.connect(_cpath(dataset))
     (data,) = db.execute("SELECT data FROM timeline ORDER BY n LIMIT 1").fetchone()
-    db.execute("UPDATE timeline SET data = ? WHERE n = 0", (bytes([data[0] ^ 0xFF]) + data[1:],))
+    bad = bytes([data[0] ^ 0xFF]) + data[1:]
+    db.execute(
+        "UPDATE timeline SET data = ?, crc = ? WHERE n = 0",
+        (bad, zlib.crc32(bad) if crc == "made to agree" else zlib.crc32(data)),
+    )
     db.commit()
     db.close()
     got = cache.answer(dataset, None, None, lambda c: list(c.timeline()), query.timeline)

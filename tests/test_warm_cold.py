@@ -164,15 +164,18 @@ def test_every_query_command_answers_warm_as_cold(
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "plain", "markdown"])
+@pytest.mark.parametrize("packed", [True, False])
 def test_streamed_lists_answer_warm_as_cold_in_every_format(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, packed: bool
 ) -> None:
-    """The lists written as they are read, from a cache in small blocks, on the shipped data."""
+    """The lists written as they are read, from a cache in small blocks (the timeline's
+    compressed or not), on the shipped data."""
     import shutil
 
     from immunofacts import cache
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", 4)
+    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
     monkeypatch.setattr(cache, "_BLOCK_BYTES", 3000)  # one or two records a block, some alone
     root = Path(__file__).resolve().parent.parent / "data"
     for name in ("immunofacts.yaml", "article.txt"):
