@@ -383,9 +383,8 @@ class Cache:
         if run:
             yield _Run(run)
 
-    def _group(self, key: str, wanted: _Wanted) -> Iterator[_Run]:
-        """Every record of a group of claims (see `_blocks`), a block at a time; once
-        `wanted` says that JSON is, each block read ahead is indented there too."""
+    def _group(self, key: str) -> Iterator[_Run]:
+        """Every record of a group of claims (see `_blocks`), a block at a time."""
         row = self.db.execute("SELECT first, last FROM groups WHERE grp = ?", (key,)).fetchone()
         if row is None:
             return
@@ -398,10 +397,7 @@ class Cache:
             for n, body, crc in rows:
                 if not _intact(body, crc):
                     raise Stale
-                run = _Run(None, _block(body, zdict))
-                if wanted.json:
-                    run.indented()
-                runs.append((n, run))
+                runs.append((n, _Run(None, _block(body, zdict))))
             return runs
 
         sql = "SELECT n, body, crc FROM bodies WHERE n BETWEEN ? AND ? ORDER BY n"
@@ -567,8 +563,7 @@ class Cache:
         if where[1:] == ["l_kind IN (?)"]:
             # Every claim of one kind: the blocks of its group, each read whole.
             (kind,) = _wanted(labels["kind"])
-            wanted = _Wanted()
-            return ClaimRows(self, self._group(kind, wanted), wanted)
+            return ClaimRows(self, self._group(kind))
         return ClaimRows(self, self._runs("WHERE " + " AND ".join(where), args))
 
     def found(self, where: str, args: Sequence[Any]) -> Iterator[FoundClaim | Case]:
@@ -737,15 +732,6 @@ def _batched(rows: Iterator[Any]) -> Iterator[list[Any]]:
         yield batch
 
 
-class _Wanted:
-    """Whether JSON of the claims read is wanted (see `Cache._group`)."""
-
-    __slots__ = ("json",)
-
-    def __init__(self) -> None:
-        self.json = False
-
-
 class _Run:
     """Claims read together, in dataset order: some records of a block, or all of one."""
 
@@ -797,10 +783,9 @@ class ClaimRows:
     cache is found before anything is written (and the command answers from the file
     instead); a row found damaged later, with part of the output written, is an error."""
 
-    def __init__(self, cache: Cache, runs: Iterator[_Run], wanted: _Wanted | None = None) -> None:
+    def __init__(self, cache: Cache, runs: Iterator[_Run]) -> None:
         self._decode = cache._claim.decode
         self._runs = runs
-        self._wanted = wanted
         first = next(self._runs, None)
         if first is not None:
             self._claim(first.raws()[0])
@@ -819,8 +804,6 @@ class ClaimRows:
     def json_items(self) -> Iterator[Encoded]:
         """The claims' text as `json_elements` takes it, a few hundred KB of it at a
         time (read when first asked for)."""
-        if self._wanted is not None:
-            self._wanted.json = True  # the blocks read ahead are indented there
         items = self._pieces()
         yield from _streamed(next(items, None), items)
 
