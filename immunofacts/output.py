@@ -202,9 +202,13 @@ def write(text: str | Iterable[str | bytes], stream: TextIO | None = None) -> No
     out = stream if stream is not None else _stdout()
     with _stream_errors(out):
         out.flush()  # whatever went through the text layer first goes first
+    widened = isinstance(text, str)
     for chunk in [text] if isinstance(text, str) else text:
         if out is sys.stdout:
             _PIECES += 1
+        if not widened and isinstance(chunk, bytes):
+            widened = True
+            _widen_pipe(out)
         with _stream_errors(out):
             _put(out, chunk)
     with _stream_errors(out):
@@ -212,6 +216,29 @@ def write(text: str | Iterable[str | bytes], stream: TextIO | None = None) -> No
         buffer = getattr(out, "buffer", None)
         if buffer is not None:
             buffer.flush()
+
+
+#: How much a pipe to stdout is made to hold before an answer read from the cache is
+#: written to it (Linux's most for a user, unless raised).
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(stream: Any) -> None:
+    """Let a pipe that `stream` writes to hold PIPE_BYTES, where the system allows it.
+
+    Done when the first piece of text made before (an answer read from the cache, often
+    megabytes) is written: with the 64 KB a pipe holds at first, the writer stops each
+    time the reader has not read the last 64 KB yet; with 1 MB, both go on at once.
+    """
+    try:
+        import fcntl
+
+        fd = stream.fileno()
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            if fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) < PIPE_BYTES:
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass  # not Linux, not a descriptor, or more than this user may have
 
 
 # --- the pager ------------------------------------------------------------------------

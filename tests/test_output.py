@@ -363,3 +363,38 @@ def test_the_pager_gets_text_already_encoded_as_text(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("IMMUNOFACTS_PAGER", "less")
     output.write_paged(["[\n", b"  1,\n  2,\n", "  \u00e9\n]\n".encode()], 2)
     assert fed == ["[\n", "  1,\n  2,\n", "  \u00e9\n]\n"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
+def test_a_pipe_is_widened_for_an_answer_read_from_the_cache_only(tmp_path: Path) -> None:
+    """JSON written as the cache keeps it (megabytes, for a large dataset) goes to a pipe
+    that holds 1 MB, so that the writer does not wait on the reader every 64 KB; a table
+    made on the spot leaves the pipe as it is."""
+    import fcntl
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    data = ["--data", str(Path(__file__).resolve().parent.parent / "data" / "immunofacts.yaml")]
+    run = [sys.executable, "-m", "immunofacts"]
+    subprocess.run([*run, "validate", *data], env=env, check=True, capture_output=True)
+
+    def pipe_after(args: list[str]) -> tuple[int, bytes]:
+        r, w = os.pipe()
+        try:
+            with subprocess.Popen([*run, *args, *data], env=env, stdout=w) as proc:
+                os.close(w)
+                w = -1
+                out = b""
+                while chunk := os.read(r, 65536):
+                    out += chunk
+                assert proc.wait() == 0
+            return fcntl.fcntl(r, fcntl.F_GETPIPE_SZ), out
+        finally:
+            os.close(r)
+            if w >= 0:
+                os.close(w)
+
+    size, out = pipe_after(["timeline", "--format", "json"])
+    assert out.startswith(b"[\n  {") and out.endswith(b"}\n]\n")
+    assert size == output.PIPE_BYTES
+    size, out = pipe_after(["list-cases", "--format", "plain"])
+    assert out and size == 65536
