@@ -328,7 +328,7 @@ app = _App(
 )
 
 
-def emit(text: str | Iterable[str | bytes]) -> None:
+def emit(text: str | Iterable[str | bytes | memoryview]) -> None:
     """Write data to stdout."""
     from .output import write
 

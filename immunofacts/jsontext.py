@@ -62,7 +62,8 @@ class Elements(str):
 
 
 class Encoded(bytes):
-    """`Elements` already encoded as UTF-8, written as they are to a UTF-8 stream."""
+    """`Elements` already encoded as UTF-8, written as they are to a UTF-8 stream. A
+    `memoryview` of such bytes is taken as the same, written without a copy."""
 
     __slots__ = ()
 

@@ -109,7 +109,7 @@ def _utf8(encoding: str) -> bool:
         return False
 
 
-def _put(stream: Any, text: str | bytes) -> None:
+def _put(stream: Any, text: str | bytes | memoryview) -> None:
     """Write all of `text` (or of text already encoded as UTF-8), through the byte
     layer when there is one.
 
@@ -119,15 +119,15 @@ def _put(stream: Any, text: str | bytes) -> None:
     """
     buffer = getattr(stream, "buffer", None)
     encoding = getattr(stream, "encoding", None)
-    if isinstance(text, bytes):  # written as it is to a UTF-8 stream
+    if isinstance(text, bytes | memoryview):  # written as it is to a UTF-8 stream
         if buffer is None or not encoding or not _utf8(encoding):
-            text = text.decode()
+            text = str(text, "utf-8")
     if buffer is None or not encoding:
         assert isinstance(text, str)
         stream.write(text)
         return
     errors = getattr(stream, "errors", None) or "strict"
-    if isinstance(text, bytes):
+    if isinstance(text, bytes | memoryview):
         data = memoryview(text)
     else:
         data = memoryview(text.encode(encoding, "replace" if errors == "strict" else errors))
@@ -190,7 +190,7 @@ def pieces_written() -> int:
     return _PIECES
 
 
-def write(text: str | Iterable[str | bytes], stream: TextIO | None = None) -> None:
+def write(text: str | Iterable[str | bytes | memoryview], stream: TextIO | None = None) -> None:
     """Write data (a string, or chunks as they are made: strings, or text already
     encoded as UTF-8) to stdout or `stream`, then flush.
 
@@ -206,7 +206,7 @@ def write(text: str | Iterable[str | bytes], stream: TextIO | None = None) -> No
     for chunk in [text] if isinstance(text, str) else text:
         if out is sys.stdout:
             _PIECES += 1
-        if not widened and isinstance(chunk, bytes):
+        if not widened and isinstance(chunk, bytes | memoryview):
             widened = True
             _widen_pipe(out)
         with _stream_errors(out):
@@ -267,7 +267,7 @@ def pager_command() -> list[str] | None:
     return argv
 
 
-def write_paged(text: str | Iterable[str | bytes], height: int) -> None:
+def write_paged(text: str | Iterable[str | bytes | memoryview], height: int) -> None:
     """Write to stdout, through the pager when the text is taller than `height` rows.
 
     Only as much text is read ahead as it takes to know; a pager that cannot
@@ -278,7 +278,7 @@ def write_paged(text: str | Iterable[str | bytes], height: int) -> None:
         write(text)
         return
     given = [text] if isinstance(text, str) else text
-    chunks = (c.decode() if isinstance(c, bytes) else c for c in given)
+    chunks = (c if isinstance(c, str) else str(c, "utf-8") for c in given)
     ahead: list[str] = []
     rows = 0
     for chunk in chunks:

@@ -398,3 +398,17 @@ def test_a_pipe_is_widened_for_an_answer_read_from_the_cache_only(tmp_path: Path
     assert size == output.PIPE_BYTES
     size, out = pipe_after(["list-cases", "--format", "plain"])
     assert out and size == 65536
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "ascii"])
+def test_text_encoded_before_is_written_as_text_whatever_its_type(encoding: str) -> None:
+    """Pieces already encoded as UTF-8, as bytes or as a memoryview of them (a timeline
+    block read from the cache), are the same text as a string, on any stream."""
+    text = "caf\u00e9 \u7ec6\u80de\n"
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="replace")
+    output.write(["[", text.encode(), memoryview(text.encode()), "]"], stream)
+    want = io.BytesIO()
+    plain = io.TextIOWrapper(want, encoding=encoding, errors="replace")
+    output.write("[" + text + text + "]", plain)
+    assert raw.getvalue() == want.getvalue()

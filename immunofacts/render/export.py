@@ -146,7 +146,7 @@ def dataset_json(
             yield f',\n  "{key}": []' if opening != ",\n" else "\n  ]"
             continue
         for piece in json_elements(map(msgspec.to_builtins, records), "  "):
-            yield opening + (piece if isinstance(piece, str) else piece.decode())
+            yield opening + (piece if isinstance(piece, str) else str(piece, "utf-8"))
             opening = ""
         yield f',\n  "{key}": []' if opening else "\n  ]"
     yield "\n}\n"
