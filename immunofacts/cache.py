@@ -801,7 +801,7 @@ class ClaimRows:
         claims = map(self._claim, itertools.chain.from_iterable(r.raws() for r in self._runs))
         return _streamed(next(claims, None), claims)
 
-    def json_items(self) -> Iterator[Encoded]:
+    def json_items(self) -> Iterator[Encoded | memoryview]:
         """The claims' text as `json_elements` takes it, a few hundred KB of it at a
         time (read when first asked for)."""
         items = self._pieces()
@@ -814,7 +814,9 @@ class ClaimRows:
         items = self._pieces(untagged=True)
         return _streamed(next(items, None), items)
 
-    def _pieces(self, *, untagged: bool = False) -> Iterator[Encoded]:
+    def _pieces(self, *, untagged: bool = False) -> Iterator[Any]:
+        """The claims indented, a few hundred KB at a time: `Encoded` if `untagged`, else
+        a memoryview of the text (written as it is, not copied into `Encoded`)."""
         parts: list[Any] = []
         size = 0
         for run in self._runs:
@@ -822,10 +824,10 @@ class ClaimRows:
             parts.append(text)
             size += len(text)
             if size >= _JSON_BYTES:
-                yield _nested(parts) if untagged else Encoded(b",\n".join(parts))
+                yield _nested(parts) if untagged else memoryview(b",\n".join(parts))
                 parts, size = [], 0
         if parts:
-            yield _nested(parts) if untagged else Encoded(b",\n".join(parts))
+            yield _nested(parts) if untagged else memoryview(b",\n".join(parts))
 
 
 def _untagged(raws: list[_Raw]) -> bytes:
