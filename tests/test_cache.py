@@ -954,3 +954,29 @@ def test_a_load_where_no_thread_can_start_hashes_the_file_itself(
     assert ds == loading.load_dataset(dataset)
     _forbid_parsing(monkeypatch, dataset)
     assert cache.open_dataset(dataset) == ds  # the cache written is fresh, and answers
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 10.0])
+def test_a_timeline_kept_uncompressed_takes_no_more_than_its_share_of_the_file(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, share: float
+) -> None:
+    """A large dataset's timeline is kept as the text it writes unless that text would
+    take more than `RAW_TIMELINE_SHARE` of the dataset file's size: then it is compressed
+    as a small dataset's is, and reads the same."""
+    from immunofacts import query
+    from immunofacts.jsontext import elements
+
+    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 0)  # as a large dataset's
+    monkeypatch.setattr(cache, "RAW_TIMELINE_SHARE", share)
+    ds = cache.validate_dataset(dataset)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        assert list(warm.timeline()) == query.timeline(ds)
+        count, packed = warm.db.execute("SELECT count(*), sum(packed) FROM timeline").fetchone()
+        text = len(elements(query.timeline_events(ds)).encode())
+    finally:
+        warm.close()
+    room = share * dataset.stat().st_size
+    assert packed == (count if text > room else 0)
+    assert count > 0 and (share != 0.0 or packed == count) and (share != 10.0 or packed == 0)
