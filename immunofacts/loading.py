@@ -1099,10 +1099,8 @@ def build_dataset(
     elif schema != SCHEMA_VERSION or isinstance(schema, bool):
         what = f"unsupported schema version {_shown(schema)}; this version reads {SCHEMA_VERSION}"
         if isinstance(schema, int) and not isinstance(schema, bool) and schema < SCHEMA_VERSION:
-            changes = "; ".join(
-                SCHEMA_CHANGES[v]
-                for v in range(schema + 1, SCHEMA_VERSION + 1)
-                if v in SCHEMA_CHANGES  # schema 0 or below was never a version
+            changes = "; ".join(  # the versions that changed, not every number between
+                SCHEMA_CHANGES[v] for v in sorted(SCHEMA_CHANGES) if schema < v <= SCHEMA_VERSION
             )
             what += f" (since {schema}: {changes})"
         add(("schema",), what)

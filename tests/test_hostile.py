@@ -669,6 +669,13 @@ WRONG_TYPES = {
     "string-schema": Swap(
         "schema: 2", "schema: one", "schema: one", "schema", "unsupported schema version 'one'"
     ),
+    "far-past-schema": Swap(  # the changes since are listed without counting up to 2
+        "schema: 2",
+        "schema: -1000000000000000000",
+        "schema: -1000000000000000000",
+        "schema",
+        "unsupported schema version -1000000000000000000; this version reads 2 (since",
+    ),
     "bool-schema": Swap(
         "schema: 2", "schema: true", "schema: true", "schema", "unsupported schema version True"
     ),
