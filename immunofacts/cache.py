@@ -921,7 +921,7 @@ class TimelineBlocks:
 def _inflate(row: tuple[int, int, int, bytes, int]) -> tuple[int, int, bytes]:
     """A row of `timeline` (first, final, packed, data, crc): its text, checked."""
     first, final, packed, data, crc = row
-    if not _intact(data, crc):
+    if not _intact(data, crc) or not _numbers((first, final, packed)):
         raise Stale
     if not packed:
         if data[:3] != b"  {" or data[-1:] != b"}":  # elements of an array of objects
