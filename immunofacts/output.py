@@ -121,7 +121,7 @@ def _put(stream: Any, text: str | bytes | memoryview) -> None:
     encoding = getattr(stream, "encoding", None)
     if isinstance(text, bytes | memoryview):  # written as it is to a UTF-8 stream
         if buffer is None or not encoding or not _utf8(encoding):
-            text = str(text, "utf-8")
+            text = str(text, "utf-8", "replace")  # (a damaged cache's bytes: never a crash)
     if buffer is None or not encoding:
         assert isinstance(text, str)
         stream.write(text)
@@ -203,12 +203,15 @@ def write(text: str | Iterable[str | bytes | memoryview], stream: TextIO | None 
     with _stream_errors(out):
         out.flush()  # whatever went through the text layer first goes first
     widened = isinstance(text, str)
+    sent = 0
     for chunk in [text] if isinstance(text, str) else text:
         if out is sys.stdout:
             _PIECES += 1
         if not widened and isinstance(chunk, bytes | memoryview):
-            widened = True
-            _widen_pipe(out)
+            sent += len(chunk)
+            if sent >= WIDEN_AFTER:  # a large answer: not one of a few lines
+                widened = True
+                _widen_pipe(out)
         with _stream_errors(out):
             _put(out, chunk)
     with _stream_errors(out):
@@ -218,9 +221,12 @@ def write(text: str | Iterable[str | bytes | memoryview], stream: TextIO | None 
             buffer.flush()
 
 
-#: How much a pipe to stdout is made to hold before an answer read from the cache is
-#: written to it (Linux's most for a user, unless raised).
+#: How much a pipe to stdout is made to hold once an answer read from the cache has
+#: written WIDEN_AFTER bytes to it (Linux's most for a user, unless raised). The pipe may
+#: be shared with other programs, and its size counts against the user's pipe pages: it
+#: is widened only for a large answer.
 PIPE_BYTES = 1 << 20
+WIDEN_AFTER = 1 << 20
 
 
 def _widen_pipe(stream: Any) -> None:
@@ -278,7 +284,7 @@ def write_paged(text: str | Iterable[str | bytes | memoryview], height: int) -> 
         write(text)
         return
     given = [text] if isinstance(text, str) else text
-    chunks = (c if isinstance(c, str) else str(c, "utf-8") for c in given)
+    chunks = (c if isinstance(c, str) else str(c, "utf-8", "replace") for c in given)
     ahead: list[str] = []
     rows = 0
     for chunk in chunks:

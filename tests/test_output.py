@@ -366,38 +366,49 @@ def test_the_pager_gets_text_already_encoded_as_text(monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pipe sizes are Linux's")
-def test_a_pipe_is_widened_for_an_answer_read_from_the_cache_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("pieces", "widened"),
+    [
+        ([b"  {}\n"] * 10, False),  # a few lines read from the cache
+        (["x" * 4096] * 600, False),  # text made on the spot, however long
+        ([b"y" * 4096] * 600, True),  # megabytes read from the cache
+    ],
+    ids=["short-answer", "made-on-the-spot", "large-answer"],
+)
+def test_a_pipe_is_widened_only_for_a_large_answer_read_from_the_cache(
+    pieces: list[str | bytes], widened: bool
+) -> None:
     """JSON written as the cache keeps it (megabytes, for a large dataset) goes to a pipe
-    that holds 1 MB, so that the writer does not wait on the reader every 64 KB; a table
-    made on the spot leaves the pipe as it is."""
+    made to hold 1 MB once the first megabyte has gone, so that the writer does not wait
+    on the reader every 64 KB; a short answer, or text made on the spot, leaves the pipe
+    (which other programs may share) as it is."""
     import fcntl
+    import threading
 
-    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    data = ["--data", str(Path(__file__).resolve().parent.parent / "data" / "immunofacts.yaml")]
-    run = [sys.executable, "-m", "immunofacts"]
-    subprocess.run([*run, "validate", *data], env=env, check=True, capture_output=True)
+    r, w = os.pipe()
+    got: list[bytes] = []
 
-    def pipe_after(args: list[str]) -> tuple[int, bytes]:
-        r, w = os.pipe()
-        try:
-            with subprocess.Popen([*run, *args, *data], env=env, stdout=w) as proc:
-                os.close(w)
-                w = -1
-                out = b""
-                while chunk := os.read(r, 65536):
-                    out += chunk
-                assert proc.wait() == 0
-            return fcntl.fcntl(r, fcntl.F_GETPIPE_SZ), out
-        finally:
-            os.close(r)
-            if w >= 0:
-                os.close(w)
+    def drain() -> None:
+        while chunk := os.read(r, 65536):
+            got.append(chunk)
 
-    size, out = pipe_after(["timeline", "--format", "json"])
-    assert out.startswith(b"[\n  {") and out.endswith(b"}\n]\n")
-    assert size == output.PIPE_BYTES
-    size, out = pipe_after(["list-cases", "--format", "plain"])
-    assert out and size == 65536
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        before = fcntl.fcntl(w, fcntl.F_GETPIPE_SZ)
+        with open(w, "w", encoding="utf-8", closefd=False) as stream:
+            output.write(pieces, stream=stream)
+        after = fcntl.fcntl(w, fcntl.F_GETPIPE_SZ)
+    finally:
+        os.close(w)
+        reader.join()
+        os.close(r)
+    want = b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces)
+    assert b"".join(got) == want
+    if widened and before < output.PIPE_BYTES:
+        assert after == output.PIPE_BYTES
+    else:
+        assert after == before
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "latin-1", "ascii"])
@@ -412,3 +423,28 @@ def test_text_encoded_before_is_written_as_text_whatever_its_type(encoding: str)
     plain = io.TextIOWrapper(want, encoding=encoding, errors="replace")
     output.write("[" + text + text + "]", plain)
     assert raw.getvalue() == want.getvalue()
+
+
+def test_bytes_that_are_not_utf8_are_written_with_replacements_never_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pieces kept as UTF-8 (the cache's JSON) that are not UTF-8 after all (a cache
+    edited by hand): to a stream of another encoding, and to the pager, they are written
+    with replacement characters, not an error of the stream or a traceback."""
+    import io
+
+    bad = b'  {"a": "\xff\xfe"}\n'
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="latin-1", errors="replace")
+    output.write(["[\n", bad, "]\n"], stream=stream)
+    assert raw.getvalue() == b'[\n  {"a": "??"}\n]\n'
+    fed: list[str] = []
+
+    def pager(argv: list[str], chunks: Any) -> bool:
+        fed.extend(chunks)
+        return True
+
+    monkeypatch.setattr(output, "_through_pager", pager)
+    monkeypatch.setenv("IMMUNOFACTS_PAGER", "less")
+    output.write_paged(["[\n", bad, "]\n"], 1)
+    assert fed == ["[\n", '  {"a": "\ufffd\ufffd"}\n', "]\n"]
