@@ -54,6 +54,17 @@ def _forbid_parsing(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
         cache.open_dataset(probe / "immunofacts.yaml")
 
 
+def _edit(dataset: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    """Change the cache of `dataset` behind its back: each (SQL, arguments), committed."""
+    db = sqlite3.connect(_cpath(dataset))
+    try:
+        for sql, args in statements:
+            db.execute(sql, args)
+        db.commit()
+    finally:
+        db.close()
+
+
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = loading.parse_dataset
@@ -654,11 +665,10 @@ def test_sparse_rows_are_the_rows_and_a_short_block_is_stale(
         (last,) = warm.db.execute("SELECT max(rowid) FROM records WHERE blk = ?", (n,)).fetchone()
     finally:
         warm.close()
-    db = sqlite3.connect(_cpath(dataset))
     short = body[: len(body) // 2]
-    db.execute("UPDATE bodies SET body = ?, crc = ? WHERE n = ?", (short, zlib.crc32(short), n))
-    db.commit()
-    db.close()
+    _edit(
+        dataset, ("UPDATE bodies SET body = ?, crc = ? WHERE n = ?", (short, zlib.crc32(short), n))
+    )
     warm = cache.open_cache(dataset)
     assert warm is not None
     try:
@@ -884,12 +894,12 @@ def test_a_block_that_does_not_inflate_is_stale_with_either_deflate(
     either library: the answer comes from the file, never an error from the library."""
     monkeypatch.setattr(cache, "_z", _deflates()[which])
     cache.validate_dataset(dataset)
-    db = sqlite3.connect(_cpath(dataset))
     bad = b"\xff" * 64
-    db.execute("UPDATE bodies SET body = ?, crc = ?", (bad, zlib.crc32(bad)))
-    db.execute("UPDATE blobs SET data = ?, crc = ? WHERE name = 'head'", (bad, zlib.crc32(bad)))
-    db.commit()
-    db.close()
+    _edit(
+        dataset,
+        ("UPDATE bodies SET body = ?, crc = ?", (bad, zlib.crc32(bad))),
+        ("UPDATE blobs SET data = ?, crc = ? WHERE name = 'head'", (bad, zlib.crc32(bad))),
+    )
     warm = cache.open_cache(dataset)
     assert warm is not None
     try:

@@ -351,8 +351,8 @@ def test_a_broken_stream_that_is_not_stdout_leaves_stdout_alone(
     assert silenced == []
 
 
-def test_the_pager_gets_text_already_encoded_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pieces in UTF-8 (JSON kept by the cache) reach the pager as the text they are."""
+def _fake_pager(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A pager that keeps what it is fed (the list returned), in place of a real one."""
     fed: list[str] = []
 
     def pager(argv: list[str], chunks: Any) -> bool:
@@ -361,6 +361,12 @@ def test_the_pager_gets_text_already_encoded_as_text(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(output, "_through_pager", pager)
     monkeypatch.setenv("IMMUNOFACTS_PAGER", "less")
+    return fed
+
+
+def test_the_pager_gets_text_already_encoded_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pieces in UTF-8 (JSON kept by the cache) reach the pager as the text they are."""
+    fed = _fake_pager(monkeypatch)
     output.write_paged(["[\n", b"  1,\n  2,\n", "  \u00e9\n]\n".encode()], 2)
     assert fed == ["[\n", "  1,\n  2,\n", "  \u00e9\n]\n"]
 
@@ -438,13 +444,6 @@ def test_bytes_that_are_not_utf8_are_written_with_replacements_never_an_error(
     stream = io.TextIOWrapper(raw, encoding="latin-1", errors="replace")
     output.write(["[\n", bad, "]\n"], stream=stream)
     assert raw.getvalue() == b'[\n  {"a": "??"}\n]\n'
-    fed: list[str] = []
-
-    def pager(argv: list[str], chunks: Any) -> bool:
-        fed.extend(chunks)
-        return True
-
-    monkeypatch.setattr(output, "_through_pager", pager)
-    monkeypatch.setenv("IMMUNOFACTS_PAGER", "less")
+    fed = _fake_pager(monkeypatch)
     output.write_paged(["[\n", bad, "]\n"], 1)
     assert fed == ["[\n", '  {"a": "\ufffd\ufffd"}\n', "]\n"]
