@@ -109,6 +109,18 @@ def _utf8(encoding: str) -> bool:
         return False
 
 
+@functools.lru_cache(maxsize=8)
+def _marked(encoding: str) -> bool:
+    """Whether `encoding` starts what it encodes with a byte-order mark (UTF-16, UTF-32,
+    UTF-8 with a signature): encoded a piece at a time, each piece would start with one."""
+    import codecs
+
+    try:
+        return codecs.lookup(encoding).name in ("utf-16", "utf-32", "utf-8-sig")
+    except LookupError:
+        return False
+
+
 def _put(stream: Any, text: str | bytes | memoryview) -> None:
     """Write all of `text` (or of text already encoded as UTF-8), through the byte
     layer when there is one.
@@ -119,6 +131,8 @@ def _put(stream: Any, text: str | bytes | memoryview) -> None:
     """
     buffer = getattr(stream, "buffer", None)
     encoding = getattr(stream, "encoding", None)
+    if encoding and _marked(encoding):
+        buffer = None  # the text layer writes the mark once for the stream, not per piece
     if isinstance(text, bytes | memoryview):  # written as it is to a UTF-8 stream
         if buffer is None or not encoding or not _utf8(encoding):
             text = str(text, "utf-8", "replace")  # (a damaged cache's bytes: never a crash)

@@ -447,3 +447,21 @@ def test_bytes_that_are_not_utf8_are_written_with_replacements_never_an_error(
     fed = _fake_pager(monkeypatch)
     output.write_paged(["[\n", bad, "]\n"], 1)
     assert fed == ["[\n", '  {"a": "\ufffd\ufffd"}\n', "]\n"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-8-sig"])
+def test_an_encoding_with_a_byte_order_mark_gets_one_for_the_whole_output(encoding: str) -> None:
+    """Pieces written one after another (text made on the spot, and UTF-8 the cache
+    keeps) to a stream in UTF-16, UTF-32 or UTF-8 with a signature: one mark at the start
+    of the stream, not one before each piece."""
+    import codecs
+    import io
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding)
+    output.write(["[\n", b'  "caf\xc3\xa9",\n', '  "\u00e9t\u00e9"\n', "]\n"], stream=stream)
+    data = raw.getvalue()
+    assert data.decode(encoding) == '[\n  "caf\u00e9",\n  "\u00e9t\u00e9"\n]\n'
+    marks = {codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF8}
+    mark = next(m for m in sorted(marks, key=len, reverse=True) if data.startswith(m))
+    assert data.count(mark) == 1
