@@ -937,8 +937,8 @@ def _ahead(
     work: Callable[[Any], T], items: Iterable[Any], depth: int = 4
 ) -> Generator[T, None, None]:
     """`work` of each item, in order, done up to `depth` items ahead by two threads: zlib
-    lets go of Python's lock as it inflates, so two blocks inflate at once, while this
-    thread writes the one before."""
+    and ISA-L let go of Python's lock as they inflate, so two blocks inflate at once,
+    while this thread writes the one before."""
     import queue
     import threading
 
@@ -1032,9 +1032,7 @@ class CachedIndex:
             "SELECT word, df FROM vocab WHERE word >= ? AND word < ? ORDER BY word",
             (prefix, prefix + "\U0010ffff"),
         ).fetchall()
-        if not all(type(w) is str and type(n) is int for w, n in rows):
-            raise Stale
-        return [(w, n) for w, n in rows if w.startswith(prefix)]
+        return [(w, n) for w, n in _word_counts(rows) if w.startswith(prefix)]
 
     def words_rooted(self, root: str) -> Iterable[tuple[str, int]]:
         rows = self.cache.db.execute(
@@ -1042,9 +1040,7 @@ class CachedIndex:
             " WHERE word = ? AND root IS NULL ORDER BY word",
             (root, root),
         ).fetchall()
-        if not all(type(w) is str and type(n) is int for w, n in rows):
-            raise Stale
-        return [(w, n) for w, n in rows]
+        return _word_counts(rows)
 
     def word(self, word: str) -> int:
         row = self.cache.db.execute("SELECT df FROM vocab WHERE word = ?", (word,)).fetchone()
@@ -1067,13 +1063,14 @@ class CachedIndex:
             clauses.append("(" + " OR ".join(alts) + ")")
         where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
         match = " AND ".join(clauses)
+        if self.found is not None or self.known is None:
+            # the candidates' blocks are read once each: SQLite's page cache kept small
+            self.cache.db.execute("PRAGMA cache_size = -256")
         if self.found is not None:
             labels, args = _label_where(self.found, self.cache._label_codes())
-            self.cache.db.execute("PRAGMA cache_size = -256")
             yield from self.cache.found(" AND ".join([where, *labels]), (match, *args))
             return
         if self.known is None:
-            self.cache.db.execute("PRAGMA cache_size = -256")
             yield from self.cache.rows(where, (match,), sparse=True)
             return
         sql = f"SELECT id FROM records {where} ORDER BY rowid"
@@ -1093,6 +1090,13 @@ class CachedIndex:
 
     def vocabulary(self) -> Iterable[str]:
         return [w for (w,) in self.cache.db.execute("SELECT word FROM vocab ORDER BY word")]
+
+
+def _word_counts(rows: list[Any]) -> list[tuple[str, int]]:
+    """Rows of `vocab` (word, how many records hold it), checked to be as written."""
+    if not all(type(w) is str and type(n) is int for w, n in rows):
+        raise Stale
+    return [(w, n) for w, n in rows]
 
 
 def _connect(path: Path, hash_below: int | None = None) -> Cache:
