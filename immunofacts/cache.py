@@ -67,7 +67,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"22:{__version__}"
+CACHE_FORMAT = f"23:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -323,7 +323,7 @@ class Cache:
                 data, base, ends = block
             if type(i) is not int or not 0 <= i < len(ends):
                 raise Stale
-            yield is_case, data[base + ends[i - 1] + 1 if i else base : base + ends[i]]
+            yield is_case, data[base + ends[i - 1] + _GAP if i else base : base + ends[i]]
 
     def _sparse_raws(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[int, _Raw]]:
         """`_raws` with `sparse`. The records' places are read first; then their blocks,
@@ -366,7 +366,7 @@ class Cache:
                     live[m] = got
                 block = live[n]  # blocks come in the order they are first needed
             data, base, ends = block
-            yield is_case, data[base + ends[i - 1] + 1 if i else base : base + ends[i]]
+            yield is_case, data[base + ends[i - 1] + _GAP if i else base : base + ends[i]]
             if done[n] == at:
                 del live[n]
 
@@ -749,30 +749,27 @@ class _Run:
         if self._raws is None:
             assert self._block is not None
             data, base, ends = self._block
-            starts = (base, *(base + e + 1 for e in ends[:-1]))
+            starts = (base, *(base + e + _GAP for e in ends[:-1]))
             self._raws = [data[a : base + b] for a, b in zip(starts, ends, strict=True)]
         return self._raws
 
     def indented(self) -> memoryview:
         """The claims as `to_json` of a list writes them between its brackets (see
-        `jsontext.Elements`): a block's records are kept as a JSON array (see `_pack`),
-        which is indented as it is."""
+        `jsontext.Elements`): each is kept as that text, and a block's records are
+        kept separated as they are written (see `_pack`)."""
         if self._indented is None:
             if self._block is None:
                 raws = self.raws()
-                array: Any = b"[" + b",".join(raws) + b"]"
-                first = raws[0] if raws else b""
+                for raw in raws:
+                    if raw[:_CLAIM_HEAD] != _CLAIM_START:
+                        raise Stale
+                self._indented = memoryview(_SEP.join(raws))
             else:
                 data, base, _ = self._block
-                array = data[base - 1 :]
-                first = data[base : base + _CLAIM_HEAD]
-            if first[:_CLAIM_HEAD] != _CLAIM_START:
-                raise Stale
-            try:
-                text = msgspec.json.format(array, indent=2)
-            except msgspec.DecodeError as e:
-                raise Stale from e
-            self._indented = memoryview(text)[2:-2]  # "[\n" and "\n]" cut off
+                text = data[base:]
+                if text[:_CLAIM_HEAD] != _CLAIM_START or bytes(text[-4:]) != b"\n  }":
+                    raise Stale
+                self._indented = text
         return self._indented
 
 
@@ -820,30 +817,23 @@ class ClaimRows:
         parts: list[Any] = []
         size = 0
         for run in self._runs:
-            text = _untagged(run.raws()) if untagged else run.indented()
+            text = run.indented()
             parts.append(text)
             size += len(text)
             if size >= _JSON_BYTES:
-                yield _nested(parts) if untagged else memoryview(b",\n".join(parts))
+                yield _nested(parts) if untagged else memoryview(_SEP.join(parts))
                 parts, size = [], 0
         if parts:
-            yield _nested(parts) if untagged else memoryview(b",\n".join(parts))
+            yield _nested(parts) if untagged else memoryview(_SEP.join(parts))
 
 
-def _untagged(raws: list[_Raw]) -> bytes:
-    """Claims as kept, without their tag, compact, separated by commas."""
-    for raw in raws:
-        if raw[:_CLAIM_HEAD] != _CLAIM_START:
-            raise Stale
-    return b"{" + b",{".join(raw[_CLAIM_HEAD:] for raw in raws)
-
-
-def _nested(parts: list[bytes]) -> Encoded:
-    """Claims kept as compact JSON (escaped as `to_json` escapes), separated by commas,
-    as `to_json` writes them in an array that is a value of an object: each line
-    indented by four spaces."""
-    text = msgspec.json.format(b'{"":[' + b",".join(parts) + b"]}", indent=2)
-    return Encoded(memoryview(text)[10:-6])  # '{\n  "": [\n' and '\n  ]\n}' cut off
+def _nested(parts: list[Any]) -> Encoded:
+    """Claims as kept (`_Run.indented`), as `to_json` writes them in an array that is a
+    value of an object: without their tag, each line indented two spaces more. Only
+    a tag is a line of that text at a claim's own level that names "type" (a claim
+    has no such field), and a newline in it is only ever layout."""
+    text = _SEP.join(parts).replace(_TAG_LINE, b"")
+    return Encoded(b"  " + text.replace(b"\n", b"\n  "))
 
 
 #: How many blocks of a group of claims (`Cache._group`) a thread reads ahead at a time:
@@ -1606,26 +1596,30 @@ def _insert_rows(
 
 
 #: How a claim starts as it is kept: its JSON as `list-claims --format json` writes it
-#: (`render.shapes.claim_json`), with its tag, which `Claim` has not.
-_CLAIM_START = b'{"type":"claim",'
+#: (`render.shapes.claim_json`), an element of the array, with its tag, which `Claim`
+#: has not. What follows it is the claim's JSON without its opening brace.
+_CLAIM_START = b'  {\n    "type": "claim",'
 _CLAIM_HEAD = len(_CLAIM_START)
+#: The line of a claim's tag, after the newline that starts it.
+_TAG_LINE = _CLAIM_START[3:]
+#: Where one claim ends and the next begins in the JSON of several (`_claim_texts`).
+_BETWEEN = b"\n  },\n  {\n"
 
 
 def _claim_texts(recs: Sequence[Claim | Case], encoder: msgspec.msgpack.Encoder) -> list[bytes]:
-    """How each record is kept: a claim as the JSON `list-claims --format json` writes
-    for it, compact, in UTF-8, with what JSON output escapes escaped (so that indenting
-    it is all that is left to write it; JSON and msgpack compress alike, and decode as
-    fast); a case in msgpack."""
+    """How each record is kept: a claim as the very text `list-claims --format json`
+    writes for it, an element of its array, indented, in UTF-8, with what JSON output
+    escapes escaped (so that it is written as it is; indented JSON compresses about as
+    well as compact, and decodes about as fast); a case in msgpack."""
     from .jsontext import escaped
     from .query import RecordType
 
     tag = b'{"type":' + msgspec.json.encode(RecordType.CLAIM.value) + b","
-    assert tag == _CLAIM_START
     json = msgspec.json.Encoder()
     out: list[bytes] = []
     for at in range(0, len(recs), _TEXTS_CHUNK):
         chunk = recs[at : at + _TEXTS_CHUNK]
-        raws = [tag + json.encode(r)[1:] if isinstance(r, Claim) else b"" for r in chunk]
+        raws = [tag + json.encode(r)[1:] for r in chunk if isinstance(r, Claim)]
         lines = b"".join(raws)  # mostly ASCII, which is never escaped
         if not lines.isascii() or b"\x7f" in lines:
             # What may need escaping is looked for first in what is left of the text
@@ -1633,8 +1627,27 @@ def _claim_texts(recs: Sequence[Claim | Case], encoder: msgspec.msgpack.Encoder)
             rest = lines.translate(None, _NEVER_ESCAPED).decode()
             if escaped(rest) != rest:
                 raws = [escaped(raw.decode()).encode() for raw in raws]
-        out += (raw if raw else encoder.encode(r) for r, raw in zip(chunk, raws, strict=True))
+        texts = iter(_indented(raws))
+        out += (next(texts) if isinstance(r, Claim) else encoder.encode(r) for r in chunk)
     return out
+
+
+def _indented(raws: list[bytes]) -> list[bytes]:
+    """Compact JSON objects, each as the element of an array that `to_json` writes.
+    They are indented together, and cut apart where one ends and the next begins:
+    only there does a line of an element's text start with its braces (the lines
+    within it are indented further, and a newline in JSON is only ever layout)."""
+    if not raws:
+        return []
+    text = msgspec.json.format(b"[" + b",".join(raws) + b"]", indent=2)[2:-2]  # "[\n" "\n]"
+    parts = text.split(_BETWEEN)
+    if len(parts) != len(raws):
+        raise AssertionError("claims indented apart from where each ends")
+    last = len(parts) - 1
+    return [
+        (b"" if i == 0 else b"  {\n") + part + (b"" if i == last else b"\n  }")
+        for i, part in enumerate(parts)
+    ]
 
 
 #: ASCII that JSON output never escapes (`jsontext.escaped`): printable, tab, line feed.
@@ -1730,6 +1743,10 @@ def _timeline_rows(
 #: does not decompress most of the cache. Not much smaller: a compressed block of 2 to 4
 #: KB fills a 4 KB page of SQLite's alone (a larger one spills whole pages of it).
 _BLOCK_BYTES = 16384
+#: What separates two records in a block: what separates two elements of an indented
+#: JSON array (see `_pack`), and its length.
+_SEP = b",\n"
+_GAP = len(_SEP)
 #: Raw deflate, with a preset dictionary (records' field names and common words recur in
 #: every block), at the quickest level: at 100k claims the slowest levels take a second
 #: to save a tenth of the cache.
@@ -1781,32 +1798,32 @@ def _blocks(
 
 def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
     """A block of encoded records, compressed: their count, where each ends, then each,
-    as the elements of a JSON array (between brackets, separated by commas): a block
-    of claims is then the JSON array of them, indented as it is (`_Run.indented`)."""
+    separated by `_SEP`: a block of claims (see `_claim_texts`) is then the very text
+    `to_json` of a list of them writes between its brackets (`_Run.indented`)."""
     ends = []
-    end = -1
+    end = -_GAP
     for raw in raws:
-        end += len(raw) + 1
+        end += len(raw) + _GAP
         ends.append(end)
     packer = _z.compressobj(_LEVEL, _z.DEFLATED, _WBITS, zdict=zdict)
     head = struct.pack(f"<I{len(ends)}I", len(ends), *ends)
-    return packer.compress(head + b"[" + b",".join(raws) + b"]") + packer.flush()
+    return packer.compress(head + _SEP.join(raws)) + packer.flush()
 
 
 def _block(body: bytes, zdict: bytes) -> tuple[memoryview, int, tuple[int, ...]]:
     """A block written by `_pack`, decompressed (Stale if it is not one): its bytes, where
     its records start, and where each ends from there. Record i is
-    ``data[base + ends[i - 1] + 1 if i else base : base + ends[i]]`` (a comma between
-    two); only the records read are cut out. The records are
-    ``data[base - 1 :]``, as a JSON array."""
+    ``data[base + ends[i - 1] + _GAP if i else base : base + ends[i]]`` (`_SEP` between
+    two); only the records read are cut out. The records, separators and all, are
+    ``data[base:]``."""
     try:
         data = memoryview(_z.decompressobj(_WBITS, zdict=zdict).decompress(body))
         (count,) = struct.unpack_from("<I", data)
         ends = struct.unpack_from(f"<{count}I", data, 4)
     except (*_INFLATE_ERRORS, struct.error) as e:
         raise Stale from e
-    base = 4 + 4 * count + 1
-    if base + (ends[-1] if ends else 0) + 1 != len(data):
+    base = 4 + 4 * count
+    if base + (ends[-1] if ends else 0) != len(data):
         raise Stale
     return data, base, ends
 
@@ -1838,7 +1855,7 @@ def _inflated_to(
     (count,) = struct.unpack_from("<I", data)
     if not 0 <= last < count:
         raise Stale
-    base = 4 + 4 * count + 1
+    base = 4 + 4 * count
     fill(base)
     ends: tuple[int, ...] = struct.unpack_from(f"<{count}I", data, 4)
     fill(base + ends[last])
@@ -1852,7 +1869,7 @@ def _unpack(body: bytes, zdict: bytes) -> list[memoryview]:
     start = base
     for end in ends:
         out.append(data[start : base + end])
-        start = base + end + 1
+        start = base + end + _GAP
     return out
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from immunofacts import cache, loading
 from immunofacts.errors import DataError
@@ -688,7 +690,7 @@ def test_claim_texts_escape_as_json_output_does(odd: str) -> None:
     escapes escaped, wherever it is among claims with other characters beyond ASCII."""
     import msgspec
 
-    from immunofacts.jsontext import escaped
+    from immunofacts.jsontext import to_json
     from immunofacts.model import Claim, ClaimKind, Evidence
 
     def claim(i: int, statement: str) -> Claim:
@@ -699,8 +701,9 @@ def test_claim_texts_escape_as_json_output_does(odd: str) -> None:
     claims[17] = claim(17, f"caf\u00e9 {odd} end")
     texts = cache._claim_texts(claims, msgspec.msgpack.Encoder())
     for c, text in zip(claims, texts, strict=True):
-        json = escaped(msgspec.json.encode(c).decode()).encode()
-        assert text == cache._CLAIM_START + json[1:]
+        tagged = {"type": "claim", **msgspec.to_builtins(c)}
+        assert text == to_json([tagged]).encode()[2:-3]  # the element, as written
+        assert text.startswith(cache._CLAIM_START)
     assert odd == "" or odd not in texts[17].decode()
 
 
@@ -990,3 +993,33 @@ def test_a_timeline_kept_uncompressed_takes_no_more_than_its_share_of_the_file(
     room = share * dataset.stat().st_size
     assert packed == (count if text > room else 0)
     assert count > 0 and (share != 0.0 or packed == count) and (share != 10.0 or packed == 0)
+
+
+#: JSON values, with text that looks like the layout between two indented objects.
+_JSON = st.recursive(
+    st.none()
+    | st.integers()
+    | st.text(alphabet=st.sampled_from(list('{}[],: "\\\n\tab\u2028\u00e9')), max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.dictionaries(st.text(max_size=3), _JSON, min_size=1, max_size=4), max_size=6))
+def test_objects_indented_together_are_each_its_element_of_the_array(
+    objects: list[dict[str, Any]],
+) -> None:
+    """Objects indented together and cut apart are each the text an indented array of it
+    alone holds (what `to_json` writes, before its escapes), however its strings mimic
+    the layout between two."""
+    import msgspec
+
+    def elements(values: list[Any]) -> bytes:
+        return msgspec.json.format(msgspec.json.encode(values), indent=2)[2:-2]  # "[\n" "\n]"
+
+    got = cache._indented([msgspec.json.encode(o) for o in objects])
+    assert got == [elements([o]) for o in objects]
+    assert b",\n".join(got) == elements(objects)
