@@ -85,6 +85,11 @@ T = TypeVar("T")
 _Raw = Any
 
 
+def _lasting(meta: Mapping[str, str]) -> dict[str, str]:
+    """What a cache's `meta` says that stays as long as the cache: all but the stamps."""
+    return {k: v for k, v in meta.items() if not k.endswith("_stamp")}
+
+
 class Stale(Exception):
     """The cache cannot answer: missing, out of date, corrupt, unsafe or of another version."""
 
@@ -236,9 +241,13 @@ class _Figure(msgspec.Struct, frozen=True, array_like=True):
 class Cache:
     """An open cache that answers for the dataset file as it is now."""
 
-    def __init__(self, db: sqlite3.Connection, meta: dict[str, str]) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, meta: dict[str, str], file: Path | None = None
+    ) -> None:
         self.db = db
         self.meta = meta
+        #: The cache's own file (to open it again in another process).
+        self.file = file
         self._head: _Head | None = None
         self._zdict: bytes | None = None
         self._claim = msgspec.json.Decoder(Claim)
@@ -270,6 +279,25 @@ class Cache:
             raise Stale
         body: bytes = row[0]
         return body
+
+    def reopened(self) -> Cache:
+        """The same cache by a connection of its own (as a forked child must: it may not
+        use this one's); Stale if its file is another cache now."""
+        if self.file is None or not _safe_file(self.file):
+            raise Stale
+        try:
+            db = sqlite3.connect(f"file:{self.file}?mode=ro", uri=True)
+        except sqlite3.Error as e:
+            raise Stale from e
+        try:
+            meta: dict[str, str] = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.Error as e:
+            db.close()
+            raise Stale from e
+        if _lasting(meta) != _lasting(self.meta):  # stamps are refreshed as files are touched
+            db.close()
+            raise Stale
+        return Cache(db, meta, self.file)
 
     def _dictionary(self) -> bytes:
         """The dictionary the blocks of bodies are compressed with (read once)."""
@@ -326,11 +354,17 @@ class Cache:
             yield is_case, data[base + ends[i - 1] + _GAP if i else base : base + ends[i]]
 
     def _sparse_raws(self, sql: str, args: Sequence[Any]) -> Iterator[tuple[int, _Raw]]:
-        """`_raws` with `sparse`. The records' places are read first; then their blocks,
-        `_SPARSE_BATCH` at a time by one query each, in the order they are first needed,
-        each inflated only as far as the last record read from it, by two threads ahead
-        of this one (zlib and ISA-L let go of Python's lock as they inflate)."""
-        places = self.db.execute(sql, args).fetchall()
+        """`_raws` with `sparse`: the records' places read first, then `_sparse_at`."""
+        yield from self._sparse_at(self.db.execute(sql, args).fetchall())
+
+    def _sparse_at(
+        self, places: Sequence[tuple[int, int, int]], *, ahead: bool = True
+    ) -> Iterator[tuple[int, _Raw]]:
+        """Records by their places (is_case, block, position), as `_raws` gives them:
+        their blocks read `_SPARSE_BATCH` at a time by one query each, in the order they
+        are first needed, each inflated only as far as the last record read from it;
+        with `ahead`, by two threads ahead of this one (zlib and ISA-L let go of
+        Python's lock as they inflate)."""
         if not places:
             return
         last: dict[int, int] = {}  # each block's last record read, in order of first need
@@ -357,7 +391,7 @@ class Cache:
         def inflate(batch: list[tuple[int, bytes, int, int]]) -> list[Any]:
             return [(n, _inflated_to(body, crc, zdict, i)) for n, body, crc, i in batch]
 
-        blocks = _ahead(inflate, batches(), depth=2)
+        blocks = _ahead(inflate, batches(), depth=2) if ahead else map(inflate, batches())
         live: dict[int, tuple[bytes, int, tuple[int, ...]]] = {}
         for at, (is_case, n, i) in enumerate(places):
             block = live.get(n)
@@ -568,8 +602,20 @@ class Cache:
 
     def found(self, where: str, args: Sequence[Any]) -> Iterator[FoundClaim | Case]:
         """`rows` with `sparse`, each claim read as a `FoundClaim`."""
+        return self.found_at(self.places(where, args))
+
+    def places(self, where: str, args: Sequence[Any]) -> list[tuple[int, int, int]]:
+        """Where the records matching an SQL condition on `records` are kept (is_case,
+        block, position), in dataset order: for `found_at`."""
+        sql = "SELECT records.is_case, records.blk, records.pos FROM records"
+        return self.db.execute(f"{sql} {where} ORDER BY records.rowid", args).fetchall()
+
+    def found_at(
+        self, places: Sequence[tuple[int, int, int]], *, ahead: bool = True
+    ) -> Iterator[FoundClaim | Case]:
+        """`found` of the records at `places` (see `_sparse_at` for `ahead`)."""
         found, case = _FOUND.decode, self._case.decode
-        for is_case, raw in self._raws(where, args, sparse=True):
+        for is_case, raw in self._sparse_at(places, ahead=ahead):
             if is_case:
                 yield case(raw)
             elif raw[:_CLAIM_HEAD] == _CLAIM_START:
@@ -1044,21 +1090,15 @@ class CachedIndex:
     def candidates(
         self, needed: Sequence[tuple[str | None, frozenset[str]]]
     ) -> Iterator[Any]:  # a Claim or a Case; with `found`, a FoundClaim or a Case
-        clauses = []
-        for prefix, extra in needed:
-            alts = [f'"{prefix}"*'] if prefix is not None else []
-            alts += [f'"{w}"' for w in sorted(extra)]
-            if not alts:
-                return
-            clauses.append("(" + " OR ".join(alts) + ")")
+        match = _match(needed)
+        if match is None:
+            return
         where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
-        match = " AND ".join(clauses)
         if self.found is not None or self.known is None:
             # the candidates' blocks are read once each: SQLite's page cache kept small
             self.cache.db.execute("PRAGMA cache_size = -256")
         if self.found is not None:
-            labels, args = _label_where(self.found, self.cache._label_codes())
-            yield from self.cache.found(" AND ".join([where, *labels]), (match, *args))
+            yield from self.cache.found_at(self._found_places(match))
             return
         if self.known is None:
             yield from self.cache.rows(where, (match,), sparse=True)
@@ -1070,6 +1110,61 @@ class CachedIndex:
                 raise Stale
             yield rec
 
+    def _found_places(self, match: str) -> list[tuple[int, int, int]]:
+        """The places of the candidates (see `Cache.places`), the labels of `found` kept."""
+        assert self.found is not None
+        labels, args = _label_where(self.found, self.cache._label_codes())
+        where = "WHERE records.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)"
+        return self.cache.places(" AND ".join([where, *labels]), (match, *args))
+
+    def shared(
+        self,
+        needed: Sequence[tuple[str | None, frozenset[str]]],
+        work: Callable[[Iterable[tuple[int, Any]]], list[tuple[float, int, bytes]]],
+        at_least: int,
+    ) -> list[tuple[float, int, bytes | memoryview]]:
+        """`work` of the candidates, each numbered by its place in the dataset, as
+        `candidates` gives them with `found`: what it makes of them, each (a score, a
+        number, bytes); the bytes may come back as a view.
+
+        With at least `at_least` candidates, where a child can be forked (see
+        `forked`), the work is shared: a child works on the later half with a
+        connection of its own while this process works on the earlier. A child that
+        fails, finds damage, or takes much longer than this process did, is stopped,
+        and this process does its half too: the same results, or Stale as found."""
+        import time
+
+        from . import forked
+
+        assert self.found is not None
+        match = _match(needed)
+        if match is None:
+            return []
+        self.cache.db.execute("PRAGMA cache_size = -256")  # as `candidates`
+        places = self._found_places(match)
+        if len(places) < at_least or not forked.available():
+            return [*work(enumerate(self.cache.found_at(places)))]
+        half = len(places) - int(len(places) * _CHILD_SHARE)
+
+        def theirs(cache: Cache) -> list[tuple[float, int, bytes]]:
+            return work(enumerate(cache.found_at(places[half:], ahead=False), half))
+
+        def job() -> list[bytes]:
+            other = self.cache.reopened()
+            other.db.execute("PRAGMA cache_size = -256")
+            return _framed(theirs(other))
+
+        with forked.Forked(job) as child:
+            began = time.monotonic()
+            mine = work(enumerate(self.cache.found_at(places[:half], ahead=False)))
+            answer = child.answer(1.0 + 4 * (time.monotonic() - began))
+        if answer is not None:
+            try:
+                return [*mine, *_unframed(answer, range(half, len(places)))]
+            except (struct.error, ValueError):
+                pass
+        return [*mine, *theirs(self.cache)]
+
     def names(self) -> dict[str, str]:
         # kept apart from the entities (at a million claims, ten thousand of them): a
         # search reads only these
@@ -1080,6 +1175,50 @@ class CachedIndex:
 
     def vocabulary(self) -> Iterable[str]:
         return [w for (w,) in self.cache.db.execute("SELECT word FROM vocab ORDER BY word")]
+
+
+def _framed(scored: list[tuple[float, int, bytes]]) -> list[bytes]:
+    """What `CachedIndex.shared` sends of its work from a child: how many, their
+    scores, their numbers and the lengths of their bytes, then the bytes."""
+    n = len(scored)
+    head = struct.pack(
+        f"<Q{n}d{n}Q{n}Q",
+        n,
+        *[s for s, _, _ in scored],
+        *[order for _, order, _ in scored],
+        *[len(b) for _, _, b in scored],
+    )
+    return [head, *[b for _, _, b in scored]]
+
+
+def _unframed(data: memoryview, orders: range) -> list[tuple[float, int, memoryview]]:
+    """`_framed`'s work read back (its bytes as views of `data`); ValueError (or
+    struct.error) if it is not that of numbers in `orders`, in order."""
+    (n,) = struct.unpack_from("<Q", data)
+    scores = struct.unpack_from(f"<{n}d", data, 8)
+    numbers = struct.unpack_from(f"<{n}Q", data, 8 + 8 * n)
+    sizes = struct.unpack_from(f"<{n}Q", data, 8 + 16 * n)
+    out = []
+    at = 8 + 24 * n
+    for score, order, size in zip(scores, numbers, sizes, strict=True):
+        out.append((score, order, data[at : at + size]))
+        at += size
+    if at != len(data) or any(o not in orders for o in numbers) or list(numbers) != sorted(numbers):
+        raise ValueError("not the work of a child")
+    return out
+
+
+def _match(needed: Sequence[tuple[str | None, frozenset[str]]]) -> str | None:
+    """The full-text query of a search's words (see `query.SearchIndex.candidates`), or
+    None when a word has no alternatives (nothing can match)."""
+    clauses = []
+    for prefix, extra in needed:
+        alts = [f'"{prefix}"*'] if prefix is not None else []
+        alts += [f'"{w}"' for w in sorted(extra)]
+        if not alts:
+            return None
+        clauses.append("(" + " OR ".join(alts) + ")")
+    return " AND ".join(clauses)
 
 
 def _word_counts(rows: list[Any]) -> list[tuple[str, int]]:
@@ -1109,7 +1248,7 @@ def _connect(path: Path, hash_below: int | None = None) -> Cache:
         db.close()
         raise
     _touch(cpath, touched)
-    return Cache(db, meta)
+    return Cache(db, meta, cpath)
 
 
 def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None) -> dict[str, str]:
@@ -1760,6 +1899,9 @@ _LEVEL = 1
 _KEPT_BLOCKS = 16
 #: How many blocks a sparse read (`Cache.rows` with `sparse`) asks for with one query.
 _SPARSE_BATCH = 16
+#: The share of a search's candidates that a forked child works on (see
+#: `CachedIndex.shared`): a little less than half, since its answer must cross a pipe.
+_CHILD_SHARE = 0.5
 
 
 def _blocks(

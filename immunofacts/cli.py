@@ -817,20 +817,25 @@ def search(
     parsed = q.parse_query(query)
     path, label = data_path(data)
 
-    def run(source: Any, filters: dict[str, Wanted] = labels) -> tuple[list[q.Hit], list[str]]:
-        hits = q.search(source, parsed, **filters)
-        return hits, [] if hits else q.near_words(source, parsed)
+    def run(source: Any) -> tuple[SearchHits, list[str]]:
+        hits = q.search(source, parsed, **labels)
+        return SearchHits(hits, [terms]), [] if hits else q.near_words(source, parsed)
 
-    def warm(c: Cache) -> tuple[list[q.Hit], list[str]]:
+    def warm(c: Cache) -> tuple[SearchHits, list[str]]:
         if SearchHits.found_enough(format, ctx.meta.get(FIELDS)):
-            # only what is shown read of each claim, the labels filtered in SQL
-            return run(CachedIndex(c, found=labels), {})
+            from .render.shapes import hit_element
+
+            # only what is shown read of each claim, the labels filtered in SQL, each
+            # hit's JSON made as it is scored (by two processes when there are many)
+            index = CachedIndex(c, found=labels)
+            made = q.encoded_hits(index, parsed, hit_element)
+            return SearchHits([], [terms], made), [] if made else q.near_words(index, parsed)
         return run(CachedIndex(c))
 
-    hits, near = answer(path, label, progress(), warm, run, pieces_written)
     terms = str(parsed)
-    show(ctx, SearchHits(hits, [terms]), format)
-    if not hits:
+    found, near = answer(path, label, progress(), warm, run, pieces_written)
+    show(ctx, found, format)
+    if not found.hits and not found.elements:
         hint = f"; did you mean: {', '.join(near)}" if near else ""
         nothing(f"nothing matches {terms!r}{hint}")
 

@@ -9,7 +9,7 @@ import enum
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -737,6 +737,49 @@ def ranked(
     return [h.record for h in _search(source, query, labels, marks=False)]
 
 
+#: From how many candidates `encoded_hits` shares its work with a second process.
+SHARED_AT = 2000
+
+
+class SharingIndex(SearchIndex, Protocol):
+    """A SearchIndex that filters by labels itself, and can share a search's work with a
+    second process (the cache's)."""
+
+    def shared(
+        self,
+        needed: Sequence[tuple[str | None, frozenset[str]]],
+        work: Callable[[Iterable[tuple[int, Any]]], list[tuple[float, int, bytes]]],
+        at_least: int,
+    ) -> list[tuple[float, int, bytes | memoryview]]:
+        """`work` of the candidates, each with its number in dataset order."""
+
+
+def encoded_hits(
+    index: SharingIndex, query: str | Sequence[str] | SearchQuery, encode: Callable[[Hit], bytes]
+) -> list[bytes | memoryview]:
+    """`search`'s hits, best first, each as `encode` makes it: scored and encoded in two
+    processes at once when there are at least `SHARED_AT` candidates (see `shared`)."""
+    import gc
+    import operator
+
+    ranking = _Ranking.of(index, query, {})
+    if ranking is None:
+        return []
+
+    def work(candidates: Iterable[tuple[int, Any]]) -> list[tuple[float, int, bytes]]:
+        return [(s, order, encode(h)) for s, order, h in ranking.hits(candidates, marks=True)]
+
+    collecting = gc.isenabled()  # as `_search`
+    gc.disable()
+    try:
+        hits = index.shared(ranking.needed, work, SHARED_AT)
+    finally:
+        if collecting:
+            gc.enable()
+    hits.sort(key=operator.itemgetter(0, 1))  # by score, ties in dataset order
+    return [h[2] for h in hits]
+
+
 def _search(
     source: Dataset | SearchIndex,
     query: str | Sequence[str] | SearchQuery,
@@ -771,57 +814,104 @@ def _ranked_hits(
     marks: bool,
 ) -> list[Hit]:
     """`_search`, with the collector as it is."""
-    import math
     import operator
 
-    index = DatasetIndex(source) if isinstance(source, Dataset) else source
-    q = query if isinstance(query, SearchQuery) else parse_query(query)
-    st = index.stats()
-    n = st.records
-    df: dict[str, int] = {}
-    wanted = [(t, _choices(index, t, df)) for t in q.terms]
-    if any(not found for _, choices in wanted for found in choices):
+    ranking = _Ranking.of(source, query, labels)
+    if ranking is None:
         return []
-    unwanted = [(t, _choices(index, t)) for t in q.excluded]
-    unwanted = [(t, c) for t, c in unwanted if all(c)]
-    idf = []
-    for _, choices in wanted:
-        held = _doc_freq(n, choices, df)
-        idf.append(math.log(1 + (n - held + 0.5) / (held + 0.5)))
-    avg = {f: total / n for f, total in st.lengths.items()} if n else {}
-    needed = [
-        (None if t.exact else w, frozenset(x for x in found if t.exact or not x.startswith(w)))
-        for t, choices in wanted
-        for w, found in zip(t.words, choices, strict=True)
-    ]
-    names = index.names()
-    passes = label_test(**labels) if any(labels.values()) else None
-    wanted_at = [(_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)]
-    unwanted_at = [_Term(t, c) for t, c in unwanted]
-    hits: list[tuple[float, int, Hit]] = []
-    # each matched word kept once, however many hits have it; None: no matches made
-    seen: dict[str, str] | None = {} if marks else None
-    sort = len(wanted_at) > 1
-    for order, rec in enumerate(index.candidates(needed)):
-        if passes is not None and not passes(rec):
-            continue
-        fields = search_fields(rec, names)
-        if unwanted_at and any(t.weight(text) for t in unwanted_at for _, text in fields):
-            continue
-        lowered = _joined(fields)
-        if lowered is not None:
-            scored = _scored(fields, lowered, wanted_at, avg, seen)
-        else:
-            scored = _scored_by_field(fields, wanted_at, avg, seen)
-        if scored is not None:
-            score, matches = scored
-            if sort or isinstance(rec, Case):
-                # one term's matches come in the order of the record's fields, which
-                # for a claim is `_FIELD_ORDER`'s
-                matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
-            hits.append((-score, order, Hit(rec, score, tuple(matches))))
+    hits = list(ranking.hits(enumerate(ranking.index.candidates(ranking.needed)), marks=marks))
     hits.sort(key=operator.itemgetter(0, 1))  # by score, ties in dataset order
     return [h[2] for h in hits]
+
+
+class _Ranking:
+    """A search made ready to score records: its terms found in the collection, their
+    weights, and what the index is asked for (`needed`)."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        needed: list[tuple[str | None, frozenset[str]]],
+        passes: Callable[[Record], bool] | None,
+        wanted_at: list[tuple[_Term, float]],
+        unwanted_at: list[_Term],
+        avg: dict[str, float],
+    ) -> None:
+        self.index = index
+        self.needed = needed
+        self.names = index.names()
+        self.passes = passes
+        self.wanted_at = wanted_at
+        self.unwanted_at = unwanted_at
+        self.avg = avg
+
+    @classmethod
+    def of(
+        cls,
+        source: Dataset | SearchIndex,
+        query: str | Sequence[str] | SearchQuery,
+        labels: Mapping[str, Wanted],
+    ) -> _Ranking | None:
+        """The ranking of a search, or None when a term matches no word of the collection
+        (then nothing matches)."""
+        import math
+
+        index = DatasetIndex(source) if isinstance(source, Dataset) else source
+        q = query if isinstance(query, SearchQuery) else parse_query(query)
+        st = index.stats()
+        n = st.records
+        df: dict[str, int] = {}
+        wanted = [(t, _choices(index, t, df)) for t in q.terms]
+        if any(not found for _, choices in wanted for found in choices):
+            return None
+        unwanted = [(t, _choices(index, t)) for t in q.excluded]
+        unwanted = [(t, c) for t, c in unwanted if all(c)]
+        idf = []
+        for _, choices in wanted:
+            held = _doc_freq(n, choices, df)
+            idf.append(math.log(1 + (n - held + 0.5) / (held + 0.5)))
+        avg = {f: total / n for f, total in st.lengths.items()} if n else {}
+        needed = [
+            (None if t.exact else w, frozenset(x for x in found if t.exact or not x.startswith(w)))
+            for t, choices in wanted
+            for w, found in zip(t.words, choices, strict=True)
+        ]
+        passes = label_test(**labels) if any(labels.values()) else None
+        wanted_at = [
+            (_Term(t, c), weight_idf) for (t, c), weight_idf in zip(wanted, idf, strict=True)
+        ]
+        unwanted_at = [_Term(t, c) for t, c in unwanted]
+        return cls(index, needed, passes, wanted_at, unwanted_at, avg)
+
+    def hits(
+        self, candidates: Iterable[tuple[int, Any]], *, marks: bool
+    ) -> Iterator[tuple[float, int, Hit]]:
+        """(-score, order, hit) of each of the candidates (with their order in the
+        dataset's) that is a hit, in the order given; without `marks`, the hits carry no
+        matches."""
+        passes, names, unwanted_at = self.passes, self.names, self.unwanted_at
+        wanted_at, avg = self.wanted_at, self.avg
+        # each matched word kept once, however many hits have it; None: no matches made
+        seen: dict[str, str] | None = {} if marks else None
+        sort = len(wanted_at) > 1
+        for order, rec in candidates:
+            if passes is not None and not passes(rec):
+                continue
+            fields = search_fields(rec, names)
+            if unwanted_at and any(t.weight(text) for t in unwanted_at for _, text in fields):
+                continue
+            lowered = _joined(fields)
+            if lowered is not None:
+                scored = _scored(fields, lowered, wanted_at, avg, seen)
+            else:
+                scored = _scored_by_field(fields, wanted_at, avg, seen)
+            if scored is not None:
+                score, matches = scored
+                if sort or isinstance(rec, Case):
+                    # one term's matches come in the order of the record's fields, which
+                    # for a claim is `_FIELD_ORDER`'s
+                    matches.sort(key=lambda m: (_FIELD_ORDER[m.field], m.start))
+                yield -score, order, Hit(rec, score, tuple(matches))
 
 
 #: What joins a record's fields into one text to search at once: no word runs across it.

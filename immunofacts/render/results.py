@@ -13,7 +13,7 @@ written record by record.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 import msgspec
@@ -170,6 +170,8 @@ class Statistics(One[shapes.StatsJSON], frozen=True):
 
 #: How many search hits' JSON is made at once.
 HITS_AT_ONCE = 32
+#: How many hits' elements made already are written at once.
+ELEMENTS_AT_ONCE = 256
 
 
 class SearchHits(Many[shapes.HitJSON], frozen=True):
@@ -178,6 +180,8 @@ class SearchHits(Many[shapes.HitJSON], frozen=True):
     shape = shapes.HitJSON
     hits: Iterable[Hit]
     terms: list[str]
+    #: Or, for JSON, the hits' elements already made (`shapes.hit_element`), best first.
+    elements: Sequence[bytes | memoryview] = ()
 
     @staticmethod
     def found_enough(fmt: Format | None, fields: str | None) -> bool:
@@ -194,6 +198,10 @@ class SearchHits(Many[shapes.HitJSON], frozen=True):
         # at once stays small.
         from itertools import islice
 
+        from ..jsontext import Encoded
+
+        for at in range(0, len(self.elements), ELEMENTS_AT_ONCE):
+            yield Encoded(b",\n".join(self.elements[at : at + ELEMENTS_AT_ONCE]))
         hits = iter(self.hits)
         while chunk := list(islice(hits, HITS_AT_ONCE)):
             yield shapes.hits_json(chunk)

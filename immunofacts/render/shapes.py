@@ -293,6 +293,12 @@ def hits_json(hits: Iterable[Hit]) -> Encoded:
     return Encoded(text)
 
 
+def hit_element(h: Hit) -> bytes:
+    """`hits_json` of one hit: its element, which joined to the next by ``,\\n`` make
+    the same text as `hits_json` of them all."""
+    return bytes(hits_json((h,)))
+
+
 def event(e: TimelineEvent) -> EventJSON:
     """A timeline event."""
     return EventJSON(e.date, e.record_id, e.record_type, e.description, e.quote)

@@ -1,0 +1,341 @@
+"""A search with many candidates shares its work with a forked child: the output is the
+same bytes as one process alone gives, whatever the child does (fails, hangs, dies,
+finds damage, answers nonsense), and no child is left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from immunofacts import cache, forked, query
+from immunofacts.cli import app
+from immunofacts.loading import dump_yaml
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="work is shared on Linux only")
+
+WORDS = [
+    "lupus", "lupoid", "Lupus", "lymph", "lymphoma", "cell", "cells", "CAR-T", "car", "t",
+    "remission", "patient", "café", "Diyarbakır", "ſtore", "细胞", "½", "—", "'", "2020",
+]  # fmt: skip
+TEXT = st.lists(st.sampled_from(WORDS), min_size=1, max_size=8).map(" ".join)
+KINDS = ["statistic", "research", "opinion"]
+QUERIES = ["lupus", "lup", "cell lupus", '"lupus cell"', "lupus -cell", "car-t", "café"]
+
+
+@st.composite
+def datasets(draw: st.DrawFn) -> dict[str, Any]:
+    entities = [
+        {"id": f"ent-{i}", "name": draw(TEXT), "type": "organisation"}
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    claims = []
+    for i in range(draw(st.integers(1, 30))):
+        claim: dict[str, Any] = {
+            "id": f"claim-{i}",
+            "kind": draw(st.sampled_from(KINDS)),
+            "statement": draw(TEXT),
+            "quote": draw(TEXT),
+            "evidence": "unsourced",
+            "entities": draw(st.lists(st.sampled_from([e["id"] for e in entities]), unique=True))
+            if entities
+            else [],
+        }
+        if claim["kind"] == "opinion" and draw(st.booleans()):
+            claim["review"] = {
+                "verdict": "not-checkable",
+                "rating": "not-a-fact",
+                "note": draw(TEXT),
+            }
+        claims.append(claim)
+    cases = [
+        {
+            "id": f"case-{i}",
+            "title": draw(TEXT),
+            "quote": draw(TEXT),
+            "patient": {"description": draw(TEXT)},
+            "diagnosis": [draw(TEXT)],
+            "therapy": draw(TEXT),
+            "outcome": draw(TEXT),
+            "evidence": "unsourced",
+            "events": [{"date": "2020-05", "description": draw(TEXT)}],
+        }
+        for i in range(draw(st.integers(0, 2)))
+    ]
+    return {
+        "schema": 2,
+        "source": {"id": "src", "title": "T", "publisher": "P"},
+        "entities": entities,
+        "claims": claims,
+        "cases": cases,
+    }
+
+
+def _search(path: Path, *args: str, cached: bool = True) -> tuple[int, str, str]:
+    env = {} if cached else {"XDG_CACHE_HOME": None, "HOME": None}
+    result = CliRunner().invoke(
+        app, ["search", "--format", "json", "--data", str(path), *args], env=env
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _alone() -> None:
+    """Wait for threads of earlier reads to end: work is shared only when none runs."""
+    for t in threading.enumerate():
+        if t is not threading.main_thread():
+            t.join(5)
+    assert forked.available()
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Every search shared (from one candidate on), and the pid of each child forked."""
+    pids: list[int] = []
+    made = forked.Forked.__init__
+
+    def counted(self: forked.Forked, job: Any) -> None:
+        made(self, job)
+        assert self.pid is not None
+        pids.append(self.pid)
+
+    monkeypatch.setattr(forked.Forked, "__init__", counted)
+    monkeypatch.setattr(query, "SHARED_AT", 1)
+    yield pids
+    _reaped(*pids)
+
+
+def _reaped(*pids: int | None) -> None:
+    """Each of these children is gone, reaped."""
+    for pid in pids:
+        assert pid is not None
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def _slow() -> list[bytes]:
+    time.sleep(60)
+    return [b""]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+          HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(datasets(), st.sampled_from(QUERIES), st.sampled_from([0.1, 0.5, 0.9]), st.booleans())
+def test_shared_search_writes_the_bytes_of_one_process(
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    forks: list[int],
+    ds: dict[str, Any],
+    q: str,
+    share: float,
+    labelled: bool,
+) -> None:
+    path = tmp_path_factory.mktemp("shared") / "d.yaml"
+    path.write_text(dump_yaml(ds), encoding="utf-8")
+    args = ["--kind", "research", "--kind", "opinion"] if labelled else []
+    cold = _search(path, *args, "--", q, cached=False)
+    monkeypatch.setattr(query, "SHARED_AT", 10**9)
+    _search(path, "--", q)  # builds the cache
+    alone = _search(path, *args, "--", q)
+    monkeypatch.setattr(query, "SHARED_AT", 1)
+    monkeypatch.setattr(cache, "_CHILD_SHARE", share)
+    before = len(forks)
+    _alone()
+    shared = _search(path, *args, "--", q)
+    assert shared == alone == cold
+    if shared[0] == 0:  # candidates, so a child was forked
+        assert len(forks) == before + 1
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> Path:
+    """A dataset where `lupus` has many candidates, of both kinds of text, cached."""
+    claims = [
+        {
+            "id": f"claim-{i}",
+            "kind": "opinion",
+            "statement": f"{WORDS[i % len(WORDS)]} lupus {WORDS[(i * 7) % len(WORDS)]} "
+            * (i % 4 + 1),
+            "quote": f"quote {i} {WORDS[(i * 3) % len(WORDS)]}",
+            "evidence": "unsourced",
+            "review": {"verdict": "not-checkable", "rating": "not-a-fact", "note": f"lupus {i}"},
+        }
+        for i in range(60)
+    ]
+    ds = {"schema": 2, "source": {"id": "s", "title": "T", "publisher": "P"}, "claims": claims}
+    path = tmp_path / "d.yaml"
+    path.write_text(dump_yaml(ds), encoding="utf-8")
+    assert _search(path, "lupus")[0] == 0
+    return path
+
+
+def _misbehave(how: str) -> Any:
+    """`Cache.reopened` as a child would meet it when things go wrong (only the child
+    opens the cache again)."""
+
+    def reopened(self: cache.Cache) -> cache.Cache:
+        if how == "damage":
+            raise cache.Stale
+        if how == "exits":
+            os._exit(0)
+        if how == "killed":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if how == "hangs":
+            time.sleep(60)
+        if how == "error":
+            raise RuntimeError("a bug")
+        return cache.Cache.reopened.__wrapped__(self)  # type: ignore[attr-defined, no-any-return]
+
+    reopened.__wrapped__ = cache.Cache.reopened  # type: ignore[attr-defined]
+    return reopened
+
+
+@pytest.mark.parametrize("how", ["damage", "exits", "killed", "hangs", "error", "nonsense"])
+def test_a_child_that_fails_leaves_the_work_to_this_process(
+    many: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], how: str
+) -> None:
+    monkeypatch.setattr(query, "SHARED_AT", 10**9)
+    alone = _search(many, "lupus")
+    monkeypatch.setattr(query, "SHARED_AT", 1)
+    if how == "nonsense":
+        monkeypatch.setattr(cache, "_framed", lambda scored: [b"\x05" * 8, b"not this"])
+    else:
+        monkeypatch.setattr(cache.Cache, "reopened", _misbehave(how))
+    _alone()
+    began = time.monotonic()
+    assert _search(many, "lupus") == alone
+    assert len(forks) == 1
+    assert time.monotonic() - began < 30  # a hung child is stopped
+
+
+def test_a_damaged_cache_is_answered_from_the_file_when_shared(
+    many: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]
+) -> None:
+    cold = _search(many, "lupus", cached=False)
+    cpath = cache.cache_path(many)
+    assert cpath is not None
+    import sqlite3
+
+    db = sqlite3.connect(cpath)
+    db.execute("UPDATE bodies SET body = X'00' || substr(body, 2)")
+    db.commit()
+    db.close()
+    _alone()
+    assert _search(many, "lupus") == cold
+    assert forks  # both found the damage; the file answered
+
+
+def test_a_cache_replaced_under_a_search_is_not_read_by_the_child(
+    many: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]
+) -> None:
+    """The child opens the cache's file again: if it is another cache by then, the child
+    finds that out (and this process does the work)."""
+    opened = cache.Cache.reopened
+
+    def other(self: cache.Cache) -> cache.Cache:
+        self.meta = {**self.meta, "dataset_hash": "another"}
+        return opened(self)
+
+    monkeypatch.setattr(cache.Cache, "reopened", other)
+    c = cache.open_cache(many)
+    assert c is not None
+    with pytest.raises(cache.Stale):
+        c.reopened()
+    c.close()
+
+
+# --- the child itself ------------------------------------------------------------------
+
+
+def test_a_forked_child_answers_or_is_no_answer() -> None:
+    _alone()
+    pids = []
+    for job, answer in [
+        (lambda: [b"one ", b"two"], b"one two"),
+        (lambda: [b"x" * (3 << 20)], b"x" * (3 << 20)),  # more than the pipe holds
+        (lambda: [b""], b""),
+        (lambda: [str(1 / 0).encode()], None),  # an error
+        (lambda: [b"a", os._exit(0)], None),  # out without a word  # type: ignore[func-returns-value]
+    ]:
+        with forked.Forked(job) as child:
+            pids.append(child.pid)
+            got = child.answer(10)
+            assert (None if got is None else bytes(got)) == answer
+    _reaped(*pids)
+
+
+def test_a_child_that_takes_too_long_is_stopped_and_reaped() -> None:
+    _alone()
+    with forked.Forked(_slow) as child:
+        pid = child.pid
+        began = time.monotonic()
+        assert child.answer(0.3) is None
+        assert time.monotonic() - began < 5
+    _reaped(pid)
+
+
+def test_ctrl_c_stops_the_child_and_this_process_reaps_it() -> None:
+    _alone()
+    with forked.Forked(_slow) as child:
+        pid = child.pid
+        assert pid is not None
+        time.sleep(0.2)  # the child has set its signals
+        os.kill(pid, signal.SIGINT)  # as a Ctrl-C reaches every process of the group
+        assert child.answer(10) is None
+    _reaped(pid)
+    with pytest.raises(KeyboardInterrupt), forked.Forked(_slow) as child:
+        pid = child.pid
+        raise KeyboardInterrupt
+    _reaped(pid)
+
+
+def test_no_child_is_forked_while_another_thread_runs() -> None:
+    _alone()
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not forked.available()
+    finally:
+        stop.set()
+        t.join()
+    assert forked.available()
+
+
+def test_a_real_search_with_thousands_of_candidates(tmp_path: Path) -> None:
+    """Run as a user runs it: a process of its own, with enough candidates to share."""
+    n = query.SHARED_AT + 100
+    claims = [
+        {
+            "id": f"claim-{i}",
+            "kind": KINDS[i % 3],
+            "statement": f"lupus {WORDS[i % len(WORDS)]} case {i}" + " lupus" * (i % 3),
+            "quote": f"q {WORDS[(i * 7) % len(WORDS)]}",
+            "evidence": "unsourced",
+        }
+        for i in range(n)
+    ]
+    ds = {"schema": 2, "source": {"id": "s", "title": "T", "publisher": "P"}, "claims": claims}
+    path = tmp_path / "d.yaml"
+    path.write_text(dump_yaml(ds), encoding="utf-8")
+    argv = [sys.executable, "-m", "immunofacts", "search", "lupus", "--format", "json"]
+    argv += ["--data", str(path)]
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "HOME")}
+    cold = subprocess.run(argv, env=env, capture_output=True, timeout=120, check=True).stdout
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    for _ in range(2):  # building the cache, then from it (shared)
+        warm = subprocess.run(argv, env=env, capture_output=True, timeout=120, check=True)
+        assert warm.stdout == cold
+        assert warm.stderr == b""
+    assert cold.count(b'"id": "claim-') == n
