@@ -1023,3 +1023,25 @@ def test_objects_indented_together_are_each_its_element_of_the_array(
     got = cache._indented([msgspec.json.encode(o) for o in objects])
     assert got == [elements([o]) for o in objects]
     assert b",\n".join(got) == elements(objects)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\x05\x00",
+        (1 << 31).to_bytes(4, "little") + b"\x00" * 60,
+        b"\x40\x00\x00\x00" + b"\xff" * 8,
+    ],
+    ids=["empty", "no size", "a size no block inflates to", "garbage"],
+)
+def test_a_record_block_that_does_not_decompress_is_stale(body: bytes) -> None:
+    """A block of records that LZ4 cannot inflate, or whose head names a size it could
+    not inflate to (which is never tried), is Stale; a block `_pack` wrote is not."""
+    zdict = b"common words " * 10
+    raws = [b"common words, one", b"and two"]
+    assert [bytes(r) for r in cache._unpack(cache._pack(raws, zdict), zdict)] == raws
+    with pytest.raises(cache.Stale):
+        cache._block(body, zdict)
+    with pytest.raises(cache.Stale):
+        cache._inflated_to(body, zlib.crc32(body), zdict, 0)
