@@ -823,12 +823,12 @@ def search(
 
     def warm(c: Cache) -> tuple[SearchHits, list[str]]:
         if SearchHits.found_enough(format, ctx.meta.get(FIELDS)):
-            from .render.shapes import hit_element
+            from .render.shapes import hit_elements
 
             # only what is shown read of each claim, the labels filtered in SQL, each
             # hit's JSON made as it is scored (by two processes when there are many)
             index = CachedIndex(c, found=labels)
-            made = q.encoded_hits(index, parsed, hit_element)
+            made = q.encoded_hits(index, parsed, hit_elements)
             return SearchHits([], [terms], made), [] if made else q.near_words(index, parsed)
         return run(CachedIndex(c))
 

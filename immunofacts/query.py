@@ -754,12 +754,20 @@ class SharingIndex(SearchIndex, Protocol):
         """`work` of the candidates, each with its number in dataset order."""
 
 
+#: How many hits `encoded_hits` encodes at once.
+ENCODED_AT_ONCE = 32
+
+
 def encoded_hits(
-    index: SharingIndex, query: str | Sequence[str] | SearchQuery, encode: Callable[[Hit], bytes]
+    index: SharingIndex,
+    query: str | Sequence[str] | SearchQuery,
+    encode: Callable[[list[Hit]], list[bytes]],
 ) -> list[bytes | memoryview]:
-    """`search`'s hits, best first, each as `encode` makes it: scored and encoded in two
-    processes at once when there are at least `SHARED_AT` candidates (see `shared`)."""
+    """`search`'s hits, best first, each as `encode` makes it (given a few hits, it makes
+    each one's bytes): scored and encoded in two processes at once when there are at
+    least `SHARED_AT` candidates (see `shared`)."""
     import gc
+    import itertools
     import operator
 
     ranking = _Ranking.of(index, query, {})
@@ -767,7 +775,12 @@ def encoded_hits(
         return []
 
     def work(candidates: Iterable[tuple[int, Any]]) -> list[tuple[float, int, bytes]]:
-        return [(s, order, encode(h)) for s, order, h in ranking.hits(candidates, marks=True)]
+        out: list[tuple[float, int, bytes]] = []
+        hits = ranking.hits(candidates, marks=True)
+        while some := list(itertools.islice(hits, ENCODED_AT_ONCE)):
+            made = encode([h for _, _, h in some])
+            out += [(s, order, b) for (s, order, _), b in zip(some, made, strict=True)]
+        return out
 
     collecting = gc.isenabled()  # as `_search`
     gc.disable()

@@ -339,3 +339,37 @@ def test_a_real_search_with_thousands_of_candidates(tmp_path: Path) -> None:
         assert warm.stdout == cold
         assert warm.stderr == b""
     assert cold.count(b'"id": "claim-') == n
+
+
+@pytest.mark.parametrize("indented", [True, False])
+def test_hit_elements_joined_are_the_hits_json(indented: bool) -> None:
+    """A claim's review is put in as the cache keeps it when it is kept indented, and
+    indented with the rest when not: the same text as `hits_json` either way, escapes
+    and all."""
+    import msgspec
+
+    from immunofacts.render import shapes
+
+    review = {
+        "verdict": "reported",
+        "rating": "misleading",
+        "reasons": ["single-case"],
+        "note": 'a "note" \u2066 with café, and \\n',
+        "corrections": [],
+        "references": [{"title": "T\u202e", "publisher": None}],
+        "later": [],
+    }
+    hits = []
+    for i, r in enumerate([review, None, review]):
+        claim = {"type": "claim", "id": f"claim-{i}", "kind": "clinical", "statement": "s\u00e9",
+                 "quote": "q", "evidence": "unsourced", "review": r}  # fmt: skip
+        text = msgspec.json.encode(claim)
+        if indented:
+            text = msgspec.json.format(b"[" + text + b"]", indent=2)[2:-2]
+        rec = msgspec.json.decode(text, type=cache.FoundClaim)
+        matches = (query.Match("statement", 0, 1, "s"),)
+        hits.append(query.Hit(rec, 1.0 / (i + 3), matches))  # type: ignore[arg-type]
+    elements = shapes.hit_elements(hits)
+    assert len(elements) == 3
+    assert b",\n".join(elements) == bytes(shapes.hits_json(hits))
+    assert b"\\u2066" in elements[0] and b'"review": null' in elements[1]

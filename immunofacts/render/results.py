@@ -180,7 +180,7 @@ class SearchHits(Many[shapes.HitJSON], frozen=True):
     shape = shapes.HitJSON
     hits: Iterable[Hit]
     terms: list[str]
-    #: Or, for JSON, the hits' elements already made (`shapes.hit_element`), best first.
+    #: Or, for JSON, the hits' elements already made (`shapes.hit_elements`), best first.
     elements: Sequence[bytes | memoryview] = ()
 
     @staticmethod

@@ -8,7 +8,7 @@ documentation of the output (a JSON Schema comes straight from them with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -293,10 +293,55 @@ def hits_json(hits: Iterable[Hit]) -> Encoded:
     return Encoded(text)
 
 
-def hit_element(h: Hit) -> bytes:
-    """`hits_json` of one hit: its element, which joined to the next by ``,\\n`` make
-    the same text as `hits_json` of them all."""
-    return bytes(hits_json((h,)))
+#: Where `hit_elements` puts a claim's review first: a value no review is.
+_HOLE = msgspec.Raw(b"0")
+_NULL = memoryview(b"null")
+_AT_HOLE = b'\n    "review": 0,\n'
+#: What stands between two elements of an indented array (of objects).
+_BETWEEN = b"\n  },\n  {\n"
+
+
+def hit_elements(hits: Sequence[Hit]) -> list[bytes]:
+    """`hits_json` of the hits, one element a hit: joined by ``,\\n`` they are the same
+    text. The review of a claim read as a `cache.FoundClaim` is kept indented as a
+    claim's element has it, at the depth a hit's element has it too: it is put in as it
+    is, and only the rest is indented here."""
+    from ..jsontext import escaped
+
+    items: list[Any] = []
+    reviews: list[memoryview | None] = []
+    for h in hits:
+        rec: Any = h.record
+        if isinstance(rec, Claim | Case):
+            items.append(hit(h))
+            reviews.append(None)
+            continue
+        kept = memoryview(rec.review_json)  # a cache.FoundClaim's
+        if bytes(kept[:8]) == b"{\n      " and bytes(kept[-6:]) == b"\n    }" or kept == _NULL:
+            reviews.append(kept)
+            review = _HOLE
+        else:  # not kept indented: indented here with the rest
+            reviews.append(None)
+            review = rec.review_json
+        found = (rec.id, "claim", rec.kind, rec.evidence, review, round(h.score, 3))
+        items.append(_FoundHitJSON(*found, rec.statement, h.matches))
+    text = msgspec.json.format(_ENCODER.encode(items), indent=2)[2:-2]  # "[\n" "\n]"
+    # Cut apart where one ends and the next begins: only there does a line start with
+    # an element's braces (a line break in JSON is only ever layout).
+    if text.count(_BETWEEN) != len(items) - 1:
+        raise AssertionError("hits indented apart from where each ends")
+    out = []
+    start = 0
+    for at, review_text in enumerate(reviews, 1):
+        end = text.find(_BETWEEN, start) + 4 if at < len(reviews) else len(text)  # "\n  }"
+        element = text[start:end]
+        start = end + 2  # ",\n"
+        if review_text is not None:  # the first such line is the field's: no line breaks before
+            element = element.replace(_AT_HOLE, b'\n    "review": ' + review_text + b",\n", 1)
+        if not element.isascii() or b"\x7f" in element:
+            element = escaped(element.decode()).encode()
+        out.append(element)
+    return out
 
 
 def event(e: TimelineEvent) -> EventJSON:
