@@ -17,11 +17,13 @@ import struct
 import sys
 from collections.abc import Callable, Sequence
 from types import TracebackType
+from typing import Any
 
-#: The child's answer is its length (8 bytes, little-endian), then the answer.
+#: What the child sends through its pipe: the length of its answer (8 bytes,
+#: little-endian). The answer itself it writes into memory shared with this process.
 _HEAD = struct.Struct("<Q")
-#: How much the pipe holds: enough that the answer crosses it in a few turns.
-_PIPE_BYTES = 1 << 20
+#: The most a child may answer: memory only reserved, used as it is written.
+ROOM = 1 << 30
 
 
 def available() -> bool:
@@ -33,23 +35,35 @@ def available() -> bool:
 
 
 class Forked:
-    """`job` run in a child forked now, its answer the pieces it returns joined; see
-    `answer`. Used as a context manager: on leaving, the child is stopped (if it still
+    """`job` run in a child forked now, its answer the pieces it returns, joined; see
+    `answer`. A child that cannot be forked (no memory, too many processes) is no
+    answer. Used as a context manager: on leaving, the child is stopped (if it still
     runs) and reaped."""
 
     def __init__(self, job: Callable[[], Sequence[bytes]]) -> None:
-        read, write = os.pipe()
-        try:
-            import fcntl
+        import mmap
 
-            fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-        except (ImportError, AttributeError, OSError):
-            pass  # a smaller pipe does too, in more turns
-        pid = os.fork()
+        self.pid: int | None = None
+        self._room: mmap.mmap | None = None
+        try:
+            room = mmap.mmap(-1, ROOM)  # anonymous and shared: what the child writes, seen here
+        except (OSError, ValueError, OverflowError):
+            return
+        try:
+            read, write = os.pipe()
+        except OSError:
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            return
         if pid == 0:  # the child: never returns
-            _child(job, read, write)
+            _child(job, room, read, write)
         os.close(write)
-        self.pid: int | None = pid
+        self.pid = pid
+        self._room = room
         self._read = read
 
     def __enter__(self) -> Forked:
@@ -65,17 +79,14 @@ class Forked:
 
     def answer(self, timeout: float) -> memoryview | None:
         """What the job returned, waited for at most `timeout` seconds in all; None if
-        the child failed, sent less or more than it said, or took too long (then it is
-        stopped)."""
+        there is no child, or it failed, or took too long (then it is stopped)."""
         import selectors
         import time
 
-        if self.pid is None:
+        if self.pid is None or self._room is None:
             return None
         end = time.monotonic() + timeout
-        head = bytearray(_HEAD.size)
-        got: memoryview | None = None
-        at = 0
+        got = b""
         with selectors.DefaultSelector() as waiting:
             waiting.register(self._read, selectors.EVENT_READ)
             while True:
@@ -83,16 +94,14 @@ class Forked:
                 if left <= 0 or not waiting.select(left):
                     self.stop()
                     return None
-                into = memoryview(head)[at:] if got is None else got[at - _HEAD.size :]
-                read = os.readv(self._read, [into]) if into else len(os.read(self._read, 1))
-                if not read:
+                more = os.read(self._read, _HEAD.size + 1)
+                if not more:
                     break  # the end: the child has exited, or is exiting
-                at += read
-                if got is None and at == _HEAD.size:
-                    got = memoryview(bytearray(_HEAD.unpack(head)[0]))
-        if self._reap(stop=False) != 0 or got is None or at != _HEAD.size + len(got):
+                got += more
+        if self._reap(stop=False) != 0 or len(got) != _HEAD.size:
             return None
-        return got
+        (size,) = _HEAD.unpack(got)
+        return memoryview(self._room)[:size] if size <= ROOM else None
 
     def stop(self) -> None:
         """Stop the child if it still runs, reap it, and close the pipe (once)."""
@@ -113,7 +122,7 @@ class Forked:
         return os.waitstatus_to_exitcode(status)
 
 
-def _child(job: Callable[[], Sequence[bytes]], read: int, write: int) -> None:
+def _child(job: Callable[[], Sequence[bytes]], room: Any, read: int, write: int) -> None:
     """The child's life: the job, its answer written, and out, whatever happens."""
     code = 1
     try:
@@ -123,11 +132,11 @@ def _child(job: Callable[[], Sequence[bytes]], read: int, write: int) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)
         os.close(read)
-        pieces = job()
-        answer = b"".join([_HEAD.pack(sum(len(p) for p in pieces)), *pieces])
-        view = memoryview(answer)
-        while view:
-            view = view[os.write(write, view) :]
+        at = 0
+        for piece in job():
+            room[at : at + len(piece)] = piece  # IndexError past the room
+            at += len(piece)
+        os.write(write, _HEAD.pack(at))  # less than a pipe's atomic write
         code = 0
     except BaseException:  # noqa: BLE001, S110 - the parent does the work instead
         pass

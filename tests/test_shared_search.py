@@ -107,8 +107,8 @@ def forks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
 
     def counted(self: forked.Forked, job: Any) -> None:
         made(self, job)
-        assert self.pid is not None
-        pids.append(self.pid)
+        if self.pid is not None:
+            pids.append(self.pid)
 
     monkeypatch.setattr(forked.Forked, "__init__", counted)
     monkeypatch.setattr(query, "SHARED_AT", 1)
@@ -201,7 +201,9 @@ def _misbehave(how: str) -> Any:
     return reopened
 
 
-@pytest.mark.parametrize("how", ["damage", "exits", "killed", "hangs", "error", "nonsense"])
+@pytest.mark.parametrize(
+    "how", ["damage", "exits", "killed", "hangs", "error", "nonsense", "no-fork"]
+)
 def test_a_child_that_fails_leaves_the_work_to_this_process(
     many: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], how: str
 ) -> None:
@@ -210,12 +212,14 @@ def test_a_child_that_fails_leaves_the_work_to_this_process(
     monkeypatch.setattr(query, "SHARED_AT", 1)
     if how == "nonsense":
         monkeypatch.setattr(cache, "_framed", lambda scored: [b"\x05" * 8, b"not this"])
+    elif how == "no-fork":
+        monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no memory")))
     else:
         monkeypatch.setattr(cache.Cache, "reopened", _misbehave(how))
     _alone()
     began = time.monotonic()
     assert _search(many, "lupus") == alone
-    assert len(forks) == 1
+    assert len(forks) == (how != "no-fork")
     assert time.monotonic() - began < 30  # a hung child is stopped
 
 
@@ -273,6 +277,26 @@ def test_a_forked_child_answers_or_is_no_answer() -> None:
             got = child.answer(10)
             assert (None if got is None else bytes(got)) == answer
     _reaped(*pids)
+
+
+def test_no_room_or_no_child_is_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    _alone()
+    monkeypatch.setattr(forked, "ROOM", 16)
+    with forked.Forked(lambda: [b"x" * 16]) as child:
+        pid = child.pid
+        got = child.answer(10)
+        assert got is not None and bytes(got) == b"x" * 16
+    with forked.Forked(lambda: [b"x" * 17]) as child:  # more than the room
+        assert child.answer(10) is None
+    _reaped(pid)
+
+    def no_fork() -> int:
+        raise BlockingIOError("no more processes")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    with forked.Forked(lambda: [b"x"]) as child:
+        assert child.pid is None
+        assert child.answer(10) is None
 
 
 def test_a_child_that_takes_too_long_is_stopped_and_reaped() -> None:
