@@ -431,7 +431,8 @@ class Cache:
             for n, body, crc in rows:
                 if not _intact(body, crc):
                     raise Stale
-                runs.append((n, _Run(None, _block(body, zdict))))
+                # each record's end read only if a record is (`_Run.raws`)
+                runs.append((n, _Run(None, _block(body, zdict, cut=False))))
             return runs
 
         sql = "SELECT n, body, crc FROM bodies WHERE n BETWEEN ? AND ? ORDER BY n"
@@ -594,6 +595,10 @@ class Cache:
                 f" (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
             )
             args += [self._entity_code(i) for i in ids]
+        # The blocks are read from a mapping of the file, not copied a page at a time by
+        # a system call each: one kind's blocks of 100k claims in 1 ms instead of 6. (The
+        # cache is only ever replaced whole, by a rename, never cut short in place.)
+        self.db.execute(f"PRAGMA mmap_size = {_MAPPED_BYTES}")
         if where[1:] == ["l_kind IN (?)"]:
             # Every claim of one kind: the blocks of its group, each read whole.
             (kind,) = _wanted(labels["kind"])
@@ -795,6 +800,7 @@ class _Run:
         if self._raws is None:
             assert self._block is not None
             data, base, ends = self._block
+            ends = ends or _ends(data)  # not read yet (see `Cache._group`)
             starts = (base, *(base + e + _GAP for e in ends[:-1]))
             self._raws = [data[a : base + b] for a, b in zip(starts, ends, strict=True)]
         return self._raws
@@ -887,6 +893,8 @@ def _nested(parts: list[Any]) -> Encoded:
 _GROUP_BATCH = 8
 #: At most how many claims `Cache._runs` gives together.
 _RUN = 64
+#: How much of the cache a reading of claims maps (SQLite's own ceiling: all of it).
+_MAPPED_BYTES = 0x7FFF0000
 #: About how many bytes of claims `ClaimRows.json_items` writes at a time.
 _JSON_BYTES = 1 << 18
 
@@ -2001,22 +2009,37 @@ def _inflated(body: bytes, zdict: bytes) -> bytes:
     return data
 
 
-def _block(body: bytes, zdict: bytes) -> tuple[memoryview, int, tuple[int, ...]]:
+def _block(
+    body: bytes, zdict: bytes, *, cut: bool = True
+) -> tuple[memoryview, int, tuple[int, ...]]:
     """A block written by `_pack`, decompressed (Stale if it is not one): its bytes, where
     its records start, and where each ends from there. Record i is
     ``data[base + ends[i - 1] + _GAP if i else base : base + ends[i]]`` (`_SEP` between
     two); only the records read are cut out. The records, separators and all, are
-    ``data[base:]``."""
+    ``data[base:]``. Without `cut`, only where the last ends is read (to check the
+    block), and the ends given are ``()``: `_ends` reads them if they are wanted."""
     try:
         data = memoryview(_inflated(body, zdict))
         (count,) = struct.unpack_from("<I", data)
-        ends = struct.unpack_from(f"<{count}I", data, 4)
+        base = 4 + 4 * count
+        if cut or not count:
+            ends = struct.unpack_from(f"<{count}I", data, 4)
+            last = ends[-1] if ends else 0
+        else:
+            ends = ()
+            (last,) = struct.unpack_from("<I", data, base - 4)
     except struct.error as e:
         raise Stale from e
-    base = 4 + 4 * count
-    if base + (ends[-1] if ends else 0) != len(data):
+    if base + last != len(data):
         raise Stale
     return data, base, ends
+
+
+def _ends(data: memoryview) -> tuple[int, ...]:
+    """Where each record of an inflated block ends (see `_block`)."""
+    (count,) = struct.unpack_from("<I", data)
+    ends: tuple[int, ...] = struct.unpack_from(f"<{count}I", data, 4)
+    return ends
 
 
 def _inflated_to(

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import shutil
 import sqlite3
+import struct
 import zlib
 from pathlib import Path
 from typing import Any
@@ -553,6 +554,18 @@ def test_record_blocks_are_bounded_by_bytes_and_say_where_each_record_is(
     for a, b in zip(blocks, blocks[1:], strict=False):  # a block is closed only when full
         assert sum(map(len, a)) + len(b[0]) > budget
     assert len(bodies) == {1: 8, 100: 5, 250: 4, 10_000: 1}[budget]
+    for _, body, _ in bodies:  # a block read without its ends: the same, ends read later
+        data, base, ends = cache._block(body, zdict)
+        whole, at, none = cache._block(body, zdict, cut=False)
+        assert (bytes(whole), at, none) == (bytes(data), base, ())
+        assert cache._ends(whole) == ends
+    # a block whose last record ends elsewhere than where its bytes do is Stale either way
+    data, _, ends = cache._block(bodies[0][1], zdict)
+    head = struct.pack(f"<I{len(ends)}I", len(ends), *ends[:-1], ends[-1] + 1)
+    bad = cache._LZ4.compress(head + bytes(data[len(head) :]), dict=zdict)
+    for cut in (True, False):
+        with pytest.raises(cache.Stale):
+            cache._block(bad, zdict, cut=cut)
 
 
 def test_record_blocks_of_groups_hold_each_group_apart_in_order() -> None:
@@ -608,9 +621,9 @@ def test_a_kind_reads_only_its_blocks_and_a_walk_reads_each_block_once(
     inflated: list[bytes] = []
     block = cache._block
 
-    def inflating(body: bytes, zdict: bytes) -> object:
+    def inflating(body: bytes, zdict: bytes, *, cut: bool = True) -> object:
         inflated.append(body)
-        return block(body, zdict)
+        return block(body, zdict, cut=cut)
 
     monkeypatch.setattr(cache, "_block", inflating)
     try:
