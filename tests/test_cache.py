@@ -644,7 +644,7 @@ def test_a_kind_reads_only_its_blocks_and_a_walk_reads_each_block_once(
             inflated.clear()
             got = list(warm.claims(kind=kind))
             assert got == list(query.filter_claims(ds, kind=kind))
-            # its own blocks, each once (inflated by two threads, in either order)
+            # its own blocks, each once
             assert sorted(inflated) == sorted(mine) and len(set(inflated)) == len(mine)
         assert len(mine) < blocks / 3
     finally:

@@ -305,13 +305,17 @@ def test_export_json_from_the_claims_stored_text_is_the_decoded_export(
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(TEXT, min_size=16, max_size=24), st.integers(1, 1 << 12), st.integers(1, 3))
+@given(
+    st.lists(TEXT, min_size=16, max_size=24),
+    st.integers(1, 1 << 12),
+    st.sampled_from([1, 300, 1 << 14]),
+)
 def test_claims_of_a_kind_indented_a_block_at_a_time_are_their_json(
-    tmp_path_factory: pytest.TempPathFactory, texts: list[str], size: int, batch: int
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], size: int, block: int
 ) -> None:
-    """`list-claims --kind K --format json` from the cache: each block of the kind's claims
-    (inflated ahead by threads, a few at a time) is a JSON array of them, indented as it
-    is: the text is `to_json` of the claims found in the file, escapes and all."""
+    """`list-claims --kind K --format json` from the cache: the kind's claims are kept as
+    the elements of the JSON array of them, a block of them written as it inflates: the
+    text is `to_json` of the claims found in the file, escapes and all."""
     from immunofacts import query
     from immunofacts.model import ClaimKind
     from immunofacts.render.formats import joined, json_array, to_json
@@ -327,8 +331,8 @@ def test_claims_of_a_kind_indented_a_block_at_a_time_are_their_json(
     tmp = tmp_path_factory.mktemp("kj")
     path = tmp / "d.yaml"
     path.write_text(dump_yaml(ds), encoding="utf-8")
-    saved = cache._BLOCK_BYTES, cache._JSON_BYTES, cache._GROUP_BATCH
-    cache._BLOCK_BYTES, cache._JSON_BYTES, cache._GROUP_BATCH = 1, size, batch
+    saved = cache._BLOCK_BYTES, cache._JSON_BYTES
+    cache._BLOCK_BYTES, cache._JSON_BYTES = block, size
     try:
         loaded = cache.validate_dataset(path)
         warm = cache.open_cache(path)
@@ -342,4 +346,4 @@ def test_claims_of_a_kind_indented_a_block_at_a_time_are_their_json(
         finally:
             warm.close()
     finally:
-        cache._BLOCK_BYTES, cache._JSON_BYTES, cache._GROUP_BATCH = saved
+        cache._BLOCK_BYTES, cache._JSON_BYTES = saved
