@@ -286,7 +286,7 @@ class Cache:
         if self.file is None or not _safe_file(self.file):
             raise Stale
         try:
-            db = sqlite3.connect(f"file:{self.file}?mode=ro", uri=True)
+            db = _read_only(self.file)
         except sqlite3.Error as e:
             raise Stale from e
         try:
@@ -1216,6 +1216,14 @@ def _word_counts(rows: list[Any]) -> list[tuple[str, int]]:
     return [(w, n) for w, n in rows]
 
 
+def _read_only(cpath: Path) -> sqlite3.Connection:
+    """A read-only connection to the cache file `cpath`, named by a URI: in its path a
+    `%`, `?` or `#` is escaped, as SQLite would read them as an escape, the start of the
+    query or of the fragment (a cache directory may have any of them in its name)."""
+    name = str(cpath).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    return sqlite3.connect(f"file:{name}?mode=ro", uri=True)
+
+
 def _connect(path: Path, hash_below: int | None = None) -> Cache:
     """The cache of `path` if it is safe and answers for the file as it is now, else Stale
     (see `_check_fresh` for `hash_below`)."""
@@ -1223,7 +1231,7 @@ def _connect(path: Path, hash_below: int | None = None) -> Cache:
     if cpath is None or not _safe_file(cpath):
         raise Stale
     try:
-        db = sqlite3.connect(f"file:{cpath}?mode=ro", uri=True)
+        db = _read_only(cpath)
     except sqlite3.Error as e:
         raise Stale from e
     try:

@@ -94,6 +94,20 @@ def test_cache_lives_under_xdg_cache_home(dataset: Path) -> None:
     assert _cpath(dataset).parent == Path(os.environ["XDG_CACHE_HOME"]) / "immunofacts"
 
 
+@pytest.mark.parametrize("name", ["100%", "a?b", "c#d", "%3f", "e f"])
+def test_a_cache_directory_named_with_uri_characters_is_used(
+    dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """`%`, `?` and `#` mean something in the URI the cache is opened by: in the name of
+    its directory they are the name's own, and the cache answers the second time."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / name))
+    first = cache.open_dataset(dataset)
+    assert _cpath(dataset).is_file()
+    assert str(_cpath(dataset)).startswith(str(tmp_path / name))
+    _forbid_parsing(monkeypatch, dataset)
+    assert cache.open_dataset(dataset) == first
+
+
 def test_changed_dataset_is_reparsed(dataset: Path) -> None:
     before = cache.open_dataset(dataset)
     text = dataset.read_text(encoding="utf-8")
