@@ -431,8 +431,9 @@ class Cache:
         zdict = self._dictionary()
         sql = "SELECT n, body, crc FROM bodies WHERE n BETWEEN ? AND ? ORDER BY n"
         at = row[0]
+        crc32 = _z.crc32
         for n, body, crc in self.db.execute(sql, row):
-            if n != at or not _intact(body, crc):
+            if n != at or type(body) is not bytes or crc32(body) != crc:  # see `_intact`
                 raise Stale
             at += 1
             # each record's end read only if a record is (`_Run.raws`)
@@ -1897,17 +1898,15 @@ _LZ4_RATIO = 256
 
 
 class _Lz4:
-    """`lz4.block`, imported when first used (reading or writing blocks of records)."""
-
-    def __init__(self) -> None:
-        self._block: Any = None
+    """`lz4.block`, imported when first used (reading or writing blocks of records);
+    each name, once looked up, kept as an attribute of its own."""
 
     def __getattr__(self, name: str) -> Any:
-        if self._block is None:
-            import lz4.block
+        import lz4.block
 
-            self._block = lz4.block
-        return getattr(self._block, name)
+        value = getattr(lz4.block, name)
+        setattr(self, name, value)
+        return value
 
 
 _LZ4 = _Lz4()
