@@ -590,10 +590,6 @@ class Cache:
                 f" (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
             )
             args += [self._entity_code(i) for i in ids]
-        # The blocks are read from a mapping of the file, not copied a page at a time by
-        # a system call each: one kind's blocks of 100k claims in 1 ms instead of 6. (The
-        # cache is only ever replaced whole, by a rename, never cut short in place.)
-        self.db.execute(f"PRAGMA mmap_size = {_MAPPED_BYTES}")
         if where[1:] == ["l_kind IN (?)"]:
             # Every claim of one kind: the blocks of its group, each read whole.
             (kind,) = _wanted(labels["kind"])
@@ -874,8 +870,6 @@ def _nested(parts: list[Any]) -> Encoded:
 
 #: At most how many claims `Cache._runs` gives together.
 _RUN = 64
-#: How much of the cache a reading of claims maps (SQLite's own ceiling: all of it).
-_MAPPED_BYTES = 0x7FFF0000
 #: About how many bytes of claims `ClaimRows.json_items` writes at a time.
 _JSON_BYTES = 1 << 18
 
