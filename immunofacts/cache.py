@@ -1108,13 +1108,16 @@ class CachedIndex:
     ) -> list[tuple[float, int, bytes | memoryview]]:
         """`work` of the candidates, each numbered by its place in the dataset, as
         `candidates` gives them with `found`: what it makes of them, each (a score, a
-        number, bytes); the bytes may come back as a view.
+        number, bytes), in no set order; the bytes may come back as a view.
 
         With at least `at_least` candidates, where a child can be forked (see
-        `forked`), the work is shared: a child works on the later half with a
-        connection of its own while this process works on the earlier. A child that
-        fails, finds damage, or takes much longer than this process did, is stopped,
-        and this process does its half too: the same results, or Stale as found."""
+        `forked`), the work is shared: the candidates are cut into runs, and this
+        process and a child (with a connection of its own) each take the next run
+        not yet taken until none is left, so that neither waits for the other for
+        long, however the machine shares its time between them. Whatever runs a
+        child took and did not answer for (it failed, found damage, or took much
+        longer than this process did, and was stopped), this process works on too:
+        the same results, or Stale as found."""
         import time
 
         from . import forked
@@ -1127,26 +1130,52 @@ class CachedIndex:
         places = self._found_places(match)
         if len(places) < at_least or not forked.available():
             return [*work(enumerate(self.cache.found_at(places)))]
-        half = len(places) - int(len(places) * _CHILD_SHARE)
+        run = max(_SHARED_RUN, -(-len(places) // _RUNS))
+        starts = range(0, len(places), run)
 
-        def theirs(cache: Cache) -> list[tuple[float, int, bytes]]:
-            return work(enumerate(cache.found_at(places[half:], ahead=False), half))
+        def done(cache: Cache, taken: Iterable[int]) -> list[tuple[float, int, bytes]]:
+            out: list[tuple[float, int, bytes]] = []
+            for k in taken:
+                out += work(enumerate(cache.found_at(places[k : k + run], ahead=False), k))
+            return out
+
+        # Each run's start, 4 bytes, in a pipe: a read of 4 bytes takes one run, which
+        # no other read then gets. All are written before the fork, and the pipe is
+        # closed for writing: a read finds its end once every run is taken.
+        runs, writing = os.pipe()
+        try:
+            os.write(writing, b"".join(k.to_bytes(4, "little") for k in starts))
+        finally:
+            os.close(writing)
+
+        def taking() -> Iterator[int]:
+            while len(got := os.read(runs, 4)) == 4:
+                yield int.from_bytes(got, "little")
 
         def job() -> list[bytes]:
             other = self.cache.reopened()
             other.db.execute("PRAGMA cache_size = -256")
-            return _framed(theirs(other))
+            return _framed(done(other, taking()))
 
-        with forked.Forked(job) as child:
-            began = time.monotonic()
-            mine = work(enumerate(self.cache.found_at(places[:half], ahead=False)))
-            answer = child.answer(1.0 + 4 * (time.monotonic() - began))
+        mine: list[tuple[float, int, bytes | memoryview]] = []
+        taken: set[int] = set()
+        try:
+            with forked.Forked(job) as child:
+                began = time.monotonic()
+                for k in taking():
+                    taken.add(k)
+                    mine += done(self.cache, (k,))
+                answer = child.answer(1.0 + 4 * (time.monotonic() - began))
+        finally:
+            os.close(runs)
         if answer is not None:
             try:
-                return [*mine, *_unframed(answer, range(half, len(places)))]
+                theirs = _unframed(answer, len(places))
+                if not any(order // run * run in taken for _, order, _ in theirs):
+                    return [*mine, *theirs]
             except (struct.error, ValueError):
                 pass
-        return [*mine, *theirs(self.cache)]
+        return [*mine, *done(self.cache, [k for k in starts if k not in taken])]
 
     def names(self) -> dict[str, str]:
         # kept apart from the entities (at a million claims, ten thousand of them): a
@@ -1174,19 +1203,19 @@ def _framed(scored: list[tuple[float, int, bytes]]) -> list[bytes]:
     return [head, *[b for _, _, b in scored]]
 
 
-def _unframed(data: memoryview, orders: range) -> list[tuple[float, int, memoryview]]:
+def _unframed(data: memoryview, n: int) -> list[tuple[float, int, memoryview]]:
     """`_framed`'s work read back (its bytes as views of `data`); ValueError (or
-    struct.error) if it is not that of numbers in `orders`, in order."""
-    (n,) = struct.unpack_from("<Q", data)
-    scores = struct.unpack_from(f"<{n}d", data, 8)
-    numbers = struct.unpack_from(f"<{n}Q", data, 8 + 8 * n)
-    sizes = struct.unpack_from(f"<{n}Q", data, 8 + 16 * n)
+    struct.error) if it is not that of candidates numbered below `n`, in order."""
+    (count,) = struct.unpack_from("<Q", data)
+    scores = struct.unpack_from(f"<{count}d", data, 8)
+    numbers = struct.unpack_from(f"<{count}Q", data, 8 + 8 * count)
+    sizes = struct.unpack_from(f"<{count}Q", data, 8 + 16 * count)
     out = []
-    at = 8 + 24 * n
+    at = 8 + 24 * count
     for score, order, size in zip(scores, numbers, sizes, strict=True):
         out.append((score, order, data[at : at + size]))
         at += size
-    if at != len(data) or any(o not in orders for o in numbers) or list(numbers) != sorted(numbers):
+    if at != len(data) or list(numbers) != sorted(set(numbers)) or numbers and numbers[-1] >= n:
         raise ValueError("not the work of a child")
     return out
 
@@ -1912,9 +1941,10 @@ _LZ4 = _Lz4()
 _KEPT_BLOCKS = 16
 #: How many blocks a sparse read (`Cache.rows` with `sparse`) asks for with one query.
 _SPARSE_BATCH = 16
-#: The share of a search's candidates that a forked child works on (see
-#: `CachedIndex.shared`): a little less than half, since its answer must cross a pipe.
-_CHILD_SHARE = 0.5
+#: How many candidates a search shared with a child (`CachedIndex.shared`) cuts into a
+#: run, at least; and into how many runs at most.
+_SHARED_RUN = 64
+_RUNS = 4096
 
 
 def _blocks(

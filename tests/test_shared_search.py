@@ -131,14 +131,14 @@ def _slow() -> list[bytes]:
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])  # fmt: skip
-@given(datasets(), st.sampled_from(QUERIES), st.sampled_from([0.1, 0.5, 0.9]), st.booleans())
+@given(datasets(), st.sampled_from(QUERIES), st.sampled_from([1, 3, 64]), st.booleans())
 def test_shared_search_writes_the_bytes_of_one_process(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
     forks: list[int],
     ds: dict[str, Any],
     q: str,
-    share: float,
+    run: int,
     labelled: bool,
 ) -> None:
     path = tmp_path_factory.mktemp("shared") / "d.yaml"
@@ -149,7 +149,7 @@ def test_shared_search_writes_the_bytes_of_one_process(
     _search(path, "--", q)  # builds the cache
     alone = _search(path, *args, "--", q)
     monkeypatch.setattr(query, "SHARED_AT", 1)
-    monkeypatch.setattr(cache, "_CHILD_SHARE", share)
+    monkeypatch.setattr(cache, "_SHARED_RUN", run)
     before = len(forks)
     _alone()
     shared = _search(path, *args, "--", q)
@@ -180,47 +180,67 @@ def many(tmp_path: Path) -> Path:
     return path
 
 
-def _misbehave(how: str) -> Any:
-    """`Cache.reopened` as a child would meet it when things go wrong (only the child
-    opens the cache again)."""
-
-    def reopened(self: cache.Cache) -> cache.Cache:
-        if how == "damage":
-            raise cache.Stale
-        if how == "exits":
-            os._exit(0)
-        if how == "killed":
-            os.kill(os.getpid(), signal.SIGKILL)
-        if how == "hangs":
-            time.sleep(60)
-        if how == "error":
-            raise RuntimeError("a bug")
-        return cache.Cache.reopened.__wrapped__(self)  # type: ignore[attr-defined, no-any-return]
-
-    reopened.__wrapped__ = cache.Cache.reopened  # type: ignore[attr-defined]
-    return reopened
+def _misbehave(how: str) -> None:
+    """What a child does when things go wrong."""
+    if how in ("damage", "damage-late"):
+        raise cache.Stale
+    if how in ("exits", "exits-late"):
+        os._exit(0)
+    if how in ("killed", "killed-late"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how in ("hangs", "hangs-late"):
+        time.sleep(60)
+    if how in ("error", "error-late"):
+        raise RuntimeError("a bug")
 
 
-@pytest.mark.parametrize(
-    "how", ["damage", "exits", "killed", "hangs", "error", "nonsense", "no-fork"]
-)
+EARLY = ["damage", "exits", "killed", "hangs", "error", "nonsense", "no-fork"]
+LATE = ["damage-late", "exits-late", "killed-late", "hangs-late", "error-late"]
+
+
+@pytest.mark.parametrize("how", EARLY + LATE)
 def test_a_child_that_fails_leaves_the_work_to_this_process(
-    many: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], how: str
+    many: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int], how: str
 ) -> None:
+    """Early: as it opens the cache (only the child does). Late: once it has worked on
+    runs of candidates, which this process then works on too (it is slowed down here,
+    so that the child takes some; the child leaves a mark when it does)."""
     monkeypatch.setattr(query, "SHARED_AT", 10**9)
     alone = _search(many, "lupus")
     monkeypatch.setattr(query, "SHARED_AT", 1)
-    if how == "nonsense":
-        monkeypatch.setattr(cache, "_framed", lambda scored: [b"\x05" * 8, b"not this"])
-    elif how == "no-fork":
+    monkeypatch.setattr(cache, "_SHARED_RUN", 1)
+    reopened, found_at, framed = cache.Cache.reopened, cache.Cache.found_at, cache._framed
+    mark = tmp_path / "the child worked"
+
+    def opened(self: cache.Cache) -> cache.Cache:
+        if how in EARLY:
+            _misbehave(how)
+        other = reopened(self)
+        other.in_child = True  # type: ignore[attr-defined]
+        return other
+
+    def reading(self: cache.Cache, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self, "in_child", False):
+            mark.touch()
+        else:
+            time.sleep(0.01)
+        return found_at(self, *args, **kwargs)
+
+    def sent(scored: Any) -> list[bytes]:
+        _misbehave(how)
+        return [b"\x05" * 8, b"not this"] if how == "nonsense" else framed(scored)
+
+    monkeypatch.setattr(cache.Cache, "reopened", opened)
+    monkeypatch.setattr(cache.Cache, "found_at", reading)
+    monkeypatch.setattr(cache, "_framed", sent)
+    if how == "no-fork":
         monkeypatch.setattr(os, "fork", lambda: (_ for _ in ()).throw(OSError("no memory")))
-    else:
-        monkeypatch.setattr(cache.Cache, "reopened", _misbehave(how))
     _alone()
     began = time.monotonic()
     assert _search(many, "lupus") == alone
     assert len(forks) == (how != "no-fork")
     assert time.monotonic() - began < 30  # a hung child is stopped
+    assert mark.exists() == (how in LATE + ["nonsense"])
 
 
 def test_a_damaged_cache_is_answered_from_the_file_when_shared(
