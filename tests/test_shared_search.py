@@ -95,7 +95,7 @@ def _alone() -> None:
     """Let threads of earlier reads end: work is shared only when no other thread runs.
     (Those an earlier test left waiting for good are idle: a fork is safe with them, and
     the `forks` fixture lets it happen.)"""
-    end = time.monotonic() + 0.5
+    end = time.monotonic() + 0.2
     for t in threading.enumerate():
         if t is not threading.main_thread():
             t.join(max(0.0, end - time.monotonic()))
