@@ -1152,10 +1152,15 @@ class CachedIndex:
             while len(got := os.read(runs, 4)) == 4:
                 yield int.from_bytes(got, "little")
 
-        def job() -> list[bytes]:
+        def job(put: Callable[[bytes], None]) -> None:
             other = self.cache.reopened()
             other.db.execute("PRAGMA cache_size = -256")
-            return _framed(done(other, taking()))
+            made: list[tuple[float, int, int]] = []
+            for k in taking():  # each run's bytes sent as soon as they are made
+                for score, order, b in done(other, (k,)):
+                    put(b)
+                    made.append((score, order, len(b)))
+            put(_framed(made))
 
         mine: list[tuple[float, int, bytes | memoryview]] = []
         taken: set[int] = set()
@@ -1189,33 +1194,37 @@ class CachedIndex:
         return [w for (w,) in self.cache.db.execute("SELECT word FROM vocab ORDER BY word")]
 
 
-def _framed(scored: list[tuple[float, int, bytes]]) -> list[bytes]:
-    """What `CachedIndex.shared` sends of its work from a child: how many, their
-    scores, their numbers and the lengths of their bytes, then the bytes."""
-    n = len(scored)
-    head = struct.pack(
-        f"<Q{n}d{n}Q{n}Q",
+def _framed(made: list[tuple[float, int, int]]) -> bytes:
+    """What `CachedIndex.shared` sends after the bytes of the work of a child, for each
+    result (score, number, length of its bytes): their scores, their numbers and their
+    lengths, then how many."""
+    n = len(made)
+    return struct.pack(
+        f"<{n}d{n}Q{n}QQ",
+        *[s for s, _, _ in made],
+        *[order for _, order, _ in made],
+        *[size for _, _, size in made],
         n,
-        *[s for s, _, _ in scored],
-        *[order for _, order, _ in scored],
-        *[len(b) for _, _, b in scored],
     )
-    return [head, *[b for _, _, b in scored]]
 
 
 def _unframed(data: memoryview, n: int) -> list[tuple[float, int, memoryview]]:
-    """`_framed`'s work read back (its bytes as views of `data`); ValueError (or
-    struct.error) if it is not that of candidates numbered below `n`, in order."""
-    (count,) = struct.unpack_from("<Q", data)
-    scores = struct.unpack_from(f"<{count}d", data, 8)
-    numbers = struct.unpack_from(f"<{count}Q", data, 8 + 8 * count)
-    sizes = struct.unpack_from(f"<{count}Q", data, 8 + 16 * count)
+    """A child's work read back from what it sent (its bytes as views of `data`), see
+    `_framed`; ValueError (or struct.error) if it is not that of candidates numbered
+    below `n`, in order."""
+    (count,) = struct.unpack_from("<Q", data, max(0, len(data) - 8))
+    head = len(data) - 8 - 24 * count
+    if head < 0:
+        raise ValueError("not the work of a child")
+    scores = struct.unpack_from(f"<{count}d", data, head)
+    numbers = struct.unpack_from(f"<{count}Q", data, head + 8 * count)
+    sizes = struct.unpack_from(f"<{count}Q", data, head + 16 * count)
     out = []
-    at = 8 + 24 * count
+    at = 0
     for score, order, size in zip(scores, numbers, sizes, strict=True):
         out.append((score, order, data[at : at + size]))
         at += size
-    if at != len(data) or list(numbers) != sorted(set(numbers)) or numbers and numbers[-1] >= n:
+    if at != head or list(numbers) != sorted(set(numbers)) or numbers and numbers[-1] >= n:
         raise ValueError("not the work of a child")
     return out
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -35,12 +35,12 @@ def available() -> bool:
 
 
 class Forked:
-    """`job` run in a child forked now, its answer the pieces it returns, joined; see
-    `answer`. A child that cannot be forked (no memory, too many processes) is no
-    answer. Used as a context manager: on leaving, the child is stopped (if it still
-    runs) and reaped."""
+    """`job` run in a child forked now, given a function that adds a piece to its answer
+    (written at once into memory this process sees); see `answer`. A child that cannot
+    be forked (no memory, too many processes) is no answer. Used as a context manager:
+    on leaving, the child is stopped (if it still runs) and reaped."""
 
-    def __init__(self, job: Callable[[], Sequence[bytes]]) -> None:
+    def __init__(self, job: Callable[[Callable[[bytes], None]], None]) -> None:
         import mmap
 
         self.pid: int | None = None
@@ -78,7 +78,7 @@ class Forked:
         self.stop()
 
     def answer(self, timeout: float) -> memoryview | None:
-        """What the job returned, waited for at most `timeout` seconds in all; None if
+        """What the job answered, waited for at most `timeout` seconds in all; None if
         there is no child, or it failed, or took too long (then it is stopped)."""
         import selectors
         import time
@@ -122,7 +122,9 @@ class Forked:
         return os.waitstatus_to_exitcode(status)
 
 
-def _child(job: Callable[[], Sequence[bytes]], room: Any, read: int, write: int) -> None:
+def _child(
+    job: Callable[[Callable[[bytes], None]], None], room: Any, read: int, write: int
+) -> None:
     """The child's life: the job, its answer written, and out, whatever happens."""
     code = 1
     try:
@@ -133,9 +135,13 @@ def _child(job: Callable[[], Sequence[bytes]], room: Any, read: int, write: int)
             signal.signal(sig, signal.SIG_DFL)
         os.close(read)
         at = 0
-        for piece in job():
+
+        def put(piece: bytes) -> None:
+            nonlocal at
             room[at : at + len(piece)] = piece  # IndexError past the room
             at += len(piece)
+
+        job(put)
         os.write(write, _HEAD.pack(at))  # less than a pipe's atomic write
         code = 0
     except BaseException:  # noqa: BLE001, S110 - the parent does the work instead

@@ -127,9 +127,8 @@ def _reaped(*pids: int | None) -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
-def _slow() -> list[bytes]:
+def _slow(put: Any) -> None:
     time.sleep(60)
-    return [b""]
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -229,9 +228,9 @@ def test_a_child_that_fails_leaves_the_work_to_this_process(
             time.sleep(0.01)
         return found_at(self, *args, **kwargs)
 
-    def sent(scored: Any) -> list[bytes]:
+    def sent(made: Any) -> bytes:
         _misbehave(how)
-        return [b"\x05" * 8, b"not this"] if how == "nonsense" else framed(scored)
+        return b"\x05" * 8 if how == "nonsense" else framed(made)
 
     monkeypatch.setattr(cache.Cache, "reopened", opened)
     monkeypatch.setattr(cache.Cache, "found_at", reading)
@@ -285,15 +284,35 @@ def test_a_cache_replaced_under_a_search_is_not_read_by_the_child(
 # --- the child itself ------------------------------------------------------------------
 
 
+def _sending(*pieces: bytes) -> Any:
+    """A job that answers these pieces, one after the other."""
+
+    def job(put: Any) -> None:
+        for piece in pieces:
+            put(piece)
+
+    return job
+
+
+def _failing(put: Any) -> None:
+    put(b"a")
+    raise ZeroDivisionError
+
+
+def _leaving(put: Any) -> None:
+    put(b"a")
+    os._exit(0)  # out without a word
+
+
 def test_a_forked_child_answers_or_is_no_answer() -> None:
     _alone()
     pids = []
     for job, answer in [
-        (lambda: [b"one ", b"two"], b"one two"),
-        (lambda: [b"x" * (3 << 20)], b"x" * (3 << 20)),  # more than the pipe holds
-        (lambda: [b""], b""),
-        (lambda: [str(1 / 0).encode()], None),  # an error
-        (lambda: [b"a", os._exit(0)], None),  # out without a word  # type: ignore[func-returns-value]
+        (_sending(b"one ", b"two"), b"one two"),
+        (_sending(b"x" * (3 << 20)), b"x" * (3 << 20)),  # more than a pipe holds
+        (_sending(), b""),
+        (_failing, None),
+        (_leaving, None),
     ]:
         with forked.Forked(job) as child:
             pids.append(child.pid)
@@ -305,11 +324,11 @@ def test_a_forked_child_answers_or_is_no_answer() -> None:
 def test_no_room_or_no_child_is_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
     _alone()
     monkeypatch.setattr(forked, "ROOM", 16)
-    with forked.Forked(lambda: [b"x" * 16]) as child:
+    with forked.Forked(_sending(b"x" * 16)) as child:
         pid = child.pid
         got = child.answer(10)
         assert got is not None and bytes(got) == b"x" * 16
-    with forked.Forked(lambda: [b"x" * 17]) as child:  # more than the room
+    with forked.Forked(_sending(b"x" * 16, b"y")) as child:  # more than the room
         assert child.answer(10) is None
     _reaped(pid)
 
@@ -317,7 +336,7 @@ def test_no_room_or_no_child_is_no_answer(monkeypatch: pytest.MonkeyPatch) -> No
         raise BlockingIOError("no more processes")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    with forked.Forked(lambda: [b"x"]) as child:
+    with forked.Forked(_sending(b"x")) as child:
         assert child.pid is None
         assert child.answer(10) is None
 
