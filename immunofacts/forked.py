@@ -1,13 +1,14 @@
 """Work shared with a second process: a child forked from this one, which does part of
-a command's work on the machine's other core and sends back its answer as bytes.
+a command's work on the machine's other core and answers in bytes.
 
 Only where `os.fork` is Linux's and no other thread runs (a thread holding a lock at
 the fork would leave it held in the child for good). The child shares nothing with
-this process but what it was forked with: it opens its own files, writes only to its
-pipe, and always leaves by `os._exit` (no `atexit`, no buffers of this process
-flushed, nothing of this process's closed). Whatever goes wrong in it (an error, a
-signal, a hang, an answer cut short) this process learns as no answer, and does that
-part of the work itself.
+this process but what it was forked with: it opens its own files, writes only its
+answer (into memory shared with this process, mapped before the fork) and the
+answer's length (to a pipe, once it is all there), and always leaves by `os._exit`
+(no `atexit`, no buffers of this process flushed, nothing of this process's
+closed). Whatever goes wrong in it (an error, a signal, a hang, an answer too large)
+this process learns as no answer, and does that part of the work itself.
 """
 
 from __future__ import annotations
