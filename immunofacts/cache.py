@@ -1779,7 +1779,6 @@ def _claim_texts(recs: Sequence[Claim | Case], encoder: msgspec.msgpack.Encoder)
     writes for it, an element of its array, indented, in UTF-8, with what JSON output
     escapes escaped (so that it is written as it is; indented JSON compresses about as
     well as compact, and decodes about as fast); a case in msgpack."""
-    from .jsontext import escaped
     from .query import RecordType
 
     tag = b'{"type":' + msgspec.json.encode(RecordType.CLAIM.value) + b","
@@ -1788,26 +1787,37 @@ def _claim_texts(recs: Sequence[Claim | Case], encoder: msgspec.msgpack.Encoder)
     for at in range(0, len(recs), _TEXTS_CHUNK):
         chunk = recs[at : at + _TEXTS_CHUNK]
         raws = [tag + json.encode(r)[1:] for r in chunk if isinstance(r, Claim)]
-        lines = b"".join(raws)  # mostly ASCII, which is never escaped
-        if not lines.isascii() or b"\x7f" in lines:
-            # What may need escaping is looked for first in what is left of the text
-            # without the ASCII that never does (a few bytes a record, UTF-8 still).
-            rest = lines.translate(None, _NEVER_ESCAPED).decode()
-            if escaped(rest) != rest:
-                raws = [escaped(raw.decode()).encode() for raw in raws]
-        texts = iter(_indented(raws))
+        texts = iter(_indented(raws, _escaped_json))
         out += (next(texts) if isinstance(r, Claim) else encoder.encode(r) for r in chunk)
     return out
 
 
-def _indented(raws: list[bytes]) -> list[bytes]:
-    """Compact JSON objects, each as the element of an array that `to_json` writes.
-    They are indented together, and cut apart where one ends and the next begins:
-    only there does a line of an element's text start with its braces (the lines
-    within it are indented further, and a newline in JSON is only ever layout)."""
+def _escaped_json(text: bytes) -> bytes:
+    """JSON text in UTF-8 with what JSON output escapes escaped (`jsontext.escaped`,
+    which leaves whitespace alone: the text may be indented already). Mostly ASCII,
+    which is never escaped: what may need it is looked for first in what is left of
+    the text without the ASCII that never does (a few bytes a record, UTF-8 still)."""
+    from .jsontext import escaped
+
+    if text.isascii() and b"\x7f" not in text:
+        return text
+    rest = text.translate(None, _NEVER_ESCAPED).decode()
+    if escaped(rest) == rest:
+        return text
+    return escaped(text.decode()).encode()
+
+
+def _indented(raws: list[bytes], escape: Callable[[bytes], bytes] | None = None) -> list[bytes]:
+    """Compact JSON objects, each as the element of an array that `to_json` writes
+    (its text passed through `escape` first, if given). They are indented together,
+    and cut apart where one ends and the next begins: only there does a line of an
+    element's text start with its braces (the lines within it are indented further,
+    and a newline in JSON is only ever layout)."""
     if not raws:
         return []
     text = msgspec.json.format(b"[" + b",".join(raws) + b"]", indent=2)[2:-2]  # "[\n" "\n]"
+    if escape is not None:
+        text = escape(text)
     parts = text.split(_BETWEEN)
     if len(parts) != len(raws):
         raise AssertionError("claims indented apart from where each ends")
