@@ -1288,7 +1288,11 @@ def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None
     whose stamp changed is read to compare its content only when it is smaller than
     that; a larger one is taken as changed.
     """
-    if meta.get("format") != CACHE_FORMAT or meta.get("path") != os.path.abspath(path):
+    if (
+        meta.get("format") != CACHE_FORMAT
+        or meta.get("blocks") != _codec()
+        or meta.get("path") != os.path.abspath(path)
+    ):
         raise Stale
     touched: dict[str, str] = {}
     for key, digest in (("dataset", _file_digest), ("source", _source_digest)):
@@ -1392,6 +1396,7 @@ def _write_cache(
             db.executescript(_SCHEMA.format(labels=", ".join(f"{c} INTEGER" for c in columns)))
             meta = {
                 "format": CACHE_FORMAT,
+                "blocks": _codec(),
                 "path": os.path.abspath(path),
                 "dataset_path": os.path.abspath(path),
                 "dataset_stamp": stamp,
@@ -1939,19 +1944,45 @@ _LZ4_LEVEL = 1
 _LZ4_RATIO = 256
 
 
+#: Without LZ4 (the `fast` extra: it has no wheel for some platforms, such as musl's
+#: Linux), blocks are raw deflate with the same dictionary, at the quickest level.
+_WBITS = -15
+_LEVEL = 1
+
+
 class _Lz4:
     """`lz4.block`, imported when first used (reading or writing blocks of records);
-    each name, once looked up, kept as an attribute of its own."""
+    each name, once looked up, kept as an attribute of its own. An LZ4 that is found
+    but does not import makes the cache Stale (the file answers)."""
 
     def __getattr__(self, name: str) -> Any:
-        import lz4.block
-
+        try:
+            import lz4.block
+        except ImportError as e:
+            raise Stale from e
         value = getattr(lz4.block, name)
         setattr(self, name, value)
         return value
 
 
 _LZ4 = _Lz4()
+#: What compresses the blocks of records: "lz4" where it is installed, else "deflate".
+#: A cache records it (`blocks` in `meta`); one made by the other is rebuilt.
+_CODECS: list[str] = []
+
+
+def _codec() -> str:
+    """The compression of blocks of records here: "lz4" if LZ4 is installed (looked up
+    once, without importing it: about a tenth of a millisecond), else "deflate"."""
+    if not _CODECS:
+        from importlib.util import find_spec
+
+        try:
+            found = find_spec("lz4") is not None
+        except (ImportError, ValueError):
+            found = False
+        _CODECS.append("lz4" if found else "deflate")
+    return _CODECS[0]
 
 
 #: How many blocks of records a walk over them keeps decompressed: more than there are
@@ -2022,6 +2053,9 @@ def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
         ends.append(end)
     head = struct.pack(f"<I{len(ends)}I", len(ends), *ends)
     data = head + _SEP.join(raws)
+    if _codec() == "deflate":
+        packer = _z.compressobj(_LEVEL, _z.DEFLATED, _WBITS, zdict=zdict)
+        return packer.compress(data) + packer.flush()
     packed: bytes = _LZ4.compress(
         data, mode="high_compression", compression=_LZ4_LEVEL, dict=zdict
     )  # with the inflated size at its head
@@ -2030,6 +2064,15 @@ def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
 
 def _inflated(body: bytes, zdict: bytes) -> bytes:
     """A block written by `_pack`, decompressed (Stale if it does not decompress)."""
+    if _codec() == "deflate":
+        try:
+            inflater = _z.decompressobj(_WBITS, zdict=zdict)
+            inflated: bytes = inflater.decompress(body)
+        except _INFLATE_ERRORS as e:
+            raise Stale from e
+        if not inflater.eof or inflater.unused_data:
+            raise Stale  # cut short, or more after its end
+        return inflated
     if len(body) < 4 or int.from_bytes(body[:4], "little") > _LZ4_RATIO * len(body):
         raise Stale
     try:

@@ -1062,9 +1062,14 @@ def test_objects_indented_together_are_each_its_element_of_the_array(
     ],
     ids=["empty", "no size", "a size no block inflates to", "garbage"],
 )
-def test_a_record_block_that_does_not_decompress_is_stale(body: bytes) -> None:
+@pytest.mark.parametrize("codec", ["lz4", "deflate"])
+def test_a_record_block_that_does_not_decompress_is_stale(
+    body: bytes, codec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A block of records that LZ4 cannot inflate, or whose head names a size it could
-    not inflate to (which is never tried), is Stale; a block `_pack` wrote is not."""
+    not inflate to (which is never tried), is Stale; a block `_pack` wrote is not. The
+    same with deflate, where LZ4 is not installed."""
+    monkeypatch.setattr(cache, "_CODECS", [codec])
     zdict = b"common words " * 10
     raws = [b"common words, one", b"and two"]
     assert [bytes(r) for r in cache._unpack(cache._pack(raws, zdict), zdict)] == raws
@@ -1072,3 +1077,76 @@ def test_a_record_block_that_does_not_decompress_is_stale(body: bytes) -> None:
         cache._block(body, zdict)
     with pytest.raises(cache.Stale):
         cache._inflated_to(body, zlib.crc32(body), zdict, 0)
+
+
+def test_without_lz4_blocks_are_deflate_and_a_cache_of_the_other_is_rebuilt(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where LZ4 is not installed, the blocks of records are deflated; the cache answers
+    the same, whole, in part and for a search. A cache made by the other is rebuilt
+    (its blocks would not inflate here), and answers the same."""
+    cold = loading.load_dataset(dataset)
+    monkeypatch.setattr(cache, "_CODECS", ["deflate"])
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", 600)  # many blocks, some read in part
+    cache.validate_dataset(dataset)
+    assert _meta(dataset)["blocks"] == "deflate"
+    assert _served(dataset, monkeypatch) == cold
+    assert _warm_search(dataset, "lupus") == [h.record.id for h in search(cold, "lupus")] != []
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        assert list(warm.rows("WHERE rowid % 3 = 1", (), sparse=True)) == [
+            r for i, r in enumerate(cold.records(), 1) if i % 3 == 1
+        ]
+    finally:
+        warm.close()
+    monkeypatch.setattr(cache, "_CODECS", ["lz4"])
+    assert cache.open_cache(dataset) is None  # made by deflate: not served here
+    assert cache.open_dataset(dataset) == cold  # parsed, and the cache rebuilt
+    assert _meta(dataset)["blocks"] == "lz4"
+    assert _served(dataset, monkeypatch) == cold
+
+
+def _meta(dataset: Path) -> dict[str, str]:
+    db = sqlite3.connect(_cpath(dataset))
+    try:
+        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        db.close()
+
+
+def _served(dataset: Path, monkeypatch: pytest.MonkeyPatch) -> object:
+    """The dataset as the cache gives it, with parsing forbidden (then allowed again)."""
+    with monkeypatch.context() as m:
+        _forbid_parsing(m, dataset)
+        return cache.open_dataset(dataset)
+
+
+@pytest.mark.parametrize("installed", [True, False])
+def test_the_codec_is_lz4_only_where_it_is_installed(
+    monkeypatch: pytest.MonkeyPatch, installed: bool
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> object:
+        return real(name, package) if installed or name != "lz4" else None
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(cache, "_CODECS", [])
+    assert cache._codec() == ("lz4" if installed else "deflate")
+    monkeypatch.setattr(importlib.util, "find_spec", None)  # looked up once, then kept
+    assert cache._codec() == ("lz4" if installed else "deflate")
+
+
+def test_a_deflated_block_cut_short_or_with_more_after_it_is_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cache, "_CODECS", ["deflate"])
+    zdict = b"common words " * 10
+    body = cache._pack([b"common words, one", b"and two"], zdict)
+    assert cache._inflated(body, zdict)
+    for bad in (body[:-2], body + b"x"):
+        with pytest.raises(cache.Stale):
+            cache._inflated(bad, zdict)
