@@ -28,11 +28,18 @@ ROOM = 1 << 30
 
 
 def available() -> bool:
-    """Whether work can be shared with a forked child here and now."""
+    """Whether work can be shared with a forked child here and now: on Linux, with no
+    other thread running, and with at least two processors this process may run on
+    (on one, a child only takes turns with its parent, and forking it is a cost)."""
     if sys.platform != "linux" or not hasattr(os, "fork"):
         return False
     threading = sys.modules.get("threading")
-    return threading is None or threading.active_count() == 1
+    if threading is not None and threading.active_count() != 1:
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except (AttributeError, OSError):
+        return False
 
 
 class Forked:

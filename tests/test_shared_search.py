@@ -379,6 +379,15 @@ def test_no_child_is_forked_while_another_thread_runs() -> None:
     assert forked.available() == (threading.active_count() == 1)
 
 
+@pytest.mark.parametrize("processors", [1, 2, 8])
+def test_no_child_is_forked_with_one_processor_to_run_on(
+    monkeypatch: pytest.MonkeyPatch, processors: int
+) -> None:
+    _alone()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(processors)))
+    assert forked.available() == (processors > 1 and threading.active_count() == 1)
+
+
 def test_a_real_search_with_thousands_of_candidates(tmp_path: Path) -> None:
     """Run as a user runs it: a process of its own, with enough candidates to share."""
     n = query.SHARED_AT + 100
