@@ -68,6 +68,22 @@ class Encoded(bytes):
     __slots__ = ()
 
 
+class Spread(tuple[bytes | memoryview, ...]):
+    """`Encoded` elements (bytes, or views of them) not yet joined: written as the one
+    `Encoded` that `joined` makes of them, which a writer to a file descriptor writes
+    without making it, each piece where it is (`os.writev`)."""
+
+    __slots__ = ()
+
+    def joined(self) -> Encoded:
+        return Encoded(b",\n".join(self))
+
+
+def plain(piece: bytes | memoryview | Spread) -> bytes | memoryview:
+    """A piece of text in bytes as one: a `Spread` joined."""
+    return piece.joined() if isinstance(piece, Spread) else piece
+
+
 def elements(items: Sequence[Any]) -> Elements:
     """The elements of `items` as `Elements` (at least one)."""
     return Elements(to_json(items)[2:-3])  # "[\n" and "\n]\n" cut off

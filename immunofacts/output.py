@@ -23,6 +23,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from .errors import ExitStatus, OutputError
+from .jsontext import Spread, plain
 
 
 class PipeClosed(Exception):
@@ -155,6 +156,49 @@ def _put(stream: Any, text: str | bytes | memoryview) -> None:
         data = data[n:]
 
 
+#: The most pieces one `os.writev` is given (Linux's IOV_MAX).
+_WRITEV_AT_ONCE = 1024
+
+
+def _put_spread(stream: Any, pieces: Spread) -> None:
+    """`_put` of `pieces` joined, written where they are (not joined first) when the
+    stream's bytes go to a file descriptor in UTF-8."""
+    buffer = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    fd = -1
+    if buffer is not None and encoding and _utf8(encoding) and hasattr(os, "writev"):
+        try:
+            fd = buffer.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file (a test's stream)
+            fd = -1
+    if fd < 0 or buffer is None:
+        _put(stream, plain(pieces))
+        return
+    buffer.flush()  # what went to the buffer first goes first
+    views: list[memoryview] = []
+    gap = memoryview(b",\n")
+    for piece in pieces:
+        if views:
+            views.append(gap)
+        views.append(memoryview(piece))
+    at = 0
+    while at < len(views):
+        try:
+            n = os.writev(fd, views[at : at + _WRITEV_AT_ONCE])
+        except BlockingIOError:  # a non-blocking descriptor that is full: wait a little
+            import time
+
+            time.sleep(0.01)
+            continue
+        while n and n >= len(views[at]):  # the pieces written whole
+            n -= len(views[at])
+            at += 1
+        if n:  # one written in part: the rest of it next
+            views[at] = views[at][n:]
+        while at < len(views) and not views[at]:
+            at += 1
+
+
 def silence_stdout() -> None:
     """Send whatever is left for stdout nowhere (the reader went away, or it failed).
 
@@ -204,7 +248,9 @@ def pieces_written() -> int:
     return _PIECES
 
 
-def write(text: str | Iterable[str | bytes | memoryview], stream: TextIO | None = None) -> None:
+def write(
+    text: str | Iterable[str | bytes | memoryview | Spread], stream: TextIO | None = None
+) -> None:
     """Write data (a string, or chunks as they are made: strings, or text already
     encoded as UTF-8) to stdout or `stream`, then flush.
 
@@ -221,13 +267,16 @@ def write(text: str | Iterable[str | bytes | memoryview], stream: TextIO | None 
     for chunk in [text] if isinstance(text, str) else text:
         if out is sys.stdout:
             _PIECES += 1
-        if not widened and isinstance(chunk, bytes | memoryview):
-            sent += len(chunk)
+        if not widened and isinstance(chunk, bytes | memoryview | Spread):
+            sent += sum(map(len, chunk)) if isinstance(chunk, Spread) else len(chunk)
             if sent >= WIDEN_AFTER:  # a large answer: not one of a few lines
                 widened = True
                 _widen_pipe(out)
         with _stream_errors(out):
-            _put(out, chunk)
+            if isinstance(chunk, Spread):
+                _put_spread(out, chunk)
+            else:
+                _put(out, chunk)
     with _stream_errors(out):
         out.flush()
         buffer = getattr(out, "buffer", None)
@@ -287,7 +336,7 @@ def pager_command() -> list[str] | None:
     return argv
 
 
-def write_paged(text: str | Iterable[str | bytes | memoryview], height: int) -> None:
+def write_paged(text: str | Iterable[str | bytes | memoryview | Spread], height: int) -> None:
     """Write to stdout, through the pager when the text is taller than `height` rows.
 
     Only as much text is read ahead as it takes to know; a pager that cannot
@@ -298,7 +347,7 @@ def write_paged(text: str | Iterable[str | bytes | memoryview], height: int) -> 
         write(text)
         return
     given = [text] if isinstance(text, str) else text
-    chunks = (c if isinstance(c, str) else str(c, "utf-8", "replace") for c in given)
+    chunks = (c if isinstance(c, str) else str(plain(c), "utf-8", "replace") for c in given)
     ahead: list[str] = []
     rows = 0
     for chunk in chunks:

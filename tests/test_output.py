@@ -139,6 +139,43 @@ def test_text_already_encoded_is_written_as_text_is(encoding: str, want: bytes |
     assert plain.getvalue() == "[é"
 
 
+def _spread() -> Any:
+    from immunofacts.jsontext import Spread
+
+    whole = bytes(range(256)) * 40
+    return Spread([b"[1]", memoryview(whole)[5:9000], "é".encode(), b"", whole, b"{}"] * 300)
+
+
+@pytest.mark.parametrize("most", [None, 1, 7, 4096])
+def test_pieces_spread_are_written_as_joined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, most: int | None
+) -> None:
+    """Pieces written where they are (to a file descriptor) give the bytes of the pieces
+    joined, after what was written before them, however little each write takes."""
+    spread = _spread()
+    if most is not None:
+        writev = os.writev
+        calls = []
+
+        def short(fd: int, views: list[Any]) -> int:  # writes at most `most` bytes
+            calls.append(len(views))
+            if len(calls) % 3 == 0:
+                raise BlockingIOError
+            return writev(fd, [b"".join(bytes(v) for v in views)[:most]])
+
+        monkeypatch.setattr(os, "writev", short)
+        monkeypatch.setattr(time, "sleep", lambda seconds: None)
+        spread = type(spread)(spread[:40])
+    with open(tmp_path / "out", "w", encoding="utf-8") as f:
+        output.write(["[", spread, "]\n"], f)
+    want = b"[" + spread.joined() + b"]\n"
+    assert (tmp_path / "out").read_bytes() == want
+    # and to a stream that is no file, or not in UTF-8: joined first
+    buf = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    output.write(["[", spread, "]\n"], buf)
+    assert buf.buffer.getvalue() == want
+
+
 def test_ascii_stderr_carries_any_error() -> None:
     env = {"PYTHONIOENCODING": "ascii"}
     proc = run(["show-claim", "claim-ünknown-é"], env=env)

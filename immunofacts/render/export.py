@@ -16,6 +16,7 @@ import msgspec
 
 from ..errors import UsageError
 from ..export.tables import Table
+from ..jsontext import plain
 from ..model import Case, Claim, Dataset, Entity, Source
 from .base import ExportFormat
 from .formats import csv_lines, json_elements, to_json
@@ -146,7 +147,7 @@ def dataset_json(
             yield f',\n  "{key}": []' if opening != ",\n" else "\n  ]"
             continue
         for piece in json_elements(map(msgspec.to_builtins, records), "  "):
-            yield opening + (piece if isinstance(piece, str) else str(piece, "utf-8"))
+            yield opening + (piece if isinstance(piece, str) else str(plain(piece), "utf-8"))
             opening = ""
         yield f',\n  "{key}": []' if opening else "\n  ]"
     yield "\n}\n"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..jsontext import Elements, Encoded
+from ..jsontext import Elements, Encoded, Spread, plain
 from ..jsontext import to_json as to_json  # where the commands have always found it
 from .base import (
     Cell,
@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def render(result: Result[Any], fmt: Format | None, env: Env) -> Iterator[str | bytes | memoryview]:
+def render(
+    result: Result[Any], fmt: Format | None, env: Env
+) -> Iterator[str | bytes | memoryview | Spread]:
     """The text of a result, in pieces to write as they come (a piece of JSON made
     before, in bytes: UTF-8).
 
@@ -85,7 +87,9 @@ def _chunks(items: Iterable[T]) -> Iterator[list[T]]:
         size = min(2 * size, JSON_CHUNK)
 
 
-def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str | bytes | memoryview]:
+def json_elements(
+    items: Iterable[Any], pad: str = ""
+) -> Iterator[str | bytes | memoryview | Spread]:
     """The elements of an indented JSON array, comma-separated, without its brackets,
     a chunk at a time: each line starts with two spaces and then `pad` (the indent of
     the array itself, for an array inside an object). An item that is `Elements`, text
@@ -98,7 +102,7 @@ def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str | bytes |
     size = 1
     chunk: list[Any] = []
     for item in items:
-        if isinstance(item, Encoded | memoryview):
+        if isinstance(item, Encoded | memoryview | Spread):
             if not pad:  # in bytes, as it is: not decoded to be encoded again
                 if chunk:
                     yield sep + _elements(chunk, pad)
@@ -108,7 +112,7 @@ def json_elements(items: Iterable[Any], pad: str = "") -> Iterator[str | bytes |
                 yield item
                 sep = ",\n"
                 continue
-            item = Elements(str(item, "utf-8"))
+            item = Elements(str(plain(item), "utf-8"))
         if isinstance(item, Elements):  # text already made: written as it is, at once
             if chunk:
                 yield sep + _elements(chunk, pad)
@@ -130,12 +134,12 @@ def _elements(chunk: list[Any], pad: str) -> str:
     return pad + body.replace("\n", "\n" + pad) if pad else body
 
 
-def json_array(items: Iterable[Any]) -> Iterator[str | bytes | memoryview]:
+def json_array(items: Iterable[Any]) -> Iterator[str | bytes | memoryview | Spread]:
     """An indented JSON array, a chunk of elements at a time: the same text as `to_json`
     of a list."""
     opening = "[\n"
     for piece in json_elements(items):
-        if isinstance(piece, bytes | memoryview):
+        if isinstance(piece, bytes | memoryview | Spread):
             if opening:
                 yield opening
         else:
@@ -145,9 +149,9 @@ def json_array(items: Iterable[Any]) -> Iterator[str | bytes | memoryview]:
     yield "[]\n" if opening else "\n]\n"
 
 
-def joined(pieces: Iterable[str | bytes | memoryview]) -> str:
+def joined(pieces: Iterable[str | bytes | memoryview | Spread]) -> str:
     """The text of pieces as `render` gives them, in one string."""
-    return "".join(p if isinstance(p, str) else str(p, "utf-8") for p in pieces)
+    return "".join(p if isinstance(p, str) else str(plain(p), "utf-8") for p in pieces)
 
 
 # --- CSV -----------------------------------------------------------------------------

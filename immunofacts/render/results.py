@@ -198,10 +198,10 @@ class SearchHits(Many[shapes.HitJSON], frozen=True):
         # at once stays small.
         from itertools import islice
 
-        from ..jsontext import Encoded
+        from ..jsontext import Spread
 
         for at in range(0, len(self.elements), ELEMENTS_AT_ONCE):
-            yield Encoded(b",\n".join(self.elements[at : at + ELEMENTS_AT_ONCE]))
+            yield Spread(self.elements[at : at + ELEMENTS_AT_ONCE])
         hits = iter(self.hits)
         while chunk := list(islice(hits, HITS_AT_ONCE)):
             yield shapes.hits_json(chunk)
