@@ -1141,12 +1141,22 @@ class CachedIndex:
 
         # Each run's start, 4 bytes, in a pipe: a read of 4 bytes takes one run, which
         # no other read then gets. All are written before the fork, and the pipe is
-        # closed for writing: a read finds its end once every run is taken.
+        # closed for writing: a read finds its end once every run is taken. At most
+        # `_RUNS` of them: 4 KB, what a pipe holds at the least (a user over the
+        # system's share of pipe memory gets pipes of one page); and written without
+        # waiting, so that a pipe that holds less all the same means no sharing.
+        heads = b"".join(k.to_bytes(4, "little") for k in starts)
         runs, writing = os.pipe()
         try:
-            os.write(writing, b"".join(k.to_bytes(4, "little") for k in starts))
+            os.set_blocking(writing, False)
+            written = os.write(writing, heads)
+        except OSError:
+            written = -1
         finally:
             os.close(writing)
+        if written != len(heads):
+            os.close(runs)
+            return [*work(enumerate(self.cache.found_at(places)))]
 
         def taking() -> Iterator[int]:
             while len(got := os.read(runs, 4)) == 4:
@@ -1252,8 +1262,11 @@ def _word_counts(rows: list[Any]) -> list[tuple[str, int]]:
 def _read_only(cpath: Path) -> sqlite3.Connection:
     """A read-only connection to the cache file `cpath`, named by a URI: in its path a
     `%`, `?` or `#` is escaped, as SQLite would read them as an escape, the start of the
-    query or of the fragment (a cache directory may have any of them in its name)."""
+    query or of the fragment (a cache directory may have any of them in its name); and
+    an absolute path follows an empty authority, so that one starting "//" is a path."""
     name = str(cpath).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    if name.startswith("/"):  # "file:" then "//" would start an authority: "file:///" does not
+        name = "//" + name
     return sqlite3.connect(f"file:{name}?mode=ro", uri=True)
 
 
@@ -1994,7 +2007,7 @@ _SPARSE_BATCH = 16
 #: How many candidates a search shared with a child (`CachedIndex.shared`) cuts into a
 #: run, at least; and into how many runs at most.
 _SHARED_RUN = 64
-_RUNS = 4096
+_RUNS = 1024
 
 
 def _blocks(

@@ -14,6 +14,7 @@ this process learns as no answer, and does that part of the work itself.
 from __future__ import annotations
 
 import os
+import signal
 import struct
 import sys
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from typing import Any
 _HEAD = struct.Struct("<Q")
 #: The most a child may answer: memory only reserved, used as it is written.
 ROOM = 1 << 30
+#: The signals that stop a command (`output.STOP_SIGNALS` less those a child ignores).
+_STOPS = frozenset({signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
 
 
 def available() -> bool:
@@ -61,18 +64,28 @@ class Forked:
             read, write = os.pipe()
         except OSError:
             return
+        # Stop signals are held back across the fork: a child must not run this
+        # process's handlers (they raise, and would unwind its stack, print and flush
+        # what this process has buffered) before it has made them its own (`_child`).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         try:
             pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(read)
             os.close(write)
             return
         if pid == 0:  # the child: never returns
-            _child(job, room, read, write)
+            _child(job, room, read, write, held)
         os.close(write)
         self.pid = pid
         self._room = room
         self._read = read
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)  # a signal held back runs now
+        except BaseException:
+            self.stop()  # not yet in a `with`: stopped and reaped here
+            raise
 
     def __enter__(self) -> Forked:
         return self
@@ -118,7 +131,6 @@ class Forked:
     def _reap(self, *, stop: bool) -> int | None:
         """The child reaped (killed first with `stop`) and the pipe closed; its exit
         status (None if reaped already)."""
-        import signal
 
         pid, self.pid = self.pid, None
         if pid is None:
@@ -131,16 +143,22 @@ class Forked:
 
 
 def _child(
-    job: Callable[[Callable[[bytes], None]], None], room: Any, read: int, write: int
+    job: Callable[[Callable[[bytes], None]], None],
+    room: Any,
+    read: int,
+    write: int,
+    held: set[Any],
 ) -> None:
     """The child's life: the job, its answer written, and out, whatever happens."""
     code = 1
     try:
         import signal
 
-        # A stop signal ends the child at once (this process stops and reaps it).
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        # A stop signal ends the child at once (this process stops and reaps it); those
+        # held back since the fork (see `Forked`) are let through only then.
+        for sig in _STOPS:
             signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(read)
         at = 0
 

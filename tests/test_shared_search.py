@@ -448,3 +448,72 @@ def test_hit_elements_joined_are_the_hits_json(indented: bool) -> None:
     assert len(elements) == 3
     assert b",\n".join(elements) == bytes(shapes.hits_json(hits))
     assert b"\\u2066" in elements[0] and b'"review": null' in elements[1]
+
+
+def test_runs_a_pipe_cannot_hold_mean_no_sharing_not_a_hang(
+    many: Path, monkeypatch: pytest.MonkeyPatch, forks: list[int]
+) -> None:
+    """The runs' starts go into a pipe before the fork; one that holds less of them (a
+    user over the system's share of pipe memory gets pipes of a page) is not waited
+    on: the search is done alone, the same bytes."""
+    import fcntl
+
+    monkeypatch.setattr(query, "SHARED_AT", 10**9)
+    alone = _search(many, "lupus")
+    monkeypatch.setattr(query, "SHARED_AT", 1)
+    monkeypatch.setattr(cache, "_SHARED_RUN", 1)
+    real = os.pipe
+
+    def small() -> tuple[int, int]:
+        r, w = real()
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+        return r, w
+
+    monkeypatch.setattr(os, "pipe", small)
+    monkeypatch.setattr(cache, "_RUNS", 10**6)  # 60 runs; the pipe holds them: shared
+    _alone()
+    assert _search(many, "lupus") == alone
+    assert len(forks) == 1
+    real_write = os.write
+
+    def short(fd: int, data: Any) -> int:  # a pipe that took only part of them
+        return real_write(fd, bytes(data)[:8]) if len(data) == 240 else real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", short)
+    assert _search(many, "lupus") == alone
+    assert len(forks) == 1  # not shared
+
+
+def test_runs_are_at_most_what_the_least_pipe_holds() -> None:
+    assert cache._RUNS * 4 <= 4096
+
+
+def test_a_stop_signal_at_the_fork_never_runs_this_process_handlers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop signal that reaches a child as it is forked is held back until the child
+    has made it stop the child (not this process's handler, which would unwind this
+    process's stack in the child, print and flush)."""
+    marker = tmp_path / "handled"
+    real = os.fork
+
+    def fork() -> int:
+        pid = real()
+        if pid == 0:
+            os.kill(os.getpid(), signal.SIGINT)
+        return pid
+
+    def handler(signum: int, frame: object) -> None:
+        marker.write_text(str(os.getpid()))
+
+    monkeypatch.setattr(os, "fork", fork)
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        with forked.Forked(_slow) as child:
+            pid = child.pid
+            assert child.answer(10) is None  # the child stopped by the signal
+        _reaped(pid)
+    finally:
+        signal.signal(signal.SIGINT, old)
+    assert not marker.exists()
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == set()  # nothing left held here
