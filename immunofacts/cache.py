@@ -1788,8 +1788,6 @@ _CLAIM_START = b'  {\n    "type": "claim",'
 _CLAIM_HEAD = len(_CLAIM_START)
 #: The line of a claim's tag, after the newline that starts it.
 _TAG_LINE = _CLAIM_START[3:]
-#: Where one claim ends and the next begins in the JSON of several (`_claim_texts`).
-_BETWEEN = b"\n  },\n  {\n"
 
 
 def _claim_texts(recs: Sequence[Claim | Case], encoder: msgspec.msgpack.Encoder) -> list[bytes]:
@@ -1831,19 +1829,14 @@ def _indented(raws: list[bytes], escape: Callable[[bytes], bytes] | None = None)
     and cut apart where one ends and the next begins: only there does a line of an
     element's text start with its braces (the lines within it are indented further,
     and a newline in JSON is only ever layout)."""
+    from .jsontext import objects_apart
+
     if not raws:
         return []
     text = msgspec.json.format(b"[" + b",".join(raws) + b"]", indent=2)[2:-2]  # "[\n" "\n]"
     if escape is not None:
         text = escape(text)
-    parts = text.split(_BETWEEN)
-    if len(parts) != len(raws):
-        raise AssertionError("claims indented apart from where each ends")
-    last = len(parts) - 1
-    return [
-        (b"" if i == 0 else b"  {\n") + part + (b"" if i == last else b"\n  }")
-        for i, part in enumerate(parts)
-    ]
+    return objects_apart(text, len(raws))
 
 
 #: ASCII that JSON output never escapes (`jsontext.escaped`): printable, tab, line feed.

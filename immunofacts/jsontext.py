@@ -84,6 +84,28 @@ def plain(piece: bytes | memoryview | Spread) -> bytes | memoryview:
     return piece.joined() if isinstance(piece, Spread) else piece
 
 
+#: Where one element ends and the next begins in an indented JSON array of objects.
+_BETWEEN = b"\n  },\n  {\n"
+
+
+def objects_apart(text: bytes, count: int) -> list[bytes]:
+    """The elements of an indented JSON array of `count` objects (its text between the
+    brackets, as `to_json` writes it), each as that text has it. It is cut where one
+    ends and the next begins: only there does a line start with an element's braces
+    (the lines within one are indented further, and a line break in JSON is only ever
+    layout)."""
+    if not count:
+        return []
+    parts = text.split(_BETWEEN)
+    if len(parts) != count:
+        raise AssertionError("objects indented apart from where each ends")
+    last = count - 1
+    return [
+        (b"" if i == 0 else b"  {\n") + part + (b"" if i == last else b"\n  }")
+        for i, part in enumerate(parts)
+    ]
+
+
 def elements(items: Sequence[Any]) -> Elements:
     """The elements of `items` as `Elements` (at least one)."""
     return Elements(to_json(items)[2:-3])  # "[\n" and "\n]\n" cut off

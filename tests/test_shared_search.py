@@ -446,7 +446,18 @@ def test_hit_elements_joined_are_the_hits_json(indented: bool) -> None:
         hits.append(query.Hit(rec, 1.0 / (i + 3), matches))  # type: ignore[arg-type]
     elements = shapes.hit_elements(hits)
     assert len(elements) == 3
-    assert b",\n".join(elements) == bytes(shapes.hits_json(hits))
+    # the reference: every hit indented together, the review as kept, escaped at once
+    from immunofacts.jsontext import escaped
+
+    found: list[Any] = [h.record for h in hits]
+    items = [
+        shapes._FoundHitJSON(r.id, "claim", r.kind, r.evidence, r.review_json,
+                             round(h.score, 3), r.statement, h.matches)
+        for r, h in zip(found, hits, strict=True)
+    ]  # fmt: skip
+    whole = msgspec.json.format(msgspec.json.encode(items), indent=2)[2:-2]
+    whole = escaped(whole.decode()).encode()
+    assert b",\n".join(elements) == whole == bytes(shapes.hits_json(hits))
     assert b"\\u2066" in elements[0] and b'"review": null' in elements[1]
 
 

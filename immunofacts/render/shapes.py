@@ -276,29 +276,15 @@ def hits_json(hits: Iterable[Hit]) -> Encoded:
     """`jsontext.elements` of the hits' `hit`, in UTF-8: the same text, with the review
     of a claim read as a `cache.FoundClaim` written as the cache keeps it instead of
     decoded and encoded again."""
-    from ..cache import FoundClaim
-    from ..jsontext import Encoded, escaped
+    from ..jsontext import Encoded
 
-    items: list[Any] = []
-    for h in hits:
-        rec: Any = h.record
-        if isinstance(rec, FoundClaim):
-            found = (rec.id, "claim", rec.kind, rec.evidence, rec.review_json)
-            items.append(_FoundHitJSON(*found, round(h.score, 3), rec.statement, h.matches))
-        else:
-            items.append(hit(h))
-    text = msgspec.json.format(msgspec.json.encode(items), indent=2)[2:-2]  # "[\n" "\n]"
-    if not text.isascii() or b"\x7f" in text:
-        text = escaped(text.decode()).encode()
-    return Encoded(text)
+    return Encoded(b",\n".join(hit_elements(list(hits))))
 
 
 #: Where `hit_elements` puts a claim's review first: a value no review is.
 _HOLE = msgspec.Raw(b"0")
 _NULL = memoryview(b"null")
 _AT_HOLE = b'\n    "review": 0,\n'
-#: What stands between two elements of an indented array (of objects).
-_BETWEEN = b"\n  },\n  {\n"
 
 
 def hit_elements(hits: Sequence[Hit]) -> list[bytes]:
@@ -306,7 +292,7 @@ def hit_elements(hits: Sequence[Hit]) -> list[bytes]:
     text. The review of a claim read as a `cache.FoundClaim` is kept indented as a
     claim's element has it, at the depth a hit's element has it too: it is put in as it
     is, and only the rest is indented here."""
-    from ..jsontext import escaped
+    from ..jsontext import escaped, objects_apart
 
     items: list[Any] = []
     reviews: list[memoryview | None] = []
@@ -326,16 +312,8 @@ def hit_elements(hits: Sequence[Hit]) -> list[bytes]:
         found = (rec.id, "claim", rec.kind, rec.evidence, review, round(h.score, 3))
         items.append(_FoundHitJSON(*found, rec.statement, h.matches))
     text = msgspec.json.format(_ENCODER.encode(items), indent=2)[2:-2]  # "[\n" "\n]"
-    # Cut apart where one ends and the next begins: only there does a line start with
-    # an element's braces (a line break in JSON is only ever layout).
-    if text.count(_BETWEEN) != len(items) - 1:
-        raise AssertionError("hits indented apart from where each ends")
     out = []
-    start = 0
-    for at, review_text in enumerate(reviews, 1):
-        end = text.find(_BETWEEN, start) + 4 if at < len(reviews) else len(text)  # "\n  }"
-        element = text[start:end]
-        start = end + 2  # ",\n"
+    for element, review_text in zip(objects_apart(text, len(items)), reviews, strict=True):
         if review_text is not None:  # the first such line is the field's: no line breaks before
             element = element.replace(_AT_HOLE, b'\n    "review": ' + review_text + b",\n", 1)
         if not element.isascii() or b"\x7f" in element:
