@@ -314,8 +314,8 @@ class Cache:
     ) -> Iterator[Claim | Case]:
         """Records in dataset order, those matching an SQL condition on `records`,
         decoded one at a time as they are read (a block of bodies at a time). With
-        `sparse` (few records of each block wanted, as a search's hits are), each block
-        is inflated only as far as the records read from it."""
+        `sparse` (few records of each block wanted, as a search's hits are), the blocks
+        are read only for the records wanted (see `_sparse_at`)."""
         claim, case = self._claim.decode, self._case.decode
         for is_case, raw in self._raws(where, args, sparse=sparse):
             if is_case:
@@ -362,9 +362,9 @@ class Cache:
     ) -> Iterator[tuple[int, _Raw]]:
         """Records by their places (is_case, block, position), as `_raws` gives them:
         their blocks read `_SPARSE_BATCH` at a time by one query each, in the order they
-        are first needed, each inflated only as far as the last record read from it;
-        with `ahead`, by two threads ahead of this one (zlib and ISA-L let go of
-        Python's lock as they inflate)."""
+        are first needed, each inflated once (see `_inflated_to`); with `ahead`, by two
+        threads ahead of this one (LZ4, zlib and ISA-L let go of Python's lock as they
+        inflate)."""
         if not places:
             return
         last: dict[int, int] = {}  # each block's last record read, in order of first need
@@ -955,9 +955,9 @@ def _inflate(row: tuple[int, int, int, bytes, int]) -> tuple[int, int, bytes]:
 def _ahead(
     work: Callable[[Any], T], items: Iterable[Any], depth: int = 4
 ) -> Generator[T, None, None]:
-    """`work` of each item, in order, done up to `depth` items ahead by two threads: zlib
-    and ISA-L let go of Python's lock as they inflate, so two blocks inflate at once,
-    while this thread writes the one before."""
+    """`work` of each item, in order, done up to `depth` items ahead by two threads: LZ4,
+    zlib and ISA-L let go of Python's lock as they compress and inflate, so two blocks
+    are worked on at once, while this thread goes on with the one before."""
     import queue
     import threading
 
@@ -2126,7 +2126,8 @@ def _inflated_to(
 ) -> tuple[memoryview, int, tuple[int, ...]]:
     """A block written by `_pack` that holds a record `last`, checked, as `_block` gives
     it (Stale if it is not such a block). Inflated whole: LZ4 inflates a block in a few
-    microseconds, less than deflate took to inflate part of one."""
+    microseconds, less than deflate took to inflate part of one (and a block without
+    LZ4 is deflated whole too, for one way of reading both)."""
     if not _intact(body, crc):
         raise Stale
     data, base, ends = _block(body, zdict)
