@@ -67,7 +67,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"24:{__version__}"
+CACHE_FORMAT = f"25:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -912,7 +912,8 @@ class TimelineBlocks:
         if top is None:
             return
         rows = itertools.chain((top,), rows)
-        for first, final, text in _ahead(_inflate, rows) if top[2] else map(_inflate, rows):
+        ahead = top[2] and _codec() == "deflate"  # LZ4 inflates quicker than a handover
+        for first, final, text in _ahead(_inflate, rows) if ahead else map(_inflate, rows):
             whole = (lo is None or first >= lo) and (hi is None or final <= hi)
             yield whole, text
 
@@ -946,10 +947,7 @@ def _inflate(row: tuple[int, int, int, bytes, int]) -> tuple[int, int, bytes]:
         if data[:3] != b"  {" or data[-1:] != b"}":  # elements of an array of objects
             raise Stale
         return first, final, data
-    try:
-        return first, final, _z.decompress(data)
-    except _INFLATE_ERRORS as e:
-        raise Stale from e
+    return first, final, _unsqueezed(data)
 
 
 def _ahead(
@@ -1706,7 +1704,7 @@ def _fill(
             "entity_counts": encoder.encode(query.entity_counts(ds)),
         }
         events = query.timeline_events(ds)
-        timeline = _timeline_rows(events, packed=count < PACKED_TIMELINE_BELOW, room=room)
+        timeline = _timeline_rows(events, packed=_timeline_packed(count), room=room)
         sql = "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)"
         write(partial(db.executemany, sql, timeline))
         del timeline
@@ -1874,12 +1872,10 @@ def _stats_rows(
 
 #: How many timeline events are kept together, as one block.
 TIMELINE_BLOCK = 512
-#: The timeline's blocks of a dataset of fewer records than this are compressed; those of
-#: a larger one are kept as they are, the text `timeline --format json` writes: inflating
-#: them would be most of its work (about 20 ms for the 11 MB of 100,000 synthetic claims),
-#: and they cost little room next to the records (at 100,000 synthetic claims the cache
-#: is 1.09x the YAML instead of 0.86x; at 10,000, where it would be 1.11x instead of
-#: 0.88x, they are still compressed, and take 2 ms to inflate).
+#: Without LZ4, the timeline's blocks of a dataset of fewer records than this are
+#: deflated; those of a larger one are kept as they are, the text `timeline --format json`
+#: writes: inflating them would be most of its work (about 20 ms for the 11 MB of 100,000
+#: synthetic claims). With LZ4 they are always compressed (see `_timeline_packed`).
 PACKED_TIMELINE_BELOW = 20_000
 #: At most this share of the dataset file's size is taken by a timeline kept
 #: uncompressed; a larger one is compressed all the same, so that the cache stays small
@@ -1887,6 +1883,40 @@ PACKED_TIMELINE_BELOW = 20_000
 #: timeline's text is 0.31x the YAML of synthetic claims and 0.13x of claims grown from
 #: the shipped ones.
 RAW_TIMELINE_SHARE = 0.35
+
+
+def _timeline_packed(count: int) -> bool:
+    """Whether the timeline's blocks of a dataset of `count` records are compressed:
+    always with LZ4, which inflates them as fast as SQLite reads them (read, checked and
+    inflated, the 40 MB they make of the 115 MB timeline of a million synthetic claims
+    take 45 ms, as the 115 MB do as they are); with deflate, below
+    PACKED_TIMELINE_BELOW records."""
+    return _codec() == "lz4" or count < PACKED_TIMELINE_BELOW
+
+
+def _squeezed(data: bytes) -> bytes:
+    """A block of the timeline compressed: LZ4 (its quick mode, with the inflated size
+    at its head) where it is installed, else zlib at its quickest level."""
+    if _codec() == "deflate":
+        return _z.compress(data, 1)
+    packed: bytes = _LZ4.compress(data)
+    return packed
+
+
+def _unsqueezed(data: bytes) -> bytes:
+    """A block written by `_squeezed`, inflated (Stale if it does not inflate)."""
+    if _codec() == "deflate":
+        try:
+            return _z.decompress(data)
+        except _INFLATE_ERRORS as e:
+            raise Stale from e
+    if len(data) < 4 or int.from_bytes(data[:4], "little") > _LZ4_RATIO * len(data):
+        raise Stale
+    try:
+        inflated: bytes = _LZ4.decompress(data)
+    except (_LZ4.LZ4BlockError, ValueError) as e:
+        raise Stale from e
+    return inflated
 
 
 def _day(date: tuple[int, int, int]) -> int:
@@ -1920,7 +1950,7 @@ def _timeline_rows(
     out = []
     for n, first, last, final, data in rows:
         if packed:
-            data = _z.compress(data, 1)
+            data = _squeezed(data)
         out.append((n, first, last, final, int(packed), data, _z.crc32(data)))
     return out
 
@@ -1936,14 +1966,11 @@ _BLOCK_BYTES = 16384
 #: JSON array (see `_pack`), and its length.
 _SEP = b",\n"
 _GAP = len(_SEP)
-#: Blocks are compressed with LZ4's high-compression mode, with a preset dictionary
-#: (records' field names and common words recur in every block), at its quickest level:
-#: as small as deflate's quickest (the cache of 100k synthetic claims is the same size),
-#: and inflated more than twice as fast (5 ms instead of 12 for the 9 MB of one kind's
-#: claims), which is most of the work of writing them. Its slower levels save little
-#: (a twentieth of the blocks at level 3) for a slower first load; its fast mode makes
-#: blocks a third larger.
-_LZ4_LEVEL = 1
+#: Blocks are compressed with LZ4's quick mode, with a preset dictionary (records' field
+#: names and common words recur in every block). Its high-compression mode, even at its
+#: quickest level, makes blocks a fifth smaller but takes four times as long (0.67 s
+#: against 0.17 s for the 61 MB of 100,000 synthetic claims, most of a first load's work
+#: after the parse), and its blocks inflate no faster (75 ms against 63 for those 61 MB).
 #: At most how many times its size a block of LZ4 inflates to (each byte of a match's
 #: length stands for at most 255 bytes): a larger size at its head is damage, not an
 #: allocation to try.
@@ -2062,9 +2089,7 @@ def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
     if _codec() == "deflate":
         packer = _z.compressobj(_LEVEL, _z.DEFLATED, _WBITS, zdict=zdict)
         return packer.compress(data) + packer.flush()
-    packed: bytes = _LZ4.compress(
-        data, mode="high_compression", compression=_LZ4_LEVEL, dict=zdict
-    )  # with the inflated size at its head
+    packed: bytes = _LZ4.compress(data, dict=zdict)  # with the inflated size at its head
     return packed
 
 

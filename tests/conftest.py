@@ -30,6 +30,20 @@ VIEW_COMMANDS: list[list[str]] = [
 ]
 
 
+#: How a cache may keep the timeline's blocks (see `timeline_kept`).
+TIMELINE_KEEPING = ["lz4", "deflate", "raw"]
+
+
+def timeline_kept(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Caches built from now on keep the timeline's blocks compressed with LZ4 (where
+    it is installed, always), with deflate (without it, a dataset of fewer records than
+    PACKED_TIMELINE_BELOW), or as they are (without it, a larger dataset)."""
+    from immunofacts import cache
+
+    monkeypatch.setattr(cache, "_CODECS", ["lz4" if how == "lz4" else "deflate"])
+    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 0 if how == "raw" else 10**9)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

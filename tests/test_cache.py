@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TIMELINE_KEEPING, timeline_kept
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -400,18 +401,18 @@ def test_warm_search_finds_words_after_symbols_and_dotless_i(tmp_path: Path) -> 
     ("since", "until"),
     [(None, None), ("2020-06", None), (None, "2020-03"), ("2020", "2020-06-15"), ("2030", None)],
 )
-@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("kept", TIMELINE_KEEPING)
 def test_timeline_read_in_blocks_is_the_timeline(
     dataset: Path,
     monkeypatch: pytest.MonkeyPatch,
     since: str | None,
     until: str | None,
-    packed: bool,
+    kept: str,
 ) -> None:
     from immunofacts import query
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", 3)
-    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
+    timeline_kept(monkeypatch, kept)
     ds = cache.validate_dataset(dataset)
     warm = cache.open_cache(dataset)
     assert warm is not None
@@ -420,7 +421,7 @@ def test_timeline_read_in_blocks_is_the_timeline(
         assert list(warm.timeline(since=since, until=until)) == want
         blocks = warm.db.execute("SELECT count(*), sum(packed) FROM timeline").fetchone()
         assert blocks[0] == -(-len(query.timeline_events(ds)) // 3)
-        assert blocks[1] == (blocks[0] if packed else 0)
+        assert blocks[1] == (0 if kept == "raw" else blocks[0])
     finally:
         warm.close()
 
@@ -437,14 +438,14 @@ def test_timeline_read_in_blocks_is_the_timeline(
     ],
 )
 @pytest.mark.parametrize("size", [1, 2, 3, 512])
-@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("kept", TIMELINE_KEEPING)
 def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
     dataset: Path,
     monkeypatch: pytest.MonkeyPatch,
     since: str | None,
     until: str | None,
     size: int,
-    packed: bool,
+    kept: str,
 ) -> None:
     """A block wholly within the range is written as its stored text (compressed, or as
     it is), the blocks at the range's edges event by event: byte for byte the JSON of the
@@ -454,7 +455,7 @@ def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
     from immunofacts.render.formats import joined, json_array, to_json
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", size)
-    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
+    timeline_kept(monkeypatch, kept)
     ds = cache.validate_dataset(dataset)
     warm = cache.open_cache(dataset)
     assert warm is not None
@@ -475,16 +476,16 @@ def test_timeline_blocks_written_as_they_are_are_the_json_of_the_timeline(
         warm.close()
 
 
-@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("kept", TIMELINE_KEEPING)
 @pytest.mark.parametrize("crc", ["kept", "made to agree"])
 def test_damaged_timeline_block_is_answered_from_the_file(
-    dataset: Path, monkeypatch: pytest.MonkeyPatch, packed: bool, crc: str
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, kept: str, crc: str
 ) -> None:
     import zlib
 
     from immunofacts import query
 
-    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
+    timeline_kept(monkeypatch, kept)
     ds = cache.validate_dataset(dataset)
     db = sqlite3.connect(_cpath(dataset))
     (data,) = db.execute("SELECT data FROM timeline ORDER BY n LIMIT 1").fetchone()
@@ -994,13 +995,13 @@ def test_a_load_where_no_thread_can_start_hashes_the_file_itself(
 def test_a_timeline_kept_uncompressed_takes_no_more_than_its_share_of_the_file(
     dataset: Path, monkeypatch: pytest.MonkeyPatch, share: float
 ) -> None:
-    """A large dataset's timeline is kept as the text it writes unless that text would
-    take more than `RAW_TIMELINE_SHARE` of the dataset file's size: then it is compressed
-    as a small dataset's is, and reads the same."""
+    """Without LZ4, a large dataset's timeline is kept as the text it writes unless
+    that text would take more than `RAW_TIMELINE_SHARE` of the dataset file's size: then
+    it is compressed as a small dataset's is, and reads the same."""
     from immunofacts import query
     from immunofacts.jsontext import elements
 
-    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 0)  # as a large dataset's
+    timeline_kept(monkeypatch, "raw")  # as a large dataset's without LZ4
     monkeypatch.setattr(cache, "RAW_TIMELINE_SHARE", share)
     ds = cache.validate_dataset(dataset)
     warm = cache.open_cache(dataset)
@@ -1156,3 +1157,27 @@ def test_a_deflated_block_cut_short_or_with_more_after_it_is_stale(
         assert cache._inflated(body + b"x", zdict) == whole
     except cache.Stale:
         pass
+
+
+def test_with_lz4_the_timeline_is_compressed_at_any_size(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With LZ4, a large dataset's timeline is compressed too (LZ4 inflates it about as
+    fast as SQLite reads it), and reads the same, whole and in part."""
+    from immunofacts import query
+
+    monkeypatch.setattr(cache, "_CODECS", ["lz4"])
+    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 0)  # as a large dataset's
+    monkeypatch.setattr(cache, "TIMELINE_BLOCK", 3)
+    ds = cache.validate_dataset(dataset)
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        count, packed = warm.db.execute("SELECT count(*), sum(packed) FROM timeline").fetchone()
+        assert count > 1 and packed == count
+        (data,) = warm.db.execute("SELECT data FROM timeline ORDER BY n LIMIT 1").fetchone()
+        assert not data.startswith(b"  {")  # not the text as it is written
+        assert list(warm.timeline()) == query.timeline(ds)
+        assert list(warm.timeline(since="2020-06")) == query.timeline(ds, since="2020-06")
+    finally:
+        warm.close()

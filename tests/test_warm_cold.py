@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TIMELINE_KEEPING, timeline_kept
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -164,9 +165,9 @@ def test_every_query_command_answers_warm_as_cold(
 
 
 @pytest.mark.parametrize("fmt", ["json", "csv", "plain", "markdown"])
-@pytest.mark.parametrize("packed", [True, False])
+@pytest.mark.parametrize("kept", TIMELINE_KEEPING)
 def test_streamed_lists_answer_warm_as_cold_in_every_format(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, packed: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, kept: str
 ) -> None:
     """The lists written as they are read, from a cache in small blocks (the timeline's
     compressed or not), on the shipped data."""
@@ -175,7 +176,7 @@ def test_streamed_lists_answer_warm_as_cold_in_every_format(
     from immunofacts import cache
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", 4)
-    monkeypatch.setattr(cache, "PACKED_TIMELINE_BELOW", 10**9 if packed else 0)
+    timeline_kept(monkeypatch, kept)
     monkeypatch.setattr(cache, "_BLOCK_BYTES", 3000)  # one or two records a block, some alone
     root = Path(__file__).resolve().parent.parent / "data"
     for name in ("immunofacts.yaml", "article.txt"):
