@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from . import __version__
-from .jsontext import Encoded, elements
+from .jsontext import Encoded, Spread, elements
 from .model import Case, Claim, Dataset, Entity, Figure, Source
 from .tokens import WordStats
 
@@ -845,7 +845,7 @@ class ClaimRows:
 
     def _pieces(self, *, untagged: bool = False) -> Iterator[Any]:
         """The claims indented, a few hundred KB at a time: `Encoded` if `untagged`, else
-        a memoryview of the text (written as it is, not copied into `Encoded`)."""
+        a `Spread` of the blocks' texts (written where they lie, not copied together)."""
         parts: list[Any] = []
         size = 0
         for run in self._runs:
@@ -853,10 +853,10 @@ class ClaimRows:
             parts.append(text)
             size += len(text)
             if size >= _JSON_BYTES:
-                yield _nested(parts) if untagged else memoryview(_SEP.join(parts))
+                yield _nested(parts) if untagged else Spread(parts)
                 parts, size = [], 0
         if parts:
-            yield _nested(parts) if untagged else memoryview(_SEP.join(parts))
+            yield _nested(parts) if untagged else Spread(parts)
 
 
 def _nested(parts: list[Any]) -> Encoded:
