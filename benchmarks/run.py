@@ -665,8 +665,7 @@ def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[R
     )
     big = n >= FIRST_LOAD_TARGET_N
     huge = size > HUGE_BYTES
-    # A parse of a file this large takes minutes: one run of each side.
-    load_runs = 1 if huge else runs
+    load_runs = runs
     rows: list[Row] = []
     prefix = f"{label} N={n}"
 
@@ -684,7 +683,8 @@ def size_rows(bench: Bench, n: int, data: Path, runs: int, label: str) -> list[R
             if commands:  # no first-load figure: one untimed run, for the warm cache
                 bench.run(validate())
         elif huge:
-            # validate and yaml-rs interleaved; PyYAML's parse once per file, remembered.
+            # validate and yaml-rs interleaved, as for any file; PyYAML's parse, which
+            # takes minutes, once per file and remembered.
             y_s: list[Sample] = []
             for _ in range(load_runs):
                 v_s.append(bench.run(validate()))
@@ -783,7 +783,7 @@ def header(sizes: dict[str, list[int]], runs: int, bench: Bench) -> dict[str, st
         "python": bench.pyver,  # the version only: a path would name this machine
         "PyYAML": bench.pyyaml,
         "sizes": "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in sizes.items() if v),
-        "runs": f"{runs} (at most {BIG_RUNS} from N={BIG_N} on; first load 1 over "
+        "runs": f"{runs} (at most {BIG_RUNS} from N={BIG_N} on; PyYAML's parse once over "
         f"{HUGE_BYTES // 1_000_000} MB)",
     }
 
@@ -915,8 +915,9 @@ def find_immunofacts() -> str:
     return found
 
 
-#: Files larger than this get one first-load run, and PyYAML's parse of them is timed once
-#: and remembered (a PyYAML parse of one takes minutes).
+#: PyYAML's parse of a file larger than this is timed once and remembered (a PyYAML parse
+#: of one takes minutes); its first loads and bare yaml-rs parses are interleaved as any
+#: file's (a first load's time varies by a tenth and more from one run to the next).
 HUGE_BYTES = 20_000_000
 #: The first-load targets are for datasets of this size and up.
 FIRST_LOAD_TARGET_N = 100_000
@@ -974,7 +975,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             given = args.given.get((shipped, n))
             if given is not None:
                 size = given.stat().st_size
-            bench.progress.plan(load_cost(size, 1 if size > HUGE_BYTES else runs))
+            bench.progress.plan(load_cost(size, runs))
             bench.progress.plan(commands_cost(size, runs))
             if given is None:
                 bench.progress.plan(GENERATE_S_PER_CLAIM * n)
