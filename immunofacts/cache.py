@@ -67,7 +67,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"25:{__version__}"
+CACHE_FORMAT = f"26:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -684,7 +684,7 @@ class Cache:
         """`query.timeline`, from the events sorted when the cache was built, read a block
         at a time: only the blocks whose dates can fall within [since, until]. As with
         `claims`, the first block is read now."""
-        return TimelineBlocks(self.db, since, until)
+        return TimelineBlocks(self.db, since, until, self.meta.get("timeline_blocks"))
 
     def entity_counts(self) -> Any:
         """`query.entity_counts`, computed when the cache was built."""
@@ -830,7 +830,7 @@ class ClaimRows:
         claims = map(self._claim, itertools.chain.from_iterable(r.raws() for r in self._runs))
         return _streamed(next(claims, None), claims)
 
-    def json_items(self) -> Iterator[Encoded | memoryview]:
+    def json_items(self) -> Iterator[Spread]:
         """The claims' text as `json_elements` takes it, a few hundred KB of it at a
         time (read when first asked for)."""
         items = self._pieces()
@@ -843,7 +843,7 @@ class ClaimRows:
         items = self._pieces(untagged=True)
         return _streamed(next(items, None), items)
 
-    def _pieces(self, *, untagged: bool = False) -> Iterator[Any]:
+    def _pieces(self, *, untagged: bool = False) -> Iterator[Any]:  # Encoded | Spread
         """The claims indented, a few hundred KB at a time: `Encoded` if `untagged`, else
         a `Spread` of the blocks' texts (written where they lie, not copied together)."""
         parts: list[Any] = []
@@ -881,39 +881,62 @@ class TimelineBlocks:
     way; the first block is read when it is made, so that a damaged cache is found
     before anything is written."""
 
-    def __init__(self, db: sqlite3.Connection, since: str | None, until: str | None) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, since: str | None, until: str | None, count: str | None
+    ) -> None:
         from .query import date_bounds
 
-        where: list[str] = []
-        args: list[int] = []
         self.since, self.until = since, until
-        self.lo: int | None = None
-        self.hi: int | None = None
-        if since:
-            self.lo = _day(date_bounds(since)[0])
-            where.append("last >= ?")
-            args.append(self.lo)
-        if until:
-            self.hi = _day(date_bounds(until)[1])
-            where.append("first <= ?")
-            args.append(self.hi)
-        sql = "SELECT first, final, packed, data, crc FROM timeline"
-        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY n"
-        rows = db.execute(sql, args)
-        self._blocks = self._read(rows)
+        self.lo = _day(date_bounds(since)[0]) if since else None
+        self.hi = _day(date_bounds(until)[1]) if until else None
+        # Which blocks can hold events in the range is found here, not by SQL: a
+        # condition on a damaged cell (NULL, text) would leave its block out without a
+        # word. Every block's bounds are read (a few thousand numbers at a million
+        # claims) and checked: as many as were written, numbered without a gap.
+        bounds = db.execute("SELECT n, first, last FROM timeline ORDER BY n").fetchall()
+        if str(len(bounds)) != count or any(
+            not _numbers(b) or b[0] != n for n, b in enumerate(bounds)
+        ):
+            raise Stale
+        # The blocks are in order of their first event's first day, so those that can
+        # hold an event in the range are one run of them (see `_timeline_rows`).
+        wanted = [
+            n
+            for n, first, last in bounds
+            if (self.lo is None or last >= self.lo) and (self.hi is None or first <= self.hi)
+        ]
+        self._blocks: Iterator[tuple[bool, bytes]] = iter(())
+        if wanted:
+            sql = "SELECT n, first, final, packed, data, crc FROM timeline"
+            sql += " WHERE n BETWEEN ? AND ? ORDER BY n"
+            rows = db.execute(sql, (wanted[0], wanted[-1]))
+            self._blocks = self._read(rows, wanted[0], wanted[-1])
         first = next(self._blocks, None)
         self._blocks = itertools.chain((first,) if first else (), self._blocks)
 
-    def _read(self, rows: Iterator[Any]) -> Iterator[tuple[bool, bytes]]:
-        """Each block: whether it lies wholly within the range, and its text (inflated
-        ahead by other threads if the blocks are compressed)."""
+    def _read(self, rows: Iterator[Any], start: int, end: int) -> Iterator[tuple[bool, bytes]]:
+        """Each block from number `start` to `end`: whether it lies wholly within the
+        range, and its text (inflated ahead by other threads if the blocks are deflated:
+        LZ4 inflates one in less time than it takes to hand it over)."""
         lo, hi = self.lo, self.hi
-        top = next(rows, None)
+
+        def numbered(rows: Iterator[Any]) -> Iterator[tuple[Any, ...]]:
+            at = start
+            for n, *row in rows:
+                if n != at:
+                    raise Stale
+                at += 1
+                yield tuple(row)
+            if at != end + 1:
+                raise Stale
+
+        blocks = numbered(rows)
+        top = next(blocks, None)
         if top is None:
-            return
-        rows = itertools.chain((top,), rows)
-        ahead = top[2] and _codec() == "deflate"  # LZ4 inflates quicker than a handover
-        for first, final, text in _ahead(_inflate, rows) if ahead else map(_inflate, rows):
+            raise Stale
+        blocks = itertools.chain((top,), blocks)
+        ahead = top[2] and _codec() == "deflate"
+        for first, final, text in _ahead(_inflate, blocks) if ahead else map(_inflate, blocks):
             whole = (lo is None or first >= lo) and (hi is None or final <= hi)
             yield whole, text
 
@@ -943,11 +966,10 @@ def _inflate(row: tuple[int, int, int, bytes, int]) -> tuple[int, int, bytes]:
     first, final, packed, data, crc = row
     if not _intact(data, crc) or not _numbers((first, final, packed)):
         raise Stale
-    if not packed:
-        if data[:3] != b"  {" or data[-1:] != b"}":  # elements of an array of objects
-            raise Stale
-        return first, final, data
-    return first, final, _unsqueezed(data)
+    text = _unsqueezed(data) if packed else data
+    if text[:3] != b"  {" or text[-1:] != b"}":  # elements of an array of objects
+        raise Stale
+    return first, final, text
 
 
 def _ahead(
@@ -1707,6 +1729,8 @@ def _fill(
         timeline = _timeline_rows(events, packed=_timeline_packed(count), room=room)
         sql = "INSERT INTO timeline VALUES (?, ?, ?, ?, ?, ?, ?)"
         write(partial(db.executemany, sql, timeline))
+        blocks = str(len(timeline))
+        write(partial(db.execute, "INSERT INTO meta VALUES ('timeline_blocks', ?)", (blocks,)))
         del timeline
         blobs = {k: _z.compress(v, 1) for k, v in blobs.items()}
         blobs["zdict"] = _z.compress(zdict)
@@ -1984,7 +2008,8 @@ _LEVEL = 1
 
 
 class _Lz4:
-    """`lz4.block`, imported when first used (reading or writing blocks of records);
+    """`lz4.block`, imported when first used (reading or writing blocks of records or
+    of the timeline);
     each name, once looked up, kept as an attribute of its own. An LZ4 that is found
     but does not import makes the cache Stale (the file answers)."""
 

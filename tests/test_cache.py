@@ -1181,3 +1181,79 @@ def test_with_lz4_the_timeline_is_compressed_at_any_size(
         assert list(warm.timeline(since="2020-06")) == query.timeline(ds, since="2020-06")
     finally:
         warm.close()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "UPDATE timeline SET first = NULL WHERE n = 0",
+        "UPDATE timeline SET last = 'x' WHERE n = 1",
+        "DELETE FROM timeline WHERE n = 1",
+        "UPDATE timeline SET n = n + 100 WHERE n = 2",
+        "INSERT INTO timeline SELECT n + 1000, first, last, final, packed, data, crc"
+        " FROM timeline WHERE n = 0",
+    ],
+    ids=["null first", "text last", "row gone", "row renumbered", "row added"],
+)
+@pytest.mark.parametrize(("since", "until"), [(None, None), (None, "2020-12"), ("2020-06", None)])
+def test_a_damaged_timeline_row_is_never_left_out(
+    dataset: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: str,
+    since: str | None,
+    until: str | None,
+) -> None:
+    """Which blocks a range reads is not left to a condition in SQL, which would pass
+    over a block whose bounds are damaged: a timeline with a block's bounds damaged, or
+    a block missing or added, is answered from the file, whatever the range."""
+    from immunofacts import query
+
+    monkeypatch.setattr(cache, "TIMELINE_BLOCK", 3)
+    ds = cache.validate_dataset(dataset)
+    db = sqlite3.connect(_cpath(dataset))
+    db.execute(damage)
+    db.commit()
+    db.close()
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        with pytest.raises(cache.Stale):
+            warm.timeline(since=since, until=until)
+    finally:
+        warm.close()
+    got = cache.answer(
+        dataset,
+        None,
+        None,
+        lambda c: list(c.timeline(since=since, until=until)),
+        lambda d: query.timeline(d, since=since, until=until),
+    )
+    assert got == query.timeline(ds, since=since, until=until) != []
+
+
+@pytest.mark.parametrize("kept", TIMELINE_KEEPING)
+def test_a_timeline_block_must_inflate_to_elements_of_an_array(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, kept: str
+) -> None:
+    """A timeline block whose checksum agrees but whose text, inflated, does not end as
+    the elements of an array of objects do (its last byte changed: with LZ4, the last
+    byte of a block is the last of its text) is Stale, however it is kept."""
+    timeline_kept(monkeypatch, kept)
+    cache.validate_dataset(dataset)
+    db = sqlite3.connect(_cpath(dataset))
+    (data,) = db.execute("SELECT data FROM timeline ORDER BY n LIMIT 1").fetchone()
+    if kept == "deflate":  # its own check would find a changed byte: made anew
+        text = zlib.decompress(data)
+        bad = zlib.compress(text[:-1] + b"]", 1)
+    else:
+        bad = data[:-1] + b"]"
+    db.execute("UPDATE timeline SET data = ?, crc = ? WHERE n = 0", (bad, zlib.crc32(bad)))
+    db.commit()
+    db.close()
+    warm = cache.open_cache(dataset)
+    assert warm is not None
+    try:
+        with pytest.raises(cache.Stale):
+            warm.timeline()
+    finally:
+        warm.close()
