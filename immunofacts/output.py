@@ -122,6 +122,15 @@ def _marked(encoding: str) -> bool:
         return False
 
 
+#: The error handlers of a stream that deal with every character its encoding cannot
+#: carry (as the user asked, as with PYTHONIOENCODING=ascii:ignore); with any other
+#: ("strict", or "surrogateescape", which only writes back the bytes that a decoding
+#: could not read, and is what stdout has in the C locale), such a character becomes "?".
+_REPLACING = frozenset(
+    {"replace", "backslashreplace", "xmlcharrefreplace", "namereplace", "ignore"}
+)
+
+
 def _put(stream: Any, text: str | bytes | memoryview) -> None:
     """Write all of `text` (or of text already encoded as UTF-8), through the byte
     layer when there is one.
@@ -141,11 +150,13 @@ def _put(stream: Any, text: str | bytes | memoryview) -> None:
         assert isinstance(text, str)
         stream.write(text)
         return
-    errors = getattr(stream, "errors", None) or "strict"
+    errors = getattr(stream, "errors", None)
+    if errors not in _REPLACING:  # "strict", or "surrogateescape" (a C locale's stdout)
+        errors = "replace"
     if isinstance(text, bytes | memoryview):
         data = memoryview(text)
     else:
-        data = memoryview(text.encode(encoding, "replace" if errors == "strict" else errors))
+        data = memoryview(text.encode(encoding, errors))
     while data:
         n = buffer.write(data)
         if n is None:  # a non-blocking descriptor that is full: wait a little

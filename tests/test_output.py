@@ -468,6 +468,58 @@ def test_text_encoded_before_is_written_as_text_whatever_its_type(encoding: str)
     assert raw.getvalue() == want.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("errors", "want"),
+    [
+        ("strict", b"caf? ??"),
+        ("surrogateescape", b"caf? ??"),
+        ("ignore", b"caf "),
+        ("backslashreplace", b"caf\\xe9 \\u7ec6\\u80de"),
+    ],
+)
+def test_what_the_stream_cannot_carry_becomes_what_its_handler_says_or_a_question_mark(
+    errors: str, want: bytes
+) -> None:
+    """A character that the stream's encoding cannot carry is written as the stream's
+    error handler writes it, when that handler writes something for any character; with
+    "strict" or "surrogateescape" (stdout in the C locale), which would raise, as "?"."""
+    text = "caf\u00e9 \u7ec6\u80de"
+    for piece in (text, text.encode(), memoryview(text.encode())):
+        raw = io.BytesIO()
+        stream = io.TextIOWrapper(raw, encoding="ascii", errors=errors)
+        output.write([piece], stream)
+        assert raw.getvalue() == want
+
+
+def test_a_c_locale_stdout_gets_the_answer_with_question_marks_not_an_error(
+    tmp_path: Path,
+) -> None:
+    """In the C locale (no UTF-8 coercion), stdout is ASCII with "surrogateescape": a
+    claim's non-ASCII text comes out with "?" for each such character, cold and warm."""
+    env = {
+        **os.environ,
+        "LC_ALL": "C",
+        "LANG": "C",
+        "PYTHONCOERCECLOCALE": "0",
+        "PYTHONUTF8": "0",
+        "XDG_CACHE_HOME": str(tmp_path),
+    }
+    env.pop("PYTHONIOENCODING", None)
+    args = [sys.executable, "-m", "immunofacts", "list-claims", "--format", "json"]
+    answers = []
+    for _ in range(2):  # building the cache, then answered from it
+        done = subprocess.run(args, env=env, capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.isascii() and b"?" in done.stdout
+        answers.append(done.stdout)
+    assert answers[0] == answers[1]
+    utf8 = subprocess.run(
+        args, env={**env, "PYTHONIOENCODING": "utf-8"}, capture_output=True, timeout=60
+    )
+    assert not utf8.stdout.isascii()  # the shipped claims do hold such characters
+    assert len(answers[0].splitlines()) == len(utf8.stdout.splitlines())
+
+
 def test_bytes_that_are_not_utf8_are_written_with_replacements_never_an_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
