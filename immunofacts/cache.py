@@ -67,7 +67,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"26:{__version__}"
+CACHE_FORMAT = f"27:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -1990,11 +1990,14 @@ _BLOCK_BYTES = 16384
 #: JSON array (see `_pack`), and its length.
 _SEP = b",\n"
 _GAP = len(_SEP)
-#: Blocks are compressed with LZ4's quick mode, with a preset dictionary (records' field
-#: names and common words recur in every block). Its high-compression mode, even at its
-#: quickest level, makes blocks a fifth smaller but takes four times as long (0.67 s
-#: against 0.17 s for the 61 MB of 100,000 synthetic claims, most of a first load's work
-#: after the parse), and its blocks inflate no faster (75 ms against 63 for those 61 MB).
+# Blocks are compressed with LZ4's quick mode, without the preset dictionary that
+# deflate is given: inflating against one took a fifth to a third longer (the claims of
+# one kind at a million synthetic claims: 93 MB, read and written in 188 ms against 206),
+# which made blocks a fifth smaller (the cache of 100,000 synthetic claims was 1.03x
+# the YAML; without it, 1.16x). LZ4's high-compression mode, even at its quickest level, makes
+# blocks a fifth smaller again but takes four times as long (0.67 s against 0.17 s for
+# the 61 MB of 100,000 synthetic claims, most of a first load's work after the parse).
+
 #: At most how many times its size a block of LZ4 inflates to (each byte of a match's
 #: length stands for at most 255 bytes): a larger size at its head is damage, not an
 #: allocation to try.
@@ -2103,7 +2106,8 @@ _PACK_BATCH = 32
 def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
     """A block of encoded records, compressed: their count, where each ends, then each,
     separated by `_SEP`: a block of claims (see `_claim_texts`) is then the very text
-    `to_json` of a list of them writes between its brackets (`_Run.indented`)."""
+    `to_json` of a list of them writes between its brackets (`_Run.indented`). Deflated
+    with the preset dictionary `zdict`, or LZ4 without it (see above `_LZ4_RATIO`)."""
     ends = []
     end = -_GAP
     for raw in raws:
@@ -2114,7 +2118,7 @@ def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
     if _codec() == "deflate":
         packer = _z.compressobj(_LEVEL, _z.DEFLATED, _WBITS, zdict=zdict)
         return packer.compress(data) + packer.flush()
-    packed: bytes = _LZ4.compress(data, dict=zdict)  # with the inflated size at its head
+    packed: bytes = _LZ4.compress(data)  # with the inflated size at its head
     return packed
 
 
@@ -2132,7 +2136,7 @@ def _inflated(body: bytes, zdict: bytes) -> bytes:
     if len(body) < 4 or int.from_bytes(body[:4], "little") > _LZ4_RATIO * len(body):
         raise Stale
     try:
-        data: bytes = _LZ4.decompress(body, dict=zdict)
+        data: bytes = _LZ4.decompress(body)
     except (_LZ4.LZ4BlockError, ValueError) as e:
         raise Stale from e
     return data
