@@ -1934,6 +1934,12 @@ def _unsqueezed(data: bytes) -> bytes:
             return _z.decompress(data)
         except _INFLATE_ERRORS as e:
             raise Stale from e
+    return _lz4_inflated(data)
+
+
+def _lz4_inflated(data: bytes) -> bytes:
+    """A block compressed by LZ4 (with its inflated size at its head), inflated; Stale
+    if it does not inflate, or names a size it could not inflate to (not allocated)."""
     if len(data) < 4 or int.from_bytes(data[:4], "little") > _LZ4_RATIO * len(data):
         raise Stale
     try:
@@ -2133,13 +2139,7 @@ def _inflated(body: bytes, zdict: bytes) -> bytes:
         if not inflater.eof or inflater.unused_data:
             raise Stale  # cut short, or more after its end
         return inflated
-    if len(body) < 4 or int.from_bytes(body[:4], "little") > _LZ4_RATIO * len(body):
-        raise Stale
-    try:
-        data: bytes = _LZ4.decompress(body)
-    except (_LZ4.LZ4BlockError, ValueError) as e:
-        raise Stale from e
-    return data
+    return _lz4_inflated(body)
 
 
 def _block(

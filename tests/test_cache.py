@@ -1210,17 +1210,7 @@ def test_a_damaged_timeline_row_is_never_left_out(
 
     monkeypatch.setattr(cache, "TIMELINE_BLOCK", 3)
     ds = cache.validate_dataset(dataset)
-    db = sqlite3.connect(_cpath(dataset))
-    db.execute(damage)
-    db.commit()
-    db.close()
-    warm = cache.open_cache(dataset)
-    assert warm is not None
-    try:
-        with pytest.raises(cache.Stale):
-            warm.timeline(since=since, until=until)
-    finally:
-        warm.close()
+    _timeline_stale_after(dataset, damage, (), since=since, until=until)
     got = cache.answer(
         dataset,
         None,
@@ -1247,13 +1237,24 @@ def test_a_timeline_block_must_inflate_to_elements_of_an_array(
         bad = zlib.compress(text[:-1] + b"]", 1)
     else:
         bad = data[:-1] + b"]"
-    db.execute("UPDATE timeline SET data = ?, crc = ? WHERE n = 0", (bad, zlib.crc32(bad)))
+    db.close()
+    damage = "UPDATE timeline SET data = ?, crc = ? WHERE n = 0"
+    _timeline_stale_after(dataset, damage, (bad, zlib.crc32(bad)))
+
+
+def _timeline_stale_after(
+    dataset: Path, damage: str, args: tuple[Any, ...], *, since: Any = None, until: Any = None
+) -> None:
+    """The cache of `dataset`, changed by the SQL `damage`, is Stale for its timeline in
+    [since, until] as it is asked for (before anything is written)."""
+    db = sqlite3.connect(_cpath(dataset))
+    db.execute(damage, args)
     db.commit()
     db.close()
     warm = cache.open_cache(dataset)
     assert warm is not None
     try:
         with pytest.raises(cache.Stale):
-            warm.timeline()
+            warm.timeline(since=since, until=until)
     finally:
         warm.close()
