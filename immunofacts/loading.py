@@ -69,6 +69,14 @@ _RAISE_CAP = (
 #: its line, so it needs many times the file's size in memory. Larger files
 #: need the fast parser (the ``fast`` extra).
 CAREFUL_MAX_BYTES = 16 * 1024 * 1024
+#: The fast parser takes a text only when the address space left under a limit
+#: (RLIMIT_AS, `ulimit -v`) is at least this many times its size, plus FAST_SPARE.
+#: yaml-rs needs about 13 times the text's size at the most (its Python objects and
+#: its own copy of the text), and when one of its allocations fails it aborts the
+#: process (or hangs printing a backtrace) instead of raising MemoryError, as the
+#: careful parser does.
+FAST_ROOM_FACTOR = 20
+FAST_SPARE = 16 * 1024 * 1024
 #: The deepest nesting of mappings and lists accepted.
 MAX_DEPTH = 32
 #: Longest integer literal read as a number; longer ones stay strings.
@@ -590,6 +598,41 @@ def fast_parser_available() -> bool:
     return True
 
 
+def address_space_left() -> int | None:
+    """Bytes this process may still map under its address-space limit (RLIMIT_AS);
+    None with no limit. On Linux only (elsewhere None): the process's size is read from
+    /proc/self/statm, and when that cannot be read, nothing is taken to be left."""
+    import sys
+
+    if sys.platform != "linux":
+        return None
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return None
+    size = _mapped_bytes()
+    return 0 if size is None else max(soft - size, 0)
+
+
+def _mapped_bytes() -> int | None:
+    """This process's size (its address space mapped), or None if it cannot be read."""
+    import resource
+
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def fast_parser_has_room(size: int) -> bool:
+    """Whether the fast parser may take a text of `size` bytes within the memory left
+    under an address-space limit (always, with none): see FAST_ROOM_FACTOR."""
+    left = address_space_left()
+    return left is None or left >= FAST_ROOM_FACTOR * size + FAST_SPARE
+
+
 def _fast_parse(text: str, raw: bytes | None = None) -> tuple[Any, str]:
     """Parse with yaml-rs when it is installed and may take the text; else (None, why not).
 
@@ -607,6 +650,9 @@ def _fast_parse(text: str, raw: bytes | None = None) -> tuple[Any, str]:
         import yaml_rs
     except ImportError:
         return None, "it is not installed (pip install 'immunofacts[fast]')"
+    # Measured after the import, which reserves the Rust allocator's memory when it can.
+    if not fast_parser_has_room(len(raw)):
+        return None, "the address-space limit (ulimit -v) leaves too little memory for it"
     try:
         return (
             yaml_rs.loads(
