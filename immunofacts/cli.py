@@ -189,7 +189,10 @@ def _handle(error: BaseException) -> int:
     if isinstance(error, RecursionError):
         return _say("input is nested too deeply", ExitStatus.ERROR)
     if isinstance(error, MemoryError):
-        return _say("out of memory reading the input", ExitStatus.ERROR)
+        return _say(
+            "out of memory: raise the memory limit (ulimit -v) or use a smaller dataset file",
+            ExitStatus.ERROR,
+        )
     if type(error).__name__ == "NoArgsIsHelpError":  # the help is the message
         text = str(getattr(error, "format_message", str)())
         sys.stderr.write(text if not text.strip() or text.endswith("\n") else text + "\n")
