@@ -991,10 +991,18 @@ def _ahead(
             except BaseException as e:  # raised again in this thread
                 out.put((False, e))
 
-    threads = [threading.Thread(target=run, name="cache-ahead", daemon=True) for _ in range(2)]
+    threads: list[threading.Thread] = []
     with _stop_signals_blocked():  # a stop signal goes to the main thread, never waits
-        for t in threads:
-            t.start()
+        for _ in range(2):
+            t = threading.Thread(target=run, name="cache-ahead", daemon=True)
+            try:
+                t.start()
+            except RuntimeError:  # no thread to be had (a limit on threads or memory)
+                break
+            threads.append(t)
+    if not threads:  # all the work in this thread, in order
+        yield from map(work, items)
+        return
     pending: list[queue.SimpleQueue[Any]] = []
     try:
         it = iter(items)

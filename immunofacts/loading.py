@@ -232,7 +232,10 @@ def _read_in_time(path: Path, limit: int, timeout: float) -> bytes:
         finally:
             done.set()
 
-    threading.Thread(target=work, name="immunofacts-read", daemon=True).start()
+    try:
+        threading.Thread(target=work, name="immunofacts-read", daemon=True).start()
+    except RuntimeError:  # no thread to be had (a limit on threads or memory): read here
+        return _read_bounded(path, limit)
     seen = 0
     while not done.wait(timeout):
         if progress[0] == seen:
