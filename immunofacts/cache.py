@@ -2245,6 +2245,11 @@ def _source_stamp(path: Path, ds: Dataset) -> tuple[str, str] | None:
     return stamp, parsed
 
 
+#: The address space a thread may take: its stack (8 MiB, as a rule) and the arena C's
+#: allocator reserves for it (64 MiB on 64-bit Linux).
+_THREAD_ROOM = 72 * 1024 * 1024
+
+
 class _Ahead:
     """`_bytes_digest` of a file's bytes, worked out by a thread of its own while they
     are parsed: hashing lets go of Python's lock (and so does the fast parser, for part
@@ -2257,9 +2262,17 @@ class _Ahead:
     def hash(self, data: bytes) -> None:
         import threading
 
+        from .loading import fast_parser_has_room
+
         def run() -> None:
             self._digest.append(_bytes_digest(data))
 
+        # A thread takes address space (its stack, and C's allocator reserves 64 MiB
+        # for it): under a tight limit it could leave too little for the parser,
+        # which has counted on what was left when it began.
+        if not fast_parser_has_room(len(data), _THREAD_ROOM):
+            run()
+            return
         thread = threading.Thread(target=run, name="cache-hash", daemon=True)
         try:
             with _stop_signals_blocked():  # they are for the main thread (see `_Writer`)

@@ -77,6 +77,10 @@ CAREFUL_MAX_BYTES = 16 * 1024 * 1024
 #: careful parser does.
 FAST_ROOM_FACTOR = 20
 FAST_SPARE = 16 * 1024 * 1024
+#: The careful parser stops (MemoryError) when the space left under such a limit falls
+#: below this many times the text's size plus FAST_SPARE: what is left is for building
+#: the dataset from what it read, and for unwinding.
+CAREFUL_RESERVE_FACTOR = 2
 #: The deepest nesting of mappings and lists accepted.
 MAX_DEPTH = 32
 #: Longest integer literal read as a number; longer ones stay strings.
@@ -629,11 +633,30 @@ def _mapped_bytes() -> int | None:
         return None
 
 
-def fast_parser_has_room(size: int) -> bool:
+def _memory_watch(reserve: int) -> Callable[[], None] | None:
+    """Under an address-space limit, a check that raises MemoryError when less than
+    `reserve` bytes are left; None with no limit.
+
+    A process that fills its address space to the last page may never leave it: the
+    interpreter needs a little memory to unwind each frame, and when even that fails
+    it tries again for ever (Python 3.11). Stopped with some room left, it unwinds."""
+    if address_space_left() is None:
+        return None
+
+    def watch() -> None:
+        left = address_space_left()
+        if left is not None and left < reserve:
+            raise MemoryError
+
+    return watch
+
+
+def fast_parser_has_room(size: int, also: int = 0) -> bool:
     """Whether the fast parser may take a text of `size` bytes within the memory left
-    under an address-space limit (always, with none): see FAST_ROOM_FACTOR."""
+    under an address-space limit (always, with none): see FAST_ROOM_FACTOR. `also`:
+    bytes wanted besides, by whatever runs meanwhile."""
     left = address_space_left()
-    return left is None or left >= FAST_ROOM_FACTOR * size + FAST_SPARE
+    return left is None or left >= FAST_ROOM_FACTOR * size + FAST_SPARE + also
 
 
 def _fast_parse(text: str, raw: bytes | None = None) -> tuple[Any, str]:
@@ -816,6 +839,8 @@ def _build_from_events(loader: Any, problem: Any, text: str) -> tuple[Any, LineM
     have_root = False
     documents = 0
     get_event = loader.get_event
+    watch = _memory_watch(CAREFUL_RESERVE_FACTOR * len(text) + FAST_SPARE)
+    seen = 0
 
     def fail(ev: Any, path: Path_, what: str) -> DataError:
         error: DataError = problem(ev.start_mark, _where(path), what)
@@ -823,6 +848,10 @@ def _build_from_events(loader: Any, problem: Any, text: str) -> tuple[Any, LineM
 
     while True:
         ev: Any = get_event()
+        if watch is not None:
+            seen += 1
+            if not seen & 4095:
+                watch()
         cls = type(ev)
         if cls is ev_scalar and top is not None and top.is_map and top.key is None:
             # A key.
