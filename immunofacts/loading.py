@@ -76,6 +76,9 @@ CAREFUL_MAX_BYTES = 16 * 1024 * 1024
 #: process (or hangs printing a backtrace) instead of raising MemoryError, as the
 #: careful parser does.
 FAST_ROOM_FACTOR = 20
+#: Of which the Python objects it makes take up to about 6 times the size (measured:
+#: 5.5): these need this many times the size outside its allocator's own reserve.
+FAST_OBJECTS_FACTOR = 8
 FAST_SPARE = 16 * 1024 * 1024
 #: The careful parser stops (MemoryError) when the space left under such a limit falls
 #: below this many times the text's size plus FAST_SPARE: what is left is for building
@@ -651,12 +654,41 @@ def _memory_watch(reserve: int) -> Callable[[], None] | None:
     return watch
 
 
-def fast_parser_has_room(size: int, also: int = 0) -> bool:
+def fast_parser_has_room(size: int, also: int = 0, reserved: int = 0) -> bool:
     """Whether the fast parser may take a text of `size` bytes within the memory left
     under an address-space limit (always, with none): see FAST_ROOM_FACTOR. `also`:
-    bytes wanted besides, by whatever runs meanwhile."""
+    bytes wanted besides, by whatever runs meanwhile. `reserved`: address space its
+    allocator has reserved for itself, counted as taken but free for its own copy;
+    the Python objects it makes (FAST_OBJECTS_FACTOR) need room outside it."""
     left = address_space_left()
-    return left is None or left >= FAST_ROOM_FACTOR * size + FAST_SPARE + also
+    if left is None:
+        return True
+    need = FAST_SPARE + also
+    return (
+        left + reserved >= FAST_ROOM_FACTOR * size + need
+        and left >= FAST_OBJECTS_FACTOR * size + need
+    )
+
+
+#: The address space the fast parser's import took, when it was imported under a limit.
+_fast_import_took: list[int] = []
+
+
+def _import_fast_parser() -> tuple[Any, int]:
+    """yaml_rs (ImportError if it is not installed), and the address space its import
+    took (0 if unknown): its allocator reserves an arena as it loads, as large as the
+    limit allows (none, 128 MiB or 1 GiB), in which its own allocations are made."""
+    import sys
+
+    if "yaml_rs" in sys.modules:
+        return sys.modules["yaml_rs"], sum(_fast_import_took)
+    before = _mapped_bytes() if address_space_left() is not None else None
+    import yaml_rs
+
+    after = _mapped_bytes() if before is not None else None
+    if before is not None and after is not None and after > before:
+        _fast_import_took.append(after - before)
+    return yaml_rs, sum(_fast_import_took)
 
 
 def _fast_parse(text: str, raw: bytes | None = None) -> tuple[Any, str]:
@@ -673,11 +705,10 @@ def _fast_parse(text: str, raw: bytes | None = None) -> tuple[Any, str]:
     if not nesting_is_shallow(text, raw, marks):
         return None, "it may be nested too deeply"
     try:
-        import yaml_rs
+        yaml_rs, reserved = _import_fast_parser()
     except ImportError:
         return None, "it is not installed (pip install 'immunofacts[fast]')"
-    # Measured after the import, which reserves the Rust allocator's memory when it can.
-    if not fast_parser_has_room(len(raw)):
+    if not fast_parser_has_room(len(raw), reserved=reserved):
         return None, "the address-space limit (ulimit -v) leaves too little memory for it"
     try:
         return (
