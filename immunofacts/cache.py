@@ -2250,6 +2250,24 @@ def _source_stamp(path: Path, ds: Dataset) -> tuple[str, str] | None:
 _THREAD_ROOM = 72 * 1024 * 1024
 
 
+#: What writing a cache takes of the address space, besides the dataset loaded: the
+#: threads that write and compress (`_Writer`, `_ahead`), and this many times the
+#: file's size, plus CACHE_SPARE.
+CACHE_ROOM_FACTOR = 8
+CACHE_SPARE = 32 * 1024 * 1024
+
+
+def _room_to_write(size: int) -> bool:
+    """Whether a cache for a file of `size` bytes may be written within the address
+    space left under a limit (`ulimit -v`; always, with none). A process that runs out
+    of it midway may not fail cleanly (a stack that cannot grow is a segmentation
+    fault); without a cache, the command answers from the file all the same."""
+    from .loading import address_space_left
+
+    left = address_space_left()
+    return left is None or left >= 3 * _THREAD_ROOM + CACHE_ROOM_FACTOR * size + CACHE_SPARE
+
+
 class _Ahead:
     """`_bytes_digest` of a file's bytes, worked out by a thread of its own while they
     are parsed: hashing lets go of Python's lock (and so does the fast parser, for part
@@ -2312,7 +2330,8 @@ def _parse(path: Path, label: str | None, status: Status | None) -> Dataset:
             # Anything may go wrong writing a cache (a full disk, a number SQLite cannot
             # hold, text it cannot encode): the command goes on without one.
             with contextlib.suppress(Exception):
-                _write_cache(path, ds, stamp, hashing.digest(), _source_stamp(path, ds))
+                if _room_to_write(st.st_size):
+                    _write_cache(path, ds, stamp, hashing.digest(), _source_stamp(path, ds))
     finally:
         if collecting:
             # What loading made is kept, the dataset, or freed by counting references:

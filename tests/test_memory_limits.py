@@ -68,6 +68,20 @@ def test_what_the_fast_parsers_import_took_is_known() -> None:
     assert took >= 0
 
 
+def test_a_cache_is_written_only_with_room_for_its_threads_and_rows(
+    limited: dict[str, int],
+) -> None:
+    from immunofacts import cache
+
+    size = 4 * MIB
+    assert cache._room_to_write(10**12)  # no limit
+    need = 3 * cache._THREAD_ROOM + cache.CACHE_ROOM_FACTOR * size + cache.CACHE_SPARE
+    limited["limit"] = limited["size"] + need
+    assert cache._room_to_write(size)
+    limited["limit"] -= 1
+    assert not cache._room_to_write(size)
+
+
 def test_unknown_process_size_under_a_limit_leaves_no_room(
     limited: dict[str, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
