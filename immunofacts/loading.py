@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
 import math
 import os
 import re
@@ -961,6 +962,30 @@ def _build_from_events(loader: Any, problem: Any, text: str) -> tuple[Any, LineM
     return root, lines
 
 
+@functools.cache
+def _dumper() -> type[Any]:
+    """PyYAML's safe dumper, told that text the YAML 1.2 core schema reads as a number
+    (`08`, `0o17`, `1e5`: the loader reads numbers so) is not plain text: PyYAML, which
+    reads YAML 1.1, would write it unquoted, and it would read back as a number."""
+    import yaml
+
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class Dumper(base):  # type: ignore[misc, valid-type]
+        pass
+
+    Dumper.add_implicit_resolver(
+        "tag:yaml.org,2002:int", re.compile(rf"^(?:{_INT.pattern})$"), list("-+0123456789")
+    )
+    specials = "|".join(re.escape(word) for word in _SPECIAL_FLOAT)
+    Dumper.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(rf"^(?:{_FLOAT.pattern}|{specials})$"),
+        list("-+.0123456789"),
+    )
+    return Dumper
+
+
 def dump_yaml(data: Any) -> str:
     """YAML text for plain data, in block style, that `load_dataset` reads back unchanged.
 
@@ -969,7 +994,7 @@ def dump_yaml(data: Any) -> str:
     """
     import yaml
 
-    dumper: type[Any] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    dumper = _dumper()
     probe = yaml.dump(data, Dumper=dumper, allow_unicode=True, sort_keys=False, width=1000)
     if any(ch in probe for ch in "\x85\u2028\u2029"):
         return yaml.dump(data, Dumper=dumper, allow_unicode=False, sort_keys=False, width=1000)

@@ -525,6 +525,16 @@ def test_json_export_round_trips_odd_but_safe_text(title: str) -> None:
     roundtrip(_one_title(title), None, ExportFormat.YAML)
 
 
+@pytest.mark.parametrize(
+    "title", ["08", "0o17", "0x1F", "1e5", "-2E-3", ".5", "1.", "+12", ".inf", "-.Inf", ".NaN"]
+)
+def test_yaml_export_quotes_text_that_yaml_1_2_reads_as_a_number(title: str) -> None:
+    """Text that the YAML 1.2 core schema reads as a number (as the loader does, on both
+    paths), though PyYAML's YAML 1.1 reads it as text, is written quoted: the export reads
+    back as the same text, not as a number."""
+    roundtrip(_one_title(title), None, ExportFormat.YAML)
+
+
 # --- search finds a term where the words of a text say it stands ------------------------
 
 #: Text mostly of a few short words, in any case, with gaps of ASCII punctuation and, now
