@@ -67,7 +67,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"27:{__version__}"
+CACHE_FORMAT = f"28:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -1696,7 +1696,7 @@ def _fill(
         raws = _claim_texts(recs, encoder)
         zdict = _zdict(raws)
         groups = [rec.kind._value_ if isinstance(rec, Claim) else "" for rec in recs]
-        bodies, places = _blocks(raws, zdict, groups)
+        bodies, places = _blocks(raws, zdict, groups, hard=count < HARD_PACKED_BELOW)
         spans: dict[str, list[int]] = {}  # each group's first and last block
         for g, (n, _) in zip(groups, places, strict=True):
             if g in spans:
@@ -1945,13 +1945,14 @@ def _unsqueezed(data: bytes) -> bytes:
     return _lz4_inflated(data)
 
 
-def _lz4_inflated(data: bytes) -> bytes:
-    """A block compressed by LZ4 (with its inflated size at its head), inflated; Stale
-    if it does not inflate, or names a size it could not inflate to (not allocated)."""
+def _lz4_inflated(data: bytes, zdict: bytes = b"") -> bytes:
+    """A block compressed by LZ4 (with its inflated size at its head; against `zdict`,
+    if given), inflated; Stale if it does not inflate, or names a size it could not
+    inflate to (which is not allocated)."""
     if len(data) < 4 or int.from_bytes(data[:4], "little") > _LZ4_RATIO * len(data):
         raise Stale
     try:
-        inflated: bytes = _LZ4.decompress(data)
+        inflated: bytes = _LZ4.decompress(data, dict=zdict) if zdict else _LZ4.decompress(data)
     except (_LZ4.LZ4BlockError, ValueError) as e:
         raise Stale from e
     return inflated
@@ -2004,13 +2005,16 @@ _BLOCK_BYTES = 16384
 #: JSON array (see `_pack`), and its length.
 _SEP = b",\n"
 _GAP = len(_SEP)
-# Blocks are compressed with LZ4's quick mode, without the preset dictionary that
-# deflate is given: inflating against one took a fifth to a third longer (the claims of
-# one kind at a million synthetic claims: 93 MB, read and written in 188 ms against 206),
-# which made blocks a fifth smaller (the cache of 100,000 synthetic claims was 1.03x
-# the YAML; without it, 1.16x). LZ4's high-compression mode, even at its quickest level, makes
-# blocks a fifth smaller again but takes four times as long (0.67 s against 0.17 s for
-# the 61 MB of 100,000 synthetic claims, most of a first load's work after the parse).
+#: The blocks of records of a dataset of fewer records than this are compressed with
+#: LZ4's high-compression mode (at its quickest level); those of a larger one with its
+#: quick mode, both with the same preset dictionary as deflate (records' field names and
+#: common words recur in every block). The quick mode takes a quarter of the time (0.17 s
+#: against 0.67 s for the 61 MB of 100,000 synthetic claims, most of a first load's work
+#: after the parse), for blocks a fifth larger: the cache of 1,000 synthetic claims is
+#: 1.25x the YAML in the quick mode and 1.16x compressed hard (of 10,000, 1.07x and
+#: 0.95x), where the time saved is a few milliseconds. Without the dictionary, blocks
+#: inflate a fifth faster, but the cache of 1,000 synthetic claims is 1.38x the YAML.
+HARD_PACKED_BELOW = 20_000
 
 #: At most how many times its size a block of LZ4 inflates to (each byte of a match's
 #: length stands for at most 255 bytes): a larger size at its head is damage, not an
@@ -2073,10 +2077,15 @@ _RUNS = 1024
 
 
 def _blocks(
-    raws: Sequence[bytes], zdict: bytes, groups: Sequence[str] | None = None
+    raws: Sequence[bytes],
+    zdict: bytes,
+    groups: Sequence[str] | None = None,
+    *,
+    hard: bool = False,
 ) -> tuple[list[tuple[int, bytes, int]], list[tuple[int, int]]]:
     """The rows of `bodies` (number, block, crc) for encoded records, and where each
-    record is: (block number, position in it). With `groups` (one per record), each
+    record is: (block number, position in it), compressed as `_pack` does (`hard` or
+    not). With `groups` (one per record), each
     group's records are packed apart, in dataset order, its blocks after those of the
     groups met before it: a filter on the group (the kind of a claim) reads only its
     own blocks."""
@@ -2103,7 +2112,7 @@ def _blocks(
             blocks.append(block)
 
     def packed(batch: list[list[bytes]]) -> list[bytes]:
-        return [_pack(block, zdict) for block in batch]
+        return [_pack(block, zdict, hard=hard) for block in batch]
 
     # compressed by two threads (LZ4 lets go of Python's lock as it compresses)
     batches = (blocks[k : k + _PACK_BATCH] for k in range(0, len(blocks), _PACK_BATCH))
@@ -2117,11 +2126,11 @@ def _blocks(
 _PACK_BATCH = 32
 
 
-def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
+def _pack(raws: Sequence[bytes], zdict: bytes, *, hard: bool = False) -> bytes:
     """A block of encoded records, compressed: their count, where each ends, then each,
     separated by `_SEP`: a block of claims (see `_claim_texts`) is then the very text
-    `to_json` of a list of them writes between its brackets (`_Run.indented`). Deflated
-    with the preset dictionary `zdict`, or LZ4 without it (see above `_LZ4_RATIO`)."""
+    `to_json` of a list of them writes between its brackets (`_Run.indented`), with the
+    preset dictionary `zdict`; with LZ4, in its high-compression mode if `hard`."""
     ends = []
     end = -_GAP
     for raw in raws:
@@ -2132,7 +2141,8 @@ def _pack(raws: Sequence[bytes], zdict: bytes) -> bytes:
     if _codec() == "deflate":
         packer = _z.compressobj(_LEVEL, _z.DEFLATED, _WBITS, zdict=zdict)
         return packer.compress(data) + packer.flush()
-    packed: bytes = _LZ4.compress(data)  # with the inflated size at its head
+    mode = {"mode": "high_compression", "compression": 1} if hard else {}
+    packed: bytes = _LZ4.compress(data, dict=zdict, **mode)  # the inflated size at its head
     return packed
 
 
@@ -2147,7 +2157,7 @@ def _inflated(body: bytes, zdict: bytes) -> bytes:
         if not inflater.eof or inflater.unused_data:
             raise Stale  # cut short, or more after its end
         return inflated
-    return _lz4_inflated(body)
+    return _lz4_inflated(body, zdict)
 
 
 def _block(

@@ -1258,3 +1258,25 @@ def _timeline_stale_after(
             warm.timeline(since=since, until=until)
     finally:
         warm.close()
+
+
+@pytest.mark.parametrize("codec", ["lz4", "deflate"])
+def test_a_small_dataset_s_blocks_are_compressed_harder_and_read_the_same(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch, codec: str
+) -> None:
+    """Below HARD_PACKED_BELOW records, LZ4 compresses the blocks of records in its
+    high-compression mode: smaller, read the same; deflate has one level either way."""
+    monkeypatch.setattr(cache, "_CODECS", [codec])
+    monkeypatch.setattr(cache, "_BLOCK_BYTES", 3000)  # many blocks
+    cold = loading.load_dataset(dataset)
+    sizes = []
+    for below in (10**9, 0):
+        monkeypatch.setattr(cache, "HARD_PACKED_BELOW", below)
+        cache.validate_dataset(dataset)
+        db = sqlite3.connect(_cpath(dataset))
+        sizes.append(db.execute("SELECT sum(length(body)) FROM bodies").fetchone()[0])
+        db.close()
+        assert _served(dataset, monkeypatch) == cold
+        _every_third_is_served(dataset, cold)
+    hard, quick = sizes
+    assert hard < quick if codec == "lz4" else hard == quick
