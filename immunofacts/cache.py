@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from . import __version__
-from .jsontext import Encoded, Spread, elements
+from .jsontext import ELEMENT_GAP, Encoded, Spread, elements
 from .model import Case, Claim, Dataset, Entity, Figure, Source
 from .tokens import WordStats
 
@@ -1952,7 +1952,7 @@ def _lz4_inflated(data: bytes, zdict: bytes = b"") -> bytes:
     if len(data) < 4 or int.from_bytes(data[:4], "little") > _LZ4_RATIO * len(data):
         raise Stale
     try:
-        inflated: bytes = _LZ4.decompress(data, dict=zdict) if zdict else _LZ4.decompress(data)
+        inflated: bytes = _LZ4.decompress(data, dict=zdict)  # an empty one is none
     except (_LZ4.LZ4BlockError, ValueError) as e:
         raise Stale from e
     return inflated
@@ -2003,7 +2003,7 @@ def _timeline_rows(
 _BLOCK_BYTES = 16384
 #: What separates two records in a block: what separates two elements of an indented
 #: JSON array (see `_pack`), and its length.
-_SEP = b",\n"
+_SEP = ELEMENT_GAP
 _GAP = len(_SEP)
 #: The blocks of records of a dataset of fewer records than this are compressed with
 #: LZ4's high-compression mode (at its quickest level); those of a larger one with its
@@ -2030,9 +2030,8 @@ _LEVEL = 1
 
 class _Lz4:
     """`lz4.block`, imported when first used (reading or writing blocks of records or
-    of the timeline);
-    each name, once looked up, kept as an attribute of its own. An LZ4 that is found
-    but does not import makes the cache Stale (the file answers)."""
+    of the timeline), each name, once looked up, kept as an attribute of its own. An
+    LZ4 that is found but does not import makes the cache Stale (the file answers)."""
 
     def __getattr__(self, name: str) -> Any:
         try:

@@ -68,6 +68,10 @@ class Encoded(bytes):
     __slots__ = ()
 
 
+#: What separates two elements of an indented JSON array, in UTF-8.
+ELEMENT_GAP = b",\n"
+
+
 class Spread(tuple[bytes | memoryview, ...]):
     """`Encoded` elements (bytes, or views of them) not yet joined: written as the one
     `Encoded` that `joined` makes of them, which a writer to a file descriptor writes
@@ -76,7 +80,7 @@ class Spread(tuple[bytes | memoryview, ...]):
     __slots__ = ()
 
     def joined(self) -> Encoded:
-        return Encoded(b",\n".join(self))
+        return Encoded(ELEMENT_GAP.join(self))
 
 
 def plain(piece: bytes | memoryview | Spread) -> bytes | memoryview:

@@ -23,7 +23,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from .errors import ExitStatus, OutputError
-from .jsontext import Spread, plain
+from .jsontext import ELEMENT_GAP, Spread, plain
 
 
 class PipeClosed(Exception):
@@ -187,7 +187,7 @@ def _put_spread(stream: Any, pieces: Spread) -> None:
         return
     buffer.flush()  # what went to the buffer first goes first
     views: list[memoryview] = []
-    gap = memoryview(b",\n")
+    gap = memoryview(ELEMENT_GAP)
     for piece in pieces:
         if views:
             views.append(gap)
