@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import msgspec
 from rich.cells import cell_len, set_cell_size
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -91,6 +91,28 @@ def references_of(rec: Record) -> list[Reference]:
 def record_doc(ds: Dataset, rec: Record) -> Doc:
     """Everything `show-claim` or `show-case` shows, its labels' definitions included."""
     return views.claim_doc(ds, rec) if isinstance(rec, Claim) else views.case_doc(ds, rec)
+
+
+class Reflowing:
+    """A Rich renderable laid out afresh for the width it is drawn at, so that a pane
+    that changes width (a resized window, a scrollbar that comes or goes) reflows at once
+    instead of showing lines wrapped for its old width. `make(width)` builds the layout
+    for a width; the last one is kept."""
+
+    def __init__(self, make: Callable[[int], RenderableType], *, least: int = 20) -> None:
+        self.make = make
+        self.least = least
+        self._made: tuple[int, RenderableType] | None = None
+
+    def at(self, width: int) -> RenderableType:
+        """The layout for `width` cells (never narrower than `least`)."""
+        width = max(self.least, width)
+        if self._made is None or self._made[0] != width:
+            self._made = (width, self.make(width))
+        return self._made[1]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.at(options.max_width)
 
 
 # --- the list -----------------------------------------------------------------------
@@ -644,8 +666,8 @@ class Browser(App[int]):
         self.searcher.build()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.screen.set_class(event.size.width < WIDE, "narrow")
-        self.call_after_refresh(self.show_detail)
+        # The list's own screen, even while the help, a picker or the source view is on top.
+        self.records_list.screen.set_class(event.size.width < WIDE, "narrow")
 
     # --- the list
 
@@ -707,12 +729,14 @@ class Browser(App[int]):
         if rec is None:
             doc.update(Text("Nothing matches. x clears the filters and the search.", "italic"))
             return
-        detail = self.detail
-        width = max(20, detail.size.width - detail.styles.gutter.width - 1)
-        env = Env(
-            is_terminal=True, width=width, color=not self.no_color, ascii_only=self.ascii_only
-        )
-        parts: list[RenderableType] = [renderable(record_doc(self.ds, rec), env)]
+        view = record_doc(self.ds, rec)
+        color, ascii_only = not self.no_color, self.ascii_only
+
+        def laid_out(width: int) -> RenderableType:
+            env = Env(is_terminal=True, width=width, color=color, ascii_only=ascii_only)
+            return renderable(view, env)
+
+        parts: list[RenderableType] = [Reflowing(laid_out)]
         refs = references_of(rec)
         if refs:
             self.link_index %= len(refs)
