@@ -399,14 +399,15 @@ def test_tables_end_with_a_legend_of_the_ratings_shown_only_on_a_terminal() -> N
         "list-claims", "--rating", "misleading", "--rating", "not-a-fact", **TERMINAL
     )
     assert code == 0
-    assert out.rstrip().splitlines()[-1] == "Rating (5 best, 1 worst): misleading 2 · not-a-fact"
+    legend = "Ratings, scored 5 (best) to 1 (worst): misleading 2/5 · not-a-fact (no score)"
+    assert out.rstrip().splitlines()[-1] == legend  # scores, not counts (two are misleading)
     for width in ("100", "40"):
         env = {**TERMINAL, "COLUMNS": width}
         code, out, _ = cli("list-claims", **env)
-        assert "Rating (5 best, 1 worst)" in out
+        assert "Ratings, scored 5" in " ".join(out.split())
         assert max(len(line) for line in out.splitlines()) <= int(width)
     code, out, _ = cli("list-claims", "--format", "plain")
-    assert "Rating (5 best" not in out  # piped output is data only
+    assert "Ratings, scored" not in out  # piped output is data only
 
 
 def test_colours_follow_the_scale_and_nothing_unchecked_is_red() -> None:

@@ -236,3 +236,17 @@ def test_markdown_keeps_the_line_breaks_of_a_text_section() -> None:
     lines = figures.split("\n")
     assert len(lines) >= 2
     assert all(line.endswith("  ") for line in lines[:-1])
+
+
+@pytest.mark.parametrize("args", [["show-claim", "claim-barouch"], ["show-case", "case-hong"]])
+def test_markdown_bolds_a_label_and_leaves_its_definition_plain(args: list[str]) -> None:
+    result = CliRunner().invoke(app, [*args, "--data", str(DATA), "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "****" not in text  # two bold runs glued into one broken one
+    verdict = next(line for line in text.splitlines() if line.startswith("- **verdict**: "))
+    value, definition = verdict.removeprefix("- **verdict**: ").split(" — ", 1)
+    assert re.fullmatch(r"\*\*[a-z-]+\*\*", value), verdict
+    assert "*" not in definition, verdict
+    for line in text.splitlines():  # every bold run is closed on its line
+        assert line.replace("\\*", "").count("**") % 2 == 0, line

@@ -304,6 +304,12 @@ def _md_escape(text: str, oneline: bool = True) -> str:
     return out
 
 
+#: The marks of a `Marked` cell that Markdown writes in bold: a label's value, a search
+#: match, a passage quoted, what is known from outside the article. Others (a
+#: definition shown dim, a link) are written plain.
+_MD_STRONG = frozenset({"value", "match", "quote", "later"})
+
+
 def _md_cell(cell: Cell, oneline: bool = True) -> str:
     if isinstance(cell, Marked) and cell.spans:
         out, pos = [], 0
@@ -314,9 +320,9 @@ def _md_cell(cell: Cell, oneline: bool = True) -> str:
             piece = _md_escape(cell.text[a:b], oneline)
             if style == "label":
                 piece = f"`{piece.strip()}`"
-            elif style != "link":
+            elif style in _MD_STRONG or style.startswith("value:"):
                 piece = f"**{piece}**"
-            out.append(piece)
+            out.append(piece)  # a definition (dim), a link: as it is
             pos = b
         out.append(_md_escape(cell.text[pos:], oneline))
         return "".join(out)

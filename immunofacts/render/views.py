@@ -74,13 +74,14 @@ def defined(label: Label, *, score: bool = False) -> Marked:
 
 
 def rating_legend(shown: Iterable[str]) -> Marked | None:
-    """One line naming the ratings in `shown` with their place on the scale, best first,
-    each styled as its value; None when no rating is shown."""
+    """One line naming the ratings in `shown` with their place on the scale ("4/5", so
+    that it does not read as a count), best first, each styled as its value; None when
+    no rating is shown."""
     present = set(shown)
     ratings = [r for r in Rating if r.value in present]
     if not ratings:
         return None
-    text = "Rating (5 best, 1 worst): "
+    text = "Ratings, scored 5 (best) to 1 (worst): "
     spans: list[tuple[int, int, str]] = [(0, len(text), "dim")]
     for i, r in enumerate(ratings):
         if i:
@@ -89,8 +90,8 @@ def rating_legend(shown: Iterable[str]) -> Marked | None:
         spans.append((len(text), len(text) + len(r.value), f"value:{r.value}"))
         text += r.value
         value = RATING_SCALE.get(r)
-        if value is not None:
-            text += f" {value}"
+        # A score, not a count: written as the scale's "n of 5", as a review shows it.
+        text += f" {value}/5" if value is not None else " (no score)"
     return Marked(text, tuple(spans))
 
 
