@@ -481,10 +481,11 @@ FIELDS = "immunofacts.fields"
 NO_HEADER = "immunofacts.no_header"
 
 
-def table_options(*, fields: bool) -> Callable[[Callable[..., R]], Callable[..., R]]:
+def table_options(*, fields: str | None) -> Callable[[Callable[..., R]], Callable[..., R]]:
     """Give a command `--no-header` (plain tables start with a line of column names
-    otherwise) and, with `fields`, `--fields a,b,c` (only those fields of each item,
-    in JSON, CSV and plain text, as `gh --json` does). `show` reads them."""
+    otherwise) and, given `fields` (an example of them that the command takes, for its
+    help), `--fields a,b,c` (only those fields of each item, in JSON, CSV and plain
+    text, as `gh --json` does). `show` reads them."""
     extra = [
         inspect.Parameter(
             "no_header",
@@ -509,7 +510,7 @@ def table_options(*, fields: bool) -> Callable[[Callable[..., R]], Callable[...,
                         "--fields",
                         metavar="A,B,...",
                         help="Only these fields of each item (json, csv, plain), e.g. "
-                        "id,review.rating; a wrong name lists the valid ones.",
+                        f"{fields}; a wrong name lists the valid ones.",
                     ),
                 ],
             ),
@@ -662,7 +663,7 @@ def _root(
 
 
 @app.command("list-cases")
-@table_options(fields=True)
+@table_options(fields="id,review.rating")
 def list_cases(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
     """List the article's clinical cases.
 
@@ -713,7 +714,7 @@ def _year_option(scope: str = "") -> Any:
 
 
 @app.command("list-claims")
-@table_options(fields=True)
+@table_options(fields="id,kind,rating")
 @label_filters
 def list_claims(
     ctx: typer.Context,
@@ -784,7 +785,7 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
 
 
 @app.command("search")
-@table_options(fields=True)
+@table_options(fields="id,score,rating")
 @label_filters
 def search(
     ctx: typer.Context,
@@ -844,7 +845,7 @@ def search(
 
 
 @app.command("timeline")
-@table_options(fields=True)
+@table_options(fields="date,id,description")
 def timeline(
     ctx: typer.Context,
     since: Annotated[
@@ -856,7 +857,7 @@ def timeline(
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:
-    """Show every dated claim and case event in date order, grouped by month.
+    """Show every dated claim and case event in date order, grouped by year.
 
     Example: immunofacts timeline --since 2020-06 --until 2020-12
     """
@@ -881,7 +882,7 @@ def timeline(
 
 
 @app.command("entities")
-@table_options(fields=True)
+@table_options(fields="id,name,claims")
 def entities(
     ctx: typer.Context,
     name: Annotated[
@@ -951,7 +952,7 @@ def source(
 
 
 @app.command("labels")
-@table_options(fields=True)
+@table_options(fields="vocabulary,label,uses")
 def labels(
     ctx: typer.Context,
     word: Annotated[
@@ -982,7 +983,7 @@ def labels(
 
 
 @app.command("validate")
-@table_options(fields=False)
+@table_options(fields=None)
 def validate(
     ctx: typer.Context,
     path: Annotated[
@@ -1019,7 +1020,7 @@ def validate(
 
 
 @app.command("diff")
-@table_options(fields=False)
+@table_options(fields=None)
 def diff(
     ctx: typer.Context,
     old: Annotated[

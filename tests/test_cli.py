@@ -927,3 +927,49 @@ def test_show_stats_puts_each_claims_source_line_after_its_own_figures(tmp_path:
     ]
     assert got == ["first 1", "first 2", "from claim-first", "second 1", "second 2",
                    "from claim-second"]  # fmt: skip
+
+
+FIELDS_COMMANDS = {
+    "list-cases": [],
+    "list-claims": [],
+    "search": ["bank"],
+    "timeline": [],
+    "entities": [],
+    "labels": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(FIELDS_COMMANDS))
+def test_the_fields_example_in_each_help_works_as_written(command: str) -> None:
+    runner = CliRunner()
+    page = runner.invoke(app, [command, "--help"], env={"COLUMNS": "250"})
+    assert page.exit_code == 0
+    example = re.search(r"e\.g\. ([\w.,]+);", " ".join(page.stdout.split()))
+    assert example, page.stdout
+    fields = example.group(1)
+    result = runner.invoke(app, [command, *FIELDS_COMMANDS[command], "--fields", fields, "-f", "csv"])
+    assert result.exit_code == 0, result.output
+    header = result.stdout.splitlines()[0].split(",")
+    assert [h.rsplit(".", 1)[-1] for h in header] == [
+        f.rsplit(".", 1)[-1] for f in fields.split(",")
+    ], header
+
+
+def test_a_field_named_as_its_column_is_the_nested_field_it_ends() -> None:
+    result = CliRunner().invoke(app, ["list-claims", "--fields", "id,rating,verdict", "-f", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert list(rows[0]) == ["id", "review.rating", "review.verdict"]
+    assert {r["review.rating"] for r in rows} >= {"misleading", "not-a-fact"}
+    # A name two fields end in is not guessed: the error lists the valid ones.
+    result = CliRunner().invoke(app, ["list-claims", "--fields", "id,nope"])
+    assert result.exit_code == 2 and "valid fields:" in result.output
+
+
+def test_the_timeline_is_grouped_as_its_help_says() -> None:
+    runner = CliRunner()
+    page = runner.invoke(app, ["timeline", "--help"], env={"COLUMNS": "200"})
+    assert "grouped by year" in page.stdout
+    out = runner.invoke(app, ["timeline", "-f", "table"], env={"COLUMNS": "100"}).stdout
+    headings = [line.strip("│ ") for line in out.splitlines() if re.fullmatch(r"│ \d{4} +│", line)]
+    assert headings == sorted(set(headings)) and len(headings) >= 3, out

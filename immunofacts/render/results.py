@@ -355,6 +355,16 @@ def _cell(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
+def _field(name: str, valid: list[str]) -> str:
+    """A field named as `--fields` takes it: a valid one as it is, else the one nested
+    field it ends (`rating` for `review.rating`, as tables head that column), else
+    as given (an unknown name, refused by the caller)."""
+    if name in valid:
+        return name
+    nested = [f for f in valid if f.endswith("." + name)]
+    return nested[0] if len(nested) == 1 else name
+
+
 def field_names(shape: Any) -> list[str]:
     """The fields `--fields` may name for a JSON shape: its keys, and one level of
     dotted paths into the objects it nests (`review.rating`)."""
@@ -388,7 +398,7 @@ def select(result: Result[Any], fields: str) -> Selected:
     if not isinstance(result, Many):
         raise UsageError("--fields chooses the fields of a list; this command shows one record")
     valid = field_names(result.shape)
-    wanted = tuple(f.strip() for f in fields.split(",") if f.strip())
+    wanted = tuple(_field(f.strip(), valid) for f in fields.split(",") if f.strip())
     unknown = [f for f in wanted if f not in valid]
     if unknown or not wanted:
         raise UsageError(
