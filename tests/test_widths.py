@@ -250,3 +250,23 @@ def test_markdown_bolds_a_label_and_leaves_its_definition_plain(args: list[str])
     assert "*" not in definition, verdict
     for line in text.splitlines():  # every bold run is closed on its line
         assert line.replace("\\*", "").count("**") % 2 == 0, line
+
+
+def test_markdown_writes_a_label_as_a_code_span_apart_from_the_text() -> None:
+    result = CliRunner().invoke(app, ["source", "--data", str(DATA), "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "** `[claim-era-of-immune-cell-therapy]`" in text  # a space before it, no escapes
+    assert "`\\[" not in text
+
+
+def test_the_source_says_first_what_a_reader_should_know_of_it() -> None:
+    runner = CliRunner()
+    for fmt in ("table", "plain", "markdown"):
+        result = runner.invoke(app, ["source", "--format", fmt], env={"COLUMNS": "100"})
+        assert result.exit_code == 0, result.output
+        flat = " ".join(result.stdout.replace("│", " ").split())
+        assert "About the source" in flat, fmt
+        assert "machine translation of a Chinese original" in flat, fmt
+        assert "no author and no citations" in flat, fmt
+        assert flat.index("About the source") < flat.index("The era of immune cell therapy has arrived!")

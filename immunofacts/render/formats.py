@@ -310,6 +310,20 @@ def _md_escape(text: str, oneline: bool = True) -> str:
 _MD_STRONG = frozenset({"value", "match", "quote", "later"})
 
 
+def _md_code(text: str, oneline: bool = True) -> str:
+    """`text` as a code span, after the spaces it starts with (kept outside, so that it
+    stays apart from what precedes it). Within a code span a backslash is shown as it
+    is, so nothing is escaped: a backtick in it takes a longer fence instead."""
+    raw = clean(text, oneline=oneline)
+    body = raw.strip()
+    lead = raw[: len(raw) - len(raw.lstrip())]
+    if not body:
+        return raw
+    fence = "`" * (max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
+    pad = " " if body[0] == "`" or body[-1] == "`" else ""
+    return f"{lead}{fence}{pad}{body}{pad}{fence}"
+
+
 def _md_cell(cell: Cell, oneline: bool = True) -> str:
     if isinstance(cell, Marked) and cell.spans:
         out, pos = [], 0
@@ -319,7 +333,7 @@ def _md_cell(cell: Cell, oneline: bool = True) -> str:
             out.append(_md_escape(cell.text[pos:a], oneline))
             piece = _md_escape(cell.text[a:b], oneline)
             if style == "label":
-                piece = f"`{piece.strip()}`"
+                piece = _md_code(cell.text[a:b], oneline)
             elif style in _MD_STRONG or style.startswith("value:"):
                 piece = f"**{piece}**"
             out.append(piece)  # a definition (dim), a link: as it is

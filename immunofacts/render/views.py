@@ -571,9 +571,31 @@ def source_doc(ds: Dataset, spans: list[Span]) -> Doc:
     credit = [Section(None, (Field("credit", ds.source.credit),))] if ds.source.credit else []
     return Doc(
         ds.source.id,
-        (Section(None, text=Marked("".join(out).strip("\n"), tuple(marks))), *credit),
+        (
+            *source_about(ds),
+            Section(None, text=Marked("".join(out).strip("\n"), tuple(marks))),
+            *credit,
+        ),
         subtitle=subtitle,
     )
+
+
+def source_about(ds: Dataset) -> tuple[Section, ...]:
+    """What a reader of the source's words should know first: who published it and
+    when, its language (a translation, say, whose names may be garbled), and the
+    dataset's note on it as a whole. Nothing when the dataset gives none of them."""
+    src = ds.source
+    published = ", ".join(x for x in (src.publisher, src.date) if x)
+    fields = [
+        Field(label, value)
+        for label, value in (
+            ("published", published),
+            ("language", src.language),
+            ("note", src.note),
+        )
+        if value
+    ]
+    return (Section("About the source", tuple(fields)),) if fields else ()
 
 
 def passage_doc(p: Passage) -> Doc:
