@@ -202,7 +202,9 @@ def review_sections(review: Review | None) -> list[Section]:
     if review.note:
         fields.append(Field("note", review.note))
     for c in review.corrections:
-        value = f"article says \u201c{c.article}\u201d; records say \u201c{c.correct}\u201d"
+        # The article's words are quoted; what records say is the reviewer's summary of
+        # them (a name, "Shown in mice ..."), not a quotation, so it is not in quote marks.
+        value = f"article says \u201c{c.article}\u201d; records: {c.correct}"
         if c.note:
             value += f" ({c.note})"
         fields.append(Field("correction", value))
