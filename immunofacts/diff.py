@@ -1,8 +1,10 @@
 """What changed between two versions of a dataset, as a fact-check reader asks it.
 
 Pure: two Datasets in, a list of changes out. Claims and cases added or
-removed; verdicts and ratings changed; corrections, references and later
-developments added or removed; quotes and statements changed.
+removed; verdicts, ratings, reasons and review notes changed; corrections,
+references and later developments added or removed; quotes, statements, short
+forms (claim_reviewed), kinds, evidence and dates changed; and, so that "no
+changes" means none, any other field that changed, by name.
 """
 
 from __future__ import annotations
@@ -24,12 +26,18 @@ class ChangeKind(enum.StrEnum):
     REASONS = "reasons-changed"
     QUOTE = "quote-changed"
     STATEMENT = "statement-changed"
+    CLAIM_REVIEWED = "claim-reviewed-changed"
+    KIND = "kind-changed"
+    EVIDENCE = "evidence-changed"
+    DATE = "date-changed"
+    NOTE = "note-changed"
     CORRECTION_ADDED = "correction-added"
     CORRECTION_REMOVED = "correction-removed"
     REFERENCE_ADDED = "reference-added"
     REFERENCE_REMOVED = "reference-removed"
     DEVELOPMENT_ADDED = "development-added"
     DEVELOPMENT_REMOVED = "development-removed"
+    OTHER = "other-changed"
 
 
 class Change(msgspec.Struct, frozen=True):
@@ -103,7 +111,50 @@ def _review_changes(
     o_later = tuple(_development(d) for d in old.later) if old else ()
     n_later = tuple(_development(d) for d in new.later) if new else ()
     out += _listed(o_later, n_later, ChangeKind.DEVELOPMENT_ADDED, ChangeKind.DEVELOPMENT_REMOVED)
+    old_note = old.note if old else None
+    new_note = new.note if new else None
+    if old_note != new_note:
+        out.append((ChangeKind.NOTE, old_note, new_note))
     return out
+
+
+#: The field (a dotted path) each kind of change reports: a field that changed and that
+#: none of the changes found names is reported by name (`ChangeKind.OTHER`).
+_FIELD_OF = {
+    ChangeKind.QUOTE: "quote",
+    ChangeKind.STATEMENT: "statement",
+    ChangeKind.CLAIM_REVIEWED: "claim_reviewed",
+    ChangeKind.KIND: "kind",
+    ChangeKind.EVIDENCE: "evidence",
+    ChangeKind.DATE: "date",
+    ChangeKind.VERDICT: "review.verdict",
+    ChangeKind.RATING: "review.rating",
+    ChangeKind.REASONS: "review.reasons",
+    ChangeKind.NOTE: "review.note",
+    ChangeKind.CORRECTION_ADDED: "review.corrections",
+    ChangeKind.CORRECTION_REMOVED: "review.corrections",
+    ChangeKind.REFERENCE_ADDED: "review.references",
+    ChangeKind.REFERENCE_REMOVED: "review.references",
+    ChangeKind.DEVELOPMENT_ADDED: "review.later",
+    ChangeKind.DEVELOPMENT_REMOVED: "review.later",
+}
+
+
+def _changed_fields(old: Claim | Case, new: Claim | Case) -> list[str]:
+    """The fields of a record that differ, with those of its review as `review.X`."""
+    a, b = msgspec.to_builtins(old), msgspec.to_builtins(new)
+    out: list[str] = []
+    for key in dict.fromkeys([*a, *b]):
+        if key == "review" and isinstance(a.get(key), dict) and isinstance(b.get(key), dict):
+            ra, rb = a[key], b[key]
+            out += [f"review.{k}" for k in dict.fromkeys([*ra, *rb]) if ra.get(k) != rb.get(k)]
+        elif a.get(key) != b.get(key):
+            out.append(key)
+    return out
+
+
+def _value(label: enum.Enum | None) -> str | None:
+    return None if label is None else str(label.value)
 
 
 def _text(rec: Claim | Case) -> str:
@@ -121,12 +172,28 @@ def diff_datasets(old: Dataset, new: Dataset, *, old_name: str, new_name: str) -
         if prev is None:
             changes.append(Change(rid, kind, ChangeKind.ADDED, None, _text(rec)))
             continue
+        found: list[tuple[ChangeKind, str | None, str | None]] = []
         if prev.quote != rec.quote:
-            changes.append(Change(rid, kind, ChangeKind.QUOTE, prev.quote, rec.quote))
+            found.append((ChangeKind.QUOTE, prev.quote, rec.quote))
         if _text(prev) != _text(rec):
-            changes.append(Change(rid, kind, ChangeKind.STATEMENT, _text(prev), _text(rec)))
-        for change, was, now in _review_changes(prev.review, rec.review):
-            changes.append(Change(rid, kind, change, was, now))
+            found.append((ChangeKind.STATEMENT, _text(prev), _text(rec)))
+        if isinstance(prev, Claim) and isinstance(rec, Claim):
+            if prev.claim_reviewed != rec.claim_reviewed:
+                found.append((ChangeKind.CLAIM_REVIEWED, prev.claim_reviewed, rec.claim_reviewed))
+            if prev.kind != rec.kind:
+                found.append((ChangeKind.KIND, prev.kind.value, rec.kind.value))
+            if prev.date != rec.date:
+                found.append((ChangeKind.DATE, prev.date, rec.date))
+        if prev.evidence != rec.evidence:
+            found.append((ChangeKind.EVIDENCE, _value(prev.evidence), _value(rec.evidence)))
+        found += _review_changes(prev.review, rec.review)
+        named = {_FIELD_OF[c] for c, _, _ in found}
+        if isinstance(rec, Case):
+            named.add("title")  # a case's title is what `statement-changed` reports
+        other = [f for f in _changed_fields(prev, rec) if f not in named]
+        if other:
+            found.append((ChangeKind.OTHER, None, ", ".join(other)))
+        changes += [Change(rid, kind, change, was, now) for change, was, now in found]
     for key, rec in before.items():
         if key not in after:
             changes.append(Change(key[1], key[0], ChangeKind.REMOVED, _text(rec), None))

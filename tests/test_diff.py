@@ -9,7 +9,15 @@ import pytest
 
 from immunofacts.diff import Change, ChangeKind, diff_datasets
 from immunofacts.loading import load_dataset
-from immunofacts.model import Correction, Dataset, Development, Rating, Reference, Verdict
+from immunofacts.model import (
+    Correction,
+    Dataset,
+    Development,
+    Evidence,
+    Rating,
+    Reference,
+    Verdict,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "immunofacts.yaml"
@@ -176,3 +184,42 @@ def test_cli_diff_against_a_git_revision(tmp_path: Path) -> None:
     assert "rating-changed" in result.stdout and claim_id in result.stdout
     bad = CliRunner().invoke(app, ["diff", "--git", "no-such-rev", str(old)])
     assert bad.exit_code == 2 and "no-such-rev" in bad.stderr
+
+
+def test_every_field_that_changed_is_reported_so_that_no_changes_means_none(ds: Dataset) -> None:
+    claims = list(ds.claims)
+    cases = list(ds.cases)
+    at = next(i for i, x in enumerate(claims) if x.review is not None and x.review.references)
+    c = claims[at]
+    assert c.review is not None
+    ref = c.review.references[0]
+    claims[at] = msgspec.structs.replace(
+        c,
+        claim_reviewed="A new short form",
+        evidence=Evidence.OPINION if c.evidence is not Evidence.OPINION else Evidence.UNSOURCED,
+        entities=(*c.entities, "ent-china"),
+        review=msgspec.structs.replace(
+            c.review,
+            note=(c.review.note or "") + " Checked again.",
+            # the same title and address: only the reference's note differs
+            references=(msgspec.structs.replace(ref, note="read again"), *c.review.references[1:]),
+        ),
+    )
+    case = cases[0]
+    cases[0] = msgspec.structs.replace(case, outcome=(case.outcome or "") + " And more.")
+    new = msgspec.structs.replace(ds, claims=tuple(claims), cases=tuple(cases))
+    got = diff_datasets(ds, new, old_name="a", new_name="b").changes
+    by = {(x.record, x.change): x for x in got}
+    assert set(by) == {
+        (c.id, ChangeKind.CLAIM_REVIEWED),
+        (c.id, ChangeKind.EVIDENCE),
+        (c.id, ChangeKind.NOTE),
+        (c.id, ChangeKind.OTHER),
+        (case.id, ChangeKind.OTHER),
+    }
+    assert by[(c.id, ChangeKind.CLAIM_REVIEWED)].new == "A new short form"
+    assert by[(c.id, ChangeKind.NOTE)].new == (c.review.note or "") + " Checked again."
+    assert by[(c.id, ChangeKind.OTHER)].new == "entities, review.references"
+    assert by[(case.id, ChangeKind.OTHER)].new == "outcome"
+    # and a record left as it was is not reported at all
+    assert diff_datasets(ds, ds, old_name="a", new_name="a").changes == []
