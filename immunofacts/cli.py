@@ -821,11 +821,13 @@ def search(
     parsed = q.parse_query(query)
     path, label = data_path(data)
 
-    def run(source: Any) -> tuple[SearchHits, list[str]]:
-        hits = q.search(source, parsed, **labels)
-        return SearchHits(hits, [terms]), [] if hits else q.near_words(source, parsed)
+    none = q.Misses([], [])
 
-    def warm(c: Cache) -> tuple[SearchHits, list[str]]:
+    def run(source: Any) -> tuple[SearchHits, q.Misses]:
+        hits = q.search(source, parsed, **labels)
+        return SearchHits(hits, [terms]), none if hits else q.misses(source, parsed)
+
+    def warm(c: Cache) -> tuple[SearchHits, q.Misses]:
         if SearchHits.found_enough(format, ctx.meta.get(FIELDS)):
             from .render.shapes import hit_elements
 
@@ -833,15 +835,29 @@ def search(
             # hit's JSON made as it is scored (by two processes when there are many)
             index = CachedIndex(c, found=labels)
             made = q.encoded_hits(index, parsed, hit_elements)
-            return SearchHits([], [terms], made), [] if made else q.near_words(index, parsed)
+            return SearchHits([], [terms], made), none if made else q.misses(index, parsed)
         return run(CachedIndex(c))
 
     terms = str(parsed)
-    found, near = answer(path, label, progress(), warm, run, pieces_written)
+    found, missed = answer(path, label, progress(), warm, run, pieces_written)
     show(ctx, found, format)
     if not found.hits and not found.elements:
-        hint = f"; did you mean: {', '.join(near)}" if near else ""
-        nothing(f"nothing matches {terms!r}{hint}")
+        nothing(f"nothing matches {terms!r}{_why_nothing(missed, any(labels.values()))}")
+
+
+def _why_nothing(missed: Any, filtered: bool) -> str:
+    """Why a search found nothing (`query.Misses`), said after its terms: the words that
+    match no word of the dataset, and words close to them; or, when each word matches,
+    that no record has them all (with the filters given, if any)."""
+    if missed.words:
+        quoted = ", ".join(repr(w) for w in missed.words)
+        verb = "matches" if len(missed.words) == 1 else "match"
+        why = f": {quoted} {verb} no word of the dataset"
+    elif filtered:
+        why = ": no record has every word and the labels asked for"
+    else:
+        why = ": each word is found, but no record has them all"
+    return why + (f"; did you mean: {', '.join(missed.near)}" if missed.near else "")
 
 
 @app.command("timeline")

@@ -1056,26 +1056,43 @@ def _scored_by_field(
     return score, matches
 
 
-def near_words(source: Dataset | SearchIndex, query: SearchQuery, n: int = 5) -> list[str]:
-    """Words of the collection close to the query's words that match nothing."""
+class Misses(NamedTuple):
+    """Why a search found nothing: the words of its terms that match no word of the
+    collection (none: each matches, but no record has them all), and words of the
+    collection close to those."""
+
+    words: list[str]
+    near: list[str]
+
+
+def misses(source: Dataset | SearchIndex, query: SearchQuery, n: int = 5) -> Misses:
+    """The query's words that match nothing, and up to `n` words close to them."""
     import difflib
 
     from .tokens import root
 
     index = DatasetIndex(source) if isinstance(source, Dataset) else source
     vocab: list[str] | None = None
+    words: list[str] = []
     out: list[str] = []
     for t in query.terms:
         for w, found in zip(t.words, _choices(index, t), strict=True):
             if found:
                 continue
+            if w not in words:
+                words.append(w)
             if vocab is None:
                 vocab = list(index.vocabulary())
             close = difflib.get_close_matches(w, vocab, n=3, cutoff=0.6)
             for c in close:  # each close word, then the words sharing its root
                 family = [c] + [t for t, _ in index.words_rooted(root(c)) if t != c]
                 out += [v for v in family if v not in out]
-    return out[:n]
+    return Misses(words, out[:n])
+
+
+def near_words(source: Dataset | SearchIndex, query: SearchQuery, n: int = 5) -> list[str]:
+    """Words of the collection close to the query's words that match nothing."""
+    return misses(source, query, n).near
 
 
 _FIELD_ORDER = {name: i for i, name in enumerate(FIELD_WEIGHTS)}

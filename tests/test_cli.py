@@ -947,7 +947,9 @@ def test_the_fields_example_in_each_help_works_as_written(command: str) -> None:
     example = re.search(r"e\.g\. ([\w.,]+);", " ".join(page.stdout.split()))
     assert example, page.stdout
     fields = example.group(1)
-    result = runner.invoke(app, [command, *FIELDS_COMMANDS[command], "--fields", fields, "-f", "csv"])
+    result = runner.invoke(
+        app, [command, *FIELDS_COMMANDS[command], "--fields", fields, "-f", "csv"]
+    )
     assert result.exit_code == 0, result.output
     header = result.stdout.splitlines()[0].split(",")
     assert [h.rsplit(".", 1)[-1] for h in header] == [
@@ -973,3 +975,35 @@ def test_the_timeline_is_grouped_as_its_help_says() -> None:
     out = runner.invoke(app, ["timeline", "-f", "table"], env={"COLUMNS": "100"}).stdout
     headings = [line.strip("│ ") for line in out.splitlines() if re.fullmatch(r"│ \d{4} +│", line)]
     assert headings == sorted(set(headings)) and len(headings) >= 3, out
+
+
+@pytest.mark.parametrize(
+    ("terms", "why"),
+    [
+        (["bank", "zzqx"], "nothing matches 'bank zzqx': 'zzqx' matches no word of the dataset"),
+        (["zzqx", "qqzx"], "'zzqx', 'qqzx' match no word of the dataset"),
+        (["bank", "lupus"], "nothing matches 'bank lupus': each word is found, but no record"),
+        (["bank", "--kind", "statistic"], "no record has every word and the labels asked for"),
+    ],
+)
+def test_search_that_finds_nothing_says_why(terms: list[str], why: str) -> None:
+    for _ in ("cold", "warm"):  # from the file, then from its cache
+        result = run("search", *terms)
+        assert result.exit_code == 1
+        assert why in result.stderr, result.stderr
+
+
+def test_a_hit_only_in_its_review_shows_the_words_around_the_match() -> None:
+    # Piped, whole: the part of the review the match is in (here, its note), uncut.
+    result = run("search", "mice", "--format", "plain", "--no-header")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all("(matched in review: " in line for line in lines), lines
+    for line in lines:
+        around = line.split("(matched in review: ", 1)[1]
+        assert "mice" in around and "…" not in around and "\n" not in around, around
+    # On a terminal, the words around the match, cut and marked.
+    out = CliRunner().invoke(app, ["search", "mice", "-f", "table"], env={"COLUMNS": "100"})
+    flat = " ".join(out.stdout.split())
+    assert flat.count("(matched in review: …") == 2, flat
+    assert flat.count("⟦mice⟧") == 2, flat  # the match marked, as in the text shown

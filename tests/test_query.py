@@ -36,6 +36,7 @@ from immunofacts.query import (
     find_case,
     find_claim,
     find_entity,
+    misses,
     near_words,
     paragraph_around,
     paragraphs,
@@ -669,3 +670,9 @@ def test_the_credit_line_comes_from_the_dataset() -> None:
 
 def test_uncovered_paragraphs_real_is_empty(real: Dataset) -> None:
     assert uncovered_paragraphs(real) == []
+
+
+def test_misses_names_the_words_that_match_nothing(real: Dataset) -> None:
+    assert misses(real, parse_query("bank zzqx stroage")).words == ["zzqx", "stroage"]
+    assert misses(real, parse_query('bank "lupus"')).words == []  # each matches on its own
+    assert misses(real, parse_query("stroage")).near[:1] == ["store"]

@@ -269,4 +269,6 @@ def test_the_source_says_first_what_a_reader_should_know_of_it() -> None:
         assert "About the source" in flat, fmt
         assert "machine translation of a Chinese original" in flat, fmt
         assert "no author and no citations" in flat, fmt
-        assert flat.index("About the source") < flat.index("The era of immune cell therapy has arrived!")
+        assert flat.index("About the source") < flat.index(
+            "The era of immune cell therapy has arrived!"
+        )

@@ -29,6 +29,7 @@ from ..query import (
     EntityCount,
     Hit,
     LabelInfo,
+    Match,
     Passage,
     Record,
     RecordType,
@@ -414,19 +415,65 @@ _SHOWN_FIELDS = ("statement", "title", "quote")
 def _snippet(hit: Hit, width: int | None = 160) -> Marked:
     """The text of a hit: its best field with matches marked, cut around the
     first match to `width` characters (None: whole). A hit only in its id,
-    entity names or review shows its statement or title, and says where it matched."""
+    entity names or review shows its statement or title, says where it matched,
+    and, for a review or a case's details, shows the words around the match."""
     rec = hit.record
     shown = [m for m in hit.matches if m.field in _SHOWN_FIELDS]
     if not shown:
         main = rec.statement if isinstance(rec, Claim) else rec.title
         where = ", ".join(dict.fromkeys(m.field for m in hit.matches))
-        note = f" (matched in {where})"
-        return Marked(main + note, ((len(main), len(main) + len(note), "label"),))
+        context = _elsewhere(hit, width)
+        if context is None:
+            note = f" (matched in {where})"
+            return Marked(main + note, ((len(main), len(main) + len(note), "label"),))
+        field, (around, marks) = context
+        note = f" (matched in {where}: " if where == field else f" (matched in {where}; {field}: "
+        text = main + note + around + ")"
+        at = len(main) + len(note)
+        marked = [(len(main), at, "label"), *((a + at, b + at, st) for a, b, st in marks)]
+        marked.append((len(text) - 1, len(text), "label"))
+        return Marked(text, tuple(marked))
     first = shown[0]
     text = getattr(rec, first.field)  # a shown field's text is the record's own
     if width is None:
-        spans = tuple((m.start, m.end, "match") for m in shown if m.field == first.field)
-        return Marked(text, spans)
+        whole = tuple((m.start, m.end, "match") for m in shown if m.field == first.field)
+        return Marked(text, whole)
+    cut, marks = _around(text, [m for m in hit.matches if m.field == first.field], width)
+    return Marked(cut, marks)
+
+
+def _elsewhere(
+    hit: Hit, width: int | None
+) -> tuple[str, tuple[str, tuple[tuple[int, int, str], ...]]] | None:
+    """The first match of a hit outside the fields a list shows, in a field whose text
+    is the record's own (a review, a case's details; not entity names, which are the
+    dataset's): that field, and the words around the match, marked."""
+    from ..tokens import search_fields
+
+    texts = dict(search_fields(hit.record, {}))
+    for m in hit.matches:
+        text = texts.get(m.field)
+        if text is None or text[m.start : m.end] != m.text:
+            continue  # a field read elsewhere, or not as the match was found
+        same = [x for x in hit.matches if x.field == m.field]
+        if width is None:  # whole: the part of the field the match is in (a review's
+            # note, one of its corrections or references), as it is
+            a = text.rfind("\n", 0, m.start) + 1
+            b = text.find("\n", m.end) % (len(text) + 1)
+            marks = tuple((x.start - a, x.end - a, "match") for x in same if a <= x.start < b)
+            return m.field, (text[a:b], marks)
+        flat = text.replace("\n", " ")  # the same length: spans stay where they are
+        return m.field, _around(flat, same, min(width, 80))
+    return None
+
+
+def _around(
+    text: str, matches: list[Match], width: int
+) -> tuple[str, tuple[tuple[int, int, str], ...]]:
+    """`text` cut to about `width` characters around its first match (`matches`, in one
+    field of it), on word boundaries, with "…" where it was cut; the matches within
+    marked."""
+    first = matches[0]
     a = max(0, first.start - width // 3)
     b = min(len(text), a + width)
     if b - a < width:
@@ -441,10 +488,10 @@ def _snippet(hit: Hit, width: int | None = 160) -> Marked:
     post = "…" if b < len(text) else ""
     spans = tuple(
         (m.start - a + len(pre), m.end - a + len(pre), "match")
-        for m in hit.matches
-        if m.field == first.field and m.start >= a and m.end <= b
+        for m in matches
+        if m.start >= a and m.end <= b
     )
-    return Marked(pre + text[a:b] + post, spans)
+    return pre + text[a:b] + post, spans
 
 
 def search_table(hits: Iterable[Hit], terms: list[str], *, cut: bool = True) -> Table:
