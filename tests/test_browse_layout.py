@@ -6,6 +6,7 @@ its new size.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,8 +16,8 @@ from conftest import DATA
 from textual.pilot import Pilot
 
 from immunofacts.loading import load_dataset
-from immunofacts.model import Dataset
-from immunofacts.tui.app import Browser
+from immunofacts.model import Claim, Dataset
+from immunofacts.tui.app import Browser, RecordList, _fit_middle, cut_ids
 
 WIDTHS = (40, 80, 100, 120, 200)
 HEIGHTS = (15, 40)
@@ -99,5 +100,95 @@ def test_a_resize_under_the_help_lays_out_the_screen_beneath(
             await pilot.press("escape")
             await settle(pilot)
             assert "\n".join(screen_lines(app)) == want
+
+    run(go)
+
+
+# --- the list -------------------------------------------------------------------------
+
+ID = re.compile(r"\b(?:claim|case)-\S*")
+
+
+def shows_id(cell: str, record_id: str) -> bool:
+    """Whether a cell of the list shows an id whole, or cut in the middle with an ellipsis."""
+    if cell == record_id:
+        return True
+    head, sep, tail = cell.partition("…")
+    return (
+        bool(sep)
+        and len(head) >= 5
+        and len(tail) >= 5
+        and (record_id.startswith(head) and record_id.endswith(tail))
+    )
+
+
+async def check_rows(app: Browser) -> None:
+    """Each row on screen shows its record's id, whole or cut in the middle, and no two
+    read the same."""
+    listing = app.query_one(RecordList)
+    room = listing.scrollable_content_region
+    top = listing.scroll_offset.y
+    lines = screen_lines(app)[room.y : room.bottom][: len(app.shown) - top]
+    assert lines
+    cells = []
+    for i, line in enumerate(lines):
+        rec = app.shown[top + i]
+        found = ID.findall(line[room.x : room.right])
+        assert found and shows_id(found[0], rec.id), (app.size, line, rec.id)
+        cells.append(found[0])
+    assert len(set(cells)) == len(cells), (app.size, cells)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_each_row_shows_its_id_whole_or_cut_in_the_middle_beside_the_scrollbar(
+    ds: Dataset, width: int
+) -> None:
+    async def go() -> None:
+        async with browsing(ds, (width, HEIGHTS[0])) as (app, pilot):
+            for height in HEIGHTS:
+                await pilot.resize_terminal(width, height)
+                await settle(pilot)
+                for _tab in ("claims", "cases"):
+                    await check_rows(app)
+                    await pilot.press("end")
+                    await settle(pilot)
+                    await check_rows(app)
+                    await pilot.press("t")
+                    await settle(pilot)
+
+    run(go)
+
+
+def test_every_id_stays_apart_at_every_width(ds: Dataset) -> None:
+    for records in (list(ds.claims), list(ds.cases)):
+        all_ids = [r.id for r in records]
+        for width in range(12, 60):
+            cuts = cut_ids(all_ids, width)
+            cells = [cuts.get(i, i) for i in all_ids]
+            assert all(len(c) <= width for c in cells)
+            assert all(shows_id(c.rstrip(), i) for c, i in zip(cells, all_ids, strict=True)), width
+            assert len(set(cells)) == len(cells), (width, cells)
+
+
+def test_ids_that_only_a_middle_cut_would_confuse_are_cut_elsewhere() -> None:
+    ids = ["claim-cell-banking-aaa-popular-open", "claim-cell-banking-bbb-popular-open"]
+    assert _fit_middle(ids[0], 20) == _fit_middle(ids[1], 20)
+    cuts = cut_ids(ids, 20)
+    assert cuts[ids[0]] != cuts[ids[1]] and all(shows_id(cuts[i], i) for i in ids)
+
+
+def test_a_wide_list_gives_the_text_the_room_it_has(ds: Dataset) -> None:
+    async def go() -> None:
+        async with browsing(ds, (200, 40)) as (app, _):
+            listing = app.query_one(RecordList)
+            room = listing.scrollable_content_region
+            lines = screen_lines(app)[room.y : room.bottom]
+            for i, line in enumerate(lines[:10]):
+                rec = app.shown[i]
+                assert isinstance(rec, Claim)
+                text = rec.claim_reviewed or rec.statement
+                assert text[:38] in line[room.x : room.right], line
+            # The detail keeps a reading width and leaves the rest to the list.
+            assert listing.region.width > app.query_one("#detail").region.width
 
     run(go)

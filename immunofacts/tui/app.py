@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import webbrowser
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -36,7 +37,7 @@ from textual.widgets.option_list import Option
 
 from .. import query
 from ..errors import ImmunofactsError
-from ..model import Claim, Dataset, Reference
+from ..model import Claim, Dataset, Evidence, Rating, Reference
 from ..query import Record, Span
 from ..render import views
 from ..render.base import Doc, Env, ExportFormat, clean
@@ -60,6 +61,12 @@ NOT_RATED_STYLE = "italic #6e7681"
 WIDE = 80
 #: The width at and above which the source view keeps ids in a margin.
 MARGIN = 70
+#: The list's columns: the rating and the evidence as wide as their longest label, and
+#: the least the id and the text are given before the text, then the evidence, is dropped.
+RATING_WIDTH = max(cell_len(v) for v in [*(r.value for r in Rating), state.NOT_RATED]) + 1
+EVIDENCE_WIDTH = max(cell_len(e.value) for e in Evidence) + 1
+ID_LEAST = 20
+TEXT_LEAST = 20
 
 
 def rating_style(rec: Record) -> str:
@@ -77,6 +84,51 @@ def _fit(text: str, width: int) -> str:
     if cell_len(text) > width:
         return set_cell_size(text, width - 1) + "…"
     return set_cell_size(text, width)
+
+
+def _fit_middle(text: str, width: int, head: int | None = None) -> str:
+    """`text` on one line in exactly `width` cells, cut in the middle when too long (after
+    `head` cells, half by default), so that ids which share a beginning
+    (`claim-cell-banking-...`) stay apart by their end."""
+    text = clean(text, oneline=True)
+    if width <= 0 or cell_len(text) <= width:
+        return _fit(text, width)
+    start = set_cell_size(text, width // 2 if head is None else head).rstrip()
+    room = width - 1 - cell_len(start)
+    tail = ""
+    for ch in reversed(text):
+        if cell_len(ch) + cell_len(tail) > room:
+            break
+        tail = ch + tail
+    return set_cell_size(start + "…" + tail, width)
+
+
+def cut_ids(ids: Sequence[str], width: int) -> dict[str, str]:
+    """Each id too long for `width` cells, cut in the middle; where two cuts would read
+    the same, the later one is cut a little earlier or later until it reads apart."""
+    cuts = {i: _fit_middle(i, width) for i in ids if cell_len(i) > width}
+    if len(set(cuts.values())) == len(cuts):
+        return cuts
+    taken = Counter(cuts.values())
+    half = width // 2
+    for i, cut in cuts.items():
+        if taken[cut] < 2:
+            continue
+        for shift in range(1, half):
+            other = next(
+                (
+                    c
+                    for h in (half - shift, half + shift)
+                    if taken[c := _fit_middle(i, width, h)] == 0
+                ),
+                None,
+            )
+            if other is not None:
+                taken[cut] -= 1
+                taken[other] += 1
+                cuts[i] = other
+                break
+    return cuts
 
 
 def references_of(rec: Record) -> list[Reference]:
@@ -150,6 +202,8 @@ class RecordList(ScrollView, can_focus=True):
     def __init__(self, *, ascii_only: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.records: Sequence[Record] = ()
+        self.longest_id = 0
+        self._cuts: tuple[tuple[int, int, int], dict[str, str]] | None = None
         self.mark = "*" if ascii_only else "●"
 
     @property
@@ -160,6 +214,10 @@ class RecordList(ScrollView, can_focus=True):
     def set_records(self, records: Sequence[Record], keep: str | None = None) -> None:
         """Show these records; the cursor stays on `keep` if it is among them, else goes first."""
         self.records = records
+        # Characters, not cells: ids are slugs, and ten thousand cell counts would cost
+        # a keystroke's worth of time; a wider id is cut to its column anyway.
+        self.longest_id = max((len(r.id) for r in records), default=0)
+        self._cuts = None
         at = 0
         if keep is not None:
             for i, rec in enumerate(records):
@@ -192,18 +250,27 @@ class RecordList(ScrollView, can_focus=True):
             self.cursor = row
 
     def columns(self, width: int) -> list[tuple[str, int]]:
-        """(column, width) for a list `width` cells wide: narrow lists drop columns."""
-        cols = [("mark", 2), ("rating", 16)]
-        rest = width - 18
-        if width >= 60:
-            cols.append(("evidence", 15))
-            rest -= 15
-        if width >= 50:
-            idw = min(36, max(16, rest // 2))
-            cols += [("id", idw), ("text", max(0, rest - idw - 1))]
-        else:
-            cols.append(("id", max(0, rest)))
-        return cols
+        """(column, width) for a list `width` cells wide. The id gets room for the longest
+        id on the list when the text keeps as much, else a fair share (cut in the middle);
+        the text takes the rest. Narrow lists drop the evidence, then the text."""
+        cols = [("mark", 2), ("rating", RATING_WIDTH)]
+        rest = width - 2 - RATING_WIDTH
+        if rest - EVIDENCE_WIDTH >= 2 * ID_LEAST:
+            cols.append(("evidence", EVIDENCE_WIDTH))
+            rest -= EVIDENCE_WIDTH
+        idw = min(self.longest_id + 1, max(ID_LEAST, rest // 2))
+        if rest - idw < TEXT_LEAST:
+            return [*cols, ("id", max(0, rest))]
+        return [*cols, ("id", idw), ("text", rest - idw)]
+
+    def id_cell(self, record_id: str, width: int) -> str:
+        """An id in `width` cells: whole, or cut so as to read apart from the others on
+        screen (only those: a list of ten thousand costs no more than a screenful)."""
+        top, height = self.scroll_offset.y, self.size.height
+        if self._cuts is None or self._cuts[0] != (width, top, height):
+            shown = [r.id for r in self.records[top : top + height]]
+            self._cuts = ((width, top, height), cut_ids(shown, width))
+        return self._cuts[1].get(record_id) or _fit(record_id, width)
 
     def _cells(self, rec: Record, width: int) -> list[Segment]:
         colour = Style.parse(rating_style(rec))
@@ -216,7 +283,7 @@ class RecordList(ScrollView, can_focus=True):
             elif name == "evidence":
                 out.append(Segment(_fit(rec.evidence.value, w - 1) + " "))
             elif name == "id":
-                out.append(Segment(_fit(rec.id, w - 1) + " " if w > 1 else _fit(rec.id, w)))
+                out.append(Segment(self.id_cell(rec.id, w - 1) + " " if w > 1 else ""))
             else:
                 if isinstance(rec, Claim):
                     text = rec.claim_reviewed or rec.statement  # the short form, if any
@@ -231,7 +298,9 @@ class RecordList(ScrollView, can_focus=True):
         base = self.rich_style
         if row >= len(self.records):
             return Strip.blank(width, base)
-        strip = Strip(self._cells(self.records[row], width)).apply_style(base)
+        # The columns fit beside the scrollbar, when there is one, not under it.
+        room = self.scrollable_content_region.width
+        strip = Strip(self._cells(self.records[row], room)).apply_style(base)
         if row == self.cursor:
             cursor = self.get_component_rich_style("record-list--cursor")
             strip = Strip(
@@ -557,11 +626,11 @@ class Browser(App[int]):
     #search:focus { border: none; background: $accent 30%; }
     #status { height: 1; padding: 0 1; color: $text-muted; }
     #body { layout: horizontal; height: 1fr; }
-    #list { width: 50%; height: 1fr; border-right: vkey $panel; }
-    #detail { width: 1fr; height: 1fr; padding: 0 1; }
+    #list { width: 1fr; height: 1fr; border-right: vkey $panel; }
+    #detail { width: 50%; max-width: 84; height: 1fr; padding: 0 1; }
     .narrow #body { layout: vertical; }
     .narrow #list { width: 1fr; height: 40%; border-right: none; border-bottom: hkey $panel; }
-    .narrow #detail { height: 1fr; padding: 0; }
+    .narrow #detail { width: 1fr; height: 1fr; padding: 0; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "search", "Search"),
