@@ -192,3 +192,28 @@ def test_a_wide_list_gives_the_text_the_room_it_has(ds: Dataset) -> None:
             assert listing.region.width > app.query_one("#detail").region.width
 
     run(go)
+
+
+# --- the help -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [40, 80, 200])
+def test_help_keeps_a_gap_between_each_key_and_what_it_does(ds: Dataset, width: int) -> None:
+    async def go() -> None:
+        async with browsing(ds, (width, 90)) as (app, pilot):
+            sections = app.help_sections()
+            await pilot.press("question_mark")
+            await settle(pilot)
+            lines = region_text(app, "HelpScreen VerticalScroll")
+            starts = set()
+            for _, keys in sections:
+                for key, what in keys:
+                    first = what.split()[0]
+                    pattern = re.compile(rf"(^|\s){re.escape(key)}\s{{2,}}{re.escape(first)}")
+                    found = [m for m in map(pattern.search, lines) if m]
+                    assert found, (key, what, width)
+                    starts.add(found[0].end() - len(first))
+            # The descriptions start in one column.
+            assert len(starts) == 1, starts
+
+    run(go)

@@ -21,6 +21,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.segment import Segment
 from rich.style import Style
+from rich.table import Table
 from rich.text import Text
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -423,17 +424,23 @@ class HelpScreen(ModalScreen[None]):
         self.sections = sections
 
     def compose(self) -> ComposeResult:
-        out = Text()
+        # Keys in one column as wide as the longest, two cells from what they do, which
+        # wraps in its own column on a narrow screen.
+        widest = max((cell_len(key) for _, keys in self.sections for key, _ in keys), default=0)
+        parts: list[RenderableType] = []
         for title, keys in self.sections:
-            if out:
-                out.append("\n")
-            out.append(title + "\n", "bold underline")
+            if parts:
+                parts.append(Text(""))
+            parts.append(Text(title, "bold underline"))
+            grid = Table.grid(padding=(0, 0, 0, 2))
+            grid.add_column(width=widest, no_wrap=True, style="bold")
+            grid.add_column(ratio=1)
             for key, what in keys:
-                out.append(f"  {key:<14}", "bold")
-                out.append(what + "\n")
-        out.append("\nEscape, ? or q closes this help.", "italic")
+                grid.add_row(Text(key), Text(what))
+            parts.append(grid)
+        parts.append(Text("\nEscape, ? or q closes this help.", "italic"))
         with VerticalScroll():
-            yield Static(out, id="help-text")
+            yield Static(Group(*parts), id="help-text")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(None)
