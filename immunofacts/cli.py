@@ -1101,11 +1101,15 @@ def _at_revision(path: Path, rev: str) -> Dataset:
     from .loading import load_dataset
 
     folder = path.resolve().parent
+    if not rev or rev.startswith("-") or any(c in rev for c in ":\0\n"):
+        # git would read "--output=FILE" as an option (and write to FILE), and a ":" or
+        # a line break would name something else than the file at a revision
+        raise UsageError(f"--git: {rev!r} is not a git revision")
 
     def show_file(name: str) -> bytes:
         try:
             done = subprocess.run(
-                ["git", "-C", str(folder), "show", f"{rev}:./{name}"],
+                ["git", "-C", str(folder), "show", "--end-of-options", f"{rev}:./{name}"],
                 capture_output=True,
                 check=False,
             )

@@ -184,6 +184,15 @@ def test_cli_diff_against_a_git_revision(tmp_path: Path) -> None:
     assert "rating-changed" in result.stdout and claim_id in result.stdout
     bad = CliRunner().invoke(app, ["diff", "--git", "no-such-rev", str(old)])
     assert bad.exit_code == 2 and "no-such-rev" in bad.stderr
+    # A "revision" that git would read as an option (--output=FILE writes FILE) is refused
+    # before git runs; nothing is written.
+    target = repo / "o:."
+    target.mkdir()
+    (target / old.name).write_text("keep\n")
+    for rev in (f"--output={repo / 'o'}", "-p", "HEAD:x", ""):
+        bad = CliRunner().invoke(app, ["diff", "--git", rev, str(old)])
+        assert bad.exit_code == 2 and "is not a git revision" in bad.stderr, (rev, bad.stderr)
+    assert (target / old.name).read_text() == "keep\n"
 
 
 def test_every_field_that_changed_is_reported_so_that_no_changes_means_none(ds: Dataset) -> None:
