@@ -70,7 +70,8 @@ def reserve_standard_fds() -> None:
     Run with ``>&-``, descriptor 1 is free, and the next file opened (a cache,
     an output file) would get it: anything written to "stdout" would land in
     that file. Each closed one is pointed at the null device; a closed stdout
-    is then reported by `write` instead of written to.
+    is then reported by `write` instead of written to, and a closed stderr (which
+    Python leaves as None) takes the messages that would have gone to it.
     """
     global _STDOUT_CLOSED
     for fd in (0, 1, 2):
@@ -87,6 +88,9 @@ def reserve_standard_fds() -> None:
             if fd == 1:
                 _STDOUT_CLOSED = True
                 sys.stdout = None
+    if sys.stderr is None:  # closed when Python started (2>&-): messages go nowhere
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr = open(2, "w", errors="backslashreplace", closefd=False)  # noqa: SIM115
 
 
 _STDOUT_CLOSED = False

@@ -110,6 +110,22 @@ def test_stdout_closed_never_lands_in_another_file(tmp_path: Path) -> None:
             assert b'"claim-' not in file.read_bytes()[:64], file
 
 
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [("list-claims", 0), ("labels", 0), ("export --format json", 0), ("show-claim nope", 1)],
+)
+def test_stderr_closed_changes_nothing_but_where_messages_go(
+    tmp_path: Path, args: str, code: int
+) -> None:
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in ("cold", "warm"):
+        closed = run([], shell=f"{sys.executable} -m immunofacts {args} 2>&-", env=env)
+        assert closed.returncode == code, closed.stdout[:200]
+        same = run(args.split(), env=env)
+        assert closed.stdout == same.stdout and same.returncode == code
+        assert (closed.stdout != "") == (code == 0)
+
+
 def test_ascii_stdout_degrades_instead_of_crashing() -> None:
     env = {"PYTHONIOENCODING": "ascii"}
     proc = run(["show-claim", "claim-wang-fusheng-lancet-pathology-report"], env=env)
