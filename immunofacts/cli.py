@@ -709,8 +709,13 @@ def _entity_option(scope: str = "") -> Any:
 
 
 def _year_option(scope: str = "") -> Any:
-    """The repeatable --year filter of the commands that choose claims."""
-    return typer.Option(help=f"{scope}Only claims dated in this year. Repeat for any of several.")
+    """The repeatable --year filter of the commands that choose claims: a year of the
+    dates a dataset may hold (YYYY), so that no number reaches SQL that it cannot take."""
+    return typer.Option(
+        help=f"{scope}Only claims dated in this year. Repeat for any of several.",
+        min=0,
+        max=9999,
+    )
 
 
 @app.command("list-claims")

@@ -68,6 +68,8 @@ def one_error_line(stderr: str, *needles: str) -> None:
         ["nosuch"],
         ["show-claim"],
         ["list-claims", "--year", "x"],
+        ["list-claims", "--year", "9223372036854775808"],  # more than SQL takes
+        ["export", "--format", "claimreview", "--year", "-1"],
     ],
 )
 def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
