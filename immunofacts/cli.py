@@ -534,7 +534,10 @@ def table_options(*, fields: str | None) -> Callable[[Callable[..., R]], Callabl
 
 
 def data_path(data: str | None) -> tuple[Path, str]:
-    """The dataset's path, and the name to report it by."""
+    """The dataset's path, and the name to report it by. An empty one is refused: it
+    is a mistake (an unset variable in a script), not a request for the default."""
+    if data == "":
+        raise UsageError("the dataset's path is empty (leave it out for the article's dataset)")
     if data:
         return Path(data), data
     from .paths import bundled_data_path
@@ -1028,7 +1031,7 @@ def validate(
     from .cache import validate_dataset
     from .render.results import Validation
 
-    file, label = data_path(path or data)
+    file, label = data_path(path if path is not None else data)
     try:
         ds = validate_dataset(file, label, status=progress())
     except DataError as e:
@@ -1082,12 +1085,14 @@ def diff(
         if git is not None:
             if new is not None:
                 raise UsageError("with --git give one file (or none): it is compared with REV")
-            path, label = data_path(old or data)
+            path, label = data_path(old if old is not None else data)
             before, old_name = _at_revision(path, git), f"{git}:{label}"
             after, new_name = load_dataset(path, label=label), label
         else:
             if old is None or new is None:
                 raise UsageError("give two dataset files, OLD and NEW, or --git REV")
+            if "" in (old, new):
+                raise UsageError("a dataset's path is empty")
             before, old_name = load_dataset(old, label=old), old
             after, new_name = load_dataset(new, label=new), new
     except ImmunofactsError as e:

@@ -70,6 +70,9 @@ def one_error_line(stderr: str, *needles: str) -> None:
         ["list-claims", "--year", "x"],
         ["list-claims", "--year", "9223372036854775808"],  # more than SQL takes
         ["export", "--format", "claimreview", "--year", "-1"],
+        ["validate", ""],  # an empty path is a mistake, not the default dataset
+        ["list-cases", "--data", ""],
+        ["diff", "", "data/immunofacts.yaml"],
     ],
 )
 def test_usage_errors_are_one_line_exit_2(args: list[str]) -> None:
