@@ -3,8 +3,9 @@
 Pure: two Datasets in, a list of changes out. Claims and cases added or
 removed; verdicts, ratings, reasons and review notes changed; corrections,
 references and later developments added or removed; quotes, statements, short
-forms (claim_reviewed), kinds, evidence and dates changed; and, so that "no
-changes" means none, any other field that changed, by name.
+forms (claim_reviewed), kinds, evidence and dates changed; entities added,
+removed or changed, and the source's description or text changed; and, so that
+"no changes" means none, any other field that changed, by name.
 """
 
 from __future__ import annotations
@@ -38,13 +39,17 @@ class ChangeKind(enum.StrEnum):
     DEVELOPMENT_ADDED = "development-added"
     DEVELOPMENT_REMOVED = "development-removed"
     OTHER = "other-changed"
+    ENTITY_ADDED = "entity-added"
+    ENTITY_REMOVED = "entity-removed"
+    ENTITY_CHANGED = "entity-changed"
+    SOURCE_CHANGED = "source-changed"
 
 
 class Change(msgspec.Struct, frozen=True):
     """One change to one record: what it was and what it is (null where there is none)."""
 
     record: str
-    type: str  # "claim" or "case"
+    type: str  # "claim", "case", "entity" or "source"
     change: ChangeKind
     old: str | None = None
     new: str | None = None
@@ -140,8 +145,9 @@ _FIELD_OF = {
 }
 
 
-def _changed_fields(old: Claim | Case, new: Claim | Case) -> list[str]:
-    """The fields of a record that differ, with those of its review as `review.X`."""
+def _changed_fields(old: msgspec.Struct, new: msgspec.Struct) -> list[str]:
+    """The fields of a record (an entity, a source) that differ, with those of its
+    review as `review.X`."""
     a, b = msgspec.to_builtins(old), msgspec.to_builtins(new)
     out: list[str] = []
     for key in dict.fromkeys([*a, *b]):
@@ -197,4 +203,29 @@ def diff_datasets(old: Dataset, new: Dataset, *, old_name: str, new_name: str) -
     for key, rec in before.items():
         if key not in after:
             changes.append(Change(key[1], key[0], ChangeKind.REMOVED, _text(rec), None))
+    changes += _entity_changes(old, new)
+    source = _changed_fields(old.source, new.source)
+    if old.source_text != new.source_text:
+        source.append("its text")
+    if source:
+        changes.append(
+            Change(new.source.id, "source", ChangeKind.SOURCE_CHANGED, None, ", ".join(source))
+        )
     return DatasetDiff(old_name, new_name, changes)
+
+
+def _entity_changes(old: Dataset, new: Dataset) -> list[Change]:
+    """Entities added (with their name), removed, or changed (the fields that did)."""
+    out: list[Change] = []
+    before = {e.id: e for e in old.entities}
+    after = {e.id: e for e in new.entities}
+    for eid, e in after.items():
+        was = before.get(eid)
+        if was is None:
+            out.append(Change(eid, "entity", ChangeKind.ENTITY_ADDED, None, e.name))
+        elif fields := _changed_fields(was, e):
+            out.append(Change(eid, "entity", ChangeKind.ENTITY_CHANGED, None, ", ".join(fields)))
+    for eid, e in before.items():
+        if eid not in after:
+            out.append(Change(eid, "entity", ChangeKind.ENTITY_REMOVED, e.name, None))
+    return out

@@ -232,3 +232,27 @@ def test_every_field_that_changed_is_reported_so_that_no_changes_means_none(ds: 
     assert by[(case.id, ChangeKind.OTHER)].new == "outcome"
     # and a record left as it was is not reported at all
     assert diff_datasets(ds, ds, old_name="a", new_name="a").changes == []
+
+
+def test_entities_and_the_source_changed_are_reported(ds: Dataset) -> None:
+    entities = list(ds.entities)
+    first, second, last = entities[0], entities[1], entities[-1]
+    entities[0] = msgspec.structs.replace(first, name=first.name + " Jr", aliases=())
+    entities[1] = msgspec.structs.replace(second, note="checked again")
+    entities.pop()
+    entities.append(msgspec.structs.replace(last, id="ent-brand-new", name="Brand New"))
+    new = msgspec.structs.replace(
+        ds,
+        entities=tuple(entities),
+        source=msgspec.structs.replace(ds.source, publisher="someone else"),
+        source_text=(ds.source_text or "") + "\nA new paragraph.",
+    )
+    changes = diff_datasets(ds, new, old_name="a", new_name="b").changes
+    got = {(c.record, c.type, c.change): c for c in changes}
+    fields = "name" + (", aliases" if first.aliases else "")
+    assert got[(first.id, "entity", ChangeKind.ENTITY_CHANGED)].new == fields
+    assert got[(second.id, "entity", ChangeKind.ENTITY_CHANGED)].new == "note"
+    assert got[(last.id, "entity", ChangeKind.ENTITY_REMOVED)].old == last.name
+    assert got[("ent-brand-new", "entity", ChangeKind.ENTITY_ADDED)].new == "Brand New"
+    assert got[(ds.source.id, "source", ChangeKind.SOURCE_CHANGED)].new == "publisher, its text"
+    assert len(got) == 5
