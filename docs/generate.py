@@ -4,7 +4,8 @@ Two kinds of block are kept current, cog-style, in README.md and docs/*.md:
 
 * ``<!-- run: immunofacts ARGS -->`` followed by a fenced block: the block is the
   command's real output (100 columns, colour off, terminal layout on, run from
-  the checkout). ``| head -N`` after the command keeps the first N lines.
+  the checkout). ``(first N lines)`` after the command keeps the first N lines: not
+  ``| head -N``, which a reader would copy, and whose pipe makes the output plain.
 * ``<!-- generated: NAME -->`` ... ``<!-- end: NAME -->``: the text that the
   function ``GENERATORS[NAME]`` returns, made from the code itself:
   ``schema`` from the msgspec structs in immunofacts/model.py (each field's
@@ -68,9 +69,11 @@ def pages() -> list[Path]:
 def run(command: str) -> str:
     """The output of a documented command line, as the page shows it."""
     head = None
-    if "| head -" in command:
-        command, _, n = command.partition("| head -")
-        head = int(n)
+    cut = re.fullmatch(r"(.*?)\s*\(first (\d+) lines\)", command)
+    if cut:
+        command, head = cut.group(1), int(cut.group(2))
+    if "|" in command:
+        raise ValueError(f"a run block shows a terminal's output, never a pipe's: {command!r}")
     args = shlex.split(command)
     if args[0] != "immunofacts":
         raise ValueError(f"a run block must start with `immunofacts`: {command!r}")
