@@ -13,9 +13,11 @@ parsed (and of the source text read with them). A file's device, inode, size,
 modification and change times are a cheap first check; when any differ, the
 file is hashed again, and only the same content is answered for. A cache that
 is corrupt, truncated, of another version, not owned by the user, or writable
-by others is ignored and rebuilt. Two processes building at once each write a
-private temporary file and rename it into place, so readers never see a
-half-built one. With nowhere to keep a cache, every command parses the file.
+by others is ignored and rebuilt; so is one changed through SQLite since it was
+written, whose file change counter is no longer the one it recorded (`_counter`).
+Two processes building at once each write a private temporary file and rename it
+into place, so readers never see a half-built one. With nowhere to keep a cache,
+every command parses the file.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"28:{__version__}"
+CACHE_FORMAT = f"29:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -86,8 +88,48 @@ _Raw = Any
 
 
 def _lasting(meta: Mapping[str, str]) -> dict[str, str]:
-    """What a cache's `meta` says that stays as long as the cache: all but the stamps."""
-    return {k: v for k, v in meta.items() if not k.endswith("_stamp")}
+    """What a cache's `meta` says that stays as long as the cache: all but the stamps
+    (and the change counter that goes with them, see `_counter`)."""
+    return {k: v for k, v in meta.items() if not k.endswith("_stamp") and k != "counter"}
+
+
+#: What a cache file starts with: SQLite's header, as `_counter` reads it.
+_HEADER = b"SQLite format 3\0"
+
+
+def _counter(cpath: Path) -> int | None:
+    """The file change counter in the header of the SQLite file `cpath` (None if it has
+    none to go by: not a database, or one in WAL mode, whose writes do not count).
+
+    SQLite adds one to it with every write transaction in the rollback-journal modes a
+    cache is written in (whatever journal mode or locking mode the writer chose): a cache
+    records, in its last write, the value the counter has after it (key "counter" of
+    `meta`), so that a change made to it since, through SQLite, whatever table it
+    touched, shows as a counter that no longer agrees. Reading the first 100 bytes of
+    the file costs next to nothing. The file must be read while this process holds no
+    lock on it through SQLite: closing another descriptor of a file lets go of the
+    process's POSIX locks on it."""
+    try:
+        fd = os.open(cpath, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        head = os.read(fd, 100)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if len(head) < 100 or not head.startswith(_HEADER) or head[18:20] != b"\x01\x01":
+        return None
+    return int.from_bytes(head[24:28], "big")
+
+
+def _counted(cpath: Path, meta: Mapping[str, str]) -> None:
+    """Stale unless the cache file's change counter is the one its last write recorded:
+    it was changed since (or is in WAL mode, which does not count changes)."""
+    found = _counter(cpath)
+    if found is None or meta.get("counter") != str(found):
+        raise Stale
 
 
 class Stale(Exception):
@@ -291,7 +333,8 @@ class Cache:
             raise Stale from e
         try:
             meta: dict[str, str] = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.Error as e:
+            _counted(self.file, meta)
+        except (sqlite3.Error, Stale) as e:
             db.close()
             raise Stale from e
         if _lasting(meta) != _lasting(self.meta):  # stamps are refreshed as files are touched
@@ -1310,6 +1353,7 @@ def _connect(path: Path, hash_below: int | None = None) -> Cache:
         raise Stale from e
     try:
         meta: dict[str, str] = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        _counted(cpath, meta)  # (no statement is open: this connection holds no lock)
         touched = _check_fresh(meta, path, hash_below)
     except (sqlite3.Error, OSError, ValueError) as e:
         db.close()
@@ -1317,7 +1361,7 @@ def _connect(path: Path, hash_below: int | None = None) -> Cache:
     except Stale:
         db.close()
         raise
-    _touch(cpath, touched)
+    _touch(cpath, touched, meta)
     return Cache(db, meta, cpath)
 
 
@@ -1356,17 +1400,28 @@ def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None
     return touched
 
 
-def _touch(cpath: Path, stamps: dict[str, str]) -> None:
-    """Record new stamps for files whose content did not change (best effort)."""
+def _touch(cpath: Path, stamps: dict[str, str], meta: Mapping[str, str]) -> None:
+    """Record new stamps for files whose content did not change (best effort), in a
+    cache whose `meta` was read with its change counter agreeing (see `_counter`).
+
+    The write records the counter it leaves, one more than the one read: unless
+    another write came between (then the counter is more, and the cache is stale)."""
     if not stamps:
         return
-    with contextlib.suppress(sqlite3.Error, OSError):
-        db = sqlite3.connect(cpath, timeout=0.1)
+    counter = str(int(meta["counter"]) + 1)
+    with contextlib.suppress(sqlite3.Error, OSError, ValueError):
+        db = sqlite3.connect(cpath, timeout=0.1, isolation_level=None)
         try:
+            db.execute("BEGIN IMMEDIATE")
+            now = db.execute("SELECT value FROM meta WHERE key = 'counter'").fetchone()
+            if now != (meta["counter"],):  # touched meanwhile: left as it is
+                db.execute("ROLLBACK")
+                return
             db.executemany(
-                "UPDATE meta SET value = ? WHERE key = ?", [(v, k) for k, v in stamps.items()]
+                "UPDATE meta SET value = ? WHERE key = ?",
+                [*((v, k) for k, v in stamps.items()), (counter, "counter")],
             )
-            db.commit()
+            db.execute("COMMIT")
         finally:
             db.close()
 
@@ -1452,6 +1507,15 @@ def _write_cache(
             room = int(RAW_TIMELINE_SHARE * os.stat(path).st_size)
             _fill_deferring_signals(db, ds, room=room)
             db.commit()
+            # The last write: the change counter it will leave (see `_counter`), which
+            # must be the one found after it, or the cache would never be answered from.
+            before = _counter(Path(tmp))
+            if before is None:
+                raise Stale
+            db.execute("INSERT INTO meta VALUES ('counter', ?)", (str(before + 1),))
+            db.commit()
+            if _counter(Path(tmp)) != before + 1:
+                raise Stale
         finally:
             db.close()
         os.chmod(tmp, 0o600)

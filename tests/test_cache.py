@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import TIMELINE_KEEPING, timeline_kept
+from forged import agree
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -59,7 +60,8 @@ def _forbid_parsing(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
 
 
 def _edit(dataset: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
-    """Change the cache of `dataset` behind its back: each (SQL, arguments), committed."""
+    """Change the cache of `dataset` behind its back: each (SQL, arguments), committed;
+    its change counter then forged to agree, so that the checks behind it are tested."""
     db = sqlite3.connect(_cpath(dataset))
     try:
         for sql, args in statements:
@@ -67,6 +69,7 @@ def _edit(dataset: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
         db.commit()
     finally:
         db.close()
+    agree(_cpath(dataset))
 
 
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -199,6 +202,7 @@ def test_corrupt_record_row_never_gives_a_wrong_search_answer(dataset: Path, fou
     db.execute("UPDATE bodies SET body = X'00' || substr(body, 2)")
     db.commit()
     db.close()
+    agree(_cpath(dataset))
     cold = [h.record.id for h in search(loading.load_dataset(dataset), "lupus")]
     assert _warm_search(dataset, "lupus", found=found) == cold != []
 
@@ -318,10 +322,12 @@ def _fabricate(cpath: Path) -> None:
     db.execute("UPDATE bodies SET body = ?, crc = ? WHERE n = 0", (fake, zlib.crc32(fake)))
     db.commit()
     db.close()
+    agree(cpath)
 
 
 def test_fabricated_cache_is_served_only_as_a_control(dataset: Path) -> None:
-    # The control: a cache of ours in a private directory is trusted as it is.
+    # The control: a cache of ours in a private directory is trusted as it is, when its
+    # change counter was forged to agree.
     cache.open_dataset(dataset)
     _fabricate(_cpath(dataset))
     assert cache.open_dataset(dataset).claims[0].statement == "FABRICATED"
@@ -496,6 +502,7 @@ def test_damaged_timeline_block_is_answered_from_the_file(
     )
     db.commit()
     db.close()
+    agree(_cpath(dataset))
     got = cache.answer(dataset, None, None, lambda c: list(c.timeline()), query.timeline)
     assert got == query.timeline(ds)
 
@@ -1251,6 +1258,7 @@ def _timeline_stale_after(
     db.execute(damage, args)
     db.commit()
     db.close()
+    agree(_cpath(dataset))
     warm = cache.open_cache(dataset)
     assert warm is not None
     try:

@@ -257,6 +257,9 @@ def test_a_damaged_cache_is_answered_from_the_file_when_shared(
     db.execute("UPDATE bodies SET body = X'00' || substr(body, 2)")
     db.commit()
     db.close()
+    from forged import agree
+
+    agree(cpath)  # (its change counter made to agree, for the checksums to find it)
     _alone()
     assert _search(many, "lupus") == cold
     assert forks  # both found the damage; the file answered
