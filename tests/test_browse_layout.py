@@ -217,3 +217,25 @@ def test_help_keeps_a_gap_between_each_key_and_what_it_does(ds: Dataset, width: 
             assert len(starts) == 1, starts
 
     run(go)
+
+
+# --- the footer -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_help_and_quit_stay_in_the_footer_at_every_width(ds: Dataset, width: int) -> None:
+    async def go() -> None:
+        async with browsing(ds, (width, 15)) as (app, pilot):
+            for height in HEIGHTS:
+                await pilot.resize_terminal(width, height)
+                await settle(pilot)
+                footer = screen_lines(app)[-1]
+                assert "? Help" in footer and "q Quit" in footer, footer
+                await pilot.press("s")  # the source view
+                await settle(pilot)
+                footer = screen_lines(app)[-1]
+                assert "? Help" in footer and "q Quit" in footer, footer
+                await pilot.press("escape")
+                await settle(pilot)
+
+    run(go)

@@ -62,6 +62,9 @@ NOT_RATED_STYLE = "italic #6e7681"
 WIDE = 80
 #: The width at and above which the source view keeps ids in a margin.
 MARGIN = 70
+#: The width at and above which the footer spaces its keys out (below, it squeezes them
+#: to show more; help and quit come first either way).
+ROOMY_FOOTER = 100
 #: The list's columns: the rating and the evidence as wide as their longest label, and
 #: the least the id and the text are given before the text, then the evidence, is dropped.
 RATING_WIDTH = max(cell_len(v) for v in [*(r.value for r in Rating), state.NOT_RATED]) + 1
@@ -489,13 +492,14 @@ class SourceScreen(Screen[None]):
     SourceScreen.narrow .margin { width: 1fr; padding: 0; }
     SourceScreen #article { padding: 0 1; }
     """
+    #: Help and quit first: the footer shows keys in this order, cut at the screen's edge.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "app.quit", "Quit"),
         Binding("n", "step(1)", "Next passage"),
         Binding("p", "step(-1)", "Previous passage"),
         Binding("escape,s", "back", "Back to the list"),
         Binding("y", "copy", "Copy id"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(self, ds: Dataset, at: str | None, *, color: bool) -> None:
@@ -532,6 +536,7 @@ class SourceScreen(Screen[None]):
         """Ids in a margin, cut to fit it; on a narrow screen, in full above each paragraph."""
         narrow = width < MARGIN
         self.set_class(narrow, "narrow")
+        self.query_one(Footer).compact = width < ROOMY_FOOTER
         for n, (a, b) in enumerate(self.paras):
             ids = [s.record_id for s in self.spans if a <= s.start < b]
             text = ", ".join(ids) if narrow else "\n".join(_fit(i, 27).rstrip() for i in ids)
@@ -639,7 +644,10 @@ class Browser(App[int]):
     .narrow #list { width: 1fr; height: 40%; border-right: none; border-bottom: hkey $panel; }
     .narrow #detail { width: 1fr; height: 1fr; padding: 0; }
     """
+    #: Help and quit first: the footer shows keys in this order, cut at the screen's edge.
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
         Binding("slash", "search", "Search"),
         Binding("t", "tab", "Claims/cases"),
         Binding("r", "filter('rating')", "Rating filter"),
@@ -654,8 +662,6 @@ class Browser(App[int]):
         Binding("right_square_bracket", "link(1)", "Next link", show=False),
         Binding("o", "open", "Open link", show=False),
         Binding("e", "export", "Export"),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
         Binding("ctrl+c", "interrupt", "Quit (exit status 130)", show=False, priority=True),
     ]
     #: Keys that work in the search box.
@@ -730,7 +736,7 @@ class Browser(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.screen.set_class(self.size.width < WIDE, "narrow")
+        self.lay_out(self.size.width)
         self.refresh_list()
         self.records_list.focus()
         self.searcher.building()
@@ -742,8 +748,14 @@ class Browser(App[int]):
         self.searcher.build()
 
     def on_resize(self, event: events.Resize) -> None:
+        self.lay_out(event.size.width)
+
+    def lay_out(self, width: int) -> None:
+        """Stack the list and the detail on a narrow screen, and squeeze its footer."""
         # The list's own screen, even while the help, a picker or the source view is on top.
-        self.records_list.screen.set_class(event.size.width < WIDE, "narrow")
+        screen = self.records_list.screen
+        screen.set_class(width < WIDE, "narrow")
+        screen.query_one(Footer).compact = width < ROOMY_FOOTER
 
     # --- the list
 
