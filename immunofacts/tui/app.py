@@ -242,6 +242,10 @@ class RecordList(ScrollView, can_focus=True):
         self.refresh()
         self.post_message(self.Highlighted(self.current))
 
+    def on_resize(self) -> None:
+        # Textual 1.0 keeps rows drawn at the old size where the list grew; draw them all.
+        self.refresh()
+
     def action_move(self, by: int) -> None:
         self.cursor = max(0, min(self.cursor + by, len(self.records) - 1))
 
