@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from conftest import DATA
 from textual.pilot import Pilot
+from textual.widgets import OptionList
 
 from immunofacts.loading import load_dataset
 from immunofacts.model import Claim, Dataset
@@ -41,6 +42,14 @@ def region_text(app: Browser, selector: str) -> list[str]:
     """The lines of the screen inside one widget's region."""
     r = app.screen.query_one(selector).region
     return [line[r.x : r.right] for line in screen_lines(app)[r.y : r.bottom]]
+
+
+def flat(lines: list[str]) -> str:
+    """Lines as one, box drawing and runs of blanks squeezed, for `in` checks."""
+    text = " ".join(lines)
+    for ch in "│╭╮╰╯─▕▏▎▊▔▁":
+        text = text.replace(ch, " ")
+    return " ".join(text.split())
 
 
 async def settle(pilot: Pilot[int]) -> None:
@@ -237,5 +246,53 @@ def test_help_and_quit_stay_in_the_footer_at_every_width(ds: Dataset, width: int
                 assert "? Help" in footer and "q Quit" in footer, footer
                 await pilot.press("escape")
                 await settle(pilot)
+
+    run(go)
+
+
+# --- the pickers ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_pickers_count_stands_on_its_values_first_line(ds: Dataset, width: int) -> None:
+    async def go() -> None:
+        async with browsing(ds, (width, 40)) as (app, pilot):
+            for height in HEIGHTS:
+                await pilot.resize_terminal(width, height)
+                await settle(pilot)
+                for key, name in (("n", "entity"), ("r", "rating")):
+                    await pilot.press(key)
+                    await settle(pilot)
+                    title = flat(region_text(app, "Picker Label"))
+                    assert title.endswith("(Enter picks, Esc cancels)"), title
+                    options = app.screen.query_one(OptionList)
+                    room = options.scrollable_content_region
+                    lines = [
+                        line[room.x : room.right].strip()
+                        for line in screen_lines(app)[room.y : room.bottom]
+                    ]
+                    assert not [ln for ln in lines if ln.isdigit()], lines
+                    checked = 0
+                    for _, label, count in app.filter_options(name)[1:]:
+                        head = label[: min(12, room.width // 3)]
+                        found = [ln for ln in lines if ln.startswith(head)]
+                        if found:
+                            assert found[0].endswith(f" {count}"), (label, found[0])
+                            checked += 1
+                    assert checked >= min(3, room.height - 2), lines
+                    await pilot.press("escape")
+                    await settle(pilot)
+
+    run(go)
+
+
+def test_the_export_dialog_says_all_it_has_to_say_at_40_columns(ds: Dataset) -> None:
+    async def go() -> None:
+        async with browsing(ds, (40, 30)) as (app, pilot):
+            await pilot.press("e")
+            await settle(pilot)
+            text = flat(region_text(app, "ExportScreen > Container"))
+            assert "then a file name (Enter)" in text, text
+            assert "use `immunofacts export`." in text, text
 
     run(go)

@@ -321,27 +321,52 @@ class RecordList(ScrollView, can_focus=True):
 
 
 class Picker(ModalScreen[str | None]):
-    """Choose one value from a list; Escape leaves things as they were."""
+    """Choose one value from a list, each with its count; Escape leaves things as they were."""
 
     DEFAULT_CSS = """
     Picker { align: center middle; }
     Picker > Container { width: 60; max-width: 95%; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 0 1; }
     Picker OptionList { height: auto; max-height: 20; border: none; }
+    Picker Label { width: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    #: Cells around an option's text: the box's border and padding, the list's border,
+    #: an option's padding and the scrollbar.
+    FRAME = 10
 
-    def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
+    def __init__(self, title: str, options: list[tuple[str, str, int | None]]) -> None:
         super().__init__()
         self.title_text = title
         self.options = options
 
+    @staticmethod
+    def prompt(label: str, count: int | None) -> RenderableType:
+        """One option on one line: its label (cut with an ellipsis when the box is too
+        narrow) and its count at the right."""
+        if count is None:
+            return Text(label, no_wrap=True, overflow="ellipsis")
+        grid = Table.grid(expand=True, padding=(0, 0, 0, 2))
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_row(Text(label), Text(str(count)))
+        return grid
+
     def compose(self) -> ComposeResult:
         with Container():
             yield Label(self.title_text)
-            yield OptionList(*(Option(Text(label), id=value) for value, label in self.options))
+            yield OptionList(
+                *(Option(self.prompt(label, n), id=value) for value, label, n in self.options)
+            )
 
     def on_mount(self) -> None:
+        # As wide as the longest option (the screen's edge permitting), not a fixed 60.
+        widest = max(
+            (cell_len(label) + (2 + len(str(n)) if n is not None else 0))
+            for _, label, n in self.options
+        )
+        width = max(cell_len(self.title_text) + 4, widest + self.FRAME)
+        self.query_one(Container).styles.width = width
         self.query_one(OptionList).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -365,6 +390,7 @@ class ExportScreen(ModalScreen[str | None]):
     ExportScreen > Container { width: 64; max-width: 95%; height: auto;
         border: round $accent; background: $surface; padding: 0 1; }
     ExportScreen OptionList { height: auto; border: none; }
+    ExportScreen Label { width: 1fr; }
     ExportScreen Input { margin: 1 0 0 0; }
     ExportScreen #error { color: $error; width: 1fr; height: auto; }
     ExportScreen #note { color: $text-muted; width: 1fr; height: auto; }
@@ -935,14 +961,14 @@ class Browser(App[int]):
         self.current = None
         self.refresh_list()
 
-    def filter_options(self, name: str) -> list[tuple[str, str]]:
-        """(value, label) choices for a filter on the current tab, `any` first."""
-        out = [("", "any (no filter)")]
+    def filter_options(self, name: str) -> list[tuple[str, str, int | None]]:
+        """(value, label, count) choices for a filter on the current tab, `any` first."""
+        out: list[tuple[str, str, int | None]] = [("", "any (no filter)", None)]
         for value, count in state.facet(self.ds, self.tab, name):
             label = value
             if name == "entity" and value in self._entities:
                 label = f"{self._entities[value].name} ({value})"
-            out.append((value, f"{clean(label, oneline=True)}  {count}"))
+            out.append((value, clean(label, oneline=True), count))
         return out
 
     def action_filter(self, name: str) -> None:
