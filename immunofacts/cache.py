@@ -69,7 +69,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"29:{__version__}"
+CACHE_FORMAT = f"30:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller
@@ -1379,6 +1379,7 @@ def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None
         or meta.get("path") != os.path.abspath(path)
     ):
         raise Stale
+    cap = _allowed(meta)
     touched: dict[str, str] = {}
     for key, digest in (("dataset", _file_digest), ("source", _source_digest)):
         file = meta.get(f"{key}_path")
@@ -1387,6 +1388,8 @@ def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None
         try:
             st = os.stat(file)
             stamp = _stamp(st)
+            if st.st_size > cap:  # a parse refuses it now (a lower cap)
+                raise Stale
             if stamp != meta.get(f"{key}_stamp"):
                 if hash_below is not None and st.st_size >= hash_below:
                     raise Stale
@@ -1398,6 +1401,28 @@ def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None
         except Exception as e:  # unreadable now, or a DataError from the loader
             raise Stale from e
     return touched
+
+
+def _allowed(meta: Mapping[str, str]) -> int:
+    """The size cap in force, if the environment lets a parse read what the cache was
+    built from; else Stale, so that the command parses the file and refuses it as a parse
+    does (a cap or a read timeout that is not a number; a source text from a directory
+    IMMUNOFACTS_TEXT_DIRS named then and does not now). The cache answers only where a
+    parse of the same files would."""
+    from .errors import DataError
+    from .paths import max_bytes, read_timeout, text_place
+
+    try:
+        cap = max_bytes()
+        read_timeout()
+    except DataError as e:
+        raise Stale from e
+    text = meta.get("source_text")
+    if text is not None:
+        _, _, refused = text_place(text, Path(meta["path"]).parent)
+        if refused:
+            raise Stale
+    return cap
 
 
 def _touch(cpath: Path, stamps: dict[str, str], meta: Mapping[str, str]) -> None:
@@ -1503,6 +1528,10 @@ def _write_cache(
                 assert src is not None
                 meta["source_path"] = os.path.abspath(src)
                 meta["source_stamp"], meta["source_hash"] = source
+                # as the dataset names it: where it may be read from is asked again
+                # of the environment by every command (see `_allowed`)
+                assert ds.source.text is not None
+                meta["source_text"] = ds.source.text
             db.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
             room = int(RAW_TIMELINE_SHARE * os.stat(path).st_size)
             _fill_deferring_signals(db, ds, room=room)

@@ -55,12 +55,14 @@ from .model import (
     Verdict,
     review_problems,
 )
+from .paths import CONTROL, TEXT_DIRS_ENV, read_timeout, text_place
 
-#: The largest dataset file read, in bytes, unless IMMUNOFACTS_MAX_BYTES says otherwise.
-#: Loading takes about 12 to 13 times the file's size in memory, so this keeps a load of
-#: the default cap under about 500 MiB: a larger file, hostile or not, costs no memory
-#: until the user raises the cap for it.
-MAX_BYTES = 32 * 1024 * 1024
+# What the environment says, kept where it is checked for both parse and cache (`paths`),
+# and named here too.
+from .paths import MAX_BYTES as MAX_BYTES
+from .paths import READ_TIMEOUT_S as READ_TIMEOUT_S
+from .paths import max_bytes as max_bytes
+
 #: What an over-size dataset's error adds: how to load a large corpus on purpose.
 _RAISE_CAP = (
     " (to load a large corpus, raise the cap with IMMUNOFACTS_MAX_BYTES: loading takes"
@@ -105,7 +107,7 @@ _RECORD_TYPES: dict[str, type[Entity] | type[Claim] | type[Case]] = {
     "claims": Claim,
     "cases": Case,
 }
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+_CONTROL = CONTROL
 _PATTERN_MSGS = {
     "doi": "expected a DOI like 10.1038/s41586-020-03041-6",
     "pmid": "expected a PubMed id of digits",
@@ -114,55 +116,6 @@ _PATTERN_MSGS = {
 }
 _DATE_MSG = "expected YYYY, YYYY-MM or YYYY-MM-DD"
 _ID_MSG = "expected an id of lowercase letters, digits and hyphens"
-
-
-def max_bytes() -> int:
-    """The size cap in force: IMMUNOFACTS_MAX_BYTES (a whole number of bytes) when set,
-    else MAX_BYTES. It may raise the cap, to load a large corpus, or lower it."""
-    raw = os.environ.get("IMMUNOFACTS_MAX_BYTES", "").strip()
-    if not raw:
-        return MAX_BYTES
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
-        raise DataError(
-            [
-                Problem(
-                    "IMMUNOFACTS_MAX_BYTES",
-                    None,
-                    "",
-                    f"expected a whole number of bytes such as 500000000, got {raw[:40]!r}",
-                )
-            ]
-        )
-    return int(raw)
-
-
-#: Seconds a read may go without data before it is given up, unless
-#: IMMUNOFACTS_READ_TIMEOUT says otherwise: a file on a stalled network mount
-#: can block a read forever.
-READ_TIMEOUT_S = 30.0
-
-
-def read_timeout() -> float:
-    """The read timeout in force, in seconds (IMMUNOFACTS_READ_TIMEOUT when set)."""
-    raw = os.environ.get("IMMUNOFACTS_READ_TIMEOUT", "").strip()
-    if not raw:
-        return READ_TIMEOUT_S
-    try:
-        value = float(raw) if raw.isascii() and len(raw) <= 15 else math.nan
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 1e6:  # also refuses nan
-        raise DataError(
-            [
-                Problem(
-                    "IMMUNOFACTS_READ_TIMEOUT",
-                    None,
-                    "",
-                    f"expected a number of seconds such as 30, got {raw[:40]!r}",
-                )
-            ]
-        )
-    return value
 
 
 #: What to say of the operating system errors that have a plainer answer than their own.
@@ -1523,9 +1476,6 @@ def _check_references(raw: dict[str, Any], add: Any) -> None:
                     add((section, pos, "claims", j), f"unknown claim {ref!r}")
 
 
-#: Directories, besides a dataset's own, from which its `source.text` may be read
-#: (separated as in PATH).
-TEXT_DIRS_ENV = "IMMUNOFACTS_TEXT_DIRS"
 #: Quotes whose mismatch is explained in detail (where it stops matching); the rest
 #: are only named.
 _EXPLAINED_QUOTES = 20
@@ -1543,17 +1493,10 @@ def _source_text(rel: str, base_dir: Path | None) -> tuple[str | None, bool, str
     user names in IMMUNOFACTS_TEXT_DIRS, and never from a path holding a
     control character.
     """
-    if not rel.strip() or _CONTROL.search(rel) or "\x00" in rel:
+    path, inside, why = text_place(rel, base_dir)
+    if why == "control":
         return None, False, f"source text path {_shown(rel)} is empty or holds a control character"
-    base = os.path.realpath(base_dir if base_dir is not None else Path.cwd())
-    path = Path(rel) if os.path.isabs(rel) else Path(base) / rel
-    try:
-        real = os.path.realpath(path)
-    except (OSError, ValueError) as e:
-        return None, False, f"source text {_shown(rel)}: cannot resolve: {e}"
-    inside = _under(real, base)
-    extra = [os.path.realpath(d) for d in os.environ.get(TEXT_DIRS_ENV, "").split(os.pathsep) if d]
-    if not inside and not any(_under(real, d) for d in extra):
+    if why == "outside":
         return (
             None,
             False,
@@ -1561,17 +1504,12 @@ def _source_text(rel: str, base_dir: Path | None) -> tuple[str | None, bool, str
             f"read only files beside it (to allow this one, add its directory to "
             f"{TEXT_DIRS_ENV})",
         )
+    if why or path is None:
+        return None, False, f"source text {_shown(rel)}: {why}"
     try:
         return read_text(path, str(path)), inside, ""
     except DataError as e:
         return None, inside, f"source text {_shown(rel)}: {e.problems[0].what}"
-
-
-def _under(path: str, directory: str) -> bool:
-    try:
-        return os.path.commonpath([path, directory]) == directory
-    except ValueError:
-        return False
 
 
 class _TextIndex:
