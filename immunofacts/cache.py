@@ -765,6 +765,7 @@ class _FoundCorrection(msgspec.Struct, frozen=True, gc=False):
 
 class _FoundReference(msgspec.Struct, frozen=True, gc=False):
     title: str
+    authors: tuple[str, ...] = ()
 
 
 class _FoundDevelopment(msgspec.Struct, frozen=True, gc=False):

@@ -173,8 +173,18 @@ class Reference(_Record, frozen=True):
 
     #: The record's title, or a descriptive one where it has none.
     title: Text
+    #: Its authors as the record lists them, each as family name and initials ("Xu Z");
+    #: where the list is cut, "et al." stands for those left out (a last author named
+    #: after it is kept in the list shown, and left out of citation exports).
+    authors: tuple[Text, ...] = ()
     #: Who published it: a journal, a registry, a newspaper, a company.
     publisher: str | None = None
+    #: A paper's volume in its journal ("8").
+    volume: str | None = None
+    #: A paper's issue in its volume ("4", "13 Supplement").
+    issue: str | None = None
+    #: A paper's pages in its issue ("420-422").
+    pages: str | None = None
     #: Its DOI (`10.` and the rest), without `https://doi.org/`.
     doi: Doi | None = None
     #: Its PubMed id (digits).

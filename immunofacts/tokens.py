@@ -132,6 +132,12 @@ def entity_names(entities: dict[str, Entity]) -> dict[str, str]:
     return {eid: "; ".join((e.name, *e.aliases)) for eid, e in entities.items()}
 
 
+def cited(ref: Any) -> str:
+    """What search reads of a reference (a `Reference`, or what the cache keeps of one):
+    its authors, then its title."""
+    return f"{', '.join(ref.authors)}. {ref.title}" if ref.authors else str(ref.title)
+
+
 def search_fields(rec: Claim | Case, names: dict[str, str]) -> list[tuple[str, str]]:
     """The (field, text) pairs that search looks in, for a claim or a case, given what
     it reads for each entity (`entity_names`, made once for many records)."""
@@ -157,7 +163,7 @@ def search_fields(rec: Claim | Case, names: dict[str, str]) -> list[tuple[str, s
     if r is not None:
         parts = [r.note or ""]
         parts += [f"{c.article} -> {c.correct}" for c in r.corrections]
-        parts += [ref.title for ref in r.references]
+        parts += [cited(ref) for ref in r.references]
         parts += [d.description for d in r.later]
         out.append(("review", "\n".join([p for p in parts if p])))
     return [(f, t) for f, t in out if t]
@@ -237,7 +243,7 @@ def index_texts(
                 [
                     r.note or "",
                     *[f"{c.article} -> {c.correct}" for c in r.corrections],
-                    *[ref.title for ref in r.references],
+                    *[cited(ref) for ref in r.references],
                     *[d.description for d in r.later],
                 ]
             )

@@ -95,3 +95,57 @@ def test_ris_records(ds: Dataset) -> None:
         assert line == "" or re.match(r"^[A-Z][A-Z0-9]  - ", line), line
     for _, ref, _ in cited_references(ds):
         assert f"TI  - {' '.join(ref.title.split())}" in text
+
+
+def test_a_paper_s_authors_and_place_in_its_journal_go_to_their_fields(ds: Dataset) -> None:
+    """Xu Z, Shi L, Wang Y, et al., Wang FS (The Lancet Respiratory Medicine 8(4):420-422):
+    the authors up to "et al." as names, the rest as "and others" where the format has it,
+    and neither the authors nor the volume in the title or the journal's name."""
+    doi = "10.1016/S2213-2600(20)30076-X"
+    item = next(i for i in csl_json(ds) if i.get("DOI") == doi)
+    assert item["author"] == [
+        {"family": "Xu", "given": "Z"},
+        {"family": "Shi", "given": "L"},
+        {"family": "Wang", "given": "Y"},
+    ]
+    assert item["container-title"] == "The Lancet Respiratory Medicine"
+    assert (item["volume"], item["issue"], item["page"]) == ("8", "4", "420-422")
+    assert "Xu Z" not in item["title"] and not item["title"].endswith(")")
+
+    bibtexparser = pytest.importorskip("bibtexparser")
+    lib = bibtexparser.parse_string(bibtex(ds))
+    entry = next(e for e in lib.entries if e.fields_dict["doi"].value == doi)
+    fields = {k: v.value for k, v in entry.fields_dict.items()}
+    assert fields["author"] == "Xu, Z. and Shi, L. and Wang, Y. and others"
+    assert (fields["journal"], fields["volume"], fields["number"], fields["pages"]) == (
+        "The Lancet Respiratory Medicine",
+        "8",
+        "4",
+        "420--422",
+    )
+
+    record = next(r for r in ris(ds).split("ER  - ") if f"DO  - {doi}" in r)
+    lines = record.strip().split("\r\n")
+    assert [x for x in lines if x.startswith("AU  - ")] == [
+        "AU  - Xu, Z",
+        "AU  - Shi, L",
+        "AU  - Wang, Y",
+    ]
+    for tag in ("VL  - 8", "IS  - 4", "SP  - 420", "EP  - 422"):
+        assert tag in lines
+
+
+def test_an_author_without_initials_is_one_literal_name() -> None:
+    ref = Reference(title="T", authors=("Wei", "et al."), doi="10.1/x", date="2020")
+    ds = load_dataset(DATA)
+    claims = list(ds.claims)
+    i = next(n for n, c in enumerate(claims) if c.review is not None)
+    review = claims[i].review
+    assert review is not None
+    claims[i] = msgspec.structs.replace(
+        claims[i], review=msgspec.structs.replace(review, references=(ref,))
+    )
+    one = msgspec.structs.replace(ds, claims=(claims[i],), cases=())
+    (item,) = [x for x in csl_json(one) if x.get("DOI") == "10.1/x"]
+    assert item["author"] == [{"literal": "Wei"}]
+    assert "author = {Wei and others}" in bibtex(one)

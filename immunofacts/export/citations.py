@@ -26,6 +26,23 @@ def _kind(ref: Reference) -> str:
     return "webpage"
 
 
+#: What stands in a reference's authors for those left out.
+ET_AL = "et al."
+
+
+def named_authors(ref: Reference) -> tuple[list[tuple[str, str]], bool]:
+    """The authors a citation lists, each as (family, given initials), in order up to
+    "et al.", and whether there are more (after it, a last author named is left out:
+    no citation format lists authors after "and others")."""
+    names: list[tuple[str, str]] = []
+    for author in ref.authors:
+        if author == ET_AL:
+            return names, True
+        family, _, given = author.rpartition(" ")
+        names.append((family, given) if family and given.isupper() else (author, ""))
+    return names, False
+
+
 def _slug(text: str, limit: int = 4) -> str:
     words = re.findall(r"[a-z0-9]+", text.lower())
     return "-".join(words[:limit]) or "ref"
@@ -58,8 +75,14 @@ def csl_json(ds: Dataset) -> list[dict[str, Any]]:
     out = []
     for key, ref, ids in _cited(ds):
         item: dict[str, Any] = {"id": key, "type": _kind(ref), "title": ref.title}
+        names, _ = named_authors(ref)
+        if names:
+            item["author"] = [{"family": f, "given": g} if g else {"literal": f} for f, g in names]
         if ref.publisher:
             item["container-title" if ref.doi or ref.pmid else "publisher"] = ref.publisher
+        for field, value in (("volume", ref.volume), ("issue", ref.issue), ("page", ref.pages)):
+            if value:
+                item[field] = value
         if ref.date:
             item["issued"] = {"date-parts": [[int(p) for p in ref.date.split("-")]]}
         if ref.doi:
@@ -102,10 +125,18 @@ def bibtex(ds: Dataset) -> str:
     entries = []
     for key, ref, ids in _cited(ds):
         kind = "article" if ref.doi or ref.pmid else "misc"
-        fields: list[tuple[str, str]] = [("title", bib_escape(ref.title))]
+        fields: list[tuple[str, str]] = []
+        names, more = named_authors(ref)
+        if names:
+            listed = [f"{f}, {'. '.join(g)}." if g else f for f, g in names]
+            fields.append(("author", bib_escape(" and ".join(listed + ["others"] * more))))
+        fields.append(("title", bib_escape(ref.title)))
         if ref.publisher:
             name = "journal" if kind == "article" else "publisher"
             fields.append((name, bib_escape(ref.publisher)))
+        for field, value in (("volume", ref.volume), ("number", ref.issue), ("pages", ref.pages)):
+            if value:
+                fields.append((field, bib_escape(value.replace("-", "--"))))
         if ref.date:
             parts = ref.date.split("-")
             fields.append(("year", parts[0]))
@@ -139,9 +170,20 @@ def ris(ds: Dataset) -> str:
         kind = "JOUR" if ref.doi or ref.pmid else "ELEC"
         lines.append(f"TY  - {kind}")
         lines.append(f"ID  - {key}")
+        names, _ = named_authors(ref)
+        lines += [f"AU  - {f}, {g}" if g else f"AU  - {f}" for f, g in names]
         lines.append(f"TI  - {' '.join(ref.title.split())}")
         if ref.publisher:
             lines.append(f"{'T2' if kind == 'JOUR' else 'PB'}  - {ref.publisher}")
+        if ref.volume:
+            lines.append(f"VL  - {ref.volume}")
+        if ref.issue:
+            lines.append(f"IS  - {ref.issue}")
+        if ref.pages:
+            first, _, last = ref.pages.partition("-")
+            lines.append(f"SP  - {first}")
+            if last:
+                lines.append(f"EP  - {last}")
         if ref.date:
             parts = ref.date.split("-")
             lines.append(f"PY  - {parts[0]}")

@@ -81,7 +81,11 @@ _CLAIM_FIELDS = (
 )
 _REFERENCE_FIELDS = (
     _c("title", nn=True),
+    _c("authors"),
     _c("publisher"),
+    _c("volume"),
+    _c("issue"),
+    _c("pages"),
     _c("date"),
     _c("doi"),
     _c("pmid"),
@@ -146,7 +150,17 @@ def cited_references(ds: Dataset) -> list[tuple[str, Reference, list[str]]]:
 def _cells(rec: object, columns: Iterable[Column]) -> tuple[Value, ...]:
     """The fields of `rec` that `columns` name, each label as its text."""
     values = (getattr(rec, c.name) for c in columns)
-    return tuple(v.value if isinstance(v, enum.Enum) else v for v in values)
+    return tuple(_cell_value(v) for v in values)
+
+
+def _cell_value(value: Any) -> Value:
+    """A field as one cell: a label as its text, a list of names (a reference's authors)
+    as one text, "; " between them, or empty."""
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, tuple):
+        return "; ".join(value) or None
+    return value  # type: ignore[no-any-return]
 
 
 def _pairs(name: str, description: str, records: Iterable[Any], field: str) -> Table:

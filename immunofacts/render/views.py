@@ -167,11 +167,12 @@ def _reasons(rec: Record) -> str:
 
 
 def reference_text(ref: Reference) -> str:
-    """A reference with its identifiers and the address to open."""
-    ids = [ref.publisher or "", f"doi:{ref.doi}" if ref.doi else ""]
+    """A reference with its authors, where it appeared (a journal's volume, issue and
+    pages), its identifiers and the address to open."""
+    ids = [journal_text(ref), f"doi:{ref.doi}" if ref.doi else ""]
     ids += [f"PMID {ref.pmid}" if ref.pmid else ""]
     ids += [ref.nct or "", ref.date or ""]
-    out = ref.title
+    out = f"{', '.join(ref.authors)}. {ref.title}" if ref.authors else ref.title
     extra = ", ".join(i for i in ids if i)
     if extra:
         out += f" ({extra})"
@@ -181,6 +182,15 @@ def reference_text(ref: Reference) -> str:
     if ref.note:
         out += f" [{ref.note}]"
     return out
+
+
+def journal_text(ref: Reference) -> str:
+    """Who published a reference, with a paper's volume, issue and pages as a
+    citation gives them ("The Lancet Respiratory Medicine 8(4):420-422")."""
+    where = ref.volume or ""
+    where += f"({ref.issue})" if ref.issue else ""
+    where += f":{ref.pages}" if ref.pages else ""
+    return " ".join(x for x in (ref.publisher, where) if x)
 
 
 def reference_cell(ref: Reference) -> Cell:
