@@ -32,9 +32,13 @@ class Problem(NamedTuple):
     line: int | None
     where: str
     what: str
+    #: The column on the line, for a problem with a character rather than a value.
+    column: int | None = None
 
     def __str__(self) -> str:
         loc = self.file if self.line is None else f"{self.file}:{self.line}"
+        if self.line is not None and self.column is not None:
+            loc += f":{self.column}"
         return f"{loc}: {self.where}: {self.what}" if self.where else f"{loc}: {self.what}"
 
 

@@ -288,6 +288,36 @@ def load_dataset(
 _BLANKS_AND_COMMENTS = re.compile(r"(?:\s|#[^\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]*)*")
 
 
+#: Characters YAML 1.1 reads as line breaks and YAML 1.2 as text, each with its name:
+#: both parsers break lines at them (a comment would end there, and what follows it be
+#: read as data), and every line reported after one would be wrong. NEL is a C1 control.
+_YAML11_BREAKS = {
+    "\x85": "next line (NEL), a control character",
+    "\u2028": "line separator",
+    "\u2029": "paragraph separator",
+}
+
+
+def _refuse_yaml11_breaks(text: str, name: str) -> None:
+    """Raise DataError for the first of `_YAML11_BREAKS` in `text`, anywhere in it, with
+    its line and column (lines counted as YAML 1.2 counts them)."""
+    found = [at for ch in _YAML11_BREAKS if (at := text.find(ch)) >= 0]
+    if not found:
+        return
+    at = min(found)
+    start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+    line = text.count("\n", 0, at) + len(_LONE_CR_TEXT.findall(text, 0, at)) + 1
+    ch = text[at]
+    what = (
+        f"{_YAML11_BREAKS[ch]} U+{ord(ch):04X} is not allowed (YAML parsers read it as a "
+        f"line break); write it as an escape in a double-quoted string"
+    )
+    raise DataError([Problem(name, line, "", what, at - start + 1)])
+
+
+_LONE_CR_TEXT = re.compile("\r(?!\n)")
+
+
 def parse_dataset(
     text: str,
     name: str = "<string>",
@@ -301,6 +331,7 @@ def parse_dataset(
     With `fast` False, only the careful parser reads it (as without the ``fast``
     extra). `raw` is the text's UTF-8 bytes, when the caller has them.
     """
+    _refuse_yaml11_breaks(text, name)
     if _BLANKS_AND_COMMENTS.match(text).end() == len(text):  # type: ignore[union-attr]
         raise DataError([Problem(name, None, "", "file is empty: expected a dataset mapping")])
     data, why = _fast_parse(text, raw) if fast else (None, "it is turned off")

@@ -28,7 +28,7 @@ READ_TIMEOUT_S = 30.0
 #: Directories, besides the dataset's own, that a source text may be read from.
 TEXT_DIRS_ENV = "IMMUNOFACTS_TEXT_DIRS"
 #: The control characters a dataset (and the path of a source text) may not hold.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 
 
 def bundled_data_path() -> Path:
