@@ -1332,12 +1332,14 @@ def export(
         note(f"warning: {warning}")
     if output is None:
         emit(exported.text)
-        return
-    from .output import write_atomic
+    else:
+        from .output import write_atomic
 
-    with _no_clobber(output):
-        write_atomic(output, exported.text, overwrite=force)
-    note(f"wrote {output}")
+        with _no_clobber(output):
+            write_atomic(output, exported.text, overwrite=force)
+        note(f"wrote {output}")
+    if chosen == []:  # written all the same (an empty list is still the format's)
+        nothing("no claims match those filters")
 
 
 def _export_streamed(

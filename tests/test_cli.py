@@ -1007,3 +1007,16 @@ def test_a_hit_only_in_its_review_shows_the_words_around_the_match() -> None:
     flat = " ".join(out.stdout.split())
     assert flat.count("(matched in review: …") == 2, flat
     assert flat.count("⟦mice⟧") == 2, flat  # the match marked, as in the text shown
+
+
+@pytest.mark.parametrize("fmt", ["claimreview", "csl-json", "bibtex", "ris"])
+def test_an_export_whose_filters_choose_no_claim_says_so_and_exits_1(fmt: str) -> None:
+    extra = ["--date", "2026-01-01", "--author", "X", "--url-template", "https://x.org/{id}"]
+    args = ["export", "--format", fmt, "--year", "1999", *(extra if fmt == "claimreview" else [])]
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert "no claims match those filters" in result.stderr
+    if fmt in ("claimreview", "csl-json"):
+        assert json.loads(result.stdout) == []  # still the format's empty list
+    chosen = run(*[a if a != "1999" else "2020" for a in args])
+    assert chosen.exit_code == 0 and chosen.stdout.strip()
