@@ -1266,6 +1266,8 @@ def build_dataset(
         _references_hold_typed(entities, claims, cases) if converted else _references_hold(raw)
     ):
         _check_references(raw, add)
+    for path, what in _entity_ids_taken(raw):
+        add(path, what)
     good: set[str] = set()  # day-precision dates already found on the calendar
     if source is not None:
         for path, value in _calendar_dates(source, ("source",), good):
@@ -1417,6 +1419,38 @@ def _str_list(value: Any) -> list[tuple[int, str]]:
         if isinstance(value, list)
         else []
     )
+
+
+def _entity_ids_taken(raw: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Names and aliases of an entity that are another entity's id, in any case: an entity
+    is looked up by id, name or alias alike (`query.find_entity` compares them casefolded,
+    first match first), so such a name would answer for the other entity's id."""
+    items = raw.get("entities")
+    if not isinstance(items, list):
+        return []
+    ids: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("id"), str):
+            ids.setdefault(item["id"].casefold(), i)
+    found: list[tuple[Path_, str]] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        name = item.get("name")
+        named: list[tuple[Path_, str]] = [(("name",), name)] if isinstance(name, str) else []
+        named += [(("aliases", j), alias) for j, alias in _str_list(item.get("aliases"))]
+        for sub, value in named:
+            other = ids.get(value.casefold())
+            if other is not None and other != i:
+                found.append(
+                    (
+                        ("entities", i, *sub),
+                        f"{_shown(value)} is the id of entities[{other}]"
+                        f" ({items[other]['id']}): lookups by that id would be ambiguous"
+                        " (ids, names and aliases are compared in any case)",
+                    )
+                )
+    return found
 
 
 def _references_hold_typed(entities: list[Entity], claims: list[Claim], cases: list[Case]) -> bool:

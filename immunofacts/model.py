@@ -290,11 +290,12 @@ class Entity(_Record, frozen=True):
 
     #: A stable, readable id (`ent-...`).
     id: Id
-    #: The name as records give it.
+    #: The name as records give it (not another entity's id, in any case).
     name: Text
     #: What sort of thing it is.
     type: EntityType
-    #: Other names the source or the records use (misspellings included).
+    #: Other names the source or the records use (misspellings included); none may be
+    #: another entity's id, in any case (lookups would be ambiguous).
     aliases: tuple[str, ...] = ()
     #: Who or what it is, where that helps.
     note: str | None = None

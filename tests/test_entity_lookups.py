@@ -1,0 +1,91 @@
+"""An entity's name or alias may not be another entity's id.
+
+Entities are looked up by id, name or alias alike, in any case, the first that matches
+answering: an alias `ent-nhs` on an entity listed before ent-nhs answered for ent-nhs in
+`entities ent-nhs`, `list-claims --entity ent-nhs` and `export --entity ent-nhs`, and
+`validate` said ok. It is refused, on both parsers, with its line.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from immunofacts import loading
+from immunofacts.cli import app
+from immunofacts.errors import DataError
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = (ROOT / "data" / "immunofacts.yaml").read_text(encoding="utf-8")
+FIRST = "  - id: ent-wang-fusheng\n    name: Wang Fusheng\n    type: person\n    aliases:\n"
+NHS = "  - id: ent-nhs\n    name: National Health Service (NHS)\n    type: organisation\n    aliases:\n"
+assert FIRST in DATA and NHS in DATA
+
+
+def _line_of(text: str, needle: str) -> int:
+    return text.count("\n", 0, text.index(needle)) + 1
+
+
+#: (old, new, where, the text of the line it is on)
+CHANGES = {
+    "alias": (FIRST, FIRST + "      - ent-nhs\n", "entities[0].aliases[0]", "- ent-nhs\n"),
+    "alias in another case": (
+        FIRST,
+        FIRST + "      - Wang\n      - ENT-NHS\n",
+        "entities[0].aliases[1]",
+        "- ENT-NHS",
+    ),
+    "alias of a later entity": (
+        NHS,
+        NHS + "      - ent-wang-fusheng\n",
+        "entities[12].aliases[0]",
+        "- ent-wang-fusheng\n",
+    ),
+    "name": (
+        FIRST,
+        FIRST.replace("name: Wang Fusheng", "name: Ent-NHS"),
+        "entities[0].name",
+        "name: Ent-NHS",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "careful"])
+def test_a_name_or_alias_that_is_another_entitys_id_is_refused(change: str, fast: bool) -> None:
+    old, new, where, on = CHANGES[change]
+    text = DATA.replace(old, new, 1)
+    with pytest.raises(DataError) as e:
+        loading.parse_dataset(text, "d.yaml", ROOT / "data", fast=fast)
+    (problem,) = e.value.problems
+    assert problem.where == where, str(problem)
+    assert "is the id of entities[" in problem.what
+    assert "ambiguous" in problem.what
+    assert problem.line == _line_of(text, on), str(problem)
+
+
+def test_its_own_id_and_other_entities_names_stay_allowed() -> None:
+    """An alias that is its own entity's id or name, or another's name, takes nothing over
+    (a lookup by that id finds the entity that has it)."""
+    text = DATA.replace(FIRST, FIRST + "      - ent-wang-fusheng\n      - NHS\n      - Wang\n", 1)
+    ds = loading.parse_dataset(text, "d.yaml", ROOT / "data")
+    assert ds.entities[0].aliases[:3] == ("ent-wang-fusheng", "NHS", "Wang")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["entities", "ent-nhs"], ["list-claims", "--entity", "ent-nhs"], ["validate"]],
+)
+def test_the_cli_says_where_and_answers_nothing(tmp_path: Path, args: list[str]) -> None:
+    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
+    path = tmp_path / "immunofacts.yaml"
+    text = DATA.replace(FIRST, FIRST + "      - ent-nhs\n", 1)
+    path.write_text(text, encoding="utf-8")
+    got = CliRunner().invoke(app, [*args, "--data", str(path)])
+    assert got.exit_code == 1, got.output
+    assert "\tok\t" not in got.stdout and "NHS" not in got.stdout
+    line = _line_of(text, "- ent-nhs\n")
+    assert f"{path}:{line}: entities[0].aliases[0]: 'ent-nhs' is the id of entities[" in got.stderr
