@@ -69,7 +69,7 @@ def _intact(data: object, crc: object) -> bool:
 
 
 #: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"32:{__version__}"
+CACHE_FORMAT = f"33:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller

@@ -1050,7 +1050,10 @@ def _explain(err: msgspec.ValidationError, raw: Any, prefix: Path_) -> tuple[Pat
     if isinstance(value, float) and not math.isfinite(value):
         return path, f"expected a finite number, got {value}"
     bound = re.match(r"Expected `(?:int|float)` ([<>]=) (\S+)$", what)
-    if bound or (isinstance(value, str) and _INT.fullmatch(value) and "int" in what):
+    # (an integer too long to read as a number stays a string: out of range too; a
+    # short one is a string because it was quoted)
+    too_long = isinstance(value, str) and len(value) > MAX_INT_DIGITS and _INT.fullmatch(value)
+    if bound or (too_long and "int" in what):
         field = path[-1] if path else ""
         lo, hi = _RANGES.get(field, (-MAX_NUMBER, MAX_NUMBER)) if isinstance(field, str) else (0, 0)
         return path, f"number out of range (from {lo:,} to {hi:,}), got {_found(value)}"
@@ -1214,9 +1217,11 @@ def build_dataset(
     schema = raw.get("schema")
     if "schema" not in raw:
         add((), "missing required field 'schema'")
-    elif schema != SCHEMA_VERSION or isinstance(schema, bool):
+    elif type(schema) is not int:  # not "2", nor 2.0, nor true
+        add(("schema",), f"expected the whole number {SCHEMA_VERSION}, got {_found(schema)}")
+    elif schema != SCHEMA_VERSION:
         what = f"unsupported schema version {_shown(schema)}; this version reads {SCHEMA_VERSION}"
-        if isinstance(schema, int) and not isinstance(schema, bool) and schema < SCHEMA_VERSION:
+        if schema < SCHEMA_VERSION:
             changes = "; ".join(  # the versions that changed, not every number between
                 SCHEMA_CHANGES[v] for v in sorted(SCHEMA_CHANGES) if schema < v <= SCHEMA_VERSION
             )

@@ -667,7 +667,11 @@ WRONG_TYPES = {
         "expected a mapping, got the string",
     ),
     "string-schema": Swap(
-        "schema: 2", "schema: one", "schema: one", "schema", "unsupported schema version 'one'"
+        "schema: 2",
+        "schema: one",
+        "schema: one",
+        "schema",
+        "expected the whole number 2, got the string 'one'",
     ),
     "far-past-schema": Swap(  # the changes since are listed without counting up to 2
         "schema: 2",
@@ -677,7 +681,11 @@ WRONG_TYPES = {
         "unsupported schema version -1000000000000000000; this version reads 2 (since",
     ),
     "bool-schema": Swap(
-        "schema: 2", "schema: true", "schema: true", "schema", "unsupported schema version True"
+        "schema: 2",
+        "schema: true",
+        "schema: true",
+        "schema",
+        "expected the whole number 2, got true",
     ),
     "bad-id-pattern": Swap(
         "id: ent-a\n", "id: Ent A\n", "id: Ent A", "entities[0].id", "expected an id"

@@ -1,0 +1,56 @@
+"""A value of the wrong type says so: a quoted number is a string, not a number out of
+range, and the schema version is the whole number it must be (not "2", 2.0 or 2e0)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from immunofacts import loading
+from immunofacts.errors import DataError
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = (ROOT / "data" / "immunofacts.yaml").read_text(encoding="utf-8")
+VALUE = "        value: 50\n"
+assert "schema: 2\n" in DATA and VALUE in DATA
+
+LONG = "1" * (loading.MAX_INT_DIGITS + 5)
+CASES = {
+    "quoted number": (VALUE, '        value: "40"\n', "expected a number, got the string '40'"),
+    "single-quoted number": (VALUE, "        value: '40'\n", "expected a number, got the string"),
+    "a number too long to read": (VALUE, f"        value: {LONG}\n", "number out of range"),
+    "schema as a string": (
+        "schema: 2\n",
+        'schema: "2"\n',
+        "expected the whole number 2, got the string '2'",
+    ),
+    "schema 2.0": (
+        "schema: 2\n",
+        "schema: 2.0\n",
+        "expected the whole number 2, got the number 2.0",
+    ),
+    "schema 2e0": (
+        "schema: 2\n",
+        "schema: 2e0\n",
+        "expected the whole number 2, got the number 2.0",
+    ),
+    "schema true": ("schema: 2\n", "schema: true\n", "expected the whole number 2, got true"),
+    "schema 3": (
+        "schema: 2\n",
+        "schema: 3\n",
+        "unsupported schema version 3; this version reads 2",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "careful"])
+def test_a_value_of_the_wrong_type_says_what_was_expected(case: str, fast: bool) -> None:
+    old, new, said = CASES[case]
+    text = DATA.replace(old, new, 1)
+    with pytest.raises(DataError) as e:
+        loading.parse_dataset(text, "d.yaml", ROOT / "data", fast=fast)
+    (problem,) = e.value.problems
+    assert said in problem.what, str(problem)
+    assert problem.line == text.count("\n", 0, text.index(new)) + 1
