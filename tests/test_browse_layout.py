@@ -303,3 +303,34 @@ def test_the_export_dialog_says_all_it_has_to_say_at_40_columns(ds: Dataset) -> 
             assert "use `immunofacts export`." in text, text
 
     run(go)
+
+
+# --- the source view ------------------------------------------------------------------
+
+
+def test_the_source_views_margin_shows_ids_whole_or_cut_in_the_middle(ds: Dataset) -> None:
+    async def go() -> None:
+        async with browsing(ds, (80, 40)) as (app, pilot):
+            await pilot.press("s")
+            await settle(pilot)
+            for width in (80, 120, 200):
+                await pilot.resize_terminal(width, 40)
+                await settle(pilot)
+                cells: list[str] = []
+                article = app.screen.query_one("#article").region
+                for margin in app.screen.query(".margin"):
+                    r = margin.region.intersection(article)
+                    if not r.height:
+                        continue
+                    lines = screen_lines(app)[r.y : r.bottom]
+                    cells += [line[r.x : r.right].strip() for line in lines]
+                cells = [c for c in cells if c]
+                assert cells, width
+                wanted = {s.record_id for s in app.screen.spans}  # type: ignore[attr-defined]
+                for cell in cells:
+                    assert any(shows_id(cell, i) for i in wanted), (width, cell)
+                assert len(set(cells)) == len(cells), (width, cells)
+                if width >= 200:
+                    assert set(cells) <= wanted, width  # room for every id whole
+
+    run(go)

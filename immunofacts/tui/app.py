@@ -60,8 +60,10 @@ SCORE_STYLES: dict[int | None, str] = {
 NOT_RATED_STYLE = "italic #6e7681"
 #: The width at and above which the list and the detail sit side by side.
 WIDE = 80
-#: The width at and above which the source view keeps ids in a margin.
+#: The width at and above which the source view keeps ids in a margin, and the margin's
+#: least width.
 MARGIN = 70
+MARGIN_WIDTH = 28
 #: The width at and above which the footer spaces its keys out (below, it squeezes them
 #: to show more; help and quit come first either way).
 ROOMY_FOOTER = 100
@@ -516,10 +518,10 @@ class SourceScreen(Screen[None]):
     DEFAULT_CSS = """
     SourceScreen #source-title { height: auto; padding: 0 1; background: $boost; }
     SourceScreen .para { height: auto; margin: 0 0 1 0; }
-    SourceScreen .margin { width: 28; height: auto; color: $text-muted; padding: 0 1 0 0; }
+    SourceScreen .margin { height: auto; color: $text-muted; padding: 0 1 0 0; }
     SourceScreen .text { width: 1fr; height: auto; }
     SourceScreen.narrow .para { layout: vertical; }
-    SourceScreen.narrow .margin { width: 1fr; padding: 0; }
+    SourceScreen.narrow .margin { padding: 0; }
     SourceScreen #article { padding: 0 1; }
     """
     #: Help and quit first: the footer shows keys in this order, cut at the screen's edge.
@@ -563,14 +565,20 @@ class SourceScreen(Screen[None]):
         self.lay_out(event.size.width)
 
     def lay_out(self, width: int) -> None:
-        """Ids in a margin, cut to fit it; on a narrow screen, in full above each paragraph."""
+        """Ids in a margin, cut in the middle to fit it; on a narrow screen, in full above
+        each paragraph. The margin widens for whole ids once the text keeps 100 columns."""
         narrow = width < MARGIN
         self.set_class(narrow, "narrow")
         self.query_one(Footer).compact = width < ROOMY_FOOTER
+        longest = max((len(s.record_id) for s in self.spans), default=0)
+        margin = max(MARGIN_WIDTH, min(longest + 2, width - 100))
+        cuts = cut_ids([s.record_id for s in self.spans], margin - 1)
         for n, (a, b) in enumerate(self.paras):
             ids = [s.record_id for s in self.spans if a <= s.start < b]
-            text = ", ".join(ids) if narrow else "\n".join(_fit(i, 27).rstrip() for i in ids)
-            self.query_one(f"#para-{n} .margin", Static).update(Text(text))
+            box = self.query_one(f"#para-{n} .margin", Static)
+            box.styles.width = "1fr" if narrow else margin
+            text = ", ".join(ids) if narrow else "\n".join(cuts.get(i, i).rstrip() for i in ids)
+            box.update(Text(text))
 
     def _para_of(self, span: Span) -> int:
         for n, (a, b) in enumerate(self.paras):
