@@ -298,7 +298,7 @@ def test_the_export_dialog_says_all_it_has_to_say_at_40_columns(ds: Dataset) -> 
         async with browsing(ds, (40, 30)) as (app, pilot):
             await pilot.press("e")
             await settle(pilot)
-            text = flat(region_text(app, "ExportScreen > Container"))
+            text = flat(region_text(app, "ExportScreen > #box"))
             assert "then a file name (Enter)" in text, text
             assert "use `immunofacts export`." in text, text
 
@@ -332,5 +332,22 @@ def test_the_source_views_margin_shows_ids_whole_or_cut_in_the_middle(ds: Datase
                 assert len(set(cells)) == len(cells), (width, cells)
                 if width >= 200:
                     assert set(cells) <= wanted, width  # room for every id whole
+
+    run(go)
+
+
+@pytest.mark.parametrize("size", [(40, 15), (100, 15)])
+def test_the_export_dialog_fits_a_short_screen(ds: Dataset, size: tuple[int, int]) -> None:
+    async def go() -> None:
+        async with browsing(ds, size) as (app, pilot):
+            await pilot.press("e")
+            await settle(pilot)
+            box = app.screen.query_one("#box").region
+            assert box.bottom <= size[1], box  # its bottom border is on screen
+            await pilot.press("down", "enter")  # a format: the file name box has focus
+            await settle(pilot)
+            name = app.screen.query_one("#file").region
+            assert name.height and name.bottom <= box.bottom, (name, box)
+            assert "immunofacts-export.yaml" in flat(screen_lines(app))
 
     run(go)

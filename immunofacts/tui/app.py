@@ -389,7 +389,7 @@ class ExportScreen(ModalScreen[str | None]):
 
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
-    ExportScreen > Container { width: 64; max-width: 95%; height: auto;
+    ExportScreen > #box { width: 64; max-width: 95%; height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
     ExportScreen OptionList { height: auto; border: none; }
     ExportScreen Label { width: 1fr; }
@@ -406,7 +406,8 @@ class ExportScreen(ModalScreen[str | None]):
         self.chosen = ExportFormat.JSON
 
     def compose(self) -> ComposeResult:
-        with Container():
+        # Scrolls on a short screen, the focused part in view, rather than run off it.
+        with VerticalScroll(id="box"):
             yield Label(f"Export {self.count} records: pick a format, then a file name (Enter)")
             yield OptionList(*(Option(f.value, id=f.value) for f in FORMATS), id="formats")
             yield Label("ClaimReview needs a publisher: use `immunofacts export`.", id="note")
