@@ -333,14 +333,18 @@ def datasets(
     ent_ids, claim_ids = ids[:n_ent], ids[n_ent : n_ent + n_claim]
     case_ids = ids[n_ent + n_claim :]
     refs = st.lists(st.sampled_from(ent_ids), max_size=3).map(tuple) if ent_ids else st.just(())
+    # An entity's name or alias may not be another entity's id (validation refuses it).
+    taken = {i.casefold() for i in ent_ids}
     entities = tuple(
         draw(
             st.builds(
                 Entity,
                 id=st.just(i),
-                name=text,
+                name=text.filter(lambda t: t.casefold() not in taken),
                 type=st.sampled_from(EntityType),
-                aliases=st.lists(short, max_size=2).map(tuple),
+                aliases=st.lists(short.filter(lambda t: t.casefold() not in taken), max_size=2).map(
+                    tuple
+                ),
                 note=opt_text,
             )
         )
