@@ -30,6 +30,25 @@ VIEW_COMMANDS: list[list[str]] = [
 ]
 
 
+@pytest.fixture
+def dataset(tmp_path: Path) -> Path:
+    """A private copy of the article's dataset and text."""
+    import shutil
+
+    for source in (DATA, ARTICLE):
+        shutil.copy(source, tmp_path / source.name)
+    return tmp_path / DATA.name
+
+
+def cache_file(dataset: Path) -> Path:
+    """Where the cache of `dataset` is (or would be) kept."""
+    from immunofacts import cache
+
+    cpath = cache.cache_path(dataset)
+    assert cpath is not None
+    return cpath
+
+
 #: How a cache may keep the timeline's blocks (see `timeline_kept`).
 TIMELINE_KEEPING = ["lz4", "deflate", "raw"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TIMELINE_KEEPING, timeline_kept
+from conftest import TIMELINE_KEEPING, cache_file, timeline_kept
 from forged import agree
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,20 +22,6 @@ from immunofacts.errors import DataError
 from immunofacts.query import search
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def dataset(tmp_path: Path) -> Path:
-    """A private copy of the article's dataset and text."""
-    for name in ("immunofacts.yaml", "article.txt"):
-        shutil.copy(ROOT / "data" / name, tmp_path / name)
-    return tmp_path / "immunofacts.yaml"
-
-
-def _cpath(dataset: Path) -> Path:
-    cpath = cache.cache_path(dataset)
-    assert cpath is not None
-    return cpath
 
 
 def _forbid_parsing(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
@@ -62,14 +48,14 @@ def _forbid_parsing(monkeypatch: pytest.MonkeyPatch, dataset: Path) -> None:
 def _edit(dataset: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
     """Change the cache of `dataset` behind its back: each (SQL, arguments), committed;
     its change counter then forged to agree, so that the checks behind it are tested."""
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     try:
         for sql, args in statements:
             db.execute(sql, args)
         db.commit()
     finally:
         db.close()
-    agree(_cpath(dataset))
+    agree(cache_file(dataset))
 
 
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -88,14 +74,14 @@ def test_second_open_is_served_from_the_cache(
     dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = cache.open_dataset(dataset)
-    assert _cpath(dataset).is_file()
+    assert cache_file(dataset).is_file()
     _forbid_parsing(monkeypatch, dataset)
     assert cache.open_dataset(dataset) == first
 
 
 def test_cache_lives_under_xdg_cache_home(dataset: Path) -> None:
     cache.open_dataset(dataset)
-    assert _cpath(dataset).parent == Path(os.environ["XDG_CACHE_HOME"]) / "immunofacts"
+    assert cache_file(dataset).parent == Path(os.environ["XDG_CACHE_HOME"]) / "immunofacts"
 
 
 @pytest.mark.parametrize("name", ["100%", "a?b", "c#d", "%3f", "e f", "/x"])
@@ -107,8 +93,8 @@ def test_a_cache_directory_named_with_uri_characters_is_used(
     home = "/" + str(tmp_path / name.lstrip("/")) if name == "/x" else str(tmp_path / name)
     monkeypatch.setenv("XDG_CACHE_HOME", home)  # "/x": a path starting "//"
     first = cache.open_dataset(dataset)
-    assert _cpath(dataset).is_file()
-    assert str(_cpath(dataset)).startswith(home)
+    assert cache_file(dataset).is_file()
+    assert str(cache_file(dataset)).startswith(home)
     _forbid_parsing(monkeypatch, dataset)
     assert cache.open_dataset(dataset) == first
 
@@ -160,7 +146,7 @@ def test_changed_source_text_invalidates(dataset: Path) -> None:
 )
 def test_damaged_cache_is_rebuilt_silently(dataset: Path, damage: str) -> None:
     good = cache.open_dataset(dataset)
-    cpath = _cpath(dataset)
+    cpath = cache_file(dataset)
     raw = cpath.read_bytes()
     if damage == "garbage":
         cpath.write_bytes(b"this is not a database" * 100)
@@ -198,11 +184,11 @@ def _warm_search(path: Path, query: str, *, found: bool = False) -> list[str]:
 @pytest.mark.parametrize("found", [False, True], ids=["claims", "found-claims"])
 def test_corrupt_record_row_never_gives_a_wrong_search_answer(dataset: Path, found: bool) -> None:
     cache.open_dataset(dataset)
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     db.execute("UPDATE bodies SET body = X'00' || substr(body, 2)")
     db.commit()
     db.close()
-    agree(_cpath(dataset))
+    agree(cache_file(dataset))
     cold = [h.record.id for h in search(loading.load_dataset(dataset), "lupus")]
     assert _warm_search(dataset, "lupus", found=found) == cold != []
 
@@ -232,7 +218,7 @@ def test_two_processes_building_at_once(dataset: Path, monkeypatch: pytest.Monke
         assert p.exitcode == 0
     counts = {out.get(timeout=5) for _ in procs}
     assert len(counts) == 1
-    leftovers = [p for p in _cpath(dataset).parent.iterdir() if p.suffix == ".tmp"]
+    leftovers = [p for p in cache_file(dataset).parent.iterdir() if p.suffix == ".tmp"]
     assert leftovers == []
     _forbid_parsing(monkeypatch, dataset)
     assert len(cache.open_dataset(dataset).claims) == counts.pop()
@@ -329,14 +315,14 @@ def test_fabricated_cache_is_served_only_as_a_control(dataset: Path) -> None:
     # The control: a cache of ours in a private directory is trusted as it is, when its
     # change counter was forged to agree.
     cache.open_dataset(dataset)
-    _fabricate(_cpath(dataset))
+    _fabricate(cache_file(dataset))
     assert cache.open_dataset(dataset).claims[0].statement == "FABRICATED"
 
 
 @pytest.mark.parametrize("where", ["file-writable", "dir-writable", "dir-other-owner"])
 def test_cache_others_could_write_is_ignored(dataset: Path, where: str) -> None:
     good = cache.open_dataset(dataset)
-    cpath = _cpath(dataset)
+    cpath = cache_file(dataset)
     _fabricate(cpath)
     if where == "file-writable":
         os.chmod(cpath, 0o666)
@@ -351,7 +337,7 @@ def test_cache_others_could_write_is_ignored(dataset: Path, where: str) -> None:
 
 def test_cache_directory_is_private(dataset: Path) -> None:
     cache.open_dataset(dataset)
-    cpath = _cpath(dataset)
+    cpath = cache_file(dataset)
     assert cpath.parent.stat().st_mode & 0o777 == 0o700
     assert cpath.stat().st_mode & 0o077 == 0
 
@@ -493,7 +479,7 @@ def test_damaged_timeline_block_is_answered_from_the_file(
 
     timeline_kept(monkeypatch, kept)
     ds = cache.validate_dataset(dataset)
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     (data,) = db.execute("SELECT data FROM timeline ORDER BY n LIMIT 1").fetchone()
     bad = bytes([data[0] ^ 0xFF]) + data[1:]
     db.execute(
@@ -502,7 +488,7 @@ def test_damaged_timeline_block_is_answered_from_the_file(
     )
     db.commit()
     db.close()
-    agree(_cpath(dataset))
+    agree(cache_file(dataset))
     got = cache.answer(dataset, None, None, lambda c: list(c.timeline()), query.timeline)
     assert got == query.timeline(ds)
 
@@ -875,7 +861,7 @@ def test_page_size_follows_the_datasets_size_and_answers_alike(
 
     monkeypatch.setattr(cache, "SMALL_PAGES_BELOW", below)
     ds = cache.validate_dataset(dataset)
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     try:
         (page,) = db.execute("PRAGMA page_size").fetchone()
     finally:
@@ -1116,7 +1102,7 @@ def _every_third_is_served(dataset: Path, cold: Any) -> None:
 
 
 def _meta(dataset: Path) -> dict[str, str]:
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     try:
         return dict(db.execute("SELECT key, value FROM meta").fetchall())
     finally:
@@ -1237,7 +1223,7 @@ def test_a_timeline_block_must_inflate_to_elements_of_an_array(
     byte of a block is the last of its text) is Stale, however it is kept."""
     timeline_kept(monkeypatch, kept)
     cache.validate_dataset(dataset)
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     (data,) = db.execute("SELECT data FROM timeline ORDER BY n LIMIT 1").fetchone()
     if kept == "deflate":  # its own check would find a changed byte: made anew
         text = zlib.decompress(data)
@@ -1254,11 +1240,11 @@ def _timeline_stale_after(
 ) -> None:
     """The cache of `dataset`, changed by the SQL `damage`, is Stale for its timeline in
     [since, until] as it is asked for (before anything is written)."""
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     db.execute(damage, args)
     db.commit()
     db.close()
-    agree(_cpath(dataset))
+    agree(cache_file(dataset))
     warm = cache.open_cache(dataset)
     assert warm is not None
     try:
@@ -1281,7 +1267,7 @@ def test_a_small_dataset_s_blocks_are_compressed_harder_and_read_the_same(
     for below in (10**9, 0):
         monkeypatch.setattr(cache, "HARD_PACKED_BELOW", below)
         cache.validate_dataset(dataset)
-        db = sqlite3.connect(_cpath(dataset))
+        db = sqlite3.connect(cache_file(dataset))
         sizes.append(db.execute("SELECT sum(length(body)) FROM bodies").fetchone()[0])
         db.close()
         assert _served(dataset, monkeypatch) == cold

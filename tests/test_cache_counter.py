@@ -14,6 +14,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import cache_file
 from typer.testing import CliRunner
 
 from immunofacts import cache, loading
@@ -22,21 +23,8 @@ from immunofacts.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def dataset(tmp_path: Path) -> Path:
-    for name in ("immunofacts.yaml", "article.txt"):
-        shutil.copy(ROOT / "data" / name, tmp_path / name)
-    return tmp_path / "immunofacts.yaml"
-
-
-def _cpath(dataset: Path) -> Path:
-    cpath = cache.cache_path(dataset)
-    assert cpath is not None
-    return cpath
-
-
 def _sql(dataset: Path, script: str) -> None:
-    db = sqlite3.connect(_cpath(dataset))
+    db = sqlite3.connect(cache_file(dataset))
     try:
         db.executescript(script)
         db.commit()
@@ -96,15 +84,15 @@ def test_a_cache_edited_through_sqlite_is_stale_and_the_answer_is_the_files(
 ) -> None:
     runner = CliRunner()
     cache.validate_dataset(dataset)
-    good = _cpath(dataset).read_bytes()
+    good = cache_file(dataset).read_bytes()
     assert cache.open_cache(dataset) is not None
     _sql(dataset, edit)
-    damaged = _cpath(dataset).read_bytes()
+    damaged = cache_file(dataset).read_bytes()
     assert damaged != good
     with pytest.raises(cache.Stale):
         cache._connect(dataset)
     for args in COMMANDS:
-        _cpath(dataset).write_bytes(damaged)
+        cache_file(dataset).write_bytes(damaged)
         got = runner.invoke(app, [*args, "--data", str(dataset)])
         assert got.exit_code == 0, got.output
         assert got.stdout == cold[tuple(args)], (edit, args)
@@ -140,8 +128,8 @@ def test_a_refreshed_stamp_keeps_the_counter_agreeing(
     monkeypatch.setattr(loading, "load_dataset", counted)
     assert cache.open_dataset(dataset) == first
     assert parses == []
-    meta = dict(sqlite3.connect(_cpath(dataset)).execute("SELECT key, value FROM meta"))
-    assert meta["counter"] == str(cache._counter(_cpath(dataset)))
+    meta = dict(sqlite3.connect(cache_file(dataset)).execute("SELECT key, value FROM meta"))
+    assert meta["counter"] == str(cache._counter(cache_file(dataset)))
 
 
 def test_an_edit_between_a_read_and_the_refresh_of_a_stamp_leaves_the_cache_stale(
@@ -150,7 +138,7 @@ def test_an_edit_between_a_read_and_the_refresh_of_a_stamp_leaves_the_cache_stal
     """A write that comes between the check of the counter and the cache's own write of new
     stamps is not made good by that write: the counter it leaves is not the one recorded."""
     cache.validate_dataset(dataset)
-    cpath = _cpath(dataset)
+    cpath = cache_file(dataset)
     db = sqlite3.connect(cpath)
     meta = dict(db.execute("SELECT key, value FROM meta"))
     db.close()
@@ -167,5 +155,5 @@ def test_a_cache_whose_counter_cannot_be_kept_is_not_put_in_place(
     (a SQLite that counts otherwise), no cache is kept: every command parses the file."""
     monkeypatch.setattr(cache, "_counter", lambda cpath: None)
     cache.validate_dataset(dataset)
-    assert not _cpath(dataset).exists()
-    assert list(_cpath(dataset).parent.iterdir()) == []
+    assert not cache_file(dataset).exists()
+    assert list(cache_file(dataset).parent.iterdir()) == []

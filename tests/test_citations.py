@@ -32,17 +32,23 @@ def ds() -> Dataset:
     return load_dataset(DATA)
 
 
-@pytest.fixture(scope="module")
-def hostile(ds: Dataset) -> Dataset:
-    """The dataset with a reference full of LaTeX's special characters on its first claim."""
+def citing(ds: Dataset, ref: Reference) -> tuple[Dataset, int]:
+    """The dataset with `ref` the only reference of its first reviewed claim, and where
+    that claim is."""
     claims = list(ds.claims)
     i = next(n for n, c in enumerate(claims) if c.review is not None)
     review = claims[i].review
     assert review is not None
     claims[i] = msgspec.structs.replace(
-        claims[i], review=msgspec.structs.replace(review, references=(HOSTILE,))
+        claims[i], review=msgspec.structs.replace(review, references=(ref,))
     )
-    return msgspec.structs.replace(ds, claims=tuple(claims))
+    return msgspec.structs.replace(ds, claims=tuple(claims)), i
+
+
+@pytest.fixture(scope="module")
+def hostile(ds: Dataset) -> Dataset:
+    """The dataset with a reference full of LaTeX's special characters on its first claim."""
+    return citing(ds, HOSTILE)[0]
 
 
 def _unescape(text: str) -> str:
@@ -137,15 +143,8 @@ def test_a_paper_s_authors_and_place_in_its_journal_go_to_their_fields(ds: Datas
 
 def test_an_author_without_initials_is_one_literal_name() -> None:
     ref = Reference(title="T", authors=("Wei", "et al."), doi="10.1/x", date="2020")
-    ds = load_dataset(DATA)
-    claims = list(ds.claims)
-    i = next(n for n, c in enumerate(claims) if c.review is not None)
-    review = claims[i].review
-    assert review is not None
-    claims[i] = msgspec.structs.replace(
-        claims[i], review=msgspec.structs.replace(review, references=(ref,))
-    )
-    one = msgspec.structs.replace(ds, claims=(claims[i],), cases=())
+    cited, i = citing(load_dataset(DATA), ref)
+    one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
     (item,) = [x for x in csl_json(one) if x.get("DOI") == "10.1/x"]
     assert item["author"] == [{"literal": "Wei"}]
     assert "author = {Wei and others}" in bibtex(one)
