@@ -157,12 +157,24 @@ def find_record(ds: Dataset, key: str) -> Record:
 
 
 def find_entity(ds: Dataset, key: str) -> Entity:
-    """An entity by id, name or alias (any case), or a unique prefix of one of them."""
+    """An entity by id, name or alias (any case), or a unique prefix of one of them. An
+    id wins over a name; a name or alias that two entities share names neither (which
+    one a dataset lists first is no answer): the error lists their ids."""
     low = key.casefold().strip()
     for e in ds.entities:
-        names = (e.id, e.name, *e.aliases)
-        if any(n.casefold() == low for n in names):
+        if e.id.casefold() == low:
             return e
+    named = [e for e in ds.entities if any(n.casefold() == low for n in (e.name, *e.aliases))]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(e.id for e in named[:5]) + (", ..." if len(named) > 5 else "")
+        raise NotFoundError(
+            "entity",
+            key,
+            [e.id for e in named[:5]],
+            hint=f"{key!r} names {len(named)} entities; give one's id: {ids}",
+        )
     starts = [
         e
         for e in ds.entities

@@ -676,3 +676,21 @@ def test_misses_names_the_words_that_match_nothing(real: Dataset) -> None:
     assert misses(real, parse_query("bank zzqx stroage")).words == ["zzqx", "stroage"]
     assert misses(real, parse_query('bank "lupus"')).words == []  # each matches on its own
     assert misses(real, parse_query("stroage")).near[:1] == ["store"]
+
+
+def test_a_name_two_entities_share_names_neither(real: Dataset) -> None:
+    first, second = real.entities[0], real.entities[1]
+    shared = msgspec.structs.replace(
+        real,
+        entities=(
+            msgspec.structs.replace(first, aliases=(*first.aliases, "Shared Name")),
+            msgspec.structs.replace(second, aliases=(*second.aliases, "shared name")),
+            *real.entities[2:],
+        ),
+    )
+    with pytest.raises(NotFoundError) as err:
+        find_entity(shared, "SHARED NAME")
+    assert f"names 2 entities; give one's id: {first.id}, {second.id}" in str(err.value)
+    # each is still found by its id, and by a name of its own
+    assert find_entity(shared, first.id) is shared.entities[0]
+    assert find_entity(shared, second.name) is shared.entities[1]
