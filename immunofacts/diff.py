@@ -151,9 +151,10 @@ def _changed_fields(old: msgspec.Struct, new: msgspec.Struct) -> list[str]:
     a, b = msgspec.to_builtins(old), msgspec.to_builtins(new)
     out: list[str] = []
     for key in dict.fromkeys([*a, *b]):
-        if key == "review" and isinstance(a.get(key), dict) and isinstance(b.get(key), dict):
-            ra, rb = a[key], b[key]
-            out += [f"review.{k}" for k in dict.fromkeys([*ra, *rb]) if ra.get(k) != rb.get(k)]
+        if key == "review" and (isinstance(a.get(key), dict) or isinstance(b.get(key), dict)):
+            ra, rb = a.get(key) or {}, b.get(key) or {}  # a review added or removed: its fields
+            keys = dict.fromkeys([*ra, *rb])  # an empty list is as good as none
+            out += [f"review.{k}" for k in keys if (ra.get(k) or None) != (rb.get(k) or None)]
         elif a.get(key) != b.get(key):
             out.append(key)
     return out

@@ -147,4 +147,20 @@ def test_an_author_without_initials_is_one_literal_name() -> None:
     one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
     (item,) = [x for x in csl_json(one) if x.get("DOI") == "10.1/x"]
     assert item["author"] == [{"literal": "Wei"}]
-    assert "author = {Wei and others}" in bibtex(one)
+    assert "author = {{Wei} and others}" in bibtex(one)
+
+
+def test_bibtex_authors_split_as_listed_whatever_their_names() -> None:
+    bibtexparser = pytest.importorskip("bibtexparser")
+    from bibtexparser.middlewares import SeparateCoAuthors
+
+    names = ("Centers for Disease Control and Prevention", "Lee J-P", "Mercado NB", "et al.")
+    cited, _ = citing(load_dataset(DATA), Reference(title="T", authors=names, doi="10.1/y"))
+    lib = bibtexparser.parse_string(bibtex(cited), append_middleware=[SeparateCoAuthors()])
+    entry = next(e for e in lib.entries if e.fields_dict["doi"].value == "10.1/y")
+    assert entry["author"] == [
+        "{Centers for Disease Control and Prevention}",
+        "Lee, J.-P.",
+        "Mercado, N. B.",
+        "others",
+    ]

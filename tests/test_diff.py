@@ -256,3 +256,14 @@ def test_entities_and_the_source_changed_are_reported(ds: Dataset) -> None:
     assert got[("ent-brand-new", "entity", ChangeKind.ENTITY_ADDED)].new == "Brand New"
     assert got[(ds.source.id, "source", ChangeKind.SOURCE_CHANGED)].new == "publisher, its text"
     assert len(got) == 5
+
+
+def test_a_review_added_or_removed_is_told_by_its_fields_alone(ds: Dataset) -> None:
+    c = next(x for x in ds.claims if x.review is not None and x.review.note)
+    bare = msgspec.structs.replace(c, review=None)
+    gone = msgspec.structs.replace(ds, claims=tuple(bare if x is c else x for x in ds.claims))
+    for old, new in ((ds, gone), (gone, ds)):
+        changes = diff_datasets(old, new, old_name="a", new_name="b").changes
+        kinds = {x.change for x in changes if x.record == c.id}
+        assert {ChangeKind.VERDICT, ChangeKind.RATING, ChangeKind.NOTE} <= kinds
+        assert ChangeKind.OTHER not in kinds, changes

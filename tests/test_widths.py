@@ -272,3 +272,10 @@ def test_the_source_says_first_what_a_reader_should_know_of_it() -> None:
         assert flat.index("About the source") < flat.index(
             "The era of immune cell therapy has arrived!"
         )
+
+
+def test_markdown_keeps_the_space_after_a_label() -> None:
+    result = CliRunner().invoke(app, ["search", "McMahan", "--data", str(DATA), "-f", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert "`(matched in review:` " in result.stdout  # a space between it and the words
+    assert "`(matched in review:`T" not in result.stdout

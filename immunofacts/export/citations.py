@@ -120,6 +120,16 @@ def bib_verbatim(text: str) -> str:
     return text.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
+def _bib_name(family: str, given: str) -> str:
+    """One author for BibTeX's author field: "Family, I. J." from initials ("J-P" is
+    "J.-P."); a name without initials (an organisation) braced whole, so that no "and"
+    in it parts it into two authors."""
+    if not given:
+        return "{" + bib_escape(family) + "}"
+    initials = "-".join(". ".join(part) + "." for part in given.split("-") if part)
+    return f"{bib_escape(family)}, {initials}"
+
+
 def bibtex(ds: Dataset) -> str:
     """BibTeX entries: @article for papers, @misc for the rest."""
     entries = []
@@ -128,8 +138,8 @@ def bibtex(ds: Dataset) -> str:
         fields: list[tuple[str, str]] = []
         names, more = named_authors(ref)
         if names:
-            listed = [f"{f}, {'. '.join(g)}." if g else f for f, g in names]
-            fields.append(("author", bib_escape(" and ".join(listed + ["others"] * more))))
+            listed = [_bib_name(f, g) for f, g in names] + ["others"] * more
+            fields.append(("author", " and ".join(listed)))
         fields.append(("title", bib_escape(ref.title)))
         if ref.publisher:
             name = "journal" if kind == "article" else "publisher"

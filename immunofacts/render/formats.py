@@ -311,17 +311,18 @@ _MD_STRONG = frozenset({"value", "match", "quote", "later"})
 
 
 def _md_code(text: str, oneline: bool = True) -> str:
-    """`text` as a code span, after the spaces it starts with (kept outside, so that it
-    stays apart from what precedes it). Within a code span a backslash is shown as it
+    """`text` as a code span, between the spaces it starts and ends with (kept outside,
+    so that it stays apart from what is around it). Within a code span a backslash is shown as it
     is, so nothing is escaped: a backtick in it takes a longer fence instead."""
     raw = clean(text, oneline=oneline)
     body = raw.strip()
     lead = raw[: len(raw) - len(raw.lstrip())]
+    trail = raw[len(raw.rstrip()) :]
     if not body:
         return raw
     fence = "`" * (max((len(m) for m in re.findall(r"`+", body)), default=0) + 1)
     pad = " " if body[0] == "`" or body[-1] == "`" else ""
-    return f"{lead}{fence}{pad}{body}{pad}{fence}"
+    return f"{lead}{fence}{pad}{body}{pad}{fence}{trail}"
 
 
 def _md_cell(cell: Cell, oneline: bool = True) -> str:
