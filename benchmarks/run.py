@@ -468,15 +468,16 @@ def startup_rows(bench: Bench, runs: int) -> list[Row]:
     complete = Cmd(
         [ifx], complete_env, check=_expect(COMPLETE_EXPECT), label=f"complete {COMPLETE_WORDS!r}"
     )
+    commands = {
+        "startup: list-cases / floor": (list_cases, 1.0),
+        "startup: show-stats / floor": (show_stats, 1.0),
+        "startup: python -c pass / floor": (bare, None),
+        "completion: show-case case- / floor": (complete, None),
+    }
     figures = [
-        (figure, cmd, target)
-        for figure, cmd, target in (
-            ("startup: list-cases / floor", list_cases, 1.0),
-            ("startup: show-stats / floor", show_stats, 1.0),
-            ("startup: python -c pass / floor", bare, None),
-            ("completion: show-case case- / floor", complete, None),
-        )
-        if bench.wants(figure, STARTUP_RSS.get(figure, figure))
+        (figure, *commands[figure])
+        for figure, rss in STARTUP_FIGURES
+        if bench.wants(figure, rss or figure)
     ]
     rows = []
     if figures:
@@ -492,11 +493,16 @@ def startup_rows(bench: Bench, runs: int) -> list[Row]:
     return [r for r in rows if bench.wants(r.figure)]
 
 
+#: The start-up figures, each with the name of the row of its command's peak RSS (where
+#: it has one), in the order of the table.
+STARTUP_FIGURES = (
+    ("startup: list-cases / floor", "startup: list-cases: peak RSS"),
+    ("startup: show-stats / floor", ""),
+    ("startup: python -c pass / floor", "startup: python -c pass: peak RSS"),
+    ("completion: show-case case- / floor", ""),
+)
 #: The start-up figures that also report the peak RSS of their command, and that row's name.
-STARTUP_RSS = {
-    "startup: list-cases / floor": "startup: list-cases: peak RSS",
-    "startup: python -c pass / floor": "startup: python -c pass: peak RSS",
-}
+STARTUP_RSS = {figure: rss for figure, rss in STARTUP_FIGURES if rss}
 
 
 #: Commands timed at every size, against `list-cases` on the article; the flag says whether
@@ -840,6 +846,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=5, help="paired runs per figure")
     p.add_argument("--quick", action="store_true", help="sizes 50, runs 1: a smoke test")
     p.add_argument(
+        "--list", action="store_true", help="print the figures the run would time, and stop"
+    )
+    p.add_argument(
         "--large",
         action="store_true",
         help="add N = 1,000,000 to --sizes (and to the grown sizes without --shipped-sizes)",
@@ -932,8 +941,24 @@ GENERATE_S_PER_CLAIM = 0.0002
 BYTES_PER_CLAIM = {False: 370, True: 1430}
 
 
+def planned_figures(args: argparse.Namespace) -> list[str]:
+    """The figures a run with these arguments times, in the order of its table (`--list`):
+    start-up, then each dataset's, each kept where `--only` wants it."""
+    names = [figure for pair in STARTUP_FIGURES for figure in pair if figure]
+    names += [
+        figure
+        for shipped in (False, True)
+        for n in (args.shipped_sizes if shipped else args.sizes)
+        for figure in size_figures(LABELS[shipped], n)
+    ]
+    return [f for f in names if not args.only or any(s in f for s in args.only)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.list:
+        print("\n".join(planned_figures(args)))
+        return 0
     work = Path(tempfile.mkdtemp(prefix="immunofacts-bench-"))
     launcher = Launcher(sys.executable, work)
     try:

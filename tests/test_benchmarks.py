@@ -78,31 +78,44 @@ def test_make_dataset_is_valid_and_deterministic(tmp_path: Path) -> None:
     assert ds.source.text is None
 
 
-@pytest.mark.slow
-def test_run_quick(tmp_path: Path) -> None:
+def _run_py(*args: str, tmp_path: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env.pop("IMMUNOFACTS_DATA", None)
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "run.py"),
-            "--quick",
-            "--quiet",
-            "--out-dir",
-            str(tmp_path / "out"),
-            "--json",
-            str(tmp_path / "bench.json"),
-        ],
+    return subprocess.run(
+        [sys.executable, str(BENCHMARKS / "run.py"), *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=600,
         check=False,
     )
+
+
+def test_the_quick_run_plans_every_row() -> None:
+    listed = _run_py("--quick", "--list")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines() == list(ROWS)
+
+
+@pytest.mark.slow
+def test_run_quick(tmp_path: Path) -> None:
+    """A real run of a few rows: the table has the rows `--list` plans for it, no more."""
+    only = ("--only", "startup: list-cases,search lupus")
+    result = _run_py(
+        "--quick",
+        "--quiet",
+        *only,
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--json",
+        str(tmp_path / "bench.json"),
+    )
     assert result.returncode == 0, result.stderr
     table = [line for line in result.stdout.splitlines() if line.startswith("| ")]
     labels = [line.split("|")[1].strip() for line in table[1:]]
-    assert labels == list(ROWS)
+    assert labels == _run_py("--quick", "--list", *only).stdout.splitlines()
+    assert labels == [r for r in ROWS if "startup: list-cases" in r or "search lupus" in r]
+    assert len(labels) == 6
     assert (tmp_path / "bench.json").is_file()
 
 
