@@ -1091,10 +1091,9 @@ def diff(
         else:
             if old is None or new is None:
                 raise UsageError("give two dataset files, OLD and NEW, or --git REV")
-            if "" in (old, new):
-                raise UsageError("a dataset's path is empty")
-            before, old_name = load_dataset(old, label=old), old
-            after, new_name = load_dataset(new, label=new), new
+            (old_path, old_name), (new_path, new_name) = data_path(old), data_path(new)
+            before = load_dataset(old_path, label=old_name)
+            after = load_dataset(new_path, label=new_name)
     except ImmunofactsError as e:
         fail(str(e), ExitStatus.USAGE)
     changes = diff_datasets(before, after, old_name=old_name, new_name=new_name)

@@ -1429,7 +1429,7 @@ def _str_list(value: Any) -> list[tuple[int, str]]:
 def _entity_ids_taken(raw: dict[str, Any]) -> list[tuple[Path_, str]]:
     """Names and aliases of an entity that are another entity's id, in any case: an entity
     is looked up by id, name or alias alike (`query.find_entity` compares them casefolded,
-    first match first), so such a name would answer for the other entity's id."""
+    an id first), so such a name could never name its own entity."""
     items = raw.get("entities")
     if not isinstance(items, list):
         return []

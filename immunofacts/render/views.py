@@ -172,7 +172,9 @@ def reference_text(ref: Reference) -> str:
     ids = [journal_text(ref), f"doi:{ref.doi}" if ref.doi else ""]
     ids += [f"PMID {ref.pmid}" if ref.pmid else ""]
     ids += [ref.nct or "", ref.date or ""]
-    out = f"{', '.join(ref.authors)}. {ref.title}" if ref.authors else ref.title
+    from ..tokens import cited  # "authors. title", as search reads it
+
+    out = cited(ref)
     extra = ", ".join(i for i in ids if i)
     if extra:
         out += f" ({extra})"
