@@ -28,7 +28,7 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandInfo
 
 from . import __version__
-from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, UsageError
+from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, Problem, UsageError
 from .model import Claim, Dataset, Entity
 from .query import LABEL_FILTERS, Wanted
 from .render.base import Env, ExportFormat, Format
@@ -1023,7 +1023,9 @@ def validate(
 
     Problems go to stderr, and the exit status is 1. With --format json, stdout
     also has {"ok": false, "problems": [{"file", "line", "where", "what"}], ...}
-    (and "ok": true with the counts for a good file).
+    (and "ok": true with the counts for a good file). A good file may still get
+    warnings, on stderr and in "warnings" (exit status 0): a name or alias that
+    two entities share, which --entity and entities then take for neither.
 
     Example: immunofacts validate my-dataset.yaml
     """
@@ -1038,9 +1040,18 @@ def validate(
         show(ctx, Validation(label, None, [], e.problems), format)  # JSON carries the problems
         raise
     uncovered = query.uncovered_paragraphs(ds) if ds.source_text is not None else []
-    show(ctx, Validation(label, ds, uncovered), format)
+    warnings = tuple(Problem(label, None, w, what) for w, what in query.shared_names(ds))
+    for w in warnings[:_WARNINGS_SHOWN]:
+        note(f"warning: {w}")
+    if len(warnings) > _WARNINGS_SHOWN:
+        note(f"warning: {label}: and {len(warnings) - _WARNINGS_SHOWN:,} more warnings")
+    show(ctx, Validation(label, ds, uncovered, warnings=warnings), format)
     if _LEFT_AT_EXIT is not None:
         _LEFT_AT_EXIT.append(ds)
+
+
+#: How many warnings `validate` writes to stderr (JSON has them all).
+_WARNINGS_SHOWN = 20
 
 
 @app.command("diff")

@@ -8,15 +8,19 @@ answering: an alias `ent-nhs` on an entity listed before ent-nhs answered for en
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
 from immunofacts import loading
 from immunofacts.cli import app
 from immunofacts.errors import DataError
+from immunofacts.model import Entity, EntityType
+from immunofacts.query import shared_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = (ROOT / "data" / "immunofacts.yaml").read_text(encoding="utf-8")
@@ -89,3 +93,73 @@ def test_the_cli_says_where_and_answers_nothing(tmp_path: Path, args: list[str])
     assert "\tok\t" not in got.stdout and "NHS" not in got.stdout
     line = _line_of(text, "- ent-nhs\n")
     assert f"{path}:{line}: entities[0].aliases[0]: 'ent-nhs' is the id of entities[" in got.stderr
+
+
+# --- a name or alias two entities share: valid, with a warning ----------------------------
+
+
+def _entity(i: int, name: str, *aliases: str) -> Entity:
+    return Entity(id=f"ent-{i}", type=EntityType.ORGANISATION, name=name, aliases=aliases)
+
+
+def test_shared_names_lists_each_name_after_its_first_in_any_case() -> None:
+    ds = loading.parse_dataset(DATA, "d.yaml", ROOT / "data")
+    entities = (
+        _entity(0, "Alpha", "AB", "alpha"),  # its own name again: harmless
+        _entity(1, "Beta", "ab"),
+        _entity(2, "ALPHA", "Gamma"),
+    )
+    shared = shared_names(msgspec.structs.replace(ds, entities=entities))
+    assert shared == [
+        (
+            "entities[1].aliases[0]",
+            "'ab' also names entities[0] (ent-0): a lookup by it names neither; give an id",
+        ),
+        (
+            "entities[2].name",
+            "'ALPHA' also names entities[0] (ent-0): a lookup by it names neither; give an id",
+        ),
+    ]
+    assert shared_names(ds) == []  # the shipped dataset's names are its own
+
+
+def test_validate_warns_of_a_shared_alias_and_says_ok(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
+    path = tmp_path / "immunofacts.yaml"
+    text = DATA.replace(FIRST, FIRST + "      - nhs\n", 1)  # ent-nhs has the alias NHS
+    path.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    got = runner.invoke(app, ["validate", str(path)])
+    assert got.exit_code == 0, got.output
+    assert "\tok\t" in got.stdout
+    # the later of the two is the one reported, with the first that has it
+    where = f"{path}: entities[12].aliases[0]"
+    assert got.stderr.splitlines() == [
+        f"immunofacts: warning: {where}: 'NHS' also names entities[0] (ent-wang-fusheng):"
+        " a lookup by it names neither; give an id"
+    ]
+    data = json.loads(runner.invoke(app, ["validate", str(path), "--format", "json"]).stdout)
+    assert data["ok"] is True and data["problems"] == []
+    assert [(w["where"], w["line"]) for w in data["warnings"]] == [
+        ("entities[12].aliases[0]", None)
+    ]
+    # what the warning says: the lookup names neither
+    looked = runner.invoke(app, ["entities", "NHS", "--data", str(path)])
+    assert looked.exit_code == 1 and "ent-wang-fusheng, ent-nhs" in looked.stderr
+    assert json.loads(runner.invoke(app, ["validate", "--format", "json"]).stdout)["warnings"] == []
+
+
+def test_validate_writes_the_first_warnings_and_counts_the_rest(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
+    path = tmp_path / "immunofacts.yaml"
+    many = "".join(f"      - Shared {k}\n" for k in range(30))
+    text = DATA.replace(FIRST, FIRST + many, 1).replace(NHS, NHS + many, 1)
+    path.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    got = runner.invoke(app, ["validate", str(path)])
+    assert got.exit_code == 0, got.output
+    lines = got.stderr.splitlines()
+    assert len(lines) == 21 and all(line.startswith("immunofacts: warning: ") for line in lines)
+    assert lines[-1] == f"immunofacts: warning: {path}: and 10 more warnings"
+    data = json.loads(runner.invoke(app, ["validate", str(path), "--format", "json"]).stdout)
+    assert len(data["warnings"]) == 30

@@ -275,9 +275,10 @@ class Validation(One[shapes.ValidateJSON], frozen=True):
     ds: Dataset | None
     uncovered: list[str]
     problems: tuple[Problem, ...] = ()
+    warnings: tuple[Problem, ...] = ()
 
     def data(self) -> shapes.ValidateJSON:
-        return shapes.validated(self.file, self.ds, self.uncovered, self.problems)
+        return shapes.validated(self.file, self.ds, self.uncovered, self.problems, self.warnings)
 
     def view(self, fmt: Format) -> Table:
         if self.ds is None:

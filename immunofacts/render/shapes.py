@@ -174,6 +174,9 @@ class ValidateJSON(_Shape, frozen=True):
     cases: int | None
     entities: int | None
     uncovered_paragraphs: list[str]
+    #: What a good file holds that its author would want to know (see
+    #: `query.shared_names`); it is still valid, and `ok` is true.
+    warnings: list[ProblemJSON] = []
 
 
 def _fields(obj: msgspec.Struct) -> dict[str, Any]:
@@ -340,7 +343,11 @@ def passage(p: Passage) -> QuoteJSON:
 
 
 def validated(
-    file: str, ds: Dataset | None, uncovered: list[str], problems: Iterable[Problem] = ()
+    file: str,
+    ds: Dataset | None,
+    uncovered: list[str],
+    problems: Iterable[Problem] = (),
+    warnings: Iterable[Problem] = (),
 ) -> ValidateJSON:
     """The summary of a dataset that loaded, or the problems of one that did not."""
     return ValidateJSON(
@@ -351,6 +358,7 @@ def validated(
         cases=len(ds.cases) if ds else None,
         entities=len(ds.entities) if ds else None,
         uncovered_paragraphs=uncovered,
+        warnings=[ProblemJSON(p.file, p.line, p.where, p.what) for p in warnings],
     )
 
 
