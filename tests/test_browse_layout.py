@@ -351,3 +351,35 @@ def test_the_export_dialog_fits_a_short_screen(ds: Dataset, size: tuple[int, int
             assert "immunofacts-export.yaml" in flat(screen_lines(app))
 
     run(go)
+
+
+def test_a_narrow_source_view_never_breaks_an_id_across_lines(ds: Dataset) -> None:
+    """Narrow, the ids stand above each passage, across the line: each line holds whole
+    ids (cut in the middle when longer than a line), never a piece of one."""
+    assert max(len(c.id) for c in ds.claims) > 40 - 4  # longer than a line at 40 columns
+
+    async def go() -> None:
+        async with browsing(ds, (40, 40)) as (app, pilot):
+            await pilot.press("s")
+            await settle(pilot)
+            wanted = {s.record_id for s in app.screen.spans}  # type: ignore[attr-defined]
+            for width in (40, 30, 60):
+                await pilot.resize_terminal(width, 40)
+                await settle(pilot)
+                lines = screen_lines(app)
+                article = app.screen.query_one("#article").region
+                pieces: list[str] = []
+                for margin in app.screen.query(".margin"):
+                    r = margin.region.intersection(article)
+                    pieces += [
+                        piece
+                        for line in lines[r.y : r.bottom]
+                        for piece in line[r.x : r.right].strip().split(", ")
+                        if piece
+                    ]
+                assert pieces, width
+                for piece in pieces:
+                    cell = piece.removesuffix(",")
+                    assert any(shows_id(cell, i) for i in wanted), (width, piece)
+
+    run(go)

@@ -64,6 +64,9 @@ WIDE = 80
 #: least width.
 MARGIN = 70
 MARGIN_WIDTH = 28
+#: The columns of a narrow source view that are not its text's: the article's padding
+#: and its scroll bar.
+NARROW_GUTTER = 4
 #: The width at and above which the footer spaces its keys out (below, it squeezes them
 #: to show more; help and quit come first either way).
 ROOMY_FOOTER = 100
@@ -573,13 +576,18 @@ class SourceScreen(Screen[None]):
         self.query_one(Footer).compact = width < ROOMY_FOOTER
         longest = max((len(s.record_id) for s in self.spans), default=0)
         margin = max(MARGIN_WIDTH, min(longest + 2, width - 100))
-        cuts = cut_ids([s.record_id for s in self.spans], margin - 1)
+        # Narrow, the ids run across the line, each with a comma after it, and one longer
+        # than a line is cut in the middle too, rather than broken across two lines: the
+        # line is the screen's, less the article's padding and its scroll bar.
+        room = max(8, width - NARROW_GUTTER) - 1 if narrow else margin - 1
+        cuts = cut_ids([s.record_id for s in self.spans], room)
         for n, (a, b) in enumerate(self.paras):
-            ids = [s.record_id for s in self.spans if a <= s.start < b]
+            ids = [
+                cuts.get(s.record_id, s.record_id).rstrip() for s in self.spans if a <= s.start < b
+            ]
             box = self.query_one(f"#para-{n} .margin", Static)
             box.styles.width = "1fr" if narrow else margin
-            text = ", ".join(ids) if narrow else "\n".join(cuts.get(i, i).rstrip() for i in ids)
-            box.update(Text(text))
+            box.update(Text(", ".join(ids) if narrow else "\n".join(ids)))
 
     def _para_of(self, span: Span) -> int:
         for n, (a, b) in enumerate(self.paras):
