@@ -355,7 +355,8 @@ def test_the_export_dialog_fits_a_short_screen(ds: Dataset, size: tuple[int, int
 
 def test_a_narrow_source_view_never_breaks_an_id_across_lines(ds: Dataset) -> None:
     """Narrow, the ids stand above each passage, across the line: each line holds whole
-    ids (cut in the middle when longer than a line), never a piece of one."""
+    ids (cut in the middle when longer than a line), never a piece of one; so does the
+    title, which names the current passage's."""
     assert max(len(c.id) for c in ds.claims) > 40 - 4  # longer than a line at 40 columns
 
     async def go() -> None:
@@ -381,5 +382,14 @@ def test_a_narrow_source_view_never_breaks_an_id_across_lines(ds: Dataset) -> No
                 for piece in pieces:
                     cell = piece.removesuffix(",")
                     assert any(shows_id(cell, i) for i in wanted), (width, piece)
+                # the title names the current passage's id, whole or cut, on one line
+                title = app.screen.query_one("#source-title").region
+                named = [
+                    word
+                    for line in lines[title.y : title.bottom]
+                    for word in line.split()
+                    if word.startswith("claim-")
+                ]
+                assert len(named) == 1 and any(shows_id(named[0], i) for i in wanted), named
 
     run(go)

@@ -567,6 +567,7 @@ class SourceScreen(Screen[None]):
 
     def on_resize(self, event: events.Resize) -> None:
         self.lay_out(event.size.width)
+        self.show_title(event.size.width)
 
     def lay_out(self, width: int) -> None:
         """Ids in a margin, cut in the middle to fit it; on a narrow screen, in full above
@@ -613,11 +614,8 @@ class SourceScreen(Screen[None]):
                 pos = min(s.end, b)
             out.append(clean(self.text[pos:b]))
             self.query_one(f"#para-{n} .text", Static).update(out)
-        title = Text()
+        self.show_title(self.app.size.width)
         if cur is not None:
-            title.append(f"Passage {self.index + 1} of {len(self.spans)}: ")
-            title.append(cur.record_id, "bold")
-            title.append("  n next, p previous, Esc back", "dim")
             para = self.query_one(f"#para-{self._para_of(cur)}")
             self.call_after_refresh(
                 self.query_one("#article", VerticalScroll).scroll_to_widget,
@@ -625,6 +623,20 @@ class SourceScreen(Screen[None]):
                 animate=False,
                 top=True,
             )
+
+    def show_title(self, width: int) -> None:
+        """The title line: which passage is current, and whose (its id cut in the middle
+        if it is longer than a line, rather than broken across two), or that none is."""
+        cur = self.current
+        title = Text()
+        if cur is not None:
+            title.append(f"Passage {self.index + 1} of {len(self.spans)}: ")
+            room = max(8, width - 2)  # less the title's padding
+            shown = cur.record_id
+            if cell_len(shown) > room:
+                shown = _fit_middle(shown, room)
+            title.append(shown, "bold")
+            title.append("  n next, p previous, Esc back", "dim")
         else:
             title.append(clean(self.ds.source.title), "bold")
             title.append("  no quoted passages found in the text")
