@@ -1137,6 +1137,11 @@ def _at_revision(path: Path, rev: str) -> Dataset:
             raise UsageError(f"cannot run git: {e.strerror or e}") from None
         if done.returncode != 0:
             why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            if why and "not a git repository" in why[-1]:
+                raise UsageError(
+                    f"--git: {path} is not in a git repository"
+                    " (to compare two files: immunofacts diff OLD NEW)"
+                )
             raise UsageError(f"git show {rev}:{name}: {why[-1] if why else 'failed'}")
         return done.stdout
 

@@ -193,6 +193,17 @@ def test_cli_diff_against_a_git_revision(tmp_path: Path) -> None:
         bad = CliRunner().invoke(app, ["diff", "--git", rev, str(old)])
         assert bad.exit_code == 2 and "is not a git revision" in bad.stderr, (rev, bad.stderr)
     assert (target / old.name).read_text() == "keep\n"
+    # A file outside any repository: said so, with what to do instead
+    apart = tmp_path / "apart"
+    apart.mkdir()
+    shutil.copy(new, apart / new.name)
+    ceiling = {"GIT_CEILING_DIRECTORIES": str(tmp_path)}  # git looks no higher
+    bad = CliRunner().invoke(app, ["diff", "--git", "HEAD", str(apart / new.name)], env=ceiling)
+    assert bad.exit_code == 2
+    assert bad.stderr == (
+        f"immunofacts: error: --git: {apart / new.name} is not in a git repository"
+        " (to compare two files: immunofacts diff OLD NEW)\n"
+    )
 
 
 def test_every_field_that_changed_is_reported_so_that_no_changes_means_none(ds: Dataset) -> None:
