@@ -164,3 +164,69 @@ def test_bibtex_authors_split_as_listed_whatever_their_names() -> None:
         "Mercado, N. B.",
         "others",
     ]
+
+
+#: Every line break `str.splitlines` knows, each with a forged record behind it.
+BREAKS = ("\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def forged(field: str) -> str:
+    return "".join(f"{field}{br}ER  - {br}TY  - JOUR{br}TI  - Injected" for br in BREAKS)
+
+
+def _ris_is_one_record_a_reference(text: str, count: int) -> None:
+    assert text.count("TY  - ") == count, text
+    assert text.count("ER  - ") == count
+    for line in text.split("\r\n"):
+        assert line == "" or re.fullmatch(r"[A-Z][A-Z0-9]  - .*", line), repr(line)
+        assert line.splitlines() in ([line], []), repr(line)  # no break of any kind inside
+
+
+def test_ris_puts_every_value_on_one_line_whatever_breaks_it_holds() -> None:
+    ref = Reference(
+        title=forged("T"),
+        authors=(forged("Roe") + " R", forged("Org")),
+        publisher=forged("Lancet"),
+        volume=forged("8"),
+        issue=forged("4"),
+        pages=forged("1") + "-" + forged("2"),
+        pmid="1",
+        note=forged("N"),
+    )
+    cited, i = citing(load_dataset(DATA), ref)
+    one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+    text = ris(one)
+    _ris_is_one_record_a_reference(text, 1)
+    assert "T2  - Lancet ER - TY - JOUR TI - Injected" in text
+
+
+def test_ris_export_of_a_forged_publisher_is_one_record(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    path = tmp_path / "forged.yaml"
+    path.write_text(
+        """schema: 2
+source: {id: src-x, title: X, publisher: P}
+claims:
+  - id: claim-one
+    kind: research
+    statement: S
+    quote: Q
+    evidence: peer-reviewed
+    review:
+      verdict: confirmed
+      rating: accurate
+      references:
+        - title: T
+          pmid: "1"
+          authors: ["Roe R\\u2028ER  - \\nTY  - ELEC\\nTI  - Injected"]
+          publisher: "Lancet\\nER  - \\r\\nTY  - JOUR\\rTI  - Injected"
+          volume: "8\\u0085ER  - "
+""",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["export", "--format", "ris", "--data", str(path)])
+    assert result.exit_code == 0, result.output
+    _ris_is_one_record_a_reference(result.stdout_bytes.decode("utf-8"), 1)

@@ -173,43 +173,57 @@ def bibtex(ds: Dataset) -> str:
     return "\n".join(entries)
 
 
+def one_line(text: str) -> str:
+    """The text on one line: every run of whitespace, line breaks of every kind among
+    them (those `str.splitlines` knows), one space."""
+    return " ".join(text.split())
+
+
 def ris(ds: Dataset) -> str:
-    """RIS records (EndNote, Zotero, Mendeley): JOUR for papers, ELEC for web pages."""
+    """RIS records (EndNote, Zotero, Mendeley): JOUR for papers, ELEC for web pages.
+
+    A record is a line a field: every value is put on one line (`one_line`), so that
+    no text in it can end the record or start another."""
     lines: list[str] = []
+
+    def tag(name: str, value: str) -> None:
+        lines.append(f"{name}  - {one_line(value)}")
+
     for key, ref, ids in _cited(ds):
         kind = "JOUR" if ref.doi or ref.pmid else "ELEC"
-        lines.append(f"TY  - {kind}")
-        lines.append(f"ID  - {key}")
+        tag("TY", kind)
+        tag("ID", key)
         names, _ = named_authors(ref)
-        lines += [f"AU  - {f}, {g}" if g else f"AU  - {f}" for f, g in names]
-        lines.append(f"TI  - {' '.join(ref.title.split())}")
+        for f, g in names:
+            tag("AU", f"{f}, {g}" if g else f)
+        tag("TI", ref.title)
         if ref.publisher:
-            lines.append(f"{'T2' if kind == 'JOUR' else 'PB'}  - {ref.publisher}")
+            tag("T2" if kind == "JOUR" else "PB", ref.publisher)
         if ref.volume:
-            lines.append(f"VL  - {ref.volume}")
+            tag("VL", ref.volume)
         if ref.issue:
-            lines.append(f"IS  - {ref.issue}")
+            tag("IS", ref.issue)
         if ref.pages:
             first, _, last = ref.pages.partition("-")
-            lines.append(f"SP  - {first}")
+            tag("SP", first)
             if last:
-                lines.append(f"EP  - {last}")
+                tag("EP", last)
         if ref.date:
             parts = ref.date.split("-")
-            lines.append(f"PY  - {parts[0]}")
-            lines.append("DA  - " + "/".join(parts + [""] * (3 - len(parts))) + "/")
+            tag("PY", parts[0])
+            tag("DA", "/".join(parts + [""] * (3 - len(parts))) + "/")
         if ref.doi:
-            lines.append(f"DO  - {ref.doi}")
+            tag("DO", ref.doi)
         if ref.pmid:
-            lines.append(f"AN  - PMID:{ref.pmid}")
+            tag("AN", f"PMID:{ref.pmid}")
         if ref.nct:
-            lines.append(f"M1  - {ref.nct}")
+            tag("M1", ref.nct)
         link = ref.link()
         if link:
-            lines.append(f"UR  - {link}")
-        lines.append(f"N1  - {_cited_note(ids)}")
+            tag("UR", link)
+        tag("N1", _cited_note(ids))
         if ref.note:
-            lines.append(f"N1  - {' '.join(ref.note.split())}")
+            tag("N1", ref.note)
         lines.append("ER  - ")
         lines.append("")
     return "\r\n".join(lines)
