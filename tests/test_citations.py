@@ -230,3 +230,136 @@ claims:
     result = CliRunner().invoke(app, ["export", "--format", "ris", "--data", str(path)])
     assert result.exit_code == 0, result.output
     _ris_is_one_record_a_reference(result.stdout_bytes.decode("utf-8"), 1)
+
+
+def _balanced(value: str) -> bool:
+    depth = 0
+    for ch in value:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _bib_fields(text: str) -> list[tuple[str, str]]:
+    """The fields of a BibTeX export as written: one a line, `name = {value}`."""
+    out = []
+    for line in text.splitlines():
+        m = re.fullmatch(r"  ([a-z]+) = \{(.*)\},?", line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def test_bibtex_balances_every_brace_whatever_the_text() -> None:
+    bibtexparser = pytest.importorskip("bibtexparser")
+    ref = Reference(
+        title="a lone { brace",
+        authors=("Brien {X", "O}Neil J", "Org } of {"),
+        publisher="}{ Press",
+        volume="{",
+        issue="}",
+        pages="1{-2",
+        pmid="1",
+        note="a lone } brace, a {pair}",
+    )
+    cited, i = citing(load_dataset(DATA), ref)
+    one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+    text = bibtex(one)
+    fields = dict(_bib_fields(text))
+    assert set(fields) >= {"author", "title", "journal", "volume", "number", "pages", "note"}
+    assert all(_balanced(v) for v in fields.values()), fields
+    assert fields["title"] == r"a lone \textbraceleft{} brace"
+    assert fields["author"] == (
+        r"Brien, \textbraceleft{}. X. and O\textbraceright{}Neil, J. and "
+        r"{Org \textbraceright{} of \textbraceleft{}}"
+    )
+    assert fields["note"].endswith(r"a lone \textbraceright{} brace, a \{pair\}")
+    lib = bibtexparser.parse_string(text)
+    assert lib.failed_blocks == []
+    assert len(lib.entries) == 1
+
+
+def test_bibtex_keeps_an_and_inside_one_author_s_name() -> None:
+    bibtexparser = pytest.importorskip("bibtexparser")
+    from bibtexparser.middlewares import SeparateCoAuthors
+
+    names = (
+        "Smith and Jones J",
+        "Black AND White K",
+        "Rose\u00a0and Jones K",
+        "Doe J",
+        "Anderson A",
+    )
+    cited, _ = citing(load_dataset(DATA), Reference(title="T", authors=names, doi="10.1/z"))
+    lib = bibtexparser.parse_string(bibtex(cited), append_middleware=[SeparateCoAuthors()])
+    entry = next(e for e in lib.entries if e.fields_dict["doi"].value == "10.1/z")
+    assert entry["author"] == [
+        "{Smith and Jones}, J.",
+        "{Black AND White}, K.",
+        "{Rose and Jones}, K.",
+        "Doe, J.",
+        "Anderson, A.",
+    ]
+
+
+def test_bibtex_writes_one_number_for_an_issue_and_a_trial_id() -> None:
+    bibtexparser = pytest.importorskip("bibtexparser")
+    both = Reference(title="Trial paper", pmid="123", nct="NCT01234567", volume="8", issue="4")
+    trial = Reference(title="Trial", nct="NCT07654321")
+    data = load_dataset(DATA)
+    for ref, number, in_note in ((both, "4", "NCT01234567"), (trial, "NCT07654321", None)):
+        cited, i = citing(data, ref)
+        one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+        text = bibtex(one)
+        numbers = [v for k, v in _bib_fields(text) if k == "number"]
+        assert numbers == [number], text
+        lib = bibtexparser.parse_string(text)
+        assert lib.failed_blocks == []
+        (entry,) = lib.entries
+        assert entry["number"] == number
+        if in_note:
+            assert f"ClinicalTrials.gov: {in_note}" in entry["note"]
+        else:
+            assert "ClinicalTrials.gov" not in entry["note"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("note", '"a lone { brace"'), ("authors", '["Brien {X", "Smith and Jones J"]')],
+)
+def test_bibtex_export_of_hostile_text_parses(tmp_path: Path, field: str, value: str) -> None:
+    bibtexparser = pytest.importorskip("bibtexparser")
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    path = tmp_path / "braces.yaml"
+    path.write_text(
+        f"""schema: 2
+source: {{id: src-x, title: X, publisher: P}}
+claims:
+  - id: claim-one
+    kind: research
+    statement: S
+    quote: Q
+    evidence: peer-reviewed
+    review:
+      verdict: confirmed
+      rating: accurate
+      references:
+        - title: T
+          pmid: "1"
+          nct: NCT01234567
+          issue: "4"
+          {field}: {value}
+""",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["export", "--format", "bibtex", "--data", str(path)])
+    assert result.exit_code == 0, result.output
+    assert all(_balanced(v) for _, v in _bib_fields(result.stdout))
+    assert [k for k, _ in _bib_fields(result.stdout)].count("number") == 1
+    lib = bibtexparser.parse_string(result.stdout)
+    assert lib.failed_blocks == []
+    assert len(lib.entries) == 1

@@ -2,7 +2,9 @@
 
 Each reference appears once (see `tables.cited_references`), with the ids of
 the claims and cases that cite it: in CSL-JSON under `custom.cited_by`, in
-BibTeX and RIS in a note. Written by hand: each format is a few lines, and no
+BibTeX and RIS in a note. A trial's ClinicalTrials.gov id is CSL-JSON's `number`
+and RIS's `M1`; BibTeX has one `number`, a paper's issue when it has one, else
+the trial's id, which then goes in the note. Written by hand: each format is a few lines, and no
 library is needed at run time.
 """
 
@@ -107,12 +109,41 @@ _BIB_REPLACE = {
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
 }
+#: A brace with no partner: BibTeX counts every brace, escaped or not, so such a
+#: brace written as ``\{`` would still leave the field open (or close it early).
+_BIB_LONE_BRACE = {"{": r"\textbraceleft{}", "}": r"\textbraceright{}"}
+
+
+def _lone_braces(text: str) -> set[int]:
+    """Where the braces of `text` that pair with none are (a ``}`` before its ``{``
+    pairs with none)."""
+    opened: list[int] = []
+    lone: set[int] = set()
+    for i, ch in enumerate(text):
+        if ch == "{":
+            opened.append(i)
+        elif ch == "}":
+            if opened:
+                opened.pop()
+            else:
+                lone.add(i)
+    return lone.union(opened)
 
 
 def bib_escape(text: str) -> str:
-    """Text safe inside a braced BibTeX field: LaTeX's special characters escaped."""
-    flat = " ".join(text.split())
-    return _BIB_SPECIAL.sub(lambda m: _BIB_REPLACE.get(m.group(1), "\\" + m.group(1)), flat)
+    r"""Text safe inside a braced BibTeX field, on one line: LaTeX's special characters
+    escaped, and its braces balanced whatever the text (a pair as ``\{ \}``, a brace
+    with no partner as ``\textbraceleft{}`` or ``\textbraceright{}``)."""
+    flat = one_line(text)
+    lone = _lone_braces(flat) if "{" in flat or "}" in flat else set()
+
+    def escaped(m: re.Match[str]) -> str:
+        ch = m.group(1)
+        if m.start() in lone:
+            return _BIB_LONE_BRACE[ch]
+        return _BIB_REPLACE.get(ch, "\\" + ch)
+
+    return _BIB_SPECIAL.sub(escaped, flat)
 
 
 def bib_verbatim(text: str) -> str:
@@ -120,14 +151,21 @@ def bib_verbatim(text: str) -> str:
     return text.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
+#: " and " (in any case, between any spaces), which parts BibTeX's author field.
+_BIB_AND = re.compile(r"(?:^|\s)and(?:\s|$)", re.IGNORECASE)
+
+
 def _bib_name(family: str, given: str) -> str:
     """One author for BibTeX's author field: "Family, I. J." from initials ("J-P" is
-    "J.-P."); a name without initials (an organisation) braced whole, so that no "and"
-    in it parts it into two authors."""
+    "J.-P."); a name without initials (an organisation), or a family name with an
+    "and" in it, braced whole, so that no "and" in it parts it into two authors."""
     if not given:
         return "{" + bib_escape(family) + "}"
     initials = "-".join(". ".join(part) + "." for part in given.split("-") if part)
-    return f"{bib_escape(family)}, {initials}"
+    name = bib_escape(family)
+    if _BIB_AND.search(name):
+        name = "{" + name + "}"
+    return f"{name}, {bib_escape(initials)}"
 
 
 def bibtex(ds: Dataset) -> str:
@@ -158,12 +196,16 @@ def bibtex(ds: Dataset) -> str:
             fields.append(("doi", bib_verbatim(ref.doi)))
         if ref.pmid:
             fields.append(("pmid", ref.pmid))
-        if ref.nct:
+        if ref.nct and not ref.issue:  # one number: the issue, else the trial's id
             fields.append(("number", ref.nct))
         link = ref.link()
         if link:
             fields.append(("url", bib_verbatim(link)))
-        note = _cited_note(ids) + (f". {ref.note}" if ref.note else "")
+        note = _cited_note(ids)
+        if ref.nct and ref.issue:  # the issue holds the number
+            note += f". ClinicalTrials.gov: {ref.nct}"
+        if ref.note:
+            note += f". {ref.note}"
         fields.append(("note", bib_escape(note)))
         body = ",\n".join(
             f"  {name} = {value}" if name == "month" else f"  {name} = {{{value}}}"
