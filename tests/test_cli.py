@@ -853,6 +853,29 @@ def test_fields_choose_the_fields_of_each_item(ds: Dataset, fmt: str) -> None:
     assert rows[1:] == [[w["id"], w["review.rating"] or "", w["evidence"]] for w in want]
 
 
+@pytest.mark.parametrize("fmt", ["table", "csv", "plain", "markdown", "json"])
+@pytest.mark.parametrize(
+    ("command", "fields"),
+    [
+        (["list-cases"], "rating,review.rating,id,rating"),
+        (["list-claims"], "id,id"),
+        (["search", "bank"], "score,id,score"),
+        (["timeline"], "date,date"),
+    ],
+)
+def test_a_field_named_twice_is_shown_once(command: list[str], fields: str, fmt: str) -> None:
+    """`rating` and `review.rating` name one field: asked for twice, it was two headers
+    over one cell (CSV rows short of their header; a traceback in a table)."""
+    once = ",".join(dict.fromkeys(f.replace("review.", "") for f in fields.split(",")))
+    got = run(*command, "--fields", fields, "--format", fmt, env={"COLUMNS": "200"})
+    want = run(*command, "--fields", once, "--format", fmt, env={"COLUMNS": "200"})
+    assert got.exit_code == 0, got.output
+    assert got.stdout == want.stdout and got.stdout
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(got.stdout)))
+        assert len({len(r) for r in rows}) == 1 and len(rows[0]) == once.count(",") + 1
+
+
 def test_an_unknown_field_lists_the_valid_ones() -> None:
     result = run("search", "lupus", "--fields", "id,colour")
     assert result.exit_code == 2

@@ -399,7 +399,8 @@ def select(result: Result[Any], fields: str) -> Selected:
     if not isinstance(result, Many):
         raise UsageError("--fields chooses the fields of a list; this command shows one record")
     valid = field_names(result.shape)
-    wanted = tuple(_field(f.strip(), valid) for f in fields.split(",") if f.strip())
+    # a field named twice (`rating,review.rating` name one) is shown once, where first named
+    wanted = tuple(dict.fromkeys(_field(f.strip(), valid) for f in fields.split(",") if f.strip()))
     unknown = [f for f in wanted if f not in valid]
     if unknown or not wanted:
         raise UsageError(
