@@ -153,10 +153,14 @@ def fail(message: str, status: ExitStatus = ExitStatus.ERROR) -> NoReturn:
 
 
 def note(message: str) -> None:
-    """A message for the reader on stderr (never mixed into the data on stdout)."""
+    """A message for the reader on stderr (never mixed into the data on stdout). A
+    warning or a note on the side: if stderr cannot take it (full, closed, its reader
+    gone), it is lost, and the command's answer is not."""
     from .render.base import clean
 
-    sys.stderr.write(f"immunofacts: {clean(message)}\n")
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"immunofacts: {clean(message)}\n")
+        sys.stderr.flush()
 
 
 class _Escape(BaseException):

@@ -163,3 +163,26 @@ def test_validate_writes_the_first_warnings_and_counts_the_rest(tmp_path: Path) 
     assert lines[-1] == f"immunofacts: warning: {path}: and 10 more warnings"
     data = json.loads(runner.invoke(app, ["validate", str(path), "--format", "json"]).stdout)
     assert len(data["warnings"]) == 30
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_warning_stderr_cannot_take_leaves_the_answer_whole(tmp_path: Path) -> None:
+    """A full stderr loses the warning, not the table on stdout, nor the exit status."""
+    import os
+    import subprocess
+    import sys
+
+    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
+    path = tmp_path / "immunofacts.yaml"
+    path.write_text(DATA.replace(FIRST, FIRST + "      - nhs\n", 1), encoding="utf-8")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "immunofacts", "validate", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=full,
+            env=env,
+            check=False,
+        )
+    assert done.returncode == 0
+    assert b"\tok\t37\t" in done.stdout
