@@ -361,7 +361,7 @@ def show(ctx: typer.Context, result: Result[Any], fmt: Format | None) -> None:
     from .render import render
 
     env = env_of(ctx)
-    if ctx.meta.get(FIELDS):
+    if ctx.meta.get(FIELDS) is not None:  # `--fields ""` names no field: an error
         from .render.results import select
 
         result = select(result, ctx.meta[FIELDS])
@@ -712,7 +712,17 @@ def _entity_option(scope: str = "") -> Any:
         help=f"{scope}Only claims naming this entity (id, name or alias). "
         "Repeat for any of several.",
         autocompletion=_complete("entity"),
+        callback=_named_arg,
     )
+
+
+def _named_arg(ctx: typer.Context, param: Any, value: Any) -> Any:
+    """`_text_arg`, and refuse an empty value: `--entity "$UNSET"` would otherwise choose
+    nothing out, and answer for every claim."""
+    for item in value or ():
+        if not item.strip():
+            raise UsageError(f"{param.opts[0]}: empty; give an id, a name or an alias")
+    return _text_arg(ctx, param, value)
 
 
 def _year_option(scope: str = "") -> Any:

@@ -876,6 +876,25 @@ def test_a_field_named_twice_is_shown_once(command: list[str], fields: str, fmt:
         assert len({len(r) for r in rows}) == 1 and len(rows[0]) == once.count(",") + 1
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["list-claims", "--entity", ""], "--entity: empty"),
+        (["list-claims", "--entity", "CAR-T", "--entity", " "], "--entity: empty"),
+        (["export", "--format", "bibtex", "--entity", ""], "--entity: empty"),
+        (["export", "--format", "claimreview", "--entity", "\t"], "--entity: empty"),
+        (["list-claims", "--fields", ""], "--fields names no field"),
+        (["entities", "--fields", " "], "--fields names no field"),
+    ],
+)
+def test_an_empty_filter_is_refused_not_taken_for_none(args: list[str], said: str) -> None:
+    """`--entity "$UNSET"` answered for every claim, and `--fields ""` showed every
+    column, where `--data ""` is refused: an empty value is a mistake, said as one."""
+    result = run(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert f"immunofacts: error: {said}" in result.stderr
+
+
 def test_an_unknown_field_lists_the_valid_ones() -> None:
     result = run("search", "lupus", "--fields", "id,colour")
     assert result.exit_code == 2
