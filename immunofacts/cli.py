@@ -864,21 +864,35 @@ def search(
     found, missed = answer(path, label, progress(), warm, run, pieces_written)
     show(ctx, found, format)
     if not found.hits and not found.elements:
-        nothing(f"nothing matches {terms!r}{_why_nothing(missed, any(labels.values()))}")
+        why = _why_nothing(missed, parsed, any(labels.values()))
+        nothing(f"nothing matches {terms!r}{why}")
 
 
-def _why_nothing(missed: Any, filtered: bool) -> str:
-    """Why a search found nothing (`query.Misses`), said after its terms: the words that
-    match no word of the dataset, and words close to them; or, when each word matches,
-    that no record has them all (with the filters given, if any)."""
+def _quoted(text: str) -> str:
+    """A term of a search in double quotes, as a phrase is written (once)."""
+    return text if text.startswith('"') else f'"{text}"'
+
+
+def _why_nothing(missed: Any, parsed: Any, filtered: bool) -> str:
+    """Why a search (`query.SearchQuery`) found nothing (`query.Misses`), said after its
+    terms: the words that match no word of the dataset, and words close to them; or,
+    when each word matches, what no record has: them all, with each phrase as written,
+    without the words left out, with the labels asked for (each that the search has)."""
     if missed.words:
         quoted = ", ".join(repr(w) for w in missed.words)
         verb = "matches" if len(missed.words) == 1 else "match"
         why = f": {quoted} {verb} no word of the dataset"
-    elif filtered:
-        why = ": no record has every word and the labels asked for"
     else:
-        why = ": each word is found, but no record has them all"
+        words = sum(len(t.words) for t in parsed.terms)
+        why = f": each word is found, but no record has {'them all' if words > 1 else 'it'}"
+        phrases = [t for t in parsed.terms if len(t.words) > 1]
+        if phrases:
+            shown = " and ".join(_quoted(t.text) for t in phrases)
+            why += f" with {shown} as written (side by side, in that order)"
+        if parsed.excluded:
+            why += " without " + " or ".join(_quoted(t.text) for t in parsed.excluded)
+        if filtered:
+            why += " with the labels asked for"
     return why + (f"; did you mean: {', '.join(missed.near)}" if missed.near else "")
 
 

@@ -1025,7 +1025,17 @@ def test_the_timeline_is_grouped_as_its_help_says() -> None:
         (["bank", "zzqx"], "nothing matches 'bank zzqx': 'zzqx' matches no word of the dataset"),
         (["zzqx", "qqzx"], "'zzqx', 'qqzx' match no word of the dataset"),
         (["bank", "lupus"], "nothing matches 'bank lupus': each word is found, but no record"),
-        (["bank", "--kind", "statistic"], "no record has every word and the labels asked for"),
+        (["bank", "--kind", "statistic"], "no record has it with the labels asked for"),
+        (
+            ['"lymphoma lupus"'],  # both words are in records, never side by side
+            "each word is found, but no record has them all"
+            ' with "lymphoma lupus" as written (side by side, in that order)',
+        ),
+        (["--", "lupus", "-lupus"], 'each word is found, but no record has it without "lupus"'),
+        (
+            ["--kind", "statistic", "--", "bank", "lupus", "-zzqx"],
+            'no record has them all without "zzqx" with the labels asked for',
+        ),
     ],
 )
 def test_search_that_finds_nothing_says_why(terms: list[str], why: str) -> None:
