@@ -1341,7 +1341,8 @@ def export(
         except OutputError as e:
             raise UsageError(str(e)) from None
     if format in STREAMED and target is not Target.FOLDER:
-        _export_streamed(format, data, output, force, raw=env_of(ctx).csv_raw)
+        env = env_of(ctx)
+        _export_streamed(format, data, output, force, raw=env.csv_raw, terminal=env.is_terminal)
         return
     ds = load(data)
     if target is Target.DATABASE:
@@ -1370,7 +1371,10 @@ def export(
             if wanted is None or c.id in wanted
         ]
     raw = env_of(ctx).csv_raw
-    exported = export_text(ds, format, claims=chosen, publisher=publisher, raw=raw)
+    terminal = output is None and env_of(ctx).is_terminal
+    exported = export_text(
+        ds, format, claims=chosen, publisher=publisher, raw=raw, terminal=terminal
+    )
     for warning in exported.warnings:
         note(f"warning: {warning}")
     if output is None:
@@ -1386,7 +1390,13 @@ def export(
 
 
 def _export_streamed(
-    fmt: ExportFormat, data: str | None, output: str | None, force: bool, *, raw: bool
+    fmt: ExportFormat,
+    data: str | None,
+    output: str | None,
+    force: bool,
+    *,
+    raw: bool,
+    terminal: bool = False,
 ) -> None:
     """The dataset (or its claims table), written a few records at a time as they are read."""
     from .model import Case, Source
@@ -1405,7 +1415,15 @@ def _export_streamed(
         if output is None:
             emit(
                 streamed(
-                    fmt, schema, source, entities, claims, cases, raw=raw, claims_json=claims_json
+                    fmt,
+                    schema,
+                    source,
+                    entities,
+                    claims,
+                    cases,
+                    raw=raw,
+                    terminal=terminal,
+                    claims_json=claims_json,
                 )
             )
             return

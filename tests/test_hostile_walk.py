@@ -25,7 +25,8 @@ from typer.testing import CliRunner
 
 from immunofacts.cli import app
 from immunofacts.loading import dump_yaml, load_dataset
-from immunofacts.render.base import UNSAFE_CHARACTERS, has_unsafe
+from immunofacts.render.base import UNSAFE_CHARACTERS, ExportFormat, has_unsafe
+from immunofacts.render.export import JSON_WRITTEN, export_text
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "fixture.yaml"
 
@@ -185,10 +186,41 @@ def test_every_export_to_a_terminal_shows_nothing_raw(evil: Path, fmt: str) -> N
         args += ["--author", "Desk", "--url-template", "https://example.org/{id}"]
     code, out, err = run(args, TARGETS["terminal"])
     assert code == 0, err
-    if fmt in ("json", "claimreview", "csl-json"):
-        assert not offending(out), offending(out)  # escaped as \u, the data kept exact
+    assert not offending(out), offending(out)  # JSON: escaped as \u, the data kept exact
+    assert not offending(err), offending(err)
     if fmt == "csv":
         assert_no_formula(out)
+    code, piped, _ = run(args, TARGETS["pipe"])
+    assert code == 0
+    if fmt in ("csv", "bibtex", "ris"):  # YAML and JSON escape it themselves
+        assert "\x1b]0;pwned\x07" in piped  # to a pipe, the data exact
+
+
+@pytest.mark.parametrize("fmt", [f for f in ExportFormat if f is not ExportFormat.SQLITE])
+def test_every_export_format_has_its_terminal_text(evil: Path, fmt: ExportFormat) -> None:
+    """The pure function: each format's text for a terminal shows nothing raw and keeps
+    its line ends; every format `export` lists but the SQLite file is covered."""
+    from immunofacts.export.claimreview import Publisher
+
+    ds = load_dataset(evil)
+    publisher = Publisher("Desk", "https://example.org/{id}", "2026-01-01", None, False)
+    shown = export_text(ds, fmt, publisher=publisher, terminal=True).text
+    assert not offending(shown.replace("\r\n", "\n")), offending(shown)
+    exact = export_text(ds, fmt, publisher=publisher).text
+    assert exact.count("\r\n") == shown.count("\r\n")
+    assert exact.count("\n") == shown.count("\n")
+    if fmt not in JSON_WRITTEN:
+        assert offending(exact.replace("\r\n", "\n"))  # the data exact when not shown
+
+
+def test_ris_on_a_terminal_keeps_its_line_ends(evil: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["export", "--format", "ris", "--data", str(evil)], env=TARGETS["terminal"]
+    )
+    assert result.exit_code == 0
+    text = result.stdout_bytes.decode("utf-8")
+    assert text.endswith("ER  - \r\n") and "\n" not in text.replace("\r\n", "")
+    assert not offending(text.replace("\r\n", "\n"))
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

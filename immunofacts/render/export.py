@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..export.tables import Table
 from ..jsontext import plain
 from ..model import Case, Claim, Dataset, Entity, Source
-from .base import ExportFormat
+from .base import ExportFormat, clean
 from .formats import csv_lines, json_elements, to_json
 
 if TYPE_CHECKING:
@@ -162,16 +162,18 @@ def streamed(
     cases: Iterable[Case],
     *,
     raw: bool = False,
+    terminal: bool = False,
     claims_json: Iterable[bytes] | None = None,
 ) -> Iterator[str | bytes]:
     """The text of an export in a `STREAMED` format, made as the records are read: the same
-    text as `export_text` of the whole dataset (`claims_json`: see `dataset_json`)."""
+    text as `export_text` of the whole dataset (`claims_json`: see `dataset_json`;
+    `terminal`: see `on_terminal`)."""
     if fmt is ExportFormat.CSV:  # the claims table
         from ..export.tables import CLAIM_COLUMNS, claim_rows
 
         names = tuple(c.name for c in CLAIM_COLUMNS)
         rows = (("" if v is None else v for v in row) for row in claim_rows(claims))
-        return csv_lines(names, rows, raw=raw)
+        return csv_lines(names, rows, raw=raw, terminal=terminal)
     return dataset_json(schema, source, entities, claims, cases, claims_json)
 
 
@@ -210,16 +212,18 @@ def _prune(value: Any) -> Any:
     return value
 
 
-def table_csv(table: Table, *, raw: bool = False) -> Iterator[str]:
+def table_csv(table: Table, *, raw: bool = False, terminal: bool = False) -> Iterator[str]:
     """A tidy table as CSV: a header row, then one value per cell; null is an empty cell.
 
     Unless `raw`, a text cell that a spreadsheet would run as a formula gets a
-    leading apostrophe (see `formats.csv_lines`).
+    leading apostrophe; on a `terminal`, control and invisible characters are shown
+    as escapes (see `formats.csv_lines`).
     """
     return csv_lines(
         table.column_names,
         (("" if v is None else v for v in row) for row in table.rows),
         raw=raw,
+        terminal=terminal,
     )
 
 
@@ -237,6 +241,21 @@ def _only(ds: Dataset, claims: list[Claim] | None) -> Dataset:
     return msgspec.structs.replace(ds, claims=tuple(claims), cases=())
 
 
+#: The formats written as JSON, which writes every character `clean` would show as an
+#: escape as a ``\u`` escape: the same data, safe on a terminal as it is.
+JSON_WRITTEN = frozenset((ExportFormat.JSON, ExportFormat.CLAIMREVIEW, ExportFormat.CSL_JSON))
+
+
+def on_terminal(fmt: ExportFormat, text: str) -> str:
+    """An export's text for a terminal: every character a terminal would not show as
+    itself (an escape sequence, a bidirectional control, ...) shown as an escape, as
+    in every other output (`base.clean`); the line ends (CRLF in RIS) kept. JSON
+    escapes these itself, and CSV cell by cell (`formats.csv_lines`)."""
+    if fmt in JSON_WRITTEN:
+        return text
+    return "\r\n".join(clean(line) for line in text.split("\r\n"))
+
+
 def export_text(
     ds: Dataset,
     fmt: ExportFormat,
@@ -244,12 +263,29 @@ def export_text(
     claims: list[Claim] | None = None,
     publisher: Any = None,
     raw: bool = False,
+    terminal: bool = False,
 ) -> Exported:
     """The text of an export (not `sqlite`, which is a file of its own).
 
     `claims` chooses the claims for ClaimReview and citations (all when None);
-    `publisher` (an `export.claimreview.Publisher`) is needed for ClaimReview.
+    `publisher` (an `export.claimreview.Publisher`) is needed for ClaimReview;
+    `terminal`, the text is for a terminal (see `on_terminal`).
     """
+    out = _export_text(ds, fmt, claims=claims, publisher=publisher, raw=raw, terminal=terminal)
+    if terminal and fmt is not ExportFormat.CSV:
+        return msgspec.structs.replace(out, text=on_terminal(fmt, out.text))
+    return out
+
+
+def _export_text(
+    ds: Dataset,
+    fmt: ExportFormat,
+    *,
+    claims: list[Claim] | None,
+    publisher: Any,
+    raw: bool,
+    terminal: bool,
+) -> Exported:
     if fmt is ExportFormat.JSON:
         return Exported(to_json(dataset_builtins(ds)))
     if fmt is ExportFormat.YAML:
@@ -259,7 +295,8 @@ def export_text(
     if fmt is ExportFormat.CSV:
         from ..export.tables import build_tables, table_named
 
-        return Exported("".join(table_csv(table_named(build_tables(ds), "claims"), raw=raw)))
+        claims_table = table_named(build_tables(ds), "claims")
+        return Exported("".join(table_csv(claims_table, raw=raw, terminal=terminal)))
     if fmt is ExportFormat.CLAIMREVIEW:
         from ..export.claimreview import claim_reviews
 
