@@ -1127,6 +1127,14 @@ def diff(
             path, label = data_path(old if old is not None else data)
             before, old_name = _at_revision(path, git), f"{git}:{label}"
             after, new_name = load_dataset(path, label=label), label
+            if before.source.text is not None and before.source_text is None:
+                import msgspec
+
+                note(
+                    f"{old_name}: source text {before.source.text!r} is not in git under the"
+                    " file's folder: its quotes are unchecked, and the text is not compared"
+                )
+                before = msgspec.structs.replace(before, source_text=after.source_text)
         else:
             if old is None or new is None:
                 raise UsageError("give two dataset files, OLD and NEW, or --git REV")
@@ -1142,48 +1150,89 @@ def diff(
 
 
 def _at_revision(path: Path, rev: str) -> Dataset:
-    """The dataset file as it was at a git revision (with its source text of then)."""
+    """The dataset file as it was at a git revision (with its source text of then, when
+    git has it beside the file; else with its quotes unchecked)."""
+    import posixpath
     import subprocess
     import tempfile
 
-    from .loading import load_dataset
+    from .loading import load_dataset, too_large
+    from .paths import max_bytes
 
-    folder = path.resolve().parent
+    real = path.resolve()  # a link's target: git knows the file under its own name
+    folder, name = real.parent, real.name
     if not rev or rev.startswith("-") or any(c in rev for c in ":\0\n"):
         # git would read "--output=FILE" as an option (and write to FILE), and a ":" or
         # a line break would name something else than the file at a revision
         raise UsageError(f"--git: {rev!r} is not a git revision")
 
-    def show_file(name: str) -> bytes:
+    def git(*args: str, out: Any = subprocess.PIPE) -> tuple[bool, str]:
+        """Whether git did it, and what it said: its output, or its last error line."""
         try:
             done = subprocess.run(
-                ["git", "-C", str(folder), "show", "--end-of-options", f"{rev}:./{name}"],
-                capture_output=True,
-                check=False,
+                ["git", "-C", str(folder), *args], stdout=out, stderr=subprocess.PIPE, check=False
             )
         except OSError as e:
             raise UsageError(f"cannot run git: {e.strerror or e}") from None
-        if done.returncode != 0:
-            why = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            if why and "not a git repository" in why[-1]:
-                raise UsageError(
-                    f"--git: {path} is not in a git repository"
-                    " (to compare two files: immunofacts diff OLD NEW)"
-                )
-            raise UsageError(f"git show {rev}:{name}: {why[-1] if why else 'failed'}")
-        return done.stdout
+        if done.returncode == 0:
+            return True, (done.stdout or b"").decode("utf-8", "replace").strip()
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        if why and "not a git repository" in why[-1]:
+            raise UsageError(
+                f"--git: {path} is not in a git repository"
+                " (to compare two files: immunofacts diff OLD NEW)"
+            )
+        return False, why[-1].removeprefix("fatal: ") if why else "git failed"
 
-    text = show_file(path.name)
+    def fetch(rel: str, to: Path, limit: int) -> str | int:
+        """Write the file `rel` (relative to the folder) as it was at the revision to
+        `to`, asking git for its type and size before reading it; or say why not ("" when
+        written, its size when that is over `limit`)."""
+        spec = f"{rev}:./{rel}"
+        ok, kind = git("cat-file", "-t", "--end-of-options", spec)
+        if ok and kind != "blob":
+            return f"not a file (git has a {kind} there)"
+        ok, size = git("cat-file", "-s", "--end-of-options", spec) if ok else (ok, kind)
+        if not ok:
+            return size
+        if int(size) > limit:
+            return int(size)
+        with open(to, "xb") as f:  # straight from git to the file, not through memory
+            ok, why = git("cat-file", "--end-of-options", "blob", spec, out=f)
+        return "" if ok else why
+
+    limit = max_bytes()
+    label = f"{rev}:{name}"
     with tempfile.TemporaryDirectory(prefix="immunofacts-diff-") as tmp:
-        old = Path(tmp) / path.name
-        old.write_bytes(text)
-        current = load_dataset(path).source.text
-        if current and not os.path.isabs(current) and "/" not in current:
+        old = Path(tmp) / name
+        why = fetch(name, old, limit)
+        if isinstance(why, int):
+            raise too_large(label, why)
+        if why:
+            raise UsageError(f"--git: {label}: {why}")
+
+        def text_then(rel: str) -> bool:
+            """Put the source text of then in place, if git has it under the file's folder;
+            else its quotes go unchecked (an absolute path, a path leading out of the folder,
+            a text not tracked then, or over the size cap)."""
+            if os.path.isabs(rel):
+                return False
+            norm = posixpath.normpath(rel)
+            if norm == name:
+                return True  # the dataset is its own text, as it was then
+            if norm in (".", "..") or norm.startswith("../"):
+                return False
             try:
-                (Path(tmp) / current).write_bytes(show_file(current))
-            except UsageError:
-                pass  # the source text was not tracked then: its quotes go unchecked
-        return load_dataset(old, label=f"{rev}:{path.name}")
+                # the folders the path passes through, as the loader will walk it
+                at = Path(tmp)
+                for part in rel.split("/")[:-1]:
+                    at = at.parent if part == ".." else at / part
+                    at.mkdir(exist_ok=True)
+                return (Path(tmp) / norm).is_file() or fetch(norm, Path(tmp) / norm, limit) == ""
+            except OSError:
+                return False
+
+        return load_dataset(old, label=label, texts=text_then)
 
 
 @app.command("schema")

@@ -161,7 +161,7 @@ def read_text(
     if not stat.S_ISREG(st.st_mode):
         raise fail("is not a regular file (a FIFO, socket or device?)")
     if st.st_size > limit:
-        raise fail(f"file is {st.st_size:,} bytes, over the limit of {limit:,} bytes{hint}")
+        raise too_large(name, st.st_size, None if hint else limit)
     try:
         data = _read_in_time(path, limit + 1, read_timeout())
     except TimeoutError as e:
@@ -173,6 +173,19 @@ def read_text(
     if on_bytes is not None:
         on_bytes(data)
     return decode(data, name)
+
+
+def too_large(name: str, size: int, limit: int | None = None) -> DataError:
+    """What a file of `size` bytes is refused with, over `limit` (the size cap if None)."""
+    hint = _RAISE_CAP if limit is None else ""
+    limit = max_bytes() if limit is None else limit
+    return DataError(
+        [
+            Problem(
+                name, None, "", f"file is {size:,} bytes, over the limit of {limit:,} bytes{hint}"
+            )
+        ]
+    )
 
 
 def _read_in_time(path: Path, limit: int, timeout: float) -> bytes:
@@ -260,11 +273,15 @@ def load_dataset(
     *,
     label: str | None = None,
     on_bytes: Callable[[bytes], object] | None = None,
+    texts: Callable[[str], bool] | None = None,
 ) -> Dataset:
     """Read, parse and validate a dataset file, or raise DataError listing every problem.
 
     With no path, the dataset that ships with the package. `on_bytes` is given
-    the file's bytes as read, before they are parsed.
+    the file's bytes as read, before they are parsed. `texts`, when given, is
+    asked about the source text's path before the text is read: it may put the
+    text in place and answer True, or answer False to leave the quotes unchecked
+    (for a version of the dataset whose text is not at hand).
     """
     if path is None:
         from .paths import bundled_data_path
@@ -281,7 +298,7 @@ def load_dataset(
 
     text = read_text(p, name, on_bytes=keep)
     raw = read[0][3:] if read[0].startswith(b"\xef\xbb\xbf") else read[0]
-    return parse_dataset(text, name, base_dir=p.parent, raw=raw)
+    return parse_dataset(text, name, base_dir=p.parent, raw=raw, texts=texts)
 
 
 #: White space and whole-line comments: a text that is nothing else holds no data.
@@ -325,11 +342,13 @@ def parse_dataset(
     *,
     fast: bool = True,
     raw: bytes | None = None,
+    texts: Callable[[str], bool] | None = None,
 ) -> Dataset:
     """Parse and validate dataset text; `base_dir` resolves the source text's path.
 
     With `fast` False, only the careful parser reads it (as without the ``fast``
-    extra). `raw` is the text's UTF-8 bytes, when the caller has them.
+    extra). `raw` is the text's UTF-8 bytes, when the caller has them. `texts`
+    is as for load_dataset.
     """
     _refuse_yaml11_breaks(text, name)
     if _BLANKS_AND_COMMENTS.match(text).end() == len(text):  # type: ignore[union-attr]
@@ -342,7 +361,7 @@ def parse_dataset(
     memo: dict[str, Any] = {}  # work the two builds share: the source text, its quote index
     if data is not None:
         try:
-            return build_dataset(data, name, None, base_dir, memo=memo)
+            return build_dataset(data, name, None, base_dir, memo=memo, texts=texts)
         except DataError:
             if too_big:  # parsing it again to find the lines would take too much memory
                 raise
@@ -360,7 +379,7 @@ def parse_dataset(
             ]
         )
     raw, lines = parse_yaml(text, name)
-    return build_dataset(raw, name, lines, base_dir, memo=memo)
+    return build_dataset(raw, name, lines, base_dir, memo=memo, texts=texts)
 
 
 # --- the pre-scan: may the fast parser take the text? ------------------------
@@ -1195,9 +1214,10 @@ def build_dataset(
     base_dir: Path | None = None,
     *,
     memo: dict[str, Any] | None = None,
+    texts: Callable[[str], bool] | None = None,
 ) -> Dataset:
     """Validate parsed YAML into a Dataset, collecting problems (the first MAX_PROBLEMS,
-    and a count of the rest) before raising."""
+    and a count of the rest) before raising. `texts` is as for load_dataset."""
     problems: list[Problem] = []
     more = 0
 
@@ -1304,7 +1324,7 @@ def build_dataset(
                     add((section, index[rec.id], *sub), what)
 
     source_text = None
-    if source is not None and source.text is not None:
+    if source is not None and source.text is not None and (texts is None or texts(source.text)):
         memo = {} if memo is None else memo
         if memo.get("source") != source.text:
             memo.clear()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
@@ -18,6 +21,9 @@ from immunofacts.model import (
     Reference,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from typer.testing import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "immunofacts.yaml"
@@ -278,3 +284,193 @@ def test_a_review_added_or_removed_is_told_by_its_fields_alone(ds: Dataset) -> N
         kinds = {x.change for x in changes if x.record == c.id}
         assert {ChangeKind.VERDICT, ChangeKind.RATING, ChangeKind.NOTE} <= kinds
         assert ChangeKind.OTHER not in kinds, changes
+
+
+_TINY = """\
+schema: 2
+source: {{id: src-x, title: X, publisher: P, text: {text}}}
+claims:
+  - id: claim-one
+    kind: research
+    statement: S
+    quote: "{quote}"
+    evidence: peer-reviewed
+"""
+
+
+def _repo(tmp_path: Path) -> tuple[Path, dict[str, str], Callable[..., None]]:
+    """A git repository of its own (no user or system git config), the environment to
+    run the command in, and a way to run git there."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {
+        "GIT_CONFIG_GLOBAL": "/dev/null",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "HOME": str(tmp_path),
+        "GIT_CEILING_DIRECTORIES": str(tmp_path),
+    }
+
+    def git(*args: str) -> None:
+        subprocess.run(
+            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+            check=True,
+            capture_output=True,
+            env={**os.environ, **env},
+        )
+
+    git("init", "-q")
+    return repo, env, git
+
+
+def _diff_git(env: dict[str, str], *args: str) -> Result:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    return CliRunner().invoke(app, ["diff", "--git", *args, "-f", "json"], env=env)
+
+
+def test_diff_git_reads_the_source_text_of_then_from_a_subfolder(tmp_path: Path) -> None:
+    import json
+
+    repo, env, git = _repo(tmp_path)
+    (repo / "texts").mkdir()
+    text, data = repo / "texts" / "article.txt", repo / "d.yaml"
+    text.write_text("one two three\n")
+    data.write_text(_TINY.format(text="texts/article.txt", quote="two three"))
+    git("add", ".")
+    git("commit", "-qm", "first")
+    # Now both changed: the old quote is only in the old text, so the old version
+    # loads only if its quotes are checked against the text of then.
+    text.write_text("four five six\n")
+    data.write_text(_TINY.format(text="texts/article.txt", quote="five six"))
+    result = _diff_git(env, "HEAD", str(data))
+    assert result.exit_code == 1, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert any(c["change"] == "quote-changed" for c in changes)
+    assert any("its text" in json.dumps(c) for c in changes)
+    assert result.stderr == ""
+    # The same through ".." inside the folder, and through "./"
+    for via in ("texts/../texts/article.txt", "./texts/article.txt"):
+        data.write_text(_TINY.format(text=via, quote="four five"))
+        git("commit", "-qam", "again")
+        data.write_text(_TINY.format(text=via, quote="five six"))
+        result = _diff_git(env, "HEAD", str(data))
+        assert result.exit_code == 1, (via, result.stderr)
+    # A wrong quote at the revision is still found, against the text of then
+    data.write_text(_TINY.format(text="texts/article.txt", quote="two four"))
+    git("commit", "-qam", "a wrong quote")
+    data.write_text(_TINY.format(text="texts/article.txt", quote="five six"))
+    result = _diff_git(env, "HEAD", str(data))
+    assert result.exit_code == 2
+    assert "HEAD:d.yaml:7: claims[0].quote: quote is not verbatim" in result.stderr
+
+
+@pytest.mark.parametrize("where", ["untracked", "absolute", "outside"])
+def test_diff_git_leaves_quotes_unchecked_when_the_text_of_then_is_not_in_git(
+    tmp_path: Path, where: str
+) -> None:
+    import json
+
+    repo, env, git = _repo(tmp_path)
+    folder = repo / "sub" if where == "outside" else repo
+    folder.mkdir(exist_ok=True)
+    text = repo / "article.txt"
+    name = {"untracked": "article.txt", "absolute": str(text), "outside": "../article.txt"}[where]
+    if where != "untracked":
+        env["IMMUNOFACTS_TEXT_DIRS"] = str(repo)  # so that the file as it is loads
+    text.write_text("one two three\n")
+    data = folder / "d.yaml"
+    data.write_text(_TINY.format(text=name, quote="no such words"))
+    git("add", "d.yaml" if where == "untracked" else ".")
+    git("commit", "-qm", "first")
+    data.write_text(_TINY.format(text=name, quote="two three"))
+    result = _diff_git(env, "HEAD", str(data))
+    assert result.exit_code == 1, result.stderr
+    changes = json.loads(result.stdout)["changes"]
+    assert [c["change"] for c in changes] == ["quote-changed"], changes
+    assert "its quotes are unchecked, and the text is not compared" in result.stderr
+    # nothing was written outside the folder the old version was put in
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
+
+
+def test_diff_git_refuses_a_file_over_the_size_cap_before_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    repo, env, git = _repo(tmp_path)
+    (repo / "article.txt").write_text("one two three\n")
+    data = repo / "d.yaml"
+    small = _TINY.format(text="article.txt", quote="two three")
+    data.write_text(small + "#" * 5000 + "\n")
+    git("add", ".")
+    git("commit", "-qm", "first")
+    big = data.read_bytes()
+    data.write_text(small)
+    env["IMMUNOFACTS_MAX_BYTES"] = "2000"
+    # The message a file that size gets when it is read from disk
+    (tmp_path / "big.yaml").write_bytes(big)
+    direct = CliRunner().invoke(app, ["diff", str(tmp_path / "big.yaml"), str(data)], env=env)
+    assert direct.exit_code == 2 and f"file is {len(big):,} bytes" in direct.stderr
+    calls: list[list[str]] = []
+    run = subprocess.run
+
+    def spy(args: list[str], **kw: object) -> object:
+        calls.append(list(args))
+        return run(args, **kw)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    result = _diff_git(env, "HEAD", str(data))
+    assert result.exit_code == 2
+    said = direct.stderr.split(": ", 3)[-1]
+    assert result.stderr == f"immunofacts: error: HEAD:d.yaml: {said}"
+    assert calls and not any("blob" in c or "show" in c for c in calls), calls
+    assert all(c[c.index("--end-of-options") + 1].startswith("HEAD:") for c in calls)
+
+
+def test_diff_git_of_a_link_reads_the_file_it_points_to(tmp_path: Path) -> None:
+    import json
+
+    repo, env, git = _repo(tmp_path)
+    (repo / "article.txt").write_text("one two three\n")
+    data = repo / "d.yaml"
+    data.write_text(_TINY.format(text="article.txt", quote="two three"))
+    git("add", ".")
+    git("commit", "-qm", "first")
+    data.write_text(_TINY.format(text="article.txt", quote="one two"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "link.yaml").symlink_to(data)
+    # the file as it is reads its text beside the link (as any load does)
+    (elsewhere / "article.txt").write_text("one two three\n")
+    result = _diff_git(env, "HEAD", str(elsewhere / "link.yaml"))
+    assert result.exit_code == 1, result.stderr
+    assert [c["change"] for c in json.loads(result.stdout)["changes"]] == ["quote-changed"]
+
+
+def test_diff_git_says_a_folder_at_the_revision_is_not_a_file(tmp_path: Path) -> None:
+    repo, env, git = _repo(tmp_path)
+    (repo / "d.yaml").mkdir()
+    (repo / "d.yaml" / "inner").write_text("x\n")
+    git("add", ".")
+    git("commit", "-qm", "a folder")
+    git("rm", "-rq", "d.yaml")
+    (repo / "article.txt").write_text("one two three\n")
+    (repo / "d.yaml").write_text(_TINY.format(text="article.txt", quote="two three"))
+    git("add", ".")
+    git("commit", "-qm", "a file")
+    result = _diff_git(env, "HEAD~1", str(repo / "d.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "immunofacts: error: --git: HEAD~1:d.yaml: not a file (git has a tree there)\n"
+    )
