@@ -1188,17 +1188,24 @@ def _at_revision(path: Path, rev: str) -> Dataset:
         """Write the file `rel` (relative to the folder) as it was at the revision to
         `to`, asking git for its type and size before reading it; or say why not ("" when
         written, its size when that is over `limit`)."""
-        spec = f"{rev}:./{rel}"
-        ok, kind = git("cat-file", "-t", "--end-of-options", spec)
-        if ok and kind != "blob":
-            return f"not a file (git has a {kind} there)"
-        ok, size = git("cat-file", "-s", "--end-of-options", spec) if ok else (ok, kind)
+        # its entry in its folder's listing, for its mode: a link is a blob too
+        parent, base = posixpath.split(rel)
+        ok, listing = git("ls-tree", "-z", "--full-tree", "--end-of-options", f"{rev}:./{parent}")
+        if not ok:
+            return listing
+        entry = next((e for e in listing.split("\0") if e.partition("\t")[2] == base), "")
+        if not entry:
+            return "no such file"
+        mode, kind, oid = entry.partition("\t")[0].split(" ")
+        if kind != "blob" or mode == "120000":
+            return f"not a file (git has a {'symbolic link' if kind == 'blob' else kind} there)"
+        ok, size = git("cat-file", "-s", oid)
         if not ok:
             return size
         if int(size) > limit:
             return int(size)
         with open(to, "xb") as f:  # straight from git to the file, not through memory
-            ok, why = git("cat-file", "--end-of-options", "blob", spec, out=f)
+            ok, why = git("cat-file", "blob", oid, out=f)
         return "" if ok else why
 
     limit = max_bytes()

@@ -435,7 +435,9 @@ def test_diff_git_refuses_a_file_over_the_size_cap_before_reading_it(
     said = direct.stderr.split(": ", 3)[-1]
     assert result.stderr == f"immunofacts: error: HEAD:d.yaml: {said}"
     assert calls and not any("blob" in c or "show" in c for c in calls), calls
-    assert all(c[c.index("--end-of-options") + 1].startswith("HEAD:") for c in calls)
+    # the revision is never where git would read an option
+    named = [c for c in calls if "--end-of-options" in c]
+    assert named and all(c[c.index("--end-of-options") + 1].startswith("HEAD:") for c in named)
 
 
 def test_diff_git_of_a_link_reads_the_file_it_points_to(tmp_path: Path) -> None:
@@ -474,3 +476,28 @@ def test_diff_git_says_a_folder_at_the_revision_is_not_a_file(tmp_path: Path) ->
     assert result.stderr == (
         "immunofacts: error: --git: HEAD~1:d.yaml: not a file (git has a tree there)\n"
     )
+
+
+def test_diff_git_says_a_link_at_the_revision_is_not_a_file(tmp_path: Path) -> None:
+    repo, env, git = _repo(tmp_path)
+    (repo / "article.txt").write_text("one two three\n")
+    (repo / "real.yaml").write_text(_TINY.format(text="article.txt", quote="two three"))
+    (repo / "d.yaml").symlink_to("real.yaml")
+    git("add", ".")
+    git("commit", "-qm", "a link")
+    (repo / "d.yaml").unlink()
+    (repo / "d.yaml").write_text(_TINY.format(text="article.txt", quote="one two"))
+    result = _diff_git(env, "HEAD", str(repo / "d.yaml"))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "immunofacts: error: --git: HEAD:d.yaml: not a file (git has a symbolic link there)\n"
+    )
+    # A source text that was a link then leaves that version's quotes unchecked
+    (repo / "d.yaml").write_text(_TINY.format(text="link.txt", quote="two three"))
+    (repo / "link.txt").symlink_to("article.txt")
+    git("add", ".")
+    git("commit", "-qm", "a text through a link")
+    (repo / "d.yaml").write_text(_TINY.format(text="link.txt", quote="one two"))
+    result = _diff_git(env, "HEAD", str(repo / "d.yaml"))
+    assert result.exit_code == 1, result.stderr
+    assert "its quotes are unchecked" in result.stderr
