@@ -1125,14 +1125,14 @@ def diff(
             if new is not None:
                 raise UsageError("with --git give one file (or none): it is compared with REV")
             path, label = data_path(old if old is not None else data)
-            before, old_name = _at_revision(path, git), f"{git}:{label}"
+            (before, unchecked), old_name = _at_revision(path, git), f"{git}:{label}"
             after, new_name = load_dataset(path, label=label), label
-            if before.source.text is not None and before.source_text is None:
+            if unchecked:
                 import msgspec
 
                 note(
-                    f"{old_name}: source text {before.source.text!r} is not in git under the"
-                    " file's folder: its quotes are unchecked, and the text is not compared"
+                    f"{old_name}: source text {before.source.text!r}: {unchecked}; its quotes"
+                    " are unchecked, and the text is not compared"
                 )
                 before = msgspec.structs.replace(before, source_text=after.source_text)
         else:
@@ -1149,9 +1149,9 @@ def diff(
         raise typer.Exit(ExitStatus.ERROR)
 
 
-def _at_revision(path: Path, rev: str) -> Dataset:
-    """The dataset file as it was at a git revision (with its source text of then, when
-    git has it beside the file; else with its quotes unchecked)."""
+def _at_revision(path: Path, rev: str) -> tuple[Dataset, str]:
+    """The dataset file as it was at a git revision, with its source text of then when
+    git has it under the file's folder; else with its quotes unchecked, and why."""
     import posixpath
     import subprocess
     import tempfile
@@ -1195,7 +1195,7 @@ def _at_revision(path: Path, rev: str) -> Dataset:
             return listing
         entry = next((e for e in listing.split("\0") if e.partition("\t")[2] == base), "")
         if not entry:
-            return "no such file"
+            return "no such file at that revision"
         mode, kind, oid = entry.partition("\t")[0].split(" ")
         if kind != "blob" or mode == "120000":
             return f"not a file (git has a {'symbolic link' if kind == 'blob' else kind} there)"
@@ -1218,28 +1218,37 @@ def _at_revision(path: Path, rev: str) -> Dataset:
         if why:
             raise UsageError(f"--git: {label}: {why}")
 
+        unchecked: list[str] = []  # why the text of then is not at hand
+
         def text_then(rel: str) -> bool:
             """Put the source text of then in place, if git has it under the file's folder;
             else its quotes go unchecked (an absolute path, a path leading out of the folder,
-            a text not tracked then, or over the size cap)."""
-            if os.path.isabs(rel):
-                return False
+            a text not a file in git then, or over the size cap)."""
+            unchecked.clear()
             norm = posixpath.normpath(rel)
             if norm == name:
                 return True  # the dataset is its own text, as it was then
-            if norm in (".", "..") or norm.startswith("../"):
+            if os.path.isabs(rel) or norm in (".", "..") or norm.startswith("../"):
+                unchecked.append("it is not under the file's folder")
                 return False
+            why: str | int = ""
             try:
                 # the folders the path passes through, as the loader will walk it
                 at = Path(tmp)
                 for part in rel.split("/")[:-1]:
                     at = at.parent if part == ".." else at / part
                     at.mkdir(exist_ok=True)
-                return (Path(tmp) / norm).is_file() or fetch(norm, Path(tmp) / norm, limit) == ""
-            except OSError:
-                return False
+                if not (Path(tmp) / norm).is_file():
+                    why = fetch(norm, Path(tmp) / norm, limit)
+            except OSError as e:
+                why = f"cannot put it in place: {e.strerror or e}"
+            if isinstance(why, int):
+                why = f"it is {why:,} bytes, over the limit of {limit:,} bytes"
+            if why:
+                unchecked.append(why)
+            return not why
 
-        return load_dataset(old, label=label, texts=text_then)
+        return load_dataset(old, label=label, texts=text_then), "".join(unchecked)
 
 
 @app.command("schema")

@@ -394,7 +394,15 @@ def test_diff_git_leaves_quotes_unchecked_when_the_text_of_then_is_not_in_git(
     assert result.exit_code == 1, result.stderr
     changes = json.loads(result.stdout)["changes"]
     assert [c["change"] for c in changes] == ["quote-changed"], changes
-    assert "its quotes are unchecked, and the text is not compared" in result.stderr
+    why = {
+        "untracked": "no such file at that revision",
+        "absolute": "it is not under the file's folder",
+        "outside": "it is not under the file's folder",
+    }[where]
+    assert result.stderr == (
+        f"immunofacts: HEAD:{data}: source text {name!r}: {why}; its quotes are unchecked,"
+        " and the text is not compared\n"
+    )
     # nothing was written outside the folder the old version was put in
     assert sorted(p.name for p in tmp_path.iterdir()) == ["repo"]
 
@@ -500,4 +508,14 @@ def test_diff_git_says_a_link_at_the_revision_is_not_a_file(tmp_path: Path) -> N
     (repo / "d.yaml").write_text(_TINY.format(text="link.txt", quote="one two"))
     result = _diff_git(env, "HEAD", str(repo / "d.yaml"))
     assert result.exit_code == 1, result.stderr
-    assert "its quotes are unchecked" in result.stderr
+    assert "'link.txt': not a file (git has a symbolic link there); its quotes" in result.stderr
+    # and one over the size cap, too
+    (repo / "link.txt").unlink()
+    (repo / "link.txt").write_text("one two three\n" + " " * 3000)
+    git("add", ".")
+    git("commit", "-qm", "a large text")
+    env["IMMUNOFACTS_MAX_BYTES"] = "2000"
+    (repo / "link.txt").write_text("one two three\n")
+    result = _diff_git(env, "HEAD", str(repo / "d.yaml"))
+    assert result.exit_code == 0, result.stderr  # the texts differ, but are not compared
+    assert "'link.txt': it is 3,014 bytes, over the limit of 2,000 bytes;" in result.stderr
