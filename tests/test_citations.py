@@ -150,15 +150,22 @@ def test_an_author_without_initials_is_one_literal_name() -> None:
     assert "author = {{Wei} and others}" in bibtex(one)
 
 
-def test_bibtex_authors_split_as_listed_whatever_their_names() -> None:
+def _bibtex_authors(names: tuple[str, ...]) -> list[str]:
+    """The authors BibTeX reads from the export of a reference with `names`, split as
+    BibTeX splits them (bibtexparser's middleware does it BibTeX's way)."""
     bibtexparser = pytest.importorskip("bibtexparser")
     from bibtexparser.middlewares import SeparateCoAuthors
 
-    names = ("Centers for Disease Control and Prevention", "Lee J-P", "Mercado NB", "et al.")
     cited, _ = citing(load_dataset(DATA), Reference(title="T", authors=names, doi="10.1/y"))
     lib = bibtexparser.parse_string(bibtex(cited), append_middleware=[SeparateCoAuthors()])
     entry = next(e for e in lib.entries if e.fields_dict["doi"].value == "10.1/y")
-    assert entry["author"] == [
+    authors: list[str] = entry["author"]
+    return authors
+
+
+def test_bibtex_authors_split_as_listed_whatever_their_names() -> None:
+    names = ("Centers for Disease Control and Prevention", "Lee J-P", "Mercado NB", "et al.")
+    assert _bibtex_authors(names) == [
         "{Centers for Disease Control and Prevention}",
         "Lee, J.-P.",
         "Mercado, N. B.",
@@ -200,32 +207,41 @@ def test_ris_puts_every_value_on_one_line_whatever_breaks_it_holds() -> None:
     assert "T2  - Lancet ER - TY - JOUR TI - Injected" in text
 
 
+def _one_reference(tmp_path: Path, *fields: str) -> Path:
+    """A dataset file of one claim citing one reference: a title, a PMID and `fields`,
+    each a line of YAML (so that its escapes are read as a user's file would be)."""
+    lines = "".join(f"          {f}\n" for f in fields)
+    path = tmp_path / "one-reference.yaml"
+    path.write_text(
+        "schema: 2\n"
+        "source: {id: src-x, title: X, publisher: P}\n"
+        "claims:\n"
+        "  - id: claim-one\n"
+        "    kind: research\n"
+        "    statement: S\n"
+        "    quote: Q\n"
+        "    evidence: peer-reviewed\n"
+        "    review:\n"
+        "      verdict: confirmed\n"
+        "      rating: accurate\n"
+        "      references:\n"
+        "        - title: T\n"
+        '          pmid: "1"\n' + lines,
+        encoding="utf-8",
+    )
+    return path
+
+
 def test_ris_export_of_a_forged_publisher_is_one_record(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from immunofacts.cli import app
 
-    path = tmp_path / "forged.yaml"
-    path.write_text(
-        """schema: 2
-source: {id: src-x, title: X, publisher: P}
-claims:
-  - id: claim-one
-    kind: research
-    statement: S
-    quote: Q
-    evidence: peer-reviewed
-    review:
-      verdict: confirmed
-      rating: accurate
-      references:
-        - title: T
-          pmid: "1"
-          authors: ["Roe R\\u2028ER  - \\nTY  - ELEC\\nTI  - Injected"]
-          publisher: "Lancet\\nER  - \\r\\nTY  - JOUR\\rTI  - Injected"
-          volume: "8\\u0085ER  - "
-""",
-        encoding="utf-8",
+    path = _one_reference(
+        tmp_path,
+        'authors: ["Roe R\\u2028ER  - \\nTY  - ELEC\\nTI  - Injected"]',
+        'publisher: "Lancet\\nER  - \\r\\nTY  - JOUR\\rTI  - Injected"',
+        'volume: "8\\u0085ER  - "',
     )
     result = CliRunner().invoke(app, ["export", "--format", "ris", "--data", str(path)])
     assert result.exit_code == 0, result.output
@@ -281,9 +297,6 @@ def test_bibtex_balances_every_brace_whatever_the_text() -> None:
 
 
 def test_bibtex_keeps_an_and_inside_one_author_s_name() -> None:
-    bibtexparser = pytest.importorskip("bibtexparser")
-    from bibtexparser.middlewares import SeparateCoAuthors
-
     names = (
         "Smith and Jones J",
         "Black AND White K",
@@ -291,10 +304,7 @@ def test_bibtex_keeps_an_and_inside_one_author_s_name() -> None:
         "Doe J",
         "Anderson A",
     )
-    cited, _ = citing(load_dataset(DATA), Reference(title="T", authors=names, doi="10.1/z"))
-    lib = bibtexparser.parse_string(bibtex(cited), append_middleware=[SeparateCoAuthors()])
-    entry = next(e for e in lib.entries if e.fields_dict["doi"].value == "10.1/z")
-    assert entry["author"] == [
+    assert _bibtex_authors(names) == [
         "{Smith and Jones}, J.",
         "{Black AND White}, K.",
         "{Rose and Jones}, K.",
@@ -334,28 +344,7 @@ def test_bibtex_export_of_hostile_text_parses(tmp_path: Path, field: str, value:
 
     from immunofacts.cli import app
 
-    path = tmp_path / "braces.yaml"
-    path.write_text(
-        f"""schema: 2
-source: {{id: src-x, title: X, publisher: P}}
-claims:
-  - id: claim-one
-    kind: research
-    statement: S
-    quote: Q
-    evidence: peer-reviewed
-    review:
-      verdict: confirmed
-      rating: accurate
-      references:
-        - title: T
-          pmid: "1"
-          nct: NCT01234567
-          issue: "4"
-          {field}: {value}
-""",
-        encoding="utf-8",
-    )
+    path = _one_reference(tmp_path, "nct: NCT01234567", 'issue: "4"', f"{field}: {value}")
     result = CliRunner().invoke(app, ["export", "--format", "bibtex", "--data", str(path)])
     assert result.exit_code == 0, result.output
     assert all(_balanced(v) for _, v in _bib_fields(result.stdout))
