@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,3 +81,28 @@ def _isolated_env(
     ):
         monkeypatch.delenv(var, raising=False)
     yield
+
+
+@functools.cache
+def _built_once(app: Any) -> Any:
+    import typer.main
+
+    return typer.main.get_command(app)
+
+
+@pytest.fixture(autouse=True)
+def _one_command_group(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Typer's CliRunner builds the command group, and the command it runs, anew for
+    each run: a few milliseconds, as much as a short command takes on a small dataset,
+    and there are thousands of runs. One group, built once, serves every test; except
+    in a module that says BUILDS_ITS_OWN_COMMANDS (test_startup.py, which counts what
+    each run builds)."""
+    if getattr(request.module, "BUILDS_ITS_OWN_COMMANDS", False):
+        yield
+        return
+    from unittest import mock
+
+    import typer.testing
+
+    with mock.patch.object(typer.testing, "_get_command", _built_once):
+        yield

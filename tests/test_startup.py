@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from immunofacts.cli import app
 
 ALL = list(app.commands)
+#: What each run builds is the point here: conftest.py's one command group is not used.
+BUILDS_ITS_OWN_COMMANDS = True
 
 
 @pytest.fixture
