@@ -9,7 +9,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from immunofacts.export.citations import bibtex, csl_json, ris
+from immunofacts.export.citations import bibtex, csl_json, named_authors, ris
 from immunofacts.export.tables import cited_references
 from immunofacts.loading import load_dataset
 from immunofacts.model import Dataset, Reference
@@ -287,7 +287,7 @@ def test_bibtex_balances_every_brace_whatever_the_text() -> None:
     assert all(_balanced(v) for v in fields.values()), fields
     assert fields["title"] == r"a lone \textbraceleft{} brace"
     assert fields["author"] == (
-        r"Brien, \textbraceleft{}. X. and O\textbraceright{}Neil, J. and "
+        r"{Brien \textbraceleft{}X} and O\textbraceright{}Neil, J. and "
         r"{Org \textbraceright{} of \textbraceleft{}}"
     )
     assert fields["note"].endswith(r"a lone \textbraceright{} brace, a \{pair\}")
@@ -352,3 +352,28 @@ def test_bibtex_export_of_hostile_text_parses(tmp_path: Path, field: str, value:
     lib = bibtexparser.parse_string(result.stdout)
     assert lib.failed_blocks == []
     assert len(lib.entries) == 1
+
+
+def test_initials_written_with_dots_are_initials_and_nothing_else_is() -> None:
+    """ "O'Brien J." gave BibTeX "O'Brien, J. ..", and "Brien {X" counted "{X" as
+    initials: initials are capital letters (a hyphen between two), dots left out."""
+    ref = Reference(
+        title="T",
+        authors=("O'Brien J.", "Lee J.-P.", "Öberg ÖJ", "Brien {X", "Roe R2", "Wang 王"),
+    )
+    names, more = named_authors(ref)
+    assert not more
+    assert names == [
+        ("O'Brien", "J"),
+        ("Lee", "J-P"),
+        ("Öberg", "ÖJ"),
+        ("Brien {X", ""),
+        ("Roe R2", ""),
+        ("Wang 王", ""),
+    ]
+
+
+def test_a_family_name_with_a_comma_is_one_family_name_in_bibtex() -> None:
+    """BibTeX reads "Smith, Jr, J." as last name, "Jr" and first name: braced, the
+    comma is part of the family name, as the record has it."""
+    assert _bibtex_authors(("Smith, Jr J", "Doe J.")) == ["{Smith, Jr}, J.", "Doe, J."]

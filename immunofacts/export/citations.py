@@ -41,8 +41,15 @@ def named_authors(ref: Reference) -> tuple[list[tuple[str, str]], bool]:
         if author == ET_AL:
             return names, True
         family, _, given = author.rpartition(" ")
-        names.append((family, given) if family and given.isupper() else (author, ""))
+        initials = given.replace(".", "")  # "J." and "J.P." are initials as "J" and "JP" are
+        is_initials = initials.isupper() and _INITIALS.fullmatch(initials)
+        names.append((family, initials) if family and is_initials else (author, ""))
     return names, False
+
+
+#: Initials as a record lists them after the family name: letters (capitals: see
+#: `named_authors`), a hyphen between two ("J-P"), dots left out.
+_INITIALS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 
 def _slug(text: str, limit: int = 4) -> str:
@@ -163,7 +170,7 @@ def _bib_name(family: str, given: str) -> str:
         return "{" + bib_escape(family) + "}"
     initials = "-".join(". ".join(part) + "." for part in given.split("-") if part)
     name = bib_escape(family)
-    if _BIB_AND.search(name):
+    if _BIB_AND.search(name) or "," in name:  # BibTeX would read "Last, Jr, First"
         name = "{" + name + "}"
     return f"{name}, {bib_escape(initials)}"
 
