@@ -171,7 +171,8 @@ Age = Annotated[int, msgspec.Meta(ge=0, le=150)]
 class Reference(_Record, frozen=True):
     """A public record that backs a review: a paper, a registry entry, a news report."""
 
-    #: The record's title, or a descriptive one where it has none.
+    #: The record's title; where it has none, or it was not read, a description of the
+    #: record in square brackets, as citation styles mark a title supplied.
     title: Text
     #: Its authors as the record lists them, each as family name and initials ("Xu Z");
     #: where the list is cut, "et al." stands for those left out (a last author named
@@ -488,7 +489,8 @@ DEFINITIONS: dict[str, dict[str, str]] = {
             "a public record states the substance; details differ, listed as corrections"
         ),
         Verdict.REPORTED: (
-            "a news or patient report of it was found; the medical facts were not checked"
+            "a news or patient report of it was found; what it says (medical facts included)"
+            " was not checked"
         ),
         Verdict.UNCONFIRMED: "looked for; no public record was found that confirms or refutes it",
         Verdict.NOT_IDENTIFIED: "the study or event it refers to could not be identified",
