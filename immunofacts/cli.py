@@ -435,25 +435,30 @@ FormatOpt = Annotated[
 
 
 def _choice(
-    enum_type: type[enum.StrEnum], metavar: str, what: str, gloss: Mapping[str, str] = {}
+    enum_type: type[enum.StrEnum],
+    metavar: str,
+    what: str,
+    gloss: Mapping[str, str] = {},
+    scope: str = "",
 ) -> Any:
     """An option taking one of an enum's values, listed in its help, each with a few
-    words on what it means where `gloss` has them."""
+    words on what it means where `gloss` has them; `scope` says where it applies."""
     values = ", ".join(
         f"{e.value} ({gloss[e.value]})" if e.value in gloss else str(e.value) for e in enum_type
     )
     return typer.Option(
         case_sensitive=False,
         metavar=metavar,
-        help=f"{what}: {values}. Repeat for any of several.",
+        help=f"{scope}{what}: {values}. Repeat for any of several.",
         show_choices=False,
     )
 
 
-def label_filters(func: Callable[..., R]) -> Callable[..., R]:
+def label_filters(func: Callable[..., R], scope: str = "") -> Callable[..., R]:
     """Give a command an option for each filter on a label (`query.LABEL_FILTERS`),
     in place of its `labels` parameter, and pass it what was chosen as `labels`:
-    option name -> the values given (repeatable; none for no filter)."""
+    option name -> the values given (repeatable; none for no filter). `scope` opens
+    each option's help, where the filters apply to some forms of the command only."""
     signature = inspect.signature(func, eval_str=True)
     options = [
         inspect.Parameter(
@@ -462,7 +467,7 @@ def label_filters(func: Callable[..., R]) -> Callable[..., R]:
             default=None,
             annotation=Annotated[
                 list[f.values] | None,  # type: ignore[name-defined]
-                _choice(f.values, name.upper(), f.what, f.gloss),
+                _choice(f.values, name.upper(), f.what, f.gloss, scope),
             ],
         )
         for name, f in LABEL_FILTERS.items()
@@ -709,6 +714,7 @@ def show_case(
 def _entity_option(scope: str = "") -> Any:
     """The repeatable --entity filter of the commands that choose claims."""
     return typer.Option(
+        metavar="NAME",
         help=f"{scope}Only claims naming this entity (id, name or alias). "
         "Repeat for any of several.",
         autocompletion=_complete("entity"),
@@ -730,6 +736,7 @@ def _year_option(scope: str = "") -> Any:
     dates a dataset may hold (YYYY), so that no number reaches SQL that it cannot take."""
     return typer.Option(
         help=f"{scope}Only claims dated in this year. Repeat for any of several.",
+        metavar="YYYY",
         min=0,
         max=9999,
     )
@@ -1020,7 +1027,8 @@ def labels(
 ) -> None:
     """Say what every label means: kinds, evidence, verdicts, ratings and reason tags.
 
-    Each label comes with its definition and how many records of the dataset use it.
+    Each label comes with its definition and how many records of the dataset use it:
+    claims and cases together (show-stats counts claims alone).
     Given a word, show that label (in every vocabulary that has it), or every label of
     that vocabulary, with when a reviewer applies it.
 
@@ -1292,8 +1300,12 @@ def schema(
         raise UsageError(f"expected `schema dataset` or `schema output COMMAND`, not {what!r}")
 
 
+#: Where export's --claim and filters apply: the formats that write chosen claims.
+_CHOOSING_SCOPE = "claimreview and citations: "
+
+
 @app.command("export")
-@label_filters
+@functools.partial(label_filters, scope=_CHOOSING_SCOPE)
 def export(
     ctx: typer.Context,
     labels: dict[str, Wanted],
@@ -1324,13 +1336,12 @@ def export(
         typer.Option(
             "--claim",
             metavar="ID",
-            help="claimreview and citations: only this claim (id or unique prefix). Repeat "
-            "for several.",
+            help=f"{_CHOOSING_SCOPE}only this claim (id or unique prefix). Repeat for several.",
             autocompletion=_complete("claim"),
         ),
     ] = None,
-    entity: Annotated[list[str] | None, _entity_option("claimreview and citations: ")] = None,
-    year: Annotated[list[int] | None, _year_option("claimreview and citations: ")] = None,
+    entity: Annotated[list[str] | None, _entity_option(_CHOOSING_SCOPE)] = None,
+    year: Annotated[list[int] | None, _year_option(_CHOOSING_SCOPE)] = None,
     author: Annotated[
         str | None,
         typer.Option(
@@ -1350,7 +1361,7 @@ def export(
         typer.Option(
             metavar="TEMPLATE",
             help="claimreview: each review's web page, {id} standing for the claim id, e.g. "
-            "'https://example.org/reviews/{id}' (required).",
+            "https://example.org/{id} (required).",
             callback=_text_arg,
         ),
     ] = None,
@@ -1363,7 +1374,11 @@ def export(
     ] = False,
     date: Annotated[
         str | None,
-        typer.Option(help="claimreview: the review date (default: today).", show_default=False),
+        typer.Option(
+            metavar="YYYY-MM-DD",
+            help="claimreview: the review date (default: today).",
+            show_default=False,
+        ),
     ] = None,
     data: DataOpt = None,
 ) -> None:
