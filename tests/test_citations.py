@@ -54,7 +54,22 @@ def hostile(ds: Dataset) -> Dataset:
 def _unescape(text: str) -> str:
     text = text.replace(r"\textbackslash{}", "\\").replace(r"\textasciitilde{}", "~")
     text = text.replace(r"\textasciicircum{}", "^")
+    text = text.replace(r"\textbraceleft{}", "{").replace(r"\textbraceright{}", "}")
     return re.sub(r"\\([&%$#_{}])", r"\1", text)
+
+
+def _case_kept(value: str) -> str:
+    """The text of a field whose case styles keep: the whole value one brace group
+    (BibTeX changes the case of no letter in one) that does not open with a backslash
+    (a "special character", whose letters BibTeX does change)."""
+    assert value.startswith("{") and value.endswith("}"), value
+    depth = 0
+    for i, ch in enumerate(value):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        assert depth > 0 or i == len(value) - 1, f"the group closes before the end: {value}"
+    assert not value.startswith("{\\"), value
+    inner = value[1:-1]
+    return inner.removeprefix("{}") if inner.startswith("{}\\") else inner
 
 
 @pytest.mark.parametrize("which", ["ds", "hostile"])
@@ -68,7 +83,7 @@ def test_bibtex_round_trips_through_a_parser(which: str, request: pytest.Fixture
     assert len({e.key for e in lib.entries}) == len(cited)
     for entry, (_, ref, ids) in zip(lib.entries, cited, strict=True):
         fields = {k: v.value for k, v in entry.fields_dict.items()}
-        assert _unescape(fields["title"]) == " ".join(ref.title.split())
+        assert _unescape(_case_kept(fields["title"])) == " ".join(ref.title.split())
         assert entry.entry_type == ("article" if ref.doi or ref.pmid else "misc")
         link = ref.link()
         if link:
@@ -285,7 +300,7 @@ def test_bibtex_balances_every_brace_whatever_the_text() -> None:
     fields = dict(_bib_fields(text))
     assert set(fields) >= {"author", "title", "journal", "volume", "number", "pages", "note"}
     assert all(_balanced(v) for v in fields.values()), fields
-    assert fields["title"] == r"a lone \textbraceleft{} brace"
+    assert fields["title"] == r"{a lone \textbraceleft{} brace}"
     assert fields["author"] == (
         r"{Brien \textbraceleft{}X} and O\textbraceright{}Neil, J. and "
         r"{Org \textbraceright{} of \textbraceleft{}}"
@@ -294,6 +309,19 @@ def test_bibtex_balances_every_brace_whatever_the_text() -> None:
     lib = bibtexparser.parse_string(text)
     assert lib.failed_blocks == []
     assert len(lib.entries) == 1
+
+
+def test_bibtex_titles_keep_their_case_whatever_they_start_with() -> None:
+    """Styles lowercase a title's words ("covid-19", "china"); braced, they keep them
+    as written, a title that starts with a backslash or a brace too."""
+    bibtexparser = pytest.importorskip("bibtexparser")
+    data = load_dataset(DATA)
+    for title in ("COVID-19 in China", "\\MIIT {No.} 350", "{CAR-T", "}Odd"):
+        ref = Reference(title=title, publisher="P", pmid="1", authors=("Roe R",), date="2020")
+        cited, i = citing(data, ref)
+        one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+        (entry,) = bibtexparser.parse_string(bibtex(one)).entries
+        assert _unescape(_case_kept(entry["title"])) == title
 
 
 def test_bibtex_keeps_an_and_inside_one_author_s_name() -> None:

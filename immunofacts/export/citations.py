@@ -175,6 +175,14 @@ def _bib_name(family: str, given: str) -> str:
     return f"{name}, {bib_escape(initials)}"
 
 
+def _bib_protected(value: str) -> str:
+    r"""A field's value braced once more, so that styles keep its case as written
+    ("COVID-19", "China"): BibTeX changes the case of no letter inside a brace
+    group. A group that opens with a backslash is a "special character" whose
+    letters BibTeX does change, hence the ``{}`` before one."""
+    return "{" + ("{}" if value.startswith("\\") else "") + value + "}"
+
+
 def bibtex(ds: Dataset) -> str:
     """BibTeX entries: @article for papers, @misc for the rest."""
     entries = []
@@ -185,7 +193,7 @@ def bibtex(ds: Dataset) -> str:
         if names:
             listed = [_bib_name(f, g) for f, g in names] + ["others"] * more
             fields.append(("author", " and ".join(listed)))
-        fields.append(("title", bib_escape(ref.title)))
+        fields.append(("title", _bib_protected(bib_escape(ref.title))))
         if ref.publisher:
             name = "journal" if kind == "article" else "publisher"
             fields.append((name, bib_escape(ref.publisher)))
