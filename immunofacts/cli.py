@@ -1184,13 +1184,17 @@ def _at_revision(path: Path, rev: str) -> tuple[Dataset, str]:
             raise UsageError(f"cannot run git: {e.strerror or e}") from None
         if done.returncode == 0:
             return True, (done.stdout or b"").decode("utf-8", "replace").strip()
-        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        # its error, not a hint after it ("git config --global --add safe.directory")
+        why = [w for w in said if w.startswith(("fatal:", "error:"))] or said
         if why and "not a git repository" in why[-1]:
             raise UsageError(
                 f"--git: {path} is not in a git repository"
                 " (to compare two files: immunofacts diff OLD NEW)"
             )
-        return False, why[-1].removeprefix("fatal: ") if why else "git failed"
+        return False, why[-1].removeprefix("fatal: ").removeprefix(
+            "error: "
+        ) if why else "git failed"
 
     def fetch(rel: str, to: Path, limit: int) -> str | int:
         """Write the file `rel` (relative to the folder) as it was at the revision to
@@ -1234,8 +1238,6 @@ def _at_revision(path: Path, rev: str) -> tuple[Dataset, str]:
             a text not a file in git then, or over the size cap)."""
             unchecked.clear()
             norm = posixpath.normpath(rel)
-            if norm == name:
-                return True  # the dataset is its own text, as it was then
             if os.path.isabs(rel) or norm in (".", "..") or norm.startswith("../"):
                 unchecked.append("it is not under the file's folder")
                 return False
@@ -1246,10 +1248,12 @@ def _at_revision(path: Path, rev: str) -> tuple[Dataset, str]:
                 for part in rel.split("/")[:-1]:
                     at = at.parent if part == ".." else at / part
                     at.mkdir(exist_ok=True)
+                if norm == name:
+                    return True  # the dataset is its own text, as it was then
                 if not (Path(tmp) / norm).is_file():
                     why = fetch(norm, Path(tmp) / norm, limit)
-            except OSError as e:
-                why = f"cannot put it in place: {e.strerror or e}"
+            except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+                why = f"cannot put it in place: {getattr(e, 'strerror', None) or e}"
             if isinstance(why, int):
                 why = f"it is {why:,} bytes, over the limit of {limit:,} bytes"
             if why:

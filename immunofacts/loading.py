@@ -1324,7 +1324,15 @@ def build_dataset(
                     add((section, index[rec.id], *sub), what)
 
     source_text = None
-    if source is not None and source.text is not None and (texts is None or texts(source.text)):
+    # A path the loader refuses whatever it names (a control character in it) is not
+    # given to `texts`: it is reported as a problem, as always.
+    if (
+        source is not None
+        and source.text is not None
+        and (
+            texts is None or text_place(source.text, base_dir)[2] == "control" or texts(source.text)
+        )
+    ):
         memo = {} if memo is None else memo
         if memo.get("source") != source.text:
             memo.clear()

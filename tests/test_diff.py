@@ -519,3 +519,67 @@ def test_diff_git_says_a_link_at_the_revision_is_not_a_file(tmp_path: Path) -> N
     result = _diff_git(env, "HEAD", str(repo / "d.yaml"))
     assert result.exit_code == 0, result.stderr  # the texts differ, but are not compared
     assert "'link.txt': it is 3,014 bytes, over the limit of 2,000 bytes;" in result.stderr
+
+
+@pytest.mark.parametrize("text", ['"x\\0y/a.txt"', '"a\\nb/c.txt"'])
+def test_diff_git_reports_a_source_text_path_with_a_control_character(
+    tmp_path: Path, text: str
+) -> None:
+    """Such a path is a problem of the file, said as one, at the revision as now: it
+    was handed to git first (a traceback for a NUL; for a line break, the version of
+    then loaded with its quotes unchecked, as if it were fine)."""
+    repo, env, git = _repo(tmp_path)
+    data = repo / "d.yaml"
+    data.write_text(_TINY.format(text=text, quote="one two"))
+    git("add", ".")
+    git("commit", "-qm", "first")
+    data.write_text(_TINY.format(text=text, quote="two three"))
+    result = _diff_git(env, "HEAD", str(data))
+    assert result.exit_code == 2, result.output
+    assert (
+        "Traceback" not in result.output
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+    if "\\0" in text:
+        assert "source.text: source text path" in result.stderr
+        assert "holds a control character" in result.stderr
+
+
+def test_diff_git_takes_a_dataset_that_is_its_own_text_through_a_subfolder(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    repo, env, git = _repo(tmp_path)
+    (repo / "sub").mkdir()
+    (repo / "sub" / "keep").write_text("")
+    data = repo / "d.yaml"
+    data.write_text(_TINY.format(text="sub/../d.yaml", quote="schema: 2"))
+    git("add", ".")
+    git("commit", "-qm", "first")
+    data.write_text(_TINY.format(text="sub/../d.yaml", quote="claims:"))
+    result = _diff_git(env, "HEAD", str(data))
+    assert result.exit_code == 1, result.stderr
+    changes = sorted(c["change"] for c in json.loads(result.stdout)["changes"])
+    assert changes == ["quote-changed", "source-changed"]  # the text is the file itself
+    assert result.stderr == ""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs to give the repository to another user")
+def test_diff_git_says_gits_error_not_the_hint_after_it(tmp_path: Path) -> None:
+    """git refuses a repository another user owns with an error, then a hint to run
+    `git config --global --add safe.directory ...`: the error is what is said."""
+    import shutil
+
+    repo, env, git = _repo(tmp_path)
+    data = repo / "d.yaml"
+    data.write_text(_TINY.format(text="d.yaml", quote="schema: 2"))
+    git("add", ".")
+    git("commit", "-qm", "first")
+    for path in [repo, *repo.rglob("*")]:
+        shutil.chown(path, user="nobody") if not path.is_symlink() else None
+    result = _diff_git(env, "HEAD", str(data))
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert "dubious ownership" in line and "safe.directory" not in line, line
