@@ -1065,7 +1065,7 @@ def validate(
 
     Example: immunofacts validate my-dataset.yaml
     """
-    from . import query
+    from . import loading, query
     from .cache import validate_dataset
     from .render.results import Validation
 
@@ -1076,7 +1076,12 @@ def validate(
         show(ctx, Validation(label, None, [], e.problems), format)  # JSON carries the problems
         raise
     uncovered = query.uncovered_paragraphs(ds) if ds.source_text is not None else []
-    warnings = tuple(Problem(label, None, w, what) for w, what in query.shared_names(ds))
+    shared = query.shared_names(ds)
+    lines = loading.lines_of(file, [w for w, _ in shared]) if shared else []
+    warnings = tuple(
+        Problem(label, line, loading.where_of(w), what)
+        for (w, what), line in zip(shared, lines, strict=True)
+    )
     for w in warnings[:_WARNINGS_SHOWN]:
         note(f"warning: {w}")
     if len(warnings) > _WARNINGS_SHOWN:

@@ -30,7 +30,7 @@ import re
 import stat
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -793,6 +793,30 @@ def _astral_escapes(text: str) -> str:
         return f"{m.group(1)}\\U{0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00):08x}"
 
     return _PAIR_ESCAPE.sub(one, text)
+
+
+#: The largest dataset file whose lines `lines_of` finds: read a second time by the
+#: careful parser, which takes about a second a megabyte.
+LINES_BELOW = 2 * 1024 * 1024
+
+
+def lines_of(path: Path, paths: Iterable[Path_]) -> list[int | None]:
+    """The line of each of `paths` (into the data) in the dataset file `path`, where the
+    file is small enough to parse again for them (`LINES_BELOW`); else, or if it cannot
+    be read again as it was, None for each."""
+    wanted = list(paths)
+    try:
+        if path.stat().st_size >= LINES_BELOW:
+            return [None] * len(wanted)
+        _, lines = parse_yaml(read_text(path, limit=LINES_BELOW), str(path))
+    except (OSError, DataError):
+        return [None] * len(wanted)
+    return [_line(lines, p) for p in wanted]
+
+
+def where_of(path: Path_) -> str:
+    """A path into the data as problems name it (``entities[3].aliases[0]``)."""
+    return _where(path)
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, LineMap]:

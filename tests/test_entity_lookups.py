@@ -112,11 +112,11 @@ def test_shared_names_lists_each_name_after_its_first_in_any_case() -> None:
     shared = shared_names(msgspec.structs.replace(ds, entities=entities))
     assert shared == [
         (
-            "entities[1].aliases[0]",
+            ("entities", 1, "aliases", 0),
             "'ab' also names entities[0] (ent-0): a lookup by it names neither; give an id",
         ),
         (
-            "entities[2].name",
+            ("entities", 2, "name"),
             "'ALPHA' also names entities[0] (ent-0): a lookup by it names neither; give an id",
         ),
     ]
@@ -132,8 +132,8 @@ def test_validate_warns_of_a_shared_alias_and_says_ok(tmp_path: Path) -> None:
     got = runner.invoke(app, ["validate", str(path)])
     assert got.exit_code == 0, got.output
     assert "\tok\t" in got.stdout
-    # the later of the two is the one reported, with the first that has it
-    where = f"{path}: entities[12].aliases[0]"
+    # the later of the two is the one reported, with the first that has it, on its line
+    where = f"{path}:{_line_of(text, '      - NHS')}: entities[12].aliases[0]"
     assert got.stderr.splitlines() == [
         f"immunofacts: warning: {where}: 'NHS' also names entities[0] (ent-wang-fusheng):"
         " a lookup by it names neither; give an id"
@@ -141,7 +141,7 @@ def test_validate_warns_of_a_shared_alias_and_says_ok(tmp_path: Path) -> None:
     data = json.loads(runner.invoke(app, ["validate", str(path), "--format", "json"]).stdout)
     assert data["ok"] is True and data["problems"] == []
     assert [(w["where"], w["line"]) for w in data["warnings"]] == [
-        ("entities[12].aliases[0]", None)
+        ("entities[12].aliases[0]", _line_of(text, "      - NHS"))
     ]
     # what the warning says: the lookup names neither
     looked = runner.invoke(app, ["entities", "NHS", "--data", str(path)])
@@ -163,6 +163,25 @@ def test_validate_writes_the_first_warnings_and_counts_the_rest(tmp_path: Path) 
     assert lines[-1] == f"immunofacts: warning: {path}: and 10 more warnings"
     data = json.loads(runner.invoke(app, ["validate", str(path), "--format", "json"]).stdout)
     assert len(data["warnings"]) == 30
+
+
+def test_a_warning_of_a_file_too_large_to_read_twice_has_no_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines are found by parsing the file again, with the careful parser: not for a
+    file of a size that would take long (the warnings are said without them)."""
+    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
+    path = tmp_path / "immunofacts.yaml"
+    text = DATA.replace(FIRST, FIRST + "      - nhs\n", 1)
+    path.write_text(text, encoding="utf-8")
+    assert loading.lines_of(path, [("entities", 12, "aliases", 0)]) == [
+        _line_of(text, "      - NHS")
+    ]
+    monkeypatch.setattr(loading, "LINES_BELOW", len(text) // 2)
+    assert loading.lines_of(path, [("entities", 12, "aliases", 0)]) == [None]
+    got = CliRunner().invoke(app, ["validate", str(path)])
+    assert got.exit_code == 0
+    assert got.stderr.startswith(f"immunofacts: warning: {path}: entities[12].aliases[0]: ")
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
