@@ -161,27 +161,16 @@ def test_cli_diff_exit_codes_and_json(tmp_path: Path) -> None:
 
 def test_cli_diff_against_a_git_revision(tmp_path: Path) -> None:
     import shutil
-    import subprocess
 
     from typer.testing import CliRunner
 
     from immunofacts.cli import app
 
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
+    repo, _, git = _repo(tmp_path)
     old, new, claim_id = _versions(tmp_path)
-    repo = old.parent
-    env = {"GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
-
-    def git(*args: str) -> None:
-        subprocess.run(
-            ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-            check=True,
-            capture_output=True,
-            env=env,
-        )
-
-    git("init", "-q")
+    for f in (old, old.parent / "article.txt"):
+        shutil.copy(f, repo / f.name)
+    old = repo / old.name
     git("add", ".")
     git("commit", "-qm", "first")
     shutil.copy(new, old)
