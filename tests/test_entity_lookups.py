@@ -29,6 +29,14 @@ NHS = "  - id: ent-nhs\n    name: National Health Service (NHS)\n    type: organ
 assert FIRST in DATA and NHS in DATA
 
 
+def _beside_the_article(tmp_path: Path, text: str) -> Path:
+    """The dataset `text` written to a file with the article beside it."""
+    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
+    path = tmp_path / "immunofacts.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _line_of(text: str, needle: str) -> int:
     return text.count("\n", 0, text.index(needle)) + 1
 
@@ -84,10 +92,8 @@ def test_its_own_id_and_other_entities_names_stay_allowed() -> None:
     [["entities", "ent-nhs"], ["list-claims", "--entity", "ent-nhs"], ["validate"]],
 )
 def test_the_cli_says_where_and_answers_nothing(tmp_path: Path, args: list[str]) -> None:
-    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
-    path = tmp_path / "immunofacts.yaml"
     text = DATA.replace(FIRST, FIRST + "      - ent-nhs\n", 1)
-    path.write_text(text, encoding="utf-8")
+    path = _beside_the_article(tmp_path, text)
     got = CliRunner().invoke(app, [*args, "--data", str(path)])
     assert got.exit_code == 1, got.output
     assert "\tok\t" not in got.stdout and "NHS" not in got.stdout
@@ -124,10 +130,8 @@ def test_shared_names_lists_each_name_after_its_first_in_any_case() -> None:
 
 
 def test_validate_warns_of_a_shared_alias_and_says_ok(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
-    path = tmp_path / "immunofacts.yaml"
     text = DATA.replace(FIRST, FIRST + "      - nhs\n", 1)  # ent-nhs has the alias NHS
-    path.write_text(text, encoding="utf-8")
+    path = _beside_the_article(tmp_path, text)
     runner = CliRunner()
     got = runner.invoke(app, ["validate", str(path)])
     assert got.exit_code == 0, got.output
@@ -150,11 +154,10 @@ def test_validate_warns_of_a_shared_alias_and_says_ok(tmp_path: Path) -> None:
 
 
 def test_validate_writes_the_first_warnings_and_counts_the_rest(tmp_path: Path) -> None:
-    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
-    path = tmp_path / "immunofacts.yaml"
     many = "".join(f"      - Shared {k}\n" for k in range(30))
-    text = DATA.replace(FIRST, FIRST + many, 1).replace(NHS, NHS + many, 1)
-    path.write_text(text, encoding="utf-8")
+    path = _beside_the_article(
+        tmp_path, DATA.replace(FIRST, FIRST + many, 1).replace(NHS, NHS + many, 1)
+    )
     runner = CliRunner()
     got = runner.invoke(app, ["validate", str(path)])
     assert got.exit_code == 0, got.output
@@ -170,10 +173,8 @@ def test_a_warning_of_a_file_too_large_to_read_twice_has_no_line(
 ) -> None:
     """Lines are found by parsing the file again, with the careful parser: not for a
     file of a size that would take long (the warnings are said without them)."""
-    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
-    path = tmp_path / "immunofacts.yaml"
     text = DATA.replace(FIRST, FIRST + "      - nhs\n", 1)
-    path.write_text(text, encoding="utf-8")
+    path = _beside_the_article(tmp_path, text)
     assert loading.lines_of(path, [("entities", 12, "aliases", 0)]) == [
         _line_of(text, "      - NHS")
     ]
@@ -191,9 +192,7 @@ def test_a_warning_stderr_cannot_take_leaves_the_answer_whole(tmp_path: Path) ->
     import subprocess
     import sys
 
-    shutil.copy(ROOT / "data" / "article.txt", tmp_path)
-    path = tmp_path / "immunofacts.yaml"
-    path.write_text(DATA.replace(FIRST, FIRST + "      - nhs\n", 1), encoding="utf-8")
+    path = _beside_the_article(tmp_path, DATA.replace(FIRST, FIRST + "      - nhs\n", 1))
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
     with open("/dev/full", "w") as full:
         done = subprocess.run(
