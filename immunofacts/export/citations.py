@@ -3,8 +3,8 @@
 Each reference appears once (see `tables.cited_references`), with the ids of
 the claims and cases that cite it: in CSL-JSON under `custom.cited_by`, in
 BibTeX and RIS in a note. A trial's ClinicalTrials.gov id is CSL-JSON's `number`
-and RIS's `M1`; BibTeX has one `number`, a paper's issue when it has one, else
-the trial's id, which then goes in the note. Written by hand: each format is a few lines, and no
+and RIS's `M1`, and in BibTeX's note (BibTeX's `number` is a paper's issue, and
+styles print none of a @misc). Written by hand: each format is a few lines, and no
 library is needed at run time.
 """
 
@@ -183,23 +183,50 @@ def _bib_protected(value: str) -> str:
     return "{" + ("{}" if value.startswith("\\") else "") + value + "}"
 
 
+def _bib_kind(ref: Reference, names: list[tuple[str, str]]) -> str:
+    """@article for a paper that has what the standard styles require of one (an
+    author, a journal, a year); anything else @misc, which requires nothing (plain
+    stops at an @article without an author)."""
+    if (ref.doi or ref.pmid) and names and ref.publisher and ref.date:
+        return "article"
+    return "misc"
+
+
+def _bib_outlet(ref: Reference) -> str:
+    """Where a @misc entry was published, as styles print @misc's `howpublished`: the
+    journal or outlet, then its volume, issue and pages (which @misc has no field for
+    that styles print): "Cancer Research, 81(13 Supplement)"."""
+    place = bib_escape(ref.volume or "")
+    if ref.issue:
+        place += f"({bib_escape(ref.issue)})"
+    if ref.pages:
+        place += (":" if place else "pages ") + bib_escape(ref.pages.replace("-", "--"))
+    return ", ".join(x for x in (bib_escape(ref.publisher or ""), place) if x)
+
+
 def bibtex(ds: Dataset) -> str:
-    """BibTeX entries: @article for papers, @misc for the rest."""
+    """BibTeX entries: @article for papers (see `_bib_kind`), @misc for the rest; each
+    entry's fields are those the standard styles print for its type."""
     entries = []
     for key, ref, ids in _cited(ds):
-        kind = "article" if ref.doi or ref.pmid else "misc"
-        fields: list[tuple[str, str]] = []
         names, more = named_authors(ref)
+        kind = _bib_kind(ref, names)
+        fields: list[tuple[str, str]] = []
         if names:
             listed = [_bib_name(f, g) for f, g in names] + ["others"] * more
             fields.append(("author", " and ".join(listed)))
         fields.append(("title", _bib_protected(bib_escape(ref.title))))
-        if ref.publisher:
-            name = "journal" if kind == "article" else "publisher"
-            fields.append((name, bib_escape(ref.publisher)))
-        for field, value in (("volume", ref.volume), ("number", ref.issue), ("pages", ref.pages)):
-            if value:
-                fields.append((field, bib_escape(value.replace("-", "--"))))
+        if kind == "article":
+            fields.append(("journal", bib_escape(ref.publisher or "")))
+            for field, value in (
+                ("volume", ref.volume),
+                ("number", ref.issue),
+                ("pages", ref.pages),
+            ):
+                if value:
+                    fields.append((field, bib_escape(value.replace("-", "--"))))
+        elif _bib_outlet(ref):
+            fields.append(("howpublished", _bib_outlet(ref)))
         if ref.date:
             parts = ref.date.split("-")
             fields.append(("year", parts[0]))
@@ -211,13 +238,11 @@ def bibtex(ds: Dataset) -> str:
             fields.append(("doi", bib_verbatim(ref.doi)))
         if ref.pmid:
             fields.append(("pmid", ref.pmid))
-        if ref.nct and not ref.issue:  # one number: the issue, else the trial's id
-            fields.append(("number", ref.nct))
         link = ref.link()
         if link:
             fields.append(("url", bib_verbatim(link)))
         note = _cited_note(ids)
-        if ref.nct and ref.issue:  # the issue holds the number
+        if ref.nct:  # styles print no `number` of a @misc, nor two of an @article
             note += f". ClinicalTrials.gov: {ref.nct}"
         if ref.note:
             note += f". {ref.note}"
