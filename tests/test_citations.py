@@ -94,7 +94,7 @@ def test_bibtex_round_trips_through_a_parser(which: str, request: pytest.Fixture
         if ref.date:
             assert fields["year"] == ref.date[:4]
         for rid in ids:
-            assert rid in fields["note"]
+            assert rid in fields["annote"]
 
 
 #: The fields pybtex's plain style (BibTeX's plain.bst, with urlbst's web fields)
@@ -106,9 +106,9 @@ PLAIN_PRINTS = {
     "misc": {"author", "title", "howpublished", "month", "year", "note", "url", "doi"},
 }
 #: Fields no standard style prints, which hold nothing a reader of the bibliography
-#: misses: the day (styles print month and year) and the PubMed id (the address is
-#: printed).
-UNPRINTED = {"day", "pmid"}
+#: misses: the day (styles print month and year), the PubMed id (the address is
+#: printed), and `annote`, the reviews citing it and the dataset's note on it.
+UNPRINTED = {"day", "pmid", "annote"}
 
 
 @pytest.mark.parametrize("which", ["ds", "hostile"])
@@ -127,6 +127,24 @@ def test_every_bibtex_entry_has_what_the_plain_style_needs_in_fields_it_prints(
         assert kind in PLAIN_NEEDS, entry.key
         assert PLAIN_NEEDS[kind] <= fields, (entry.key, PLAIN_NEEDS[kind] - fields)
         assert fields <= PLAIN_PRINTS[kind] | UNPRINTED, (entry.key, fields - PLAIN_PRINTS[kind])
+
+
+def test_bibtex_keeps_the_reviews_citing_a_reference_out_of_the_bibliography(
+    ds: Dataset,
+) -> None:
+    """plain printed "Cited in review of: claim-..." and the dataset's comment on the
+    reference ("Read in a reproduction of the press release") after each reference:
+    both are for the reader of the reviews, in `annote`, which styles do not print."""
+    bibtexparser = pytest.importorskip("bibtexparser")
+    lib = bibtexparser.parse_string(bibtex(ds))
+    cited = cited_references(ds)
+    for entry, (_, ref, ids) in zip(lib.entries, cited, strict=True):
+        printed = " ".join(v.value for k, v in entry.fields_dict.items() if k != "annote")
+        assert "Cited in review" not in printed and not any(i in printed for i in ids)
+        assert all(i in entry["annote"] for i in ids)
+        if ref.note:
+            assert ref.note[:20] not in printed
+            assert _unescape(entry["annote"]).endswith(" ".join(ref.note.split()))
 
 
 def _entry(text: str, title_start: str) -> dict[str, str]:
@@ -355,20 +373,20 @@ def test_bibtex_balances_every_brace_whatever_the_text() -> None:
     cited, i = citing(load_dataset(DATA), unsigned)
     one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
     fields = dict(_bib_fields(bibtex(one)))
-    assert set(fields) >= {"title", "howpublished", "note"}  # a @misc
+    assert set(fields) >= {"title", "howpublished", "annote"}  # a @misc
     assert all(_balanced(v) for v in fields.values()), fields
     cited, i = citing(load_dataset(DATA), ref)
     one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
     text = bibtex(one)
     fields = dict(_bib_fields(text))
-    assert set(fields) >= {"author", "title", "journal", "volume", "number", "pages", "note"}
+    assert set(fields) >= {"author", "title", "journal", "volume", "number", "pages", "annote"}
     assert all(_balanced(v) for v in fields.values()), fields
     assert fields["title"] == r"{a lone \textbraceleft{} brace}"
     assert fields["author"] == (
         r"{Brien \textbraceleft{}X} and O\textbraceright{}Neil, J. and "
         r"{Org \textbraceright{} of \textbraceleft{}}"
     )
-    assert fields["note"].endswith(r"a lone \textbraceright{} brace, a \{pair\}")
+    assert fields["annote"].endswith(r"a lone \textbraceright{} brace, a \{pair\}")
     lib = bibtexparser.parse_string(text)
     assert lib.failed_blocks == []
     assert len(lib.entries) == 1

@@ -2,10 +2,11 @@
 
 Each reference appears once (see `tables.cited_references`), with the ids of
 the claims and cases that cite it: in CSL-JSON under `custom.cited_by`, in
-BibTeX and RIS in a note. A trial's ClinicalTrials.gov id is CSL-JSON's `number`
-and RIS's `M1`, and in BibTeX's note (BibTeX's `number` is a paper's issue, and
-styles print none of a @misc). Written by hand: each format is a few lines, and no
-library is needed at run time.
+RIS in a note, in BibTeX in `annote`, which citation styles do not print. A
+trial's ClinicalTrials.gov id is CSL-JSON's `number` and RIS's `M1`, and in
+BibTeX's note (BibTeX's `number` is a paper's issue, and styles print none of a
+@misc). Written by hand: each format is a few lines, and no library is needed at
+run time.
 """
 
 from __future__ import annotations
@@ -241,12 +242,12 @@ def bibtex(ds: Dataset) -> str:
         link = ref.link()
         if link:
             fields.append(("url", bib_verbatim(link)))
-        note = _cited_note(ids)
         if ref.nct:  # styles print no `number` of a @misc, nor two of an @article
-            note += f". ClinicalTrials.gov: {ref.nct}"
-        if ref.note:
-            note += f". {ref.note}"
-        fields.append(("note", bib_escape(note)))
+            fields.append(("note", f"ClinicalTrials.gov: {bib_escape(ref.nct)}"))
+        # Which reviews cite it, and what the dataset says of it: for the reader of
+        # the reviews, not of a bibliography, so in the field that styles leave out.
+        annote = _cited_note(ids) + (f". {ref.note}" if ref.note else "")
+        fields.append(("annote", bib_escape(annote)))
         body = ",\n".join(
             f"  {name} = {value}" if name == "month" else f"  {name} = {{{value}}}"
             for name, value in fields
