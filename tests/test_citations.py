@@ -45,6 +45,13 @@ def citing(ds: Dataset, ref: Reference) -> tuple[Dataset, int]:
     return msgspec.structs.replace(ds, claims=tuple(claims)), i
 
 
+def cited_alone(ref: Reference, ds: Dataset | None = None) -> Dataset:
+    """The dataset (the shipped one by default) cut to the one claim that cites `ref`,
+    its only reference."""
+    cited, i = citing(ds if ds is not None else load_dataset(DATA), ref)
+    return msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+
+
 @pytest.fixture(scope="module")
 def hostile(ds: Dataset) -> Dataset:
     """The dataset with a reference full of LaTeX's special characters on its first claim."""
@@ -232,8 +239,7 @@ def test_a_paper_s_authors_and_place_in_its_journal_go_to_their_fields(ds: Datas
 
 def test_an_author_without_initials_is_one_literal_name() -> None:
     ref = Reference(title="T", authors=("Wei", "et al."), doi="10.1/x", date="2020")
-    cited, i = citing(load_dataset(DATA), ref)
-    one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+    one = cited_alone(ref)
     (item,) = [x for x in csl_json(one) if x.get("DOI") == "10.1/x"]
     assert item["author"] == [{"literal": "Wei"}]
     assert "author = {{Wei} and others}" in bibtex(one)
@@ -289,8 +295,7 @@ def test_ris_puts_every_value_on_one_line_whatever_breaks_it_holds() -> None:
         pmid="1",
         note=forged("N"),
     )
-    cited, i = citing(load_dataset(DATA), ref)
-    one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+    one = cited_alone(ref)
     text = ris(one)
     _ris_is_one_record_a_reference(text, 1)
     assert "T2  - Lancet ER - TY - JOUR TI - Injected" in text
@@ -370,13 +375,11 @@ def test_bibtex_balances_every_brace_whatever_the_text() -> None:
         note="a lone } brace, a {pair}",
     )
     unsigned = msgspec.structs.replace(ref, authors=())
-    cited, i = citing(load_dataset(DATA), unsigned)
-    one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+    one = cited_alone(unsigned)
     fields = dict(_bib_fields(bibtex(one)))
     assert set(fields) >= {"title", "howpublished", "annote"}  # a @misc
     assert all(_balanced(v) for v in fields.values()), fields
-    cited, i = citing(load_dataset(DATA), ref)
-    one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+    one = cited_alone(ref)
     text = bibtex(one)
     fields = dict(_bib_fields(text))
     assert set(fields) >= {"author", "title", "journal", "volume", "number", "pages", "annote"}
@@ -399,8 +402,7 @@ def test_bibtex_titles_keep_their_case_whatever_they_start_with() -> None:
     data = load_dataset(DATA)
     for title in ("COVID-19 in China", "\\MIIT {No.} 350", "{CAR-T", "}Odd"):
         ref = Reference(title=title, publisher="P", pmid="1", authors=("Roe R",), date="2020")
-        cited, i = citing(data, ref)
-        one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+        one = cited_alone(ref, data)
         (entry,) = bibtexparser.parse_string(bibtex(one)).entries
         assert _unescape(_case_kept(entry["title"])) == title
 
@@ -439,8 +441,7 @@ def test_bibtex_writes_a_trial_id_in_the_note_and_an_issue_in_number() -> None:
     trial = Reference(title="Trial", nct="NCT07654321", publisher="ClinicalTrials.gov")
     data = load_dataset(DATA)
     for ref, kind, numbers in ((both, "article", ["4"]), (trial, "misc", [])):
-        cited, i = citing(data, ref)
-        one = msgspec.structs.replace(cited, claims=(cited.claims[i],), cases=())
+        one = cited_alone(ref, data)
         text = bibtex(one)
         assert [v for k, v in _bib_fields(text) if k == "number"] == numbers, text
         lib = bibtexparser.parse_string(text)
