@@ -1500,13 +1500,23 @@ def _write_cache(
     path: Path, ds: Dataset, stamp: str, digest: str, source: tuple[str, str] | None
 ) -> None:
     """Build the cache for `ds` in a private file, then rename it into place."""
-    import tempfile
+    import secrets
 
     cpath = cache_path(path)
     if cpath is None or not _private_dir(cpath.parent, create=True):
         return
     _sweep(cpath.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{cpath.stem}.", suffix=".tmp", dir=cpath.parent)
+    # The file's name is chosen before it is made, so that a signal's exception that
+    # comes as it is made (mkstemp gives its name only once it returns) removes it too.
+    tmp = str(cpath.parent / f".{cpath.stem}.{secrets.token_hex(8)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return  # another's file of that name (64 random bits): no cache this time
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # made, and a signal came before it was said so
+        raise
     try:  # from here on, a signal's exception removes the file
         os.close(fd)
         # The word index is built by a second thread while this one does the rest.
