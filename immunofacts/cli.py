@@ -732,14 +732,22 @@ def _named_arg(ctx: typer.Context, param: Any, value: Any) -> Any:
 
 
 def _year_option(scope: str = "") -> Any:
-    """The repeatable --year filter of the commands that choose claims: a year of the
-    dates a dataset may hold (YYYY), so that no number reaches SQL that it cannot take."""
+    """The repeatable --year filter of the commands that choose claims: a year as the
+    dates a dataset holds write it (YYYY), as --since and --until take it; so that no
+    number reaches SQL that it cannot take."""
     return typer.Option(
-        help=f"{scope}Only claims dated in this year. Repeat for any of several.",
+        help=f"{scope}Only claims dated in this year (YYYY). Repeat for any of several.",
         metavar="YYYY",
-        min=0,
-        max=9999,
+        parser=_year,
     )
+
+
+def _year(value: str) -> int:
+    """Four ASCII digits, as a date writes its year: not `+2020`, `2_020` or `２０２０`,
+    which Python's int() would take."""
+    if not (len(value) == 4 and value.isascii() and value.isdigit()):
+        raise typer.BadParameter(f"expected a year as YYYY, got {value!r}")
+    return int(value)
 
 
 @app.command("list-claims")

@@ -70,6 +70,7 @@ def one_error_line(stderr: str, *needles: str) -> None:
         ["list-claims", "--year", "x"],
         ["list-claims", "--year", "9223372036854775808"],  # more than SQL takes
         ["export", "--format", "claimreview", "--year", "-1"],
+        *(["list-claims", "--year", y] for y in ("+2020", "2_020", "２０２０", " 2020", "020")),
         ["validate", ""],  # an empty path is a mistake, not the default dataset
         ["list-cases", "--data", ""],
         ["diff", "", "data/immunofacts.yaml"],
