@@ -30,7 +30,7 @@ from typer.models import CommandInfo
 from . import __version__
 from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, Problem, UsageError
 from .model import Claim, Dataset, Entity
-from .query import LABEL_FILTERS, Wanted
+from .query import LABEL_FILTERS, SortKey, Wanted
 from .render.base import Env, ExportFormat, Format
 
 if TYPE_CHECKING:
@@ -758,6 +758,20 @@ def list_claims(
     labels: dict[str, Wanted],
     entity: Annotated[list[str] | None, _entity_option()] = None,
     year: Annotated[list[int] | None, _year_option()] = None,
+    sort: Annotated[
+        SortKey | None,
+        typer.Option(
+            case_sensitive=False,
+            metavar="FIELD",
+            help="Order the claims by rating (accurate first), date (earliest first), kind "
+            "or evidence; claims with none (not-a-fact, undated) come last, ties keep the "
+            "article's order.",
+            show_default=False,
+        ),
+    ] = None,
+    reverse: Annotated[
+        bool, typer.Option("--reverse", help="With --sort: the other way (incorrect first).")
+    ] = False,
     data: DataOpt = None,
     format: FormatOpt = None,
 ) -> None:
@@ -765,17 +779,22 @@ def list_claims(
 
     Example: immunofacts list-claims --evidence peer-reviewed
     """
-    from .query import filter_claims
+    from .query import filter_claims, sort_claims
     from .render.results import ClaimList
 
+    if reverse and sort is None:
+        raise UsageError("--reverse orders by --sort: give one (rating, date, kind, evidence)")
+
     def shown(claims: Iterable[Claim], json: Iterable[Any] | None = None) -> int:
+        if sort is not None:  # every claim read first; then the text of each, as it goes
+            claims, json = sort_claims(claims, sort, reverse=reverse), None
         counted, pieces = Counted(claims), Counted(json or ())
         show(ctx, ClaimList(counted, None if json is None else pieces), format)
         return counted.n + pieces.n
 
     def warm(c: Cache) -> int:
         rows = c.claims(entity=entity, year=year, **labels)  # JSON as the cache keeps it
-        return shown(rows, rows.json_items())
+        return shown(rows, None if sort else rows.json_items())
 
     n = ask(data, warm, lambda ds: shown(filter_claims(ds, entity=entity, year=year, **labels)))
     if not n:

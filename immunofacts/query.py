@@ -376,6 +376,43 @@ def filter_claims(
     return [c for c in ds.claims if test(c)]
 
 
+class SortKey(enum.StrEnum):
+    """What `sort_claims` orders claims by."""
+
+    RATING = "rating"
+    DATE = "date"
+    KIND = "kind"
+    EVIDENCE = "evidence"
+
+
+def _sort_value(by: SortKey) -> Callable[[Claim], Any]:
+    """A claim's place in the order `by` (None: it has none, and goes last)."""
+    if by is SortKey.RATING:  # best first; not-a-fact is off the scale
+        return lambda c: (
+            -score if c.review and c.review.rating and (score := c.review.rating.score) else None
+        )
+    if by is SortKey.DATE:
+        return lambda c: date_key(c.date) if c.date else None
+    if by is SortKey.KIND:
+        kinds = list(ClaimKind)
+        return lambda c: kinds.index(c.kind)
+    evidence = list(Evidence)
+    return lambda c: evidence.index(c.evidence)
+
+
+def sort_claims(claims: Iterable[Claim], by: SortKey, *, reverse: bool = False) -> list[Claim]:
+    """Claims in order of `by`: ratings from accurate to incorrect (the scale); dates
+    earliest first (a year before the months in it); kinds and evidence in the order
+    `labels` lists them. With `reverse`, the other way. Either way, claims with none
+    (not rated, rated not-a-fact, undated) come last, and claims that tie keep the
+    dataset's order."""
+    value = _sort_value(by)
+    keyed = [(value(c), c) for c in claims]
+    placed = [kc for kc in keyed if kc[0] is not None]
+    placed.sort(key=lambda kc: kc[0], reverse=reverse)  # stable, reversed or not
+    return [c for _, c in placed] + [c for v, c in keyed if v is None]
+
+
 # --- search -------------------------------------------------------------------
 
 

@@ -182,6 +182,30 @@ def test_list_claims_filters(ds: Dataset, option: str, value: str, check: Any) -
     assert len(kept) < len(everything)
 
 
+def test_list_claims_sorted_by_rating_worst_first(ds: Dataset) -> None:
+    from immunofacts.query import SortKey, sort_claims
+
+    got = as_json("list-claims", "--sort", "rating", "--reverse", "--format", "json")
+    want = sort_claims(ds.claims, SortKey.RATING, reverse=True)
+    assert [c["id"] for c in got] == [c.id for c in want]
+    assert got[0]["review"]["rating"] == "misleading"  # the worst the dataset has
+    # each item the whole claim, as unsorted output gives it
+    unsorted = {c["id"]: c for c in as_json("list-claims", "--format", "json")}
+    assert got == [unsorted[c.id] for c in want]
+    plain = ok("list-claims", "--sort", "date", "--fields", "id,date").stdout.splitlines()[1:]
+    dates = [line.split("\t")[1] for line in plain]
+    dated = [d for d in dates if d]
+    assert dated == sorted(dated, key=date_key) and dates == dated + [""] * (
+        len(dates) - len(dated)
+    )
+
+
+def test_reverse_needs_a_sort() -> None:
+    result = run("list-claims", "--reverse")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "--reverse orders by --sort" in result.stderr
+
+
 def test_list_claims_filters_are_case_insensitive() -> None:
     assert as_json("list-claims", "--kind", "STATISTIC") == as_json(
         "list-claims", "--kind", "statistic"

@@ -29,6 +29,7 @@ from immunofacts.model import (
     Verdict,
 )
 from immunofacts.query import (
+    SortKey,
     date_bounds,
     date_key,
     entity_counts,
@@ -44,6 +45,7 @@ from immunofacts.query import (
     quote_spans,
     records_naming,
     search,
+    sort_claims,
     stats,
     timeline,
     uncovered_paragraphs,
@@ -694,3 +696,52 @@ def test_a_name_two_entities_share_names_neither(real: Dataset) -> None:
     # each is still found by its id, and by a name of its own
     assert find_entity(shared, first.id) is shared.entities[0]
     assert find_entity(shared, second.name) is shared.entities[1]
+
+
+def _rated(id: str, rating: Rating | None, date: str | None = None) -> Claim:
+    review = None if rating is None else Review(verdict=Verdict.REPORTED, rating=rating)
+    return claim(id, date=date, review=review)
+
+
+def test_sort_claims_by_rating_best_first_ties_in_order_none_last_either_way() -> None:
+    claims = [
+        _rated("a", Rating.MISLEADING),
+        _rated("b", None),
+        _rated("c", Rating.ACCURATE),
+        _rated("d", Rating.NOT_A_FACT),
+        _rated("e", Rating.MISLEADING),
+        _rated("f", Rating.INCORRECT),
+        _rated("g", Rating.MOSTLY_ACCURATE),
+    ]
+    ids = [c.id for c in sort_claims(claims, SortKey.RATING)]
+    assert ids == ["c", "g", "a", "e", "f", "b", "d"]
+    ids = [c.id for c in sort_claims(claims, SortKey.RATING, reverse=True)]
+    assert ids == ["f", "a", "e", "g", "c", "b", "d"]  # ties (a, e) still in order
+
+
+def test_sort_claims_by_date_a_year_before_its_months_undated_last() -> None:
+    claims = [
+        _rated("a", None, "2020-06"),
+        _rated("b", None),
+        _rated("c", None, "2020"),
+        _rated("d", None, "2019-12-31"),
+        _rated("e", None, "2020-06"),
+    ]
+    assert [c.id for c in sort_claims(claims, SortKey.DATE)] == ["d", "c", "a", "e", "b"]
+    assert [c.id for c in sort_claims(claims, SortKey.DATE, reverse=True)] == [
+        "a",
+        "e",
+        "c",
+        "d",
+        "b",
+    ]
+
+
+def test_sort_claims_by_kind_and_evidence_in_label_order(real: Dataset) -> None:
+    for by, label in ((SortKey.KIND, "kind"), (SortKey.EVIDENCE, "evidence")):
+        order = list(ClaimKind if by is SortKey.KIND else Evidence)
+        got = sort_claims(real.claims, by)
+        assert [order.index(getattr(c, label)) for c in got] == sorted(
+            order.index(getattr(c, label)) for c in real.claims
+        )
+        assert sorted(c.id for c in got) == sorted(c.id for c in real.claims)

@@ -98,6 +98,8 @@ def _commands(ds: dict[str, Any], queries: list[str]) -> list[list[str]]:
         ["timeline", "--since", "2020-05", "--until", "2020-12"],
         ["entities"],
         ["list-claims", "--verdict", "reported", "--rating", "unsupported"],
+        ["list-claims", "--sort", "rating", "--reverse"],
+        ["list-claims", "--sort", "date", "--kind", "statistic", "--format", "json"],
         ["list-claims", "--verdict", "not-reviewed", "--kind", "opinion", "--kind", "research"],
         ["show-claim", "claim-0"],
         ["show-claim", "CLAIM-1"],
