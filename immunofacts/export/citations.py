@@ -243,7 +243,10 @@ def bibtex(ds: Dataset) -> str:
         if link:
             fields.append(("url", bib_verbatim(link)))
         if ref.nct:  # styles print no `number` of a @misc, nor two of an @article
-            fields.append(("note", f"ClinicalTrials.gov: {bib_escape(ref.nct)}"))
+            # the registry named once, where the entry is the registry's own record
+            said = "ClinicalTrials.gov" in dict(fields).get("howpublished", "")
+            registry = "" if said else "ClinicalTrials.gov: "
+            fields.append(("note", registry + bib_escape(ref.nct)))
         # Which reviews cite it, and what the dataset says of it: for the reader of
         # the reviews, not of a bibliography, so in the field that styles leave out.
         annote = _cited_note(ids) + (f". {ref.note}" if ref.note else "")
