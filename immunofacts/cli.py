@@ -1104,10 +1104,10 @@ def validate(
         raise
     uncovered = query.uncovered_paragraphs(ds) if ds.source_text is not None else []
     shared = query.shared_names(ds)
-    lines = loading.lines_of(file, [w for w, _ in shared]) if shared else []
+    lines = loading.lines_of(file, [(w, name) for w, name, _ in shared]) if shared else []
     warnings = tuple(
         Problem(label, line, loading.where_of(w), what)
-        for (w, what), line in zip(shared, lines, strict=True)
+        for (w, _, what), line in zip(shared, lines, strict=True)
     )
     for w in warnings[:_WARNINGS_SHOWN]:
         note(f"warning: {w}")

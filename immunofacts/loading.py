@@ -800,18 +800,19 @@ def _astral_escapes(text: str) -> str:
 LINES_BELOW = 2 * 1024 * 1024
 
 
-def lines_of(path: Path, paths: Iterable[Path_]) -> list[int | None]:
-    """The line of each of `paths` (into the data) in the dataset file `path`, where the
-    file is small enough to parse again for them (`LINES_BELOW`); else, or if it cannot
-    be read again as it was, None for each."""
-    wanted = list(paths)
+def lines_of(path: Path, wanted: Iterable[tuple[Path_, str]]) -> list[int | None]:
+    """The line of each of `wanted` (a path into the data, and the text found there when
+    the file was loaded) in the dataset file `path`, where the file is small enough to
+    parse again for them (`LINES_BELOW`). None for a path that holds other text now (the
+    file changed since), and for each if the file cannot be read again."""
+    asked = list(wanted)
     try:
         if path.stat().st_size >= LINES_BELOW:
-            return [None] * len(wanted)
-        _, lines = parse_yaml(read_text(path, limit=LINES_BELOW), str(path))
+            return [None] * len(asked)
+        data, lines = parse_yaml(read_text(path, limit=LINES_BELOW), str(path))
     except (OSError, DataError):
-        return [None] * len(wanted)
-    return [_line(lines, p) for p in wanted]
+        return [None] * len(asked)
+    return [_line(lines, p) if _value_at(data, p) == text else None for p, text in asked]
 
 
 def where_of(path: Path_) -> str:

@@ -1512,15 +1512,16 @@ def passage(ds: Dataset, rec: Record) -> Passage:
     return Passage(rec, text[a:b], a, start, start + len(rec.quote))
 
 
-def shared_names(ds: Dataset) -> list[tuple[tuple[str | int, ...], str]]:
+def shared_names(ds: Dataset) -> list[tuple[tuple[str | int, ...], str, str]]:
     """Names and aliases that more than one entity has, compared in any case as
     `find_entity` compares them: where each stands after its first (the path into the
-    data of ``entities[3].name``, ``entities[3].aliases[0]``), and which entity it also
-    names. A lookup by such a name names neither entity (`find_entity`); each is still
-    named by its id. Not a problem of the dataset (two people may share a name), but its
-    author would want to know: `validate` warns of them."""
+    data of ``entities[3].name``, ``entities[3].aliases[0]``), the name as written there,
+    and which entity it also names. A lookup by such a name names neither entity
+    (`find_entity`); each is still named by its id. Not a problem of the dataset (two
+    people may share a name), but its author would want to know: `validate` warns of
+    them."""
     first: dict[str, int] = {}
-    found: list[tuple[tuple[str | int, ...], str]] = []
+    found: list[tuple[tuple[str | int, ...], str, str]] = []
     for i, e in enumerate(ds.entities):
         own: set[str] = set()  # an alias that repeats the entity's own name is harmless
         named: list[tuple[tuple[str | int, ...], str]] = [(("name",), e.name)]
@@ -1535,6 +1536,7 @@ def shared_names(ds: Dataset) -> list[tuple[tuple[str | int, ...], str]]:
                 found.append(
                     (
                         ("entities", i, *where),
+                        value,
                         f"{value!r} also names entities[{at}] ({ds.entities[at].id}):"
                         " a lookup by it names neither; give an id",
                     )

@@ -119,10 +119,12 @@ def test_shared_names_lists_each_name_after_its_first_in_any_case() -> None:
     assert shared == [
         (
             ("entities", 1, "aliases", 0),
+            "ab",
             "'ab' also names entities[0] (ent-0): a lookup by it names neither; give an id",
         ),
         (
             ("entities", 2, "name"),
+            "ALPHA",
             "'ALPHA' also names entities[0] (ent-0): a lookup by it names neither; give an id",
         ),
     ]
@@ -172,14 +174,16 @@ def test_a_warning_of_a_file_too_large_to_read_twice_has_no_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Lines are found by parsing the file again, with the careful parser: not for a
-    file of a size that would take long (the warnings are said without them)."""
+    file of a size that would take long (the warnings are said without them), nor where
+    the file holds other text now than when it was loaded (a line would point wrong)."""
     text = DATA.replace(FIRST, FIRST + "      - nhs\n", 1)
     path = _beside_the_article(tmp_path, text)
-    assert loading.lines_of(path, [("entities", 12, "aliases", 0)]) == [
-        _line_of(text, "      - NHS")
-    ]
+    where = ("entities", 12, "aliases", 0)
+    assert loading.lines_of(path, [(where, "NHS")]) == [_line_of(text, "      - NHS")]
+    # a file changed since it was loaded: a path that holds other text now has no line
+    assert loading.lines_of(path, [(where, "NHS (then)"), (("nowhere", 3), "x")]) == [None, None]
     monkeypatch.setattr(loading, "LINES_BELOW", len(text) // 2)
-    assert loading.lines_of(path, [("entities", 12, "aliases", 0)]) == [None]
+    assert loading.lines_of(path, [(where, "NHS")]) == [None]
     got = CliRunner().invoke(app, ["validate", str(path)])
     assert got.exit_code == 0
     assert got.stderr.startswith(f"immunofacts: warning: {path}: entities[12].aliases[0]: ")
