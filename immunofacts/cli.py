@@ -1224,9 +1224,9 @@ def _at_revision(path: Path, rev: str) -> tuple[Dataset, str]:
                 f"--git: {path} is not in a git repository"
                 " (to compare two files: immunofacts diff OLD NEW)"
             )
-        return False, why[-1].removeprefix("fatal: ").removeprefix(
-            "error: "
-        ) if why else "git failed"
+        if not why:
+            return False, "git failed"
+        return False, why[-1].removeprefix("fatal: ").removeprefix("error: ")
 
     def fetch(rel: str, to: Path, limit: int) -> str | int:
         """Write the file `rel` (relative to the folder) as it was at the revision to

@@ -226,8 +226,9 @@ def bibtex(ds: Dataset) -> str:
             ):
                 if value:
                     fields.append((field, bib_escape(value.replace("-", "--"))))
-        elif _bib_outlet(ref):
-            fields.append(("howpublished", _bib_outlet(ref)))
+        outlet = _bib_outlet(ref) if kind == "misc" else ""
+        if outlet:
+            fields.append(("howpublished", outlet))
         if ref.date:
             parts = ref.date.split("-")
             fields.append(("year", parts[0]))
@@ -244,8 +245,7 @@ def bibtex(ds: Dataset) -> str:
             fields.append(("url", bib_verbatim(link)))
         if ref.nct:  # styles print no `number` of a @misc, nor two of an @article
             # the registry named once, where the entry is the registry's own record
-            said = "ClinicalTrials.gov" in dict(fields).get("howpublished", "")
-            registry = "" if said else "ClinicalTrials.gov: "
+            registry = "" if "ClinicalTrials.gov" in outlet else "ClinicalTrials.gov: "
             fields.append(("note", registry + bib_escape(ref.nct)))
         # Which reviews cite it, and what the dataset says of it: for the reader of
         # the reviews, not of a bibliography, so in the field that styles leave out.

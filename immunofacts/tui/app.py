@@ -570,8 +570,9 @@ class SourceScreen(Screen[None]):
         self.show_title(event.size.width)
 
     def lay_out(self, width: int) -> None:
-        """Ids in a margin, cut in the middle to fit it; on a narrow screen, in full above
-        each paragraph. The margin widens for whole ids once the text keeps 100 columns."""
+        """Ids in a margin, cut in the middle to fit it; on a narrow screen, above each
+        paragraph, one longer than a line cut in the middle. The margin widens for whole
+        ids once the text keeps 100 columns."""
         narrow = width < MARGIN
         self.set_class(narrow, "narrow")
         self.query_one(Footer).compact = width < ROOMY_FOOTER
