@@ -623,6 +623,7 @@ def _id_argument(kind: str) -> Any:
         metavar="ID",
         help=f"{kind.capitalize()} id, or a unique prefix of one.",
         autocompletion=_complete(kind),
+        callback=_text_arg,
     )
 
 

@@ -39,11 +39,26 @@ def _json_escape(m: re.Match[str]) -> str:
 
 
 def to_json(payload: Any) -> str:
-    """Indented JSON, UTF-8, with a trailing newline; data kept exact."""
+    """Indented JSON, UTF-8, with a trailing newline; data kept exact.
+
+    A string may hold what is not a character: a file name's bytes that are not UTF-8,
+    as Python reads them from the system (a lone surrogate, U+DC80 to U+DCFF). UTF-8
+    cannot carry that; JSON writes it as its escape (``"d\\udce9.yaml"``), which
+    Python's `json` reads back as the same string."""
     import msgspec
 
-    text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
+    try:
+        text = msgspec.json.format(msgspec.json.encode(payload), indent=2).decode()
+    except UnicodeEncodeError:
+        import json
+
+        text = json.dumps(msgspec.to_builtins(payload), indent=2, ensure_ascii=False)
+        text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return escaped(text) + "\n"
+
+
+#: Half of a surrogate pair alone: a byte of a name that is not UTF-8, as Python reads it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def escaped(text: str) -> str:
