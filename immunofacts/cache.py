@@ -68,8 +68,9 @@ def _intact(data: object, crc: object) -> bool:
     return type(data) is bytes and type(crc) is int and _z.crc32(data) == crc
 
 
-#: Bump when the cache layout changes; a cache of another format is rebuilt.
-CACHE_FORMAT = f"33:{__version__}"
+#: Bump when the cache layout changes, or what a load accepts (a cache holds only what
+#: the loader passed, and is not checked again); a cache of another format is rebuilt.
+CACHE_FORMAT = f"34:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller

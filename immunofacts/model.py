@@ -23,11 +23,16 @@ SCHEMA_CHANGES = {
     ),
 }
 
+#: Where a pattern's text ends, in Python's regular expressions and in JSON Schema's
+#: alike: Python's ``$`` also matches before a line break that ends the text, which
+#: would let ``"claim-a\n"`` pass for an id and ``"2021-02-30\n"`` for a date.
+END = r"$(?!\n)"
+
 #: ISO 8601 at the precision the source gives: ``2020``, ``2020-06`` or ``2020-06-21``.
-DATE_PATTERN = r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"
+DATE_PATTERN = rf"^[0-9]{{4}}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?{END}"
 
 Date = Annotated[str, msgspec.Meta(pattern=DATE_PATTERN)]
-Id = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=120)]
+Id = Annotated[str, msgspec.Meta(pattern=rf"^[a-z0-9][a-z0-9-]*{END}", max_length=120)]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 
 
@@ -155,10 +160,10 @@ VISIBLE = (
 #: The largest magnitude of a number in a dataset (integers stay exact in JSON
 #: and in 64 bits).
 MAX_NUMBER = 10**15
-Doi = Annotated[str, msgspec.Meta(pattern=rf"^10\.[0-9]{{4,9}}/{VISIBLE}+$")]
-Pmid = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,9}$")]
-Nct = Annotated[str, msgspec.Meta(pattern=r"^NCT[0-9]{8}$")]
-Url = Annotated[str, msgspec.Meta(pattern=rf"^https?://{VISIBLE}+$")]
+Doi = Annotated[str, msgspec.Meta(pattern=rf"^10\.[0-9]{{4,9}}/{VISIBLE}+{END}")]
+Pmid = Annotated[str, msgspec.Meta(pattern=rf"^[0-9]{{1,9}}{END}")]
+Nct = Annotated[str, msgspec.Meta(pattern=rf"^NCT[0-9]{{8}}{END}")]
+Url = Annotated[str, msgspec.Meta(pattern=rf"^https?://{VISIBLE}+{END}")]
 #: A measured or stated number: finite, and at most MAX_NUMBER either way.
 Number = (
     Annotated[int, msgspec.Meta(ge=-MAX_NUMBER, le=MAX_NUMBER)]

@@ -54,3 +54,40 @@ def test_a_value_of_the_wrong_type_says_what_was_expected(case: str, fast: bool)
     (problem,) = e.value.problems
     assert said in problem.what, str(problem)
     assert problem.line == text.count("\n", 0, text.index(new)) + 1
+
+
+#: Each field with a pattern, as the shipped dataset first writes it, and its value again
+#: with a line break at its end (as a quoted scalar can write it).
+LINE_BREAK_AT_END = {
+    "source date": ('  date: "2021"\n', '  date: "2021\\n"\n'),
+    "claim id": (
+        "  - id: claim-era-of-immune-cell-therapy\n",
+        '  - id: "claim-era-of-immune-cell-therapy\\n"\n',
+    ),
+    "entity named": ("      - ent-chinanet\n", '      - "ent-chinanet\\n"\n'),
+    "doi": (
+        "          doi: 10.1038/s41423-020-00555-x\n",
+        '          doi: "10.1038/s41423-020-00555-x\\n"\n',
+    ),
+    "pmid": ('          pmid: "33276369"\n', '          pmid: "33276369\\n"\n'),
+    "url": (
+        "          url: https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7736111/\n",
+        '          url: "https://www.ncbi.nlm.nih.gov/pmc/articles/PMC7736111/\\n"\n',
+    ),
+    "nct": ("          nct: NCT04365101\n", '          nct: "NCT04365101\\n"\n'),
+}
+
+
+@pytest.mark.parametrize("field", list(LINE_BREAK_AT_END))
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "careful"])
+def test_a_line_break_at_the_end_of_a_patterned_value_is_refused(field: str, fast: bool) -> None:
+    # Python's `$` also matches before a line break that ends the text: "claim-a\n" would
+    # pass for an id, and "2021-02-30\n" for a date that the calendar check never sees.
+    old, new = LINE_BREAK_AT_END[field]
+    text = DATA.replace(old, new, 1)
+    assert text != DATA
+    with pytest.raises(DataError) as e:
+        loading.parse_dataset(text, "d.yaml", ROOT / "data", fast=fast)
+    problem = e.value.problems[0]
+    assert problem.line == text.count("\n", 0, text.index(new)) + 1, str(problem)
+    assert "\\n" in problem.what, str(problem)

@@ -41,6 +41,7 @@ from immunofacts.query import (
     near_words,
     paragraph_around,
     paragraphs,
+    parse_date_option,
     parse_query,
     quote_spans,
     records_naming,
@@ -745,3 +746,25 @@ def test_sort_claims_by_kind_and_evidence_in_label_order(real: Dataset) -> None:
             order.index(getattr(c, label)) for c in real.claims
         )
         assert sorted(c.id for c in got) == sorted(c.id for c in real.claims)
+
+
+@pytest.mark.parametrize("value", ["2021", "2021-02", "2020-02-29"])
+def test_a_date_option_takes_a_date_at_any_precision(value: str) -> None:
+    assert parse_date_option(value, "--since") == value
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("2021-02-29", "'2021-02-29' is not a calendar date"),
+        ("2021-02-29\n", "expected YYYY, YYYY-MM or YYYY-MM-DD, got '2021-02-29\\n'"),
+        ("2021\n", "expected YYYY"),
+        ("2021-13", "expected YYYY"),
+        ("２０２１", "expected YYYY"),
+    ],
+)
+def test_a_date_option_refuses_what_is_not_a_date(value: str, said: str) -> None:
+    # a line break at the end too, which Python's `$` would let through
+    with pytest.raises(UsageError, match="^--since: ") as e:
+        parse_date_option(value, "--since")
+    assert said in str(e.value)
