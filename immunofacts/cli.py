@@ -209,6 +209,10 @@ def _handle(error: BaseException) -> int:
     if callable(message) and isinstance(code, int):  # Typer's own: a usage error
         ctx = getattr(error, "ctx", None)
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+        option = str(getattr(error, "option_name", ""))
+        if ctx is not None and ctx.info_name == "search" and option[:1] == "-" != option[1:2]:
+            # "-word" before any "--", which the help says to write after it
+            hint = f"; a word to leave out goes after --: {ctx.command_path} -- lupus -lymphoma"
         return _say(
             f"{message()}{hint}",
             ExitStatus(code) if code in (ExitStatus.ERROR, ExitStatus.USAGE) else ExitStatus.USAGE,
@@ -862,7 +866,9 @@ def search(
     same English root (storage finds store, storing, stored). Every word must
     appear; a word joined by hyphens (CAR-T) must appear as written, its parts
     in order. "quoted words" match whole words in that order. -word (or
-    -"words") leaves out records that contain it. Case and accents do not matter.
+    -"words") leaves out records that contain it; the words go after -- then
+    (options before it), as in: immunofacts search -- lupus -lymphoma. Case and
+    accents do not matter.
 
     Hits are ranked by BM25: matches in a statement or title count most, then
     the quote, then entity names and case details, then review notes. When

@@ -297,6 +297,30 @@ def test_search_finds(terms: list[str], expected: set[str]) -> None:
     assert scores == sorted(scores, reverse=True)
 
 
+def test_search_leaves_out_a_word_written_after_the_double_dash() -> None:
+    # as its help says: "-word" is read as a word to leave out once after "--"
+    both = {h["id"] for h in as_json("search", "lupus")}
+    left = {
+        h["id"] for h in json.loads(ok("search", "-f", "json", "--", "lupus", "-lymphoma").stdout)
+    }
+    assert left and left < both
+    assert all("lymphoma" not in i for i in left)
+    assert any("lymphoma" in i for i in both - left)
+
+
+@pytest.mark.parametrize("word", ["-lymphoma", '-"cell therapy"'])
+def test_search_says_where_a_word_to_leave_out_goes(word: str) -> None:
+    result = run("search", "lupus", word)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"immunofacts: error: No such option: {word[:2]}; a word to leave out goes after --:"
+        " immunofacts search -- lupus -lymphoma\n"
+    )
+    other = run("search", "lupus", "--nope")  # not a word: an option mistyped
+    assert other.stderr.endswith("(see `immunofacts search --help`)\n")
+
+
 def test_search_lymphoma(ds: Dataset) -> None:
     hits = as_json("search", "lymphoma")
     found = {h["id"] for h in hits}
