@@ -157,7 +157,7 @@ def cache_path(path: Path) -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
-    full = os.fsencode(os.path.abspath(path))
+    full = os.fsencode(_named(path))
     key = hashlib.sha256(full).hexdigest()[:16]
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[:40]
     return directory / f"{stem}-{key}.sqlite"
@@ -236,11 +236,24 @@ def _source_digest(path: Path) -> str:
     return _text_digest(read_text(path))
 
 
+def _named(path: Path) -> str:
+    """The dataset file `path` names, as the system finds it: its directory with every
+    link and ``..`` in it followed (``link/../x.yaml`` is the ``x.yaml`` beside the
+    link's target, not the one in the working directory, as `os.path.abspath` would
+    have it), and its own name as given. The file read is this one; its source text is
+    found from this directory (`paths.text_place`), so one name means one cache."""
+    full = os.path.join(os.getcwd(), path)  # not abspath, which cuts "link/.." out as text
+    return os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
+
+
 def _source_path(path: Path, ds_source: Source) -> Path | None:
+    """Where the source text of the dataset at `path` is read from, as the loader finds
+    it (an absolute path, whose links the system follows when it is opened)."""
+    from .paths import text_place
+
     if ds_source.text is None:
         return None
-    p = Path(ds_source.text)
-    return p if p.is_absolute() else path.parent / p
+    return text_place(ds_source.text, path.parent)[0]
 
 
 # --- reading ------------------------------------------------------------------------
@@ -1378,7 +1391,7 @@ def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None
     if (
         meta.get("format") != CACHE_FORMAT
         or meta.get("blocks") != _codec()
-        or meta.get("path") != os.path.abspath(path)
+        or meta.get("path") != _named(path)
     ):
         raise Stale
     cap = _allowed(meta)
@@ -1530,15 +1543,15 @@ def _write_cache(
             meta = {
                 "format": CACHE_FORMAT,
                 "blocks": _codec(),
-                "path": os.path.abspath(path),
-                "dataset_path": os.path.abspath(path),
+                "path": _named(path),
+                "dataset_path": _named(path),
                 "dataset_stamp": stamp,
                 "dataset_hash": digest,
             }
             if source is not None:
                 src = _source_path(path, ds.source)
                 assert src is not None
-                meta["source_path"] = os.path.abspath(src)
+                meta["source_path"] = str(src)
                 meta["source_stamp"], meta["source_hash"] = source
                 # as the dataset names it: where it may be read from is asked again
                 # of the environment by every command (see `_allowed`)

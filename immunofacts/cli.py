@@ -1433,6 +1433,7 @@ def export(
 
     Example: immunofacts export --format claimreview --author "Fact Desk" --url-template 'https://example.org/reviews/{id}'
     """
+    from .paths import text_dir
     from .query import find_claim
     from .render.export import (
         STREAMED,
@@ -1482,7 +1483,7 @@ def export(
     if output is not None:
         # Keep the exported dataset pointing at the same source text from where it is written.
         path, _ = data_path(data)
-        ds = relocated(ds, path.resolve().parent, Path(output).resolve().parent)
+        ds = relocated(ds, text_dir(path), text_dir(Path(output)))
     chosen = None
     if choosing:
         from .query import filter_claims
@@ -1523,6 +1524,7 @@ def _export_streamed(
 ) -> None:
     """The dataset (or its claims table), written a few records at a time as they are read."""
     from .model import Case, Source
+    from .paths import text_dir
     from .render.export import cached_claims, relocated_source, streamed
 
     path, label = data_path(data)
@@ -1553,7 +1555,7 @@ def _export_streamed(
         from .output import write_atomic
 
         # Keep the exported dataset pointing at the same source text from where it is written.
-        source = relocated_source(source, path.resolve().parent, Path(output).resolve().parent)
+        source = relocated_source(source, text_dir(path), text_dir(Path(output)))
         pieces = streamed(
             fmt, schema, source, entities, claims, cases, raw=raw, claims_json=claims_json
         )

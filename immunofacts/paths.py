@@ -83,6 +83,13 @@ def read_timeout() -> float:
     return value
 
 
+def text_dir(dataset: Path) -> Path:
+    """The directory a dataset's source text is found from (see `text_place`): the
+    dataset's own directory as the system finds it, links and ``..`` followed. For a
+    dataset that is a link, that is where the link is, not its target's directory."""
+    return Path(os.path.realpath(dataset.parent))
+
+
 def text_place(rel: str, base_dir: Path | None) -> tuple[Path | None, bool, str]:
     """Where a dataset's source text named `rel` is read from, whether it lies under the
     dataset's own directory `base_dir` (the working directory if None), and why it may not

@@ -189,11 +189,13 @@ def cached_claims(
 
 def relocated_source(source: Source, from_dir: Path, to_dir: Path) -> Source:
     """The source with a relative `text` rewritten to lead from `to_dir` to the same
-    file it led to from `from_dir`."""
+    file it led to from `from_dir` (the file itself: a link or ``..`` in the way is
+    followed as the system follows it, not cut out of the path as text)."""
     text = source.text
     if not text or os.path.isabs(text):
         return source
-    return msgspec.structs.replace(source, text=os.path.relpath(from_dir / text, to_dir))
+    target = os.path.realpath(from_dir / text)
+    return msgspec.structs.replace(source, text=os.path.relpath(target, to_dir))
 
 
 def relocated(ds: Dataset, from_dir: Path, to_dir: Path) -> Dataset:

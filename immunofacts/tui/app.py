@@ -1066,6 +1066,7 @@ class Browser(App[int]):
         """Write the records on the list to `path` through `export`'s code; a message."""
         from ..errors import OutputError
         from ..output import OutputExistsError, check_target, write_atomic
+        from ..paths import text_dir
         from ..render.export import export_text, relocated
 
         warnings: tuple[str, ...] = ()
@@ -1073,7 +1074,7 @@ class Browser(App[int]):
             check_target(path, overwrite=False)
             sub = state.subset(self.ds, self.shown)
             if self.data_path is not None:
-                sub = relocated(sub, self.data_path.resolve().parent, path.resolve().parent)
+                sub = relocated(sub, text_dir(self.data_path), text_dir(path))
             if fmt is ExportFormat.SQLITE:
                 from ..export.sqlite import write_sqlite
 
