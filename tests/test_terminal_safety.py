@@ -296,13 +296,15 @@ def test_csv_show_claim_keeps_the_statement(evil: Path) -> None:
 
 
 def test_errors_are_cleaned_too(tmp_path: Path) -> None:
-    # An id that names nothing is echoed in the error: its escapes must not be sent.
+    # An id with controls in it is refused, and echoed in the error: its escapes must
+    # not be sent.
     path = tmp_path / "evil.yaml"
     path.write_text(DATASET, encoding="utf-8")
     result = CliRunner().invoke(
         app, ["show-claim", "\x1b]0;pwned\x07\x1b[31m", "--data", str(path)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
+    assert "ID: not plain text: " in result.stderr
     assert "\x1b" not in result.stderr
     assert "\x07" not in result.stderr
     assert result.stderr.startswith("immunofacts: error: ")
