@@ -1478,12 +1478,17 @@ def quote_spans(ds: Dataset) -> list[Span]:
     return spans
 
 
+#: A paragraph: lines of text up to an empty line, a line ended by LF or CRLF (a lone
+#: CR is a character of its line, which a view shows as an escape, not a line break).
+#: Linear: each line is read once, and nothing read is read again.
+_LINE = r"(?:[^\r\n]++|\r(?!\n))++"
+_PARAGRAPH = re.compile(rf"{_LINE}(?:\r?\n{_LINE})*+")
+
+
 def paragraphs(text: str) -> list[tuple[int, int]]:
-    """The (start, end) offsets of each paragraph: runs of text between blank lines."""
-    out = []
-    for m in re.finditer(r"[^\n]+(?:\n[^\n]+)*", text):
-        out.append((m.start(), m.end()))
-    return out
+    """The (start, end) offsets of each paragraph: runs of text between blank lines,
+    whether the lines end in LF or in CRLF (as a text written on Windows does)."""
+    return [m.span() for m in _PARAGRAPH.finditer(text)]
 
 
 def paragraph_around(text: str, start: int) -> tuple[int, int]:

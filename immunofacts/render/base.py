@@ -194,9 +194,13 @@ def clean(text: str, *, oneline: bool = False) -> str:
     """Text safe for a terminal: control characters shown as escapes, never sent.
 
     With `oneline`, tabs and newlines become spaces, so a value fits one TSV field.
+    Otherwise a carriage return that ends a line (CRLF, as Windows writes a text) is
+    part of the line break, and goes as it does; any other is shown as an escape.
     """
     if text.isprintable():  # no control, format or separator character: nothing to do
         return text
+    if not oneline and "\r\n" in text:
+        text = text.replace("\r\n", "\n")
     out = _UNSAFE.sub(_visible, text)
     if oneline:
         out = out.replace("\t", " ").replace("\r", " ").replace("\n", " ")
@@ -215,8 +219,10 @@ def clean_marked(cell: Cell, *, oneline: bool = False) -> Marked:
     # Rebuild span offsets character by character after escaping.
     pieces: list[str] = []
     offsets = [0]
-    for ch in cell.text:
-        piece = clean(ch, oneline=oneline)
+    text = cell.text
+    for at, ch in enumerate(text):
+        ends_line = ch == "\r" and not oneline and text[at + 1 : at + 2] == "\n"
+        piece = "" if ends_line else clean(ch, oneline=oneline)  # as `clean` has it
         pieces.append(piece)
         offsets.append(offsets[-1] + len(piece))
     spans = tuple((offsets[a], offsets[b], s) for a, b, s in cell.spans)

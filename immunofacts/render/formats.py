@@ -268,7 +268,8 @@ def to_plain(view: Table | Doc, *, header: bool = True) -> Iterator[str]:
         if sec.quote is not None:
             lines.append(f"{indent}> {clean(sec.quote, oneline=True)}")
         if sec.text is not None:
-            lines += [indent + clean(ln) for ln in _bracketed(sec.text).split("\n")]
+            text = _bracketed(sec.text).replace("\r\n", "\n")  # a line break, as `clean` has it
+            lines += [indent + clean(ln) for ln in text.split("\n")]
         if sec.table is not None:
             lines += [indent + _tsv(row) for row in sec.table.rows]
         yield "".join(line + "\n" for line in lines)

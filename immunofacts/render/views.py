@@ -634,11 +634,19 @@ def source_doc(ds: Dataset, spans: list[Span]) -> Doc:
         ds.source.id,
         (
             *source_about(ds),
-            Section(None, text=Marked("".join(out).strip("\n"), tuple(marks))),
+            Section(None, text=_trimmed("".join(out), marks)),
             *credit,
         ),
         subtitle=subtitle,
     )
+
+
+def _trimmed(text: str, marks: list[tuple[int, int, str]]) -> Marked:
+    """`text` without the line breaks (LF or CRLF) before its first line and after its
+    last, its marks moved with the characters they mark."""
+    lead = len(text) - len(text.lstrip("\r\n"))
+    body = text.strip("\r\n")
+    return Marked(body, tuple((a - lead, b - lead, style) for a, b, style in marks))
 
 
 def source_about(ds: Dataset) -> tuple[Section, ...]:
