@@ -29,7 +29,7 @@ from typer.models import CommandInfo
 
 from . import __version__
 from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, Problem, UsageError
-from .model import Claim, Dataset, Entity
+from .model import Claim, Dataset, Entity, Source
 from .query import LABEL_FILTERS, SortKey, Wanted
 from .render.base import Env, ExportFormat, Format
 
@@ -1456,6 +1456,10 @@ def export(
         allow_non_web_url=allow_non_web_url,
     )
     target = target_of(format, output)
+    if output is not None:
+        from .output import keep_only
+
+        keep_only(data_path(data)[0])  # and its source text, once known (`_keep_text`)
     if output is not None and target is not Target.FOLDER:
         from .output import check_target
 
@@ -1469,6 +1473,8 @@ def export(
         _export_streamed(format, data, output, force, raw=env.csv_raw, terminal=env.is_terminal)
         return
     ds = load(data)
+    if output is not None:
+        _keep_text(data_path(data)[0], ds.source, output)
     if target is Target.DATABASE:
         assert output is not None
         from .export.sqlite import write_sqlite
@@ -1523,7 +1529,7 @@ def _export_streamed(
     terminal: bool = False,
 ) -> None:
     """The dataset (or its claims table), written a few records at a time as they are read."""
-    from .model import Case, Source
+    from .model import Case
     from .paths import text_dir
     from .render.export import cached_claims, relocated_source, streamed
 
@@ -1554,6 +1560,7 @@ def _export_streamed(
             return
         from .output import write_atomic
 
+        _keep_text(path, source, output)
         # Keep the exported dataset pointing at the same source text from where it is written.
         source = relocated_source(source, text_dir(path), text_dir(Path(output)))
         pieces = streamed(
@@ -1577,6 +1584,21 @@ def _export_streamed(
     from .output import pieces_written
 
     answer(path, label, progress(), warm, cold, pieces_written)
+
+
+def _keep_text(path: Path, source: Source, output: str | None = None) -> None:
+    """Never write over the source text of the dataset at `path` (see `output.keep`); and
+    if that is `output`, say so now, before any work or warning."""
+    from .output import check_target, keep
+    from .paths import text_place
+
+    if source.text is not None:
+        keep(text_place(source.text, path.parent)[0])
+        if output is not None and not os.path.isdir(output):
+            try:
+                check_target(output, overwrite=True)
+            except OutputError as e:
+                raise UsageError(str(e)) from None
 
 
 @contextlib.contextmanager

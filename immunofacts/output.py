@@ -443,12 +443,45 @@ class OutputExistsError(OutputError):
         super().__init__(f"{path} exists")
 
 
+#: Files that no command writes over, whatever --force says: the dataset it reads and
+#: that dataset's source text, each as (device, inode), so that a link to one of them,
+#: or another name of it, is found as well.
+_KEPT: set[tuple[int, int]] = set()
+
+
+def keep(*paths: Path | str | None) -> None:
+    """Never write over these files (those of them that exist), in this process."""
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            continue
+        _KEPT.add((st.st_dev, st.st_ino))
+
+
+def keep_only(*paths: Path | str | None) -> None:
+    """`keep` these files, and no longer those kept before (a command starts afresh)."""
+    _KEPT.clear()
+    keep(*paths)
+
+
+def _kept(raw: str) -> bool:
+    try:
+        st = os.stat(raw)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) in _KEPT
+
+
 def check_target(path: Path | str, *, overwrite: bool) -> Path:
     """The file to write for `path`, or an OutputError saying why not.
 
     A name ending in a separator, a directory, a FIFO, a device or a socket is
     never written over; a symbolic link to a regular file stands for its target.
-    Without `overwrite`, an existing file is an `OutputExistsError`.
+    Nor is a file `keep` named (the dataset read, its source text), even with
+    `overwrite`. Without `overwrite`, an existing file is an `OutputExistsError`.
     """
     raw = os.fspath(path)
     if not raw:
@@ -458,6 +491,8 @@ def check_target(path: Path | str, *, overwrite: bool) -> Path:
     target = Path(raw)
     if not os.path.lexists(raw):
         return target
+    if _kept(raw):
+        raise OutputError(f"{raw}: is the dataset read, or its source text; write elsewhere")
     if not overwrite:
         raise OutputExistsError(raw)
     try:

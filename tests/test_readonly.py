@@ -88,6 +88,44 @@ def test_export_refuses_to_overwrite(data: Path, tmp_path: Path) -> None:
     assert out.read_text() == "precious\n"
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["file", "cache"])
+@pytest.mark.parametrize("fmt", ["json", "yaml", "sqlite", "claimreview", "bibtex"])
+@pytest.mark.parametrize("over", ["dataset", "link", "text"])
+def test_export_never_writes_over_the_dataset_or_its_text_even_with_force(
+    data: Path, fmt: str, over: str, warm: bool
+) -> None:
+    if warm:
+        assert CliRunner().invoke(app, ["list-cases", "--data", str(data)]).exit_code == 0
+    link = data.parent / "link.yaml"
+    link.symlink_to(data.name)
+    before = snapshot(data.parent)
+    target = {"dataset": data, "link": link, "text": data.parent / "article.txt"}[over]
+    args = ["export", "-f", fmt, "--data", str(data), "-o", str(target), "--force"]
+    args += ["--author", "Desk", "--url-template", "https://example.org/{id}"] * (
+        fmt == "claimreview"
+    )
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr == (
+        f"immunofacts: error: {target}: is the dataset read, or its source text; write elsewhere\n"
+    )
+    assert snapshot(data.parent) == before
+    assert sorted(p.name for p in data.parent.iterdir()) == sorted(before)  # no temporary file
+
+
+def test_export_of_csv_tables_never_writes_over_the_source_text(data: Path) -> None:
+    # the tables' names are fixed: a source text named as one of them is kept all the same
+    text = data.read_text(encoding="utf-8")
+    data.write_text(text.replace("text: article.txt\n", "text: claims.csv\n"), encoding="utf-8")
+    (data.parent / "article.txt").rename(data.parent / "claims.csv")
+    before = snapshot(data.parent)
+    args = ["export", "-f", "csv", "--data", str(data), "-o", str(data.parent), "--force"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert "claims.csv: is the dataset read, or its source text" in result.stderr
+    assert snapshot(data.parent)["claims.csv"] == before["claims.csv"]
+
+
 def test_export_refuses_to_follow_a_dangling_symlink(data: Path, tmp_path: Path) -> None:
     target = tmp_path / "elsewhere.json"
     link = tmp_path / "link.json"
