@@ -4,8 +4,9 @@ Usage: python benchmarks/hostile.py [--only NAME[,NAME]] [--no-huge] [--raised] 
 
 The inputs are the tests' own: the corpus in tests/hostile/, and the files that
 tests/test_hostile.py generates (deep nesting, huge numbers, a 1 MB line, 300
-problems, 300,000 unknown keys, a 2 MB list, 2,000 near-miss quotes against 20 MB
-of text, plain and repetitive), built with that module's helpers, plus one the
+problems, 300,000 unknown keys, 100,000 empty claims and as many empty cases, a
+2 MB list, 2,000 near-miss quotes against 20 MB of text, plain and repetitive),
+built with that module's helpers, plus one the
 tests run only with a lowered cap: a 250 MB dataset with one typo, at the default
 caps (and, with --raised, with the cap raised for it). Each runs in a child
 spawned by run.py's launcher, so its peak RSS is its
@@ -95,6 +96,9 @@ def inputs(t: ModuleType, work: Path) -> list[tuple[str, Callable[[Path], Path]]
     items.append(("600 problems", text("many.yaml", t.MINIMAL + "claims:\n" + claims)))
     keys = "".join(f"  k{i}: v\n" for i in range(300_000))
     items.append(("300,000 unknown keys", text("keys.yaml", t.MINIMAL + keys)))
+    for section in ("claims", "cases"):
+        empty = t.MINIMAL + f"{section}: [" + ",".join(["{}"] * 100_000) + "]\n"
+        items.append((f"100,000 empty {section}", text(f"empty-{section}.yaml", empty)))
     items.append(
         (
             "a 2 MB list in a string field",

@@ -1394,6 +1394,27 @@ def _struct_of(tp: Any) -> type[msgspec.Struct] | None:
     return None
 
 
+@functools.cache
+def _fields_of(
+    cls: type[msgspec.Struct],
+) -> tuple[
+    list[
+        tuple[msgspec.structs.FieldInfo, type[msgspec.Struct] | None, type[msgspec.Struct] | None]
+    ],
+    frozenset[str],
+]:
+    """A record type's fields, each with the record type it holds (if any) and the record
+    type of the items of the tuple it holds (if any); and their names. Worked out once
+    per type: `msgspec.structs.fields` reads the type's annotations again at every call
+    (most of a millisecond), which a file of thousands of bad records would pay each time."""
+    out = []
+    fields = msgspec.structs.fields(cls)
+    for f in fields:
+        item = typing.get_args(f.type)[0] if typing.get_origin(f.type) is tuple else None
+        out.append((f, _struct_of(f.type), _struct_of(item) if item is not None else None))
+    return out, frozenset(f.name for f in fields)
+
+
 def _struct_problems(value: Any, cls: type[msgspec.Struct], path: Path_) -> list[tuple[Path_, str]]:
     """Every problem in one record, field by field (msgspec stops at the first)."""
     if not isinstance(value, dict):
@@ -1403,24 +1424,21 @@ def _struct_problems(value: Any, cls: type[msgspec.Struct], path: Path_) -> list
             return [_explain(e, value, path)]
         return []
     out: list[tuple[Path_, str]] = []
-    fields = msgspec.structs.fields(cls)
-    names = {f.name for f in fields}
+    fields, names = _fields_of(cls)
     for key in value:
         if key not in names:
             out.append(((*path, key), f"unknown field {key!r}"))
-    for f in fields:
+    for f, inner, items in fields:
         if f.name not in value:
             if f.required:
                 out.append((path, f"missing required field {f.name!r}"))
             continue
         sub, at = value[f.name], (*path, f.name)
-        inner = _struct_of(f.type)
-        item = typing.get_args(f.type)[0] if typing.get_origin(f.type) is tuple else None
         if inner is not None and isinstance(sub, dict):
             out += _struct_problems(sub, inner, at)
-        elif item is not None and _struct_of(item) is not None and isinstance(sub, list):
+        elif items is not None and isinstance(sub, list):
             for j, element in enumerate(sub):
-                out += _struct_problems(element, _struct_of(item), (*at, j))  # type: ignore[arg-type]
+                out += _struct_problems(element, items, (*at, j))
         else:
             try:
                 msgspec.convert(sub, f.type)
