@@ -710,8 +710,8 @@ class Cache:
         from .query import CaseOutcome, HeadlineFigure, Stats
 
         st = self._decoded("stats", Stats)  # with every figure and case left out
-        figures = self._list("figures", _Figure, first)
-        cases = self._list("cases", CaseOutcome, first)
+        figures = self._list("figures", _Figure, first, st.more_figures)
+        cases = self._list("cases", CaseOutcome, first, st.more_cases)
         return msgspec.structs.replace(
             st,
             figures=tuple(HeadlineFigure(f.claim_id, f.figure) for f in figures),
@@ -721,20 +721,26 @@ class Cache:
             more_cases=st.more_cases - len(cases),
         )
 
-    def _list(self, name: str, type: Any, first: int | None) -> list[Any]:
-        """The first `first` items (all of them if None) of a list kept in blocks."""
-        sql = "SELECT data, crc FROM lists WHERE name = ? ORDER BY n"
+    def _list(self, name: str, type: Any, first: int | None, total: object) -> list[Any]:
+        """The first `first` items (all of them if None) of a list of `total` items kept
+        in blocks; Stale unless its blocks are all there, numbered in order, and hold as
+        many items as the statistics (checked themselves) count."""
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            raise Stale
+        sql = "SELECT n, data, crc FROM lists WHERE name = ? ORDER BY n"
         decoder = msgspec.msgpack.Decoder(list[type])
         out: list[Any] = []
-        for data, crc in self.db.execute(sql, (name,)):
+        for at, (n, data, crc) in enumerate(self.db.execute(sql, (name,))):
             if first is not None and len(out) >= first:
                 break
-            if not _intact(data, crc):
+            if n != at or not _intact(data, crc):
                 raise Stale
             try:
                 out += decoder.decode(_z.decompress(data))
             except _INFLATE_ERRORS as e:
                 raise Stale from e
+        if len(out) < (total if first is None else min(first, total)) or len(out) > total:
+            raise Stale  # blocks lost (a damaged index), or more than were counted
         return out if first is None else out[:first]
 
     def timeline(self, *, since: str | None = None, until: str | None = None) -> TimelineBlocks:
@@ -1151,7 +1157,7 @@ class CachedIndex:
         row = self.cache.db.execute("SELECT df FROM vocab WHERE word = ?", (word,)).fetchone()
         if row is None:
             return 0
-        if not _numbers(row):
+        if not _numbers(row) or row[0] < 1:  # a word of the index is held by a record
             raise Stale
         df: int = row[0]
         return df
@@ -1339,8 +1345,9 @@ def _match(needed: Sequence[tuple[str | None, frozenset[str]]]) -> str | None:
 
 
 def _word_counts(rows: list[Any]) -> list[tuple[str, int]]:
-    """Rows of `vocab` (word, how many records hold it), checked to be as written."""
-    if not all(type(w) is str and type(n) is int for w, n in rows):
+    """Rows of `vocab` (word, how many records hold it: one at least), checked to be as
+    written."""
+    if not all(type(w) is str and type(n) is int and n > 0 for w, n in rows):
         raise Stale
     return [(w, n) for w, n in rows]
 

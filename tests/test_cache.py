@@ -1274,3 +1274,49 @@ def test_a_small_dataset_s_blocks_are_compressed_harder_and_read_the_same(
         _every_third_is_served(dataset, cold)
     hard, quick = sizes
     assert hard < quick if codec == "lz4" else hard == quick
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        ("UPDATE vocab SET df = -98 WHERE word = 'cell'", ()),
+        ("UPDATE vocab SET df = 0 WHERE word = 'cell'", ()),
+    ],
+    ids=["negative", "zero"],
+)
+def test_a_word_count_no_record_can_have_is_damage(dataset: Path, damage: Any) -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    args = ["search", "cell", "-f", "json", "--data", str(dataset)]
+    before = CliRunner().invoke(app, args)
+    assert before.exit_code == 0, before.stderr
+    _edit(dataset, damage)
+    after = CliRunner().invoke(app, args)
+    assert after.exit_code == 0 and after.stderr == "", after.stderr  # answered from the file
+    assert after.stdout == before.stdout
+
+
+@pytest.mark.parametrize("name", ["figures", "cases"])
+@pytest.mark.parametrize(
+    "damage",
+    ["DELETE FROM lists WHERE name = ? AND n = 0", "UPDATE lists SET n = n + 5 WHERE name = ?"],
+    ids=["lost", "misnumbered"],
+)
+def test_a_list_of_the_statistics_missing_a_block_is_damage(
+    dataset: Path, name: str, damage: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    for fmt in ("json", "plain"):
+        args = ["show-stats", "-f", fmt, "--data", str(dataset)]
+        before = CliRunner().invoke(app, args)
+        assert before.exit_code == 0, before.stderr
+        _edit(dataset, (damage, (name,)))
+        after = CliRunner().invoke(app, args)
+        assert after.exit_code == 0 and after.stderr == "", after.stderr  # from the file
+        assert after.stdout == before.stdout
+        CliRunner().invoke(app, ["list-cases", "--data", str(dataset)])  # built again
