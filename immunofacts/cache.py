@@ -1580,6 +1580,12 @@ def _write_cache(
         finally:
             db.close()
         os.chmod(tmp, 0o600)
+        # A journal left beside the cache this one replaces (a command killed while it
+        # recorded new stamps, see `_touch`) is that file's: SQLite would roll it back
+        # into this one, and a read-only connection, which cannot, would find every cache
+        # written here unreadable (and build it again at every command).
+        with contextlib.suppress(OSError):
+            os.unlink(f"{cpath}-journal")
         os.replace(tmp, cpath)
     except BaseException:
         with contextlib.suppress(OSError):

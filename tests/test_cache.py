@@ -1320,3 +1320,22 @@ def test_a_list_of_the_statistics_missing_a_block_is_damage(
         assert after.exit_code == 0 and after.stderr == "", after.stderr  # from the file
         assert after.stdout == before.stdout
         CliRunner().invoke(app, ["list-cases", "--data", str(dataset)])  # built again
+
+
+def test_a_journal_left_beside_the_cache_goes_with_the_file_it_was_for(
+    dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A command killed while it recorded new stamps leaves the cache's rollback journal;
+    # a read-only connection cannot roll it back, so the cache is built again: and the
+    # journal, which is the old file's, must not stay beside the new one, or every
+    # command after would build it again.
+    cache.validate_dataset(dataset)
+    cpath = cache_file(dataset)
+    journal = Path(f"{cpath}-journal")
+    journal.write_bytes(b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7" + b"\x00" * 504)  # a journal's magic
+    cache.validate_dataset(dataset)  # built again (the old one unreadable, or not)
+    assert not journal.exists()
+    calls = _count_parses(monkeypatch)
+    assert cache.open_cache(dataset) is not None
+    cache.open_dataset(dataset)
+    assert calls == []
