@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import itertools
 import os
+import re
 import sqlite3
 import stat
 import struct
@@ -2362,12 +2363,17 @@ def _zdict(raws: Sequence[bytes]) -> bytes:
     return b"".join(raws[::step][:256])[-_ZDICT_BYTES:]
 
 
+#: The name of a cache being built (see `_build`): nothing else in the directory is
+#: taken for one, whatever its name ends with.
+_TEMPORARY = re.compile(r"\.[\w-]{0,40}-[0-9a-f]{16}\.[0-9a-f]{16}\.tmp")
+
+
 def _sweep(directory: Path, max_age: float = 3600.0) -> None:
     """Remove temporary files left by builds that were killed."""
     now = time.time()
     with contextlib.suppress(OSError):
         for entry in os.scandir(directory):
-            if entry.name.endswith(".tmp") and now - entry.stat().st_mtime > max_age:
+            if _TEMPORARY.fullmatch(entry.name) and now - entry.stat().st_mtime > max_age:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
 

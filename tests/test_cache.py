@@ -1339,3 +1339,21 @@ def test_a_journal_left_beside_the_cache_goes_with_the_file_it_was_for(
     assert cache.open_cache(dataset) is not None
     cache.open_dataset(dataset)
     assert calls == []
+
+
+def test_only_the_caches_own_old_temporary_files_are_swept(dataset: Path) -> None:
+    cache.validate_dataset(dataset)
+    cpath = cache_file(dataset)
+    folder = cpath.parent
+    own = folder / f".{cpath.stem}.{'0123456789abcdef'}.tmp"  # a build killed long ago
+    theirs = [folder / "notes.tmp", folder / ".draft.tmp", folder / f"{cpath.stem}.tmp"]
+    for path in (own, *theirs):
+        path.write_text("x")
+        os.utime(path, (1, 1))
+    young = folder / f".{cpath.stem}.{'fedcba9876543210'}.tmp"  # a build going on now
+    young.write_text("x")
+    dataset.write_text(dataset.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    cache.validate_dataset(dataset)  # a build, which sweeps
+    assert not own.exists()
+    assert young.exists()
+    assert all(path.exists() for path in theirs)
