@@ -28,7 +28,15 @@ from typer.core import TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandInfo
 
 from . import __version__
-from .errors import DataError, ExitStatus, ImmunofactsError, OutputError, Problem, UsageError
+from .errors import (
+    DataError,
+    ExitStatus,
+    ImmunofactsError,
+    OutputError,
+    Problem,
+    UsageError,
+    named,
+)
 from .model import Claim, Dataset, Entity, Source
 from .query import LABEL_FILTERS, SortKey, Wanted
 from .render.base import Env, ExportFormat, Format
@@ -1609,7 +1617,7 @@ def _no_clobber(path: str | Path) -> Iterator[None]:
     try:
         yield
     except OutputExistsError:
-        raise UsageError(f"{path} exists; use --force to overwrite it") from None
+        raise UsageError(f"{named(path)} exists; use --force to overwrite it") from None
 
 
 def _write_tables(ds: Dataset, folder: Path, force: bool, *, raw: bool = False) -> None:
@@ -1618,16 +1626,20 @@ def _write_tables(ds: Dataset, folder: Path, force: bool, *, raw: bool = False) 
     from .render.export import csv_files
 
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder}: not a directory; --format csv --output names a directory")
+        raise UsageError(
+            f"{named(folder)}: not a directory; --format csv --output names a directory"
+        )
     files = csv_files(ds, raw=raw)
     if not force:
         there = [name for name in files if (folder / name).exists()]
         if there:
-            raise UsageError(f"{folder} has {', '.join(there)}; use --force to overwrite")
+            raise UsageError(f"{named(folder)} has {', '.join(there)}; use --force to overwrite")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputError(f"{folder}: cannot make the directory: {e.strerror or e}") from None
+        raise OutputError(
+            f"{named(folder)}: cannot make the directory: {e.strerror or e}"
+        ) from None
     for name, text in files.items():
         with _no_clobber(folder / name):
             write_atomic(folder / name, text, overwrite=force)

@@ -25,6 +25,13 @@ class ImmunofactsError(Exception):
     exit_status: ExitStatus = ExitStatus.ERROR
 
 
+def named(path: object) -> str:
+    """A file's name as a message shows it: on one line, a line break in it written as
+    ``\\n`` and a carriage return as ``\\r`` (a message is written a line at a time, each
+    line its own ``immunofacts: error:``; other controls are escaped with the rest)."""
+    return str(path).replace("\r", "\\r").replace("\n", "\\n")
+
+
 class Problem(NamedTuple):
     """One problem in a dataset file, located like a compiler error."""
 
@@ -36,7 +43,7 @@ class Problem(NamedTuple):
     column: int | None = None
 
     def __str__(self) -> str:
-        loc = self.file if self.line is None else f"{self.file}:{self.line}"
+        loc = named(self.file) if self.line is None else f"{named(self.file)}:{self.line}"
         if self.line is not None and self.column is not None:
             loc += f":{self.column}"
         return f"{loc}: {self.where}: {self.what}" if self.where else f"{loc}: {self.what}"
@@ -51,7 +58,7 @@ class DataError(ImmunofactsError):
         self.more = more
         lines = [str(p) for p in self.problems]
         if more and self.problems:
-            lines.append(f"{self.problems[0].file}: and {more:,} more problems")
+            lines.append(f"{named(self.problems[0].file)}: and {more:,} more problems")
         super().__init__("\n".join(lines))
 
 

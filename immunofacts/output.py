@@ -22,7 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from .errors import ExitStatus, OutputError
+from .errors import ExitStatus, OutputError, named
 from .jsontext import ELEMENT_GAP, Spread, plain
 
 
@@ -440,7 +440,7 @@ class OutputExistsError(OutputError):
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
-        super().__init__(f"{path} exists")
+        super().__init__(f"{named(path)} exists")
 
 
 #: Files that no command writes over, whatever --force says: the dataset it reads and
@@ -487,21 +487,21 @@ def check_target(path: Path | str, *, overwrite: bool) -> Path:
     if not raw:
         raise OutputError("the output file name is empty")
     if raw.endswith((os.sep, "/")) or os.path.isdir(raw):
-        raise OutputError(f"{raw}: is a directory; give a file name")
+        raise OutputError(f"{named(raw)}: is a directory; give a file name")
     target = Path(raw)
     if not os.path.lexists(raw):
         return target
     if _kept(raw):
-        raise OutputError(f"{raw}: is the dataset read, or its source text; write elsewhere")
+        raise OutputError(f"{named(raw)}: is the dataset read, or its source text; write elsewhere")
     if not overwrite:
         raise OutputExistsError(raw)
     try:
         st = os.stat(raw)
     except OSError as e:
-        raise OutputError(f"{raw}: cannot write: {e.strerror or e}") from None
+        raise OutputError(f"{named(raw)}: cannot write: {e.strerror or e}") from None
     if not stat.S_ISREG(st.st_mode):
         raise OutputError(
-            f"{raw}: is not a regular file (a FIFO, device or socket); not replacing it"
+            f"{named(raw)}: is not a regular file (a FIFO, device or socket); not replacing it"
         )
     return Path(os.path.realpath(raw))
 
@@ -534,7 +534,7 @@ def atomic_file(path: Path | str, *, overwrite: bool) -> Iterator[Path]:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as e:
-        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        raise OutputError(f"{named(path)}: cannot write: {e.strerror or e}") from None
     os.close(fd)
     try:
         yield Path(tmp)
@@ -559,7 +559,7 @@ def atomic_file(path: Path | str, *, overwrite: bool) -> Iterator[Path]:
     except OSError as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise OutputError(f"{path}: cannot write: {e.strerror or e}") from None
+        raise OutputError(f"{named(path)}: cannot write: {e.strerror or e}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

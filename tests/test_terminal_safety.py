@@ -318,3 +318,20 @@ def test_bad_file_name_is_cleaned_in_errors(tmp_path: Path) -> None:
     assert "\x1b" not in result.stderr
     assert "\x07" not in result.stderr
     assert "missing required field 'source'" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["missing", "invalid", "output"])
+def test_a_line_break_in_a_file_name_keeps_an_error_on_its_line(tmp_path: Path, how: str) -> None:
+    name = tmp_path / "my\ndata.yaml"
+    if how == "invalid":
+        name.write_text("schema: 2\n", encoding="utf-8")
+    args = {
+        "missing": ["list-cases", "--data", str(name)],
+        "invalid": ["validate", str(name)],
+        "output": ["export", "-f", "json", "-o", str(tmp_path / "x\ny" / "z.json")],
+    }[how]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (1, 2)
+    (line,) = result.stderr.splitlines()  # one problem, one line
+    assert line.startswith("immunofacts: error: ")
+    assert "\\n" in line  # the name, its line break written as an escape

@@ -37,7 +37,7 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from .. import query
-from ..errors import ImmunofactsError
+from ..errors import ImmunofactsError, named
 from ..model import Claim, Dataset, Evidence, Rating, Reference
 from ..query import Record, Span
 from ..render import views
@@ -1084,7 +1084,7 @@ class Browser(App[int]):
                 warnings = tuple(exported.warnings)
                 write_atomic(path, exported.text, overwrite=False)
         except OutputExistsError:
-            raise OutputError(f"{path} exists; give another name") from None
+            raise OutputError(f"{named(path)} exists; give another name") from None
         for warning in warnings:
             self.notify(f"warning: {warning}", severity="warning", timeout=8)
         return f"wrote {len(self.shown)} {self.tab.value} to {path} ({fmt.value})"
