@@ -714,6 +714,23 @@ def test_browse_refuses_a_pipe() -> None:
     assert "needs a terminal" in result.stderr
 
 
+def test_browse_with_stdin_closed_says_it_needs_a_terminal() -> None:
+    # `immunofacts browse <&-`: Python has no sys.stdin at all
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" -m immunofacts browse <&-', sys.executable],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TERM": "xterm"},
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr == (
+        "immunofacts: error: browse needs a terminal on stdin and stdout; "
+        "for pipes use list-claims, show-claim and search\n"
+    )
+
+
 def test_browse_reports_a_bad_dataset(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("schema: 2\nsource: [\n", encoding="utf-8")

@@ -18,7 +18,8 @@ def check_terminal() -> None:
             f"browse needs a full-screen terminal, and TERM={term} is not one; "
             "use list-claims, show-claim and search instead"
         )
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    # either is None where the caller closed it (`<&-`): Python then has no stream there
+    if not all(stream is not None and stream.isatty() for stream in (sys.stdin, sys.stdout)):
         raise ImmunofactsError(
             "browse needs a terminal on stdin and stdout; "
             "for pipes use list-claims, show-claim and search"
