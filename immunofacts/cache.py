@@ -504,6 +504,10 @@ class Cache:
         (and the command answers from the file instead); a row found damaged later, with
         part of the output written, is an error."""
         rows = self.rows(where, args)
+        if where == "WHERE is_case = 1":  # every case: as many as the statistics count
+            from .query import Stats
+
+            rows = _as_counted(rows, self._decoded("stats", Stats).counts.get("cases"))
         return _streamed(next(rows, None), rows)
 
     def records(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim | Case]:
@@ -648,11 +652,17 @@ class Cache:
                 f" (SELECT rec FROM names WHERE entity IN ({', '.join('?' * len(ids))}))"
             )
             args += [self._entity_code(i) for i in ids]
+        # Every claim, or every claim of one kind: as many as the statistics (checked
+        # themselves) count, or the rows that chose them were damaged (see `_as_counted`).
         if where[1:] == ["l_kind IN (?)"]:
             # Every claim of one kind: the blocks of its group, each read whole.
             (kind,) = _wanted(labels["kind"])
-            return ClaimRows(self, self._group(kind))
-        return ClaimRows(self, self._runs("WHERE " + " AND ".join(where), args))
+            st = self._decoded("stats", query.Stats)
+            return ClaimRows(self, _as_counted(self._group(kind), st.by_kind.get(kind, 0)))
+        runs = self._runs("WHERE " + " AND ".join(where), args)
+        if where == ["+is_case = 0"]:
+            runs = _as_counted(runs, self._decoded("stats", query.Stats).counts.get("claims"))
+        return ClaimRows(self, runs)
 
     def found(self, where: str, args: Sequence[Any]) -> Iterator[FoundClaim | Case]:
         """`rows` with `sparse`, each claim read as a `FoundClaim`."""
@@ -828,6 +838,23 @@ class FoundClaim(msgspec.Struct, frozen=True, gc=False):
 _FOUND = msgspec.json.Decoder(FoundClaim)
 
 
+def _as_counted(items: Iterator[T], count: object) -> Iterator[T]:
+    """`items` (records, or runs of them), Stale at their end unless they hold `count`
+    records. The rows that choose records carry no checksum (damage there, a byte of a
+    label or of `is_case`, would leave a record out with no error): an answer that the
+    statistics count, every claim, every case or the claims of some kinds, is checked."""
+    if not isinstance(count, int) or isinstance(count, bool):
+        raise Stale
+    seen = 0
+    for item in items:
+        seen += item.count() if isinstance(item, _Run) else 1
+        if seen > count:
+            raise Stale
+        yield item
+    if seen != count:
+        raise Stale
+
+
 class _Run:
     """Claims read together, in dataset order: some records of a block, or all of one."""
 
@@ -839,6 +866,13 @@ class _Run:
         self._raws = raws
         self._block = block
         self._indented: memoryview | None = None
+
+    def count(self) -> int:
+        """How many claims."""
+        if self._raws is not None:
+            return len(self._raws)
+        assert self._block is not None
+        return (self._block[1] - 4) // 4  # the block's head: the count, then each end
 
     def raws(self) -> list[_Raw]:
         """Each claim's bytes."""

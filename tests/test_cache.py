@@ -1357,3 +1357,54 @@ def test_only_the_caches_own_old_temporary_files_are_swept(dataset: Path) -> Non
     assert not own.exists()
     assert young.exists()
     assert all(path.exists() for path in theirs)
+
+
+def _answer_or_damage(args: list[str], dataset: Path) -> tuple[int, str, str]:
+    from typer.testing import CliRunner
+
+    from immunofacts.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--data", str(dataset)])
+    return result.exit_code, result.stdout, result.stderr
+
+
+DAMAGED = "immunofacts: error: the cache was damaged as it was read; run the command again\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "damage"),
+    [
+        (
+            ["export", "-f", "json"],
+            ("UPDATE records SET is_case = 1 WHERE id = 'claim-noti-abdominal-fat-study'", ()),
+        ),
+        (
+            ["list-claims", "-f", "json"],
+            ("UPDATE records SET is_case = 1 WHERE id = 'claim-noti-abdominal-fat-study'", ()),
+        ),
+        (
+            ["list-claims", "--kind", "background", "-f", "json"],
+            (
+                "UPDATE groups SET first = (SELECT first FROM groups WHERE grp = 'promotion'),"
+                " last = (SELECT last FROM groups WHERE grp = 'promotion') WHERE grp = 'background'",
+                (),
+            ),
+        ),
+        (
+            ["export", "-f", "yaml"],
+            ("UPDATE records SET is_case = 0 WHERE id = 'case-uk-lymphoma-helen'", ()),
+        ),
+    ],
+    ids=["export-claim-as-case", "list-claim-as-case", "kind-range", "export-case-as-claim"],
+)
+def test_an_answer_the_statistics_count_is_never_short_of_a_record(
+    dataset: Path, args: list[str], damage: tuple[str, tuple[object, ...]]
+) -> None:
+    # The rows that choose records carry no checksum: a damaged one would leave a record
+    # out of every claim (or case, or claim of a kind) with no error. Such answers are
+    # counted against the statistics: the right answer, or an error, never a short one.
+    code, want, err = _answer_or_damage(args, dataset)
+    assert code == 0, err
+    _edit(dataset, damage)
+    code, got, err = _answer_or_damage(args, dataset)
+    assert (code, got, err) == (0, want, "") or (code == 1 and err == DAMAGED), (code, err)
