@@ -247,6 +247,22 @@ def _named(path: Path) -> str:
     return os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
 
 
+def _kept_path(path: str) -> str:
+    """An absolute path as the cache keeps it, in text SQLite takes: as it is, or, if its
+    bytes are not UTF-8 (a name Python reads with lone surrogates, which UTF-8 cannot
+    carry), ``hex:`` and its bytes in hexadecimal (no absolute path starts so)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return "hex:" + os.fsencode(path).hex()
+    return path
+
+
+def _path_kept(kept: str) -> str:
+    """The path `_kept_path` kept."""
+    return os.fsdecode(bytes.fromhex(kept[4:])) if kept.startswith("hex:") else kept
+
+
 def _source_path(path: Path, ds_source: Source) -> Path | None:
     """Where the source text of the dataset at `path` is read from, as the loader finds
     it (an absolute path, whose links the system follows when it is opened)."""
@@ -1433,16 +1449,17 @@ def _check_fresh(meta: dict[str, str], path: Path, hash_below: int | None = None
     if (
         meta.get("format") != CACHE_FORMAT
         or meta.get("blocks") != _codec()
-        or meta.get("path") != _named(path)
+        or meta.get("path") != _kept_path(_named(path))
     ):
         raise Stale
     cap = _allowed(meta)
     touched: dict[str, str] = {}
     for key, digest in (("dataset", _file_digest), ("source", _source_digest)):
-        file = meta.get(f"{key}_path")
-        if not file:
+        kept = meta.get(f"{key}_path")
+        if not kept:
             continue
         try:
+            file = _path_kept(kept)
             st = os.stat(file)
             stamp = _stamp(st)
             if st.st_size > cap:  # a parse refuses it now (a lower cap)
@@ -1476,7 +1493,7 @@ def _allowed(meta: Mapping[str, str]) -> int:
         raise Stale from e
     text = meta.get("source_text")
     if text is not None:
-        _, _, refused = text_place(text, Path(meta["path"]).parent)
+        _, _, refused = text_place(text, Path(_path_kept(meta["path"])).parent)
         if refused:
             raise Stale
     return cap
@@ -1585,15 +1602,15 @@ def _write_cache(
             meta = {
                 "format": CACHE_FORMAT,
                 "blocks": _codec(),
-                "path": _named(path),
-                "dataset_path": _named(path),
+                "path": _kept_path(_named(path)),
+                "dataset_path": _kept_path(_named(path)),
                 "dataset_stamp": stamp,
                 "dataset_hash": digest,
             }
             if source is not None:
                 src = _source_path(path, ds.source)
                 assert src is not None
-                meta["source_path"] = str(src)
+                meta["source_path"] = _kept_path(str(src))
                 meta["source_stamp"], meta["source_hash"] = source
                 # as the dataset names it: where it may be read from is asked again
                 # of the environment by every command (see `_allowed`)

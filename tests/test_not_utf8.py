@@ -99,3 +99,19 @@ def test_a_file_named_in_latin1_is_read_and_named_in_json(tmp_path: Path, comman
     name = answer["file"] if command == "validate" else answer["new"]
     assert os.fsencode(name) == named
     assert b"\\udce9" in proc.stdout
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a file name in bytes that are not UTF-8")
+def test_a_dataset_in_a_folder_named_in_latin1_is_cached_and_watched(tmp_path: Path) -> None:
+    from immunofacts import cache
+
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/donn\xe9es"))
+    folder.mkdir()
+    shutil.copy(DATA, folder / DATA.name)
+    shutil.copy(ARTICLE, folder / ARTICLE.name)
+    data = folder / DATA.name
+    cache.validate_dataset(data)
+    assert cache.open_cache(data) is not None  # kept, and found again
+    text = folder / ARTICLE.name
+    text.write_text(text.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    assert cache.open_cache(data) is None  # its source text changed: stale
