@@ -1005,7 +1005,10 @@ def entities(
     from .render.results import EntityDetail, EntityList
 
     if name is None:
-        show(ctx, EntityList(ask(data, lambda c: c.entity_counts(), query.entity_counts)), format)
+        counts = ask(data, lambda c: c.entity_counts(), query.entity_counts)
+        show(ctx, EntityList(counts), format)
+        if not counts:
+            nothing("this dataset has no entities")
         return
 
     def warm(c: Cache) -> tuple[Entity, list[query.Record]]:

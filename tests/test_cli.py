@@ -1120,3 +1120,26 @@ def test_an_export_whose_filters_choose_no_claim_says_so_and_exits_1(fmt: str) -
         assert json.loads(result.stdout) == []  # still the format's empty list
     chosen = run(*[a if a != "1999" else "2020" for a in args])
     assert chosen.exit_code == 0 and chosen.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        ("list-cases", "this dataset has no cases"),
+        ("list-claims", "this dataset has no claims"),
+        ("entities", "this dataset has no entities"),
+        ("timeline", "this dataset has no dated events"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "csv", "plain"])
+def test_a_list_of_nothing_says_so(tmp_path: Path, command: str, said: str, fmt: str) -> None:
+    data = tmp_path / "empty.yaml"
+    data.write_text(
+        "schema: 2\nsource:\n  id: src-x\n  title: T\n  publisher: P\n", encoding="utf-8"
+    )
+    for _ in ("cold", "warm"):
+        result = run(command, "--data", str(data), "--format", fmt)
+        assert result.exit_code == 1, result.stderr
+        assert result.stderr == f"immunofacts: {said}\n"
+        if fmt == "json":
+            assert json.loads(result.stdout) == []
