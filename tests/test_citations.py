@@ -496,3 +496,35 @@ def test_a_family_name_with_a_comma_is_one_family_name_in_bibtex() -> None:
     """BibTeX reads "Smith, Jr, J." as last name, "Jr" and first name: braced, the
     comma is part of the family name, as the record has it."""
     assert _bibtex_authors(("Smith, Jr J", "Doe J.")) == ["{Smith, Jr}, J.", "Doe, J."]
+
+
+@pytest.mark.parametrize(
+    ("pages", "first", "last"),
+    [
+        ("420-422", "420", "422"),
+        ("420--422", "420", "422"),
+        ("420\u2013422", "420", "422"),
+        ("420 \u2014 422", "420", "422"),
+        ("e1002", "e1002", None),
+    ],
+)
+def test_a_range_of_pages_is_written_as_each_format_writes_one(
+    pages: str, first: str, last: str | None
+) -> None:
+    ref = Reference(
+        title="A paper",
+        authors=("Xu Z",),
+        publisher="A Journal",
+        date="2020",
+        volume="8",
+        pages=pages,
+        doi="10.1000/pages",
+    )
+    ds = cited_alone(ref)
+    (item,) = csl_json(ds)
+    assert item["page"] == (f"{first}-{last}" if last else first)
+    bibtexparser = pytest.importorskip("bibtexparser")
+    (entry,) = bibtexparser.parse_string(bibtex(ds)).entries
+    assert entry.fields_dict["pages"].value == (f"{first}--{last}" if last else first)
+    tags = [line for line in ris(ds).split("\r\n") if line[:2] in ("SP", "EP")]
+    assert tags == [f"SP  - {first}", *([f"EP  - {last}"] if last else [])]

@@ -93,6 +93,9 @@ def csl_json(ds: Dataset) -> list[dict[str, Any]]:
         for field, value in (("volume", ref.volume), ("issue", ref.issue), ("page", ref.pages)):
             if value:
                 item[field] = value
+        first, last = page_range(ref.pages or "")
+        if last is not None:
+            item["page"] = f"{first}-{last}"  # as CSL writes a range, whatever dash it had
         if ref.date:
             item["issued"] = {"date-parts": [[int(p) for p in ref.date.split("-")]]}
         if ref.doi:
@@ -193,6 +196,26 @@ def _bib_kind(ref: Reference, names: list[tuple[str, str]]) -> str:
     return "misc"
 
 
+#: What joins the two ends of a range of pages as sources write it: a hyphen, two or
+#: three (BibTeX's en and em dash), an en or em dash, a minus sign; spaces around it.
+_RANGE = re.compile("\\s*[-\u2010-\u2015\u2212]+\\s*")
+
+
+def page_range(pages: str) -> tuple[str, str | None]:
+    """The first and last page of a range ("420-422", "420--422", "420–422"), or the
+    value and None where it is not one range of two ends ("e1002", "S1")."""
+    ends = _RANGE.split(pages.strip(), maxsplit=1)
+    if len(ends) == 2 and all(ends) and not _RANGE.search(ends[1]):
+        return ends[0], ends[1]
+    return pages, None
+
+
+def _bib_range(value: str) -> str:
+    """A range as BibTeX writes one (two hyphens, which styles print as an en dash)."""
+    first, last = page_range(value)
+    return f"{first}--{last}" if last is not None else value
+
+
 def _bib_outlet(ref: Reference) -> str:
     """Where a @misc entry was published, as styles print @misc's `howpublished`: the
     journal or outlet, then its volume, issue and pages (which @misc has no field for
@@ -201,7 +224,7 @@ def _bib_outlet(ref: Reference) -> str:
     if ref.issue:
         place += f"({bib_escape(ref.issue)})"
     if ref.pages:
-        place += (":" if place else "pages ") + bib_escape(ref.pages.replace("-", "--"))
+        place += (":" if place else "pages ") + bib_escape(_bib_range(ref.pages))
     return ", ".join(x for x in (bib_escape(ref.publisher or ""), place) if x)
 
 
@@ -225,7 +248,7 @@ def bibtex(ds: Dataset) -> str:
                 ("pages", ref.pages),
             ):
                 if value:
-                    fields.append((field, bib_escape(value.replace("-", "--"))))
+                    fields.append((field, bib_escape(_bib_range(value))))
         outlet = _bib_outlet(ref) if kind == "misc" else ""
         if outlet:
             fields.append(("howpublished", outlet))
@@ -290,9 +313,9 @@ def ris(ds: Dataset) -> str:
         if ref.issue:
             tag("IS", ref.issue)
         if ref.pages:
-            first, _, last = ref.pages.partition("-")
+            first, last = page_range(ref.pages)
             tag("SP", first)
-            if last:
+            if last is not None:
                 tag("EP", last)
         if ref.date:
             parts = ref.date.split("-")
