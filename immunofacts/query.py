@@ -179,7 +179,10 @@ def find_entity(ds: Dataset, key: str) -> Entity:
         e
         for e in ds.entities
         if low
-        and any(n.casefold().startswith(low) for n in (e.id, e.id.removeprefix("ent-"), e.name))
+        and any(
+            n.casefold().startswith(low)
+            for n in (e.id, e.id.removeprefix("ent-"), e.name, *e.aliases)
+        )
     ]
     if len(starts) == 1:
         return starts[0]

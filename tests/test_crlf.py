@@ -66,6 +66,7 @@ def test_a_text_with_crlf_line_breaks_reads_as_the_same_article(tmp_path: Path) 
     for data in (lf, other):
         checked = json.loads(_run("validate", "--data", str(data), "-f", "json"))
         assert checked["uncovered_paragraphs"] == [UNQUOTED]
+        assert "\t1 paragraph not quoted\n" in _run("validate", "--data", str(data), "-f", "plain")
     args = ["source", "--claim", "claim-zeta-mice", "-f", "json"]
     passage = json.loads(_run(*args, "--data", str(other)))["paragraph"]
     assert passage == json.loads(_run(*args, "--data", str(lf)))["paragraph"]

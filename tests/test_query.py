@@ -768,3 +768,11 @@ def test_a_date_option_refuses_what_is_not_a_date(value: str, said: str) -> None
     with pytest.raises(UsageError, match="^--since: ") as e:
         parse_date_option(value, "--since")
     assert said in str(e.value)
+
+
+def test_an_entity_is_found_by_a_unique_prefix_of_an_alias() -> None:
+    ds = load_dataset(DATA)
+    car_t = find_entity(ds, "ent-car-t-cell-therapy")
+    assert "CAR-T cell immunotherapy" in car_t.aliases
+    assert not car_t.name.startswith("CAR-T cell immuno")
+    assert find_entity(ds, "car-t cell immuno") == car_t  # as its help says: any case

@@ -681,7 +681,7 @@ def passage_doc(p: Passage) -> Doc:
 def validate_table(path: str, ds: Dataset, uncovered: list[str]) -> Table:
     """The one-line summary `validate` prints for a good dataset."""
     note = (
-        f"{len(uncovered)} paragraphs not quoted"
+        f"{len(uncovered)} paragraph{'' if len(uncovered) == 1 else 's'} not quoted"
         if ds.source_text is not None
         else "no source text"
     )
