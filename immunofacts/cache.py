@@ -520,10 +520,15 @@ class Cache:
         (and the command answers from the file instead); a row found damaged later, with
         part of the output written, is an error."""
         rows = self.rows(where, args)
-        if where == "WHERE is_case = 1":  # every case: as many as the statistics count
-            from .query import Stats
+        return _streamed(next(rows, None), rows)
 
-            rows = _as_counted(rows, self._decoded("stats", Stats).counts.get("cases"))
+    def every_case(self) -> Iterator[Claim | Case]:
+        """Every case, in dataset order, as many as the statistics count (see
+        `_as_counted`); the first read now, as `streamed` reads it."""
+        from .query import Stats
+
+        rows = self.rows("WHERE is_case = 1")
+        rows = _as_counted(rows, self._decoded("stats", Stats).counts.get("cases"))
         return _streamed(next(rows, None), rows)
 
     def records(self, where: str = "", args: Sequence[Any] = ()) -> list[Claim | Case]:
@@ -559,7 +564,7 @@ class Cache:
 
     def cases(self) -> list[Case]:
         """Every case."""
-        return [r for r in self.rows("WHERE is_case = 1") if isinstance(r, Case)]
+        return [r for r in self.every_case() if isinstance(r, Case)]
 
     def _found(self, key: str, is_case: int, find: Callable[[Dataset, str], T]) -> T:
         """`find` (`query.find_claim` when `is_case` is 0, `query.find_case` when 1) asked

@@ -1585,7 +1585,7 @@ def _export_streamed(
     def warm(c: Cache) -> None:
         head = c.head()
         claims, claims_json = cached_claims(fmt, c)
-        cases = c.streamed("WHERE is_case = 1")
+        cases = c.every_case()
         write(head.source, head.entities, claims, cases, head.schema, claims_json)  # type: ignore[arg-type]
 
     def cold(ds: Dataset) -> None:

@@ -1394,8 +1394,18 @@ DAMAGED = "immunofacts: error: the cache was damaged as it was read; run the com
             ["export", "-f", "yaml"],
             ("UPDATE records SET is_case = 0 WHERE id = 'case-uk-lymphoma-helen'", ()),
         ),
+        (
+            ["list-cases", "-f", "json"],
+            ("UPDATE records SET is_case = 0 WHERE id = 'case-uk-lymphoma-helen'", ()),
+        ),
     ],
-    ids=["export-claim-as-case", "list-claim-as-case", "kind-range", "export-case-as-claim"],
+    ids=[
+        "export-claim-as-case",
+        "list-claim-as-case",
+        "kind-range",
+        "export-case-as-claim",
+        "list-case-as-claim",
+    ],
 )
 def test_an_answer_the_statistics_count_is_never_short_of_a_record(
     dataset: Path, args: list[str], damage: tuple[str, tuple[object, ...]]
