@@ -158,7 +158,10 @@ def cache_path(path: Path) -> Path | None:
     directory = cache_dir()
     if directory is None:
         return None
-    full = os.fsencode(_named(path))
+    try:
+        full = os.fsencode(_named(path))
+    except Stale:
+        return None
     key = hashlib.sha256(full).hexdigest()[:16]
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[:40]
     return directory / f"{stem}-{key}.sqlite"
@@ -238,13 +241,15 @@ def _source_digest(path: Path) -> str:
 
 
 def _named(path: Path) -> str:
-    """The dataset file `path` names, as the system finds it: its directory with every
-    link and ``..`` in it followed (``link/../x.yaml`` is the ``x.yaml`` beside the
-    link's target, not the one in the working directory, as `os.path.abspath` would
-    have it), and its own name as given. The file read is this one; its source text is
-    found from this directory (`paths.text_place`), so one name means one cache."""
-    full = os.path.join(os.getcwd(), path)  # not abspath, which cuts "link/.." out as text
-    return os.path.join(os.path.realpath(os.path.dirname(full)), os.path.basename(full))
+    """The dataset file `path` names (`paths.as_found`): the file read, whose directory
+    its source text is found from, so one name means one cache. Stale where it cannot be
+    found (a relative path, and the working directory gone)."""
+    from .paths import as_found
+
+    try:
+        return as_found(path)
+    except (OSError, ValueError) as e:
+        raise Stale from e
 
 
 def _kept_path(path: str) -> str:

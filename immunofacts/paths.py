@@ -86,8 +86,17 @@ def read_timeout() -> float:
 def text_dir(dataset: Path) -> Path:
     """The directory a dataset's source text is found from (see `text_place`): the
     dataset's own directory as the system finds it, links and ``..`` followed. For a
-    dataset that is a link, that is where the link is, not its target's directory."""
+    dataset that is a link, that is where the link is, not its target's directory.
+    OSError where a relative path cannot be resolved (the working directory is gone)."""
     return Path(os.path.realpath(dataset.parent))
+
+
+def as_found(path: Path) -> str:
+    """The file `path` names, as the system finds it: its directory as `text_dir` has it
+    (``link/../x.yaml`` is the ``x.yaml`` beside the link's target, not the one that
+    cutting ``link/..`` out of the text, as `os.path.abspath` does, would name), and its
+    own name as given (a link there is the file's name, followed when it is opened)."""
+    return os.path.join(text_dir(path), path.name)
 
 
 def text_place(rel: str, base_dir: Path | None) -> tuple[Path | None, bool, str]:

@@ -103,3 +103,39 @@ def test_a_relocated_text_leads_to_the_file_past_a_link(tmp_path: Path) -> None:
     source = Source(id="src-x", title="T", publisher="P", text="sub/../article.txt")
     moved = relocated_source(source, tmp_path, tmp_path / "out")
     assert moved.text == os.path.join("..", "deep", "article.txt")
+
+
+def test_an_export_keeps_a_link_that_is_the_texts_own_name(tmp_path: Path) -> None:
+    # data/article.txt -> v2/article.txt: the copy names the link, and follows it as the
+    # dataset does when the link is moved to another version
+    (tmp_path / "data" / "v2").mkdir(parents=True)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "data" / "article.txt").symlink_to(Path("v2") / "article.txt")
+    source = Source(id="src-x", title="T", publisher="P", text="article.txt")
+    moved = relocated_source(source, tmp_path / "data", tmp_path / "out")
+    assert moved.text == os.path.join("..", "data", "article.txt")
+
+
+def test_an_absolute_dataset_path_works_where_the_working_directory_is_gone(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    shutil.copy(FIXTURES / "fixture.yaml", tmp_path / "x.yaml")
+    shutil.copy(FIXTURES / "article.txt", tmp_path / "article.txt")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    script = f'cd "{gone}" && rmdir "{gone}" && exec "$0" -m immunofacts list-cases --data "$1"'
+    for _ in ("cold", "warm"):
+        proc = subprocess.run(
+            ["sh", "-c", script, sys.executable, str(tmp_path / "x.yaml")],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        gone.mkdir()

@@ -189,12 +189,15 @@ def cached_claims(
 
 def relocated_source(source: Source, from_dir: Path, to_dir: Path) -> Source:
     """The source with a relative `text` rewritten to lead from `to_dir` to the same
-    file it led to from `from_dir` (the file itself: a link or ``..`` in the way is
-    followed as the system follows it, not cut out of the path as text)."""
+    file it led to from `from_dir` (a link or ``..`` in the way followed as the system
+    follows it, not cut out of the path as text; a link that is the file's own name kept,
+    so that the copy follows it as the dataset did)."""
     text = source.text
     if not text or os.path.isabs(text):
         return source
-    target = os.path.realpath(from_dir / text)
+    from ..paths import as_found
+
+    target = as_found(from_dir / text)
     return msgspec.structs.replace(source, text=os.path.relpath(target, to_dir))
 
 
