@@ -175,15 +175,11 @@ def find_entity(ds: Dataset, key: str) -> Entity:
             [e.id for e in named[:5]],
             hint=f"{key!r} names {len(named)} entities; give one's id: {ids}",
         )
-    starts = [
-        e
-        for e in ds.entities
-        if low
-        and any(
-            n.casefold().startswith(low)
-            for n in (e.id, e.id.removeprefix("ent-"), e.name, *e.aliases)
-        )
-    ]
+    # A prefix of an id or name first, then of an alias: an alias ("Ms. Hughes") does not
+    # make a prefix that names one entity by its name ("Ms." for "Ms. Wang") ambiguous.
+    starts = _starting(ds, low, lambda e: (e.id, e.id.removeprefix("ent-"), e.name)) or (
+        _starting(ds, low, lambda e: e.aliases)
+    )
     if len(starts) == 1:
         return starts[0]
     if len(starts) > 1:
@@ -194,6 +190,11 @@ def find_entity(ds: Dataset, key: str) -> Entity:
     close = difflib.get_close_matches(low, list(by_name), n=3, cutoff=0.6)
     near = list(dict.fromkeys(by_name[c] for c in close))
     raise NotFoundError("entity", key, near or suggest(low, [e.id for e in ds.entities]))
+
+
+def _starting(ds: Dataset, low: str, names: Callable[[Entity], Iterable[str]]) -> list[Entity]:
+    """The entities one of whose `names` starts with `low` (casefolded)."""
+    return [e for e in ds.entities if low and any(n.casefold().startswith(low) for n in names(e))]
 
 
 #: The most ids that shell completion offers at once. Bash and zsh ask before they list

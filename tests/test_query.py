@@ -776,3 +776,11 @@ def test_an_entity_is_found_by_a_unique_prefix_of_an_alias() -> None:
     assert "CAR-T cell immunotherapy" in car_t.aliases
     assert not car_t.name.startswith("CAR-T cell immuno")
     assert find_entity(ds, "car-t cell immuno") == car_t  # as its help says: any case
+
+
+def test_an_alias_does_not_make_a_unique_name_prefix_ambiguous() -> None:
+    ds = load_dataset(DATA)
+    hughes = find_entity(ds, "ent-helen-wynne-hughes")
+    assert any(a.startswith("Ms.") for a in hughes.aliases)
+    wang = find_entity(ds, "Ms.")  # the one name that starts so; an alias of another does
+    assert wang.name.startswith("Ms.") and wang != hughes
