@@ -91,6 +91,46 @@ class _Command(TyperCommand):
             super().format_help(ctx, formatter)
 
 
+class _SearchCommand(_Command):
+    """`search`, whose words may include ``-word`` (a word to leave out): written before
+    ``--``, such a word is an option to the parser, and one that starts as a short
+    option does (``-deaths`` is ``-d eaths``, the dataset "eaths") is taken silently.
+    A ``-word`` that names no option here, and is not a short option with a value it
+    could mean, is refused with where it goes."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        named = {o: p for p in self.params for o in (*p.opts, *p.secondary_opts) if o[:1] == "-"}
+        value_next = False  # the word after an option that takes one is its value
+        for arg in args:
+            if value_next:
+                value_next = False
+                continue
+            if arg == "--":
+                break
+            if arg in named:
+                value_next = not getattr(named[arg], "is_flag", True)
+                continue
+            if arg[:1] != "-" or arg[:2] == "--" or len(arg) < 3:
+                continue
+            param = named.get(arg[:2])
+            if param is not None and _means_value(param, arg[2:]):
+                continue
+            raise UsageError(
+                f"{arg!r} reads as an option; a word to leave out goes after --:"
+                f" {ctx.command_path} -- WORDS {arg}"
+            )
+        return list(super().parse_args(ctx, args))
+
+
+def _means_value(param: Any, value: str) -> bool:
+    """Whether `value`, written straight after a short option (``-fjson``), is one that
+    option could mean: one of its choices, or a file that is there."""
+    choices = getattr(param.type, "choices", None)
+    if choices is not None:
+        return value in [str(getattr(c, "value", c)) for c in choices]
+    return os.path.exists(value)
+
+
 class _App(typer.Typer):
     """Typer, with help that stays readable on narrow terminals, whose command group
     builds a command only when it is asked for (see `_Commands`).
@@ -220,7 +260,7 @@ def _handle(error: BaseException) -> int:
         option = str(getattr(error, "option_name", ""))
         if ctx is not None and ctx.info_name == "search" and option[:1] == "-" != option[1:2]:
             # "-word" before any "--", which the help says to write after it
-            hint = f"; a word to leave out goes after --: {ctx.command_path} -- lupus -lymphoma"
+            hint = f"; a word to leave out goes after --: {ctx.command_path} -- WORDS {option}"
         return _say(
             f"{message()}{hint}",
             ExitStatus(code) if code in (ExitStatus.ERROR, ExitStatus.USAGE) else ExitStatus.USAGE,
@@ -853,7 +893,7 @@ def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = Non
     show(ctx, Statistics(ask(data, lambda c: c.stats(first), stats)), format)
 
 
-@app.command("search")
+@app.command("search", cls=_SearchCommand)
 @table_options(fields="id,score,rating")
 @label_filters
 def search(

@@ -308,17 +308,35 @@ def test_search_leaves_out_a_word_written_after_the_double_dash() -> None:
     assert any("lymphoma" in i for i in both - left)
 
 
-@pytest.mark.parametrize("word", ["-lymphoma", '-"cell therapy"'])
+@pytest.mark.parametrize("word", ["-lymphoma", '-"cell therapy"', "-deaths", "-fatal", "-x1"])
 def test_search_says_where_a_word_to_leave_out_goes(word: str) -> None:
+    # "-deaths" would be "-d eaths" (the dataset "eaths"), "-fatal" "-f atal"
     result = run("search", "lupus", word)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        f"immunofacts: error: No such option: {word[:2]}; a word to leave out goes after --:"
-        " immunofacts search -- lupus -lymphoma\n"
+        f"immunofacts: error: {word!r} reads as an option; a word to leave out goes after --:"
+        f" immunofacts search -- WORDS {word}\n"
+    )
+    short = run("search", "lupus", "-l")
+    assert short.stderr == (
+        "immunofacts: error: No such option: -l; a word to leave out goes after --:"
+        " immunofacts search -- WORDS -l\n"
     )
     other = run("search", "lupus", "--nope")  # not a word: an option mistyped
     assert other.stderr.endswith("(see `immunofacts search --help`)\n")
+
+
+def test_search_takes_a_short_option_with_its_value_and_a_value_like_a_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(DATA, tmp_path / "-data.yaml")
+    shutil.copy(ARTICLE, tmp_path / "article.txt")
+    want = json.loads(ok("search", "lupus", "--format", "json").stdout)
+    assert json.loads(ok("search", "lupus", "-fjson").stdout) == want
+    assert json.loads(ok("search", "lupus", "-fjson", "--data", "-data.yaml").stdout) == want
+    assert json.loads(ok("search", "lupus", "-fjson", "-d-data.yaml").stdout) == want
 
 
 def test_search_lymphoma(ds: Dataset) -> None:
