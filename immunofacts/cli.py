@@ -1170,7 +1170,7 @@ def validate(
     for w in warnings[:_WARNINGS_SHOWN]:
         note(f"warning: {w}")
     if len(warnings) > _WARNINGS_SHOWN:
-        note(f"warning: {label}: and {len(warnings) - _WARNINGS_SHOWN:,} more warnings")
+        note(f"warning: {named(label)}: and {len(warnings) - _WARNINGS_SHOWN:,} more warnings")
     show(ctx, Validation(label, ds, uncovered, warnings=warnings), format)
     if _LEFT_AT_EXIT is not None:
         _LEFT_AT_EXIT.append(ds)
@@ -1531,7 +1531,7 @@ def export(
         from .export.sqlite import write_sqlite
 
         write_sqlite(ds, output, overwrite=force)
-        note(f"wrote {output}; browse it with: datasette {output}")
+        note(f"wrote {named(output)}; browse it with: datasette {named(output)}")
         return
     if target is Target.FOLDER:
         assert output is not None
@@ -1565,7 +1565,7 @@ def export(
 
         with _no_clobber(output):
             write_atomic(output, exported.text, overwrite=force)
-        note(f"wrote {output}")
+        note(f"wrote {named(output)}")
     if chosen == []:  # written all the same (an empty list is still the format's)
         nothing("no claims match those filters")
 
@@ -1620,7 +1620,7 @@ def _export_streamed(
         text = (p if isinstance(p, str) else p.decode() for p in pieces)
         with _no_clobber(output):
             write_atomic(output, text, overwrite=force)
-        note(f"wrote {output}")
+        note(f"wrote {named(output)}")
 
     def warm(c: Cache) -> None:
         head = c.head()
@@ -1686,7 +1686,7 @@ def _write_tables(ds: Dataset, folder: Path, force: bool, *, raw: bool = False) 
     for name, text in files.items():
         with _no_clobber(folder / name):
             write_atomic(folder / name, text, overwrite=force)
-    note(f"wrote {len(files)} tables to {folder}")
+    note(f"wrote {len(files)} tables to {named(folder)}")
 
 
 @app.command("browse")
