@@ -1677,6 +1677,13 @@ def _write_tables(ds: Dataset, folder: Path, force: bool, *, raw: bool = False) 
         there = [name for name in files if (folder / name).exists()]
         if there:
             raise UsageError(f"{named(folder)} has {', '.join(there)}; use --force to overwrite")
+    from .output import check_target
+
+    for name in files:  # each table refused now, if it would be, before any is written
+        try:
+            check_target(folder / name, overwrite=True)
+        except OutputError as e:
+            raise UsageError(str(e)) from None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:

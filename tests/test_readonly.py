@@ -113,17 +113,19 @@ def test_export_never_writes_over_the_dataset_or_its_text_even_with_force(
     assert sorted(p.name for p in data.parent.iterdir()) == sorted(before)  # no temporary file
 
 
-def test_export_of_csv_tables_never_writes_over_the_source_text(data: Path) -> None:
-    # the tables' names are fixed: a source text named as one of them is kept all the same
+@pytest.mark.parametrize("table", ["claims.csv", "entities.csv", "source.csv"])
+def test_export_of_csv_tables_never_writes_over_the_source_text(data: Path, table: str) -> None:
+    # the tables' names are fixed: a source text named as one of them is kept all the
+    # same, and found before any table is written
     text = data.read_text(encoding="utf-8")
-    data.write_text(text.replace("text: article.txt\n", "text: claims.csv\n"), encoding="utf-8")
-    (data.parent / "article.txt").rename(data.parent / "claims.csv")
+    data.write_text(text.replace("text: article.txt\n", f"text: {table}\n"), encoding="utf-8")
+    (data.parent / "article.txt").rename(data.parent / table)
     before = snapshot(data.parent)
     args = ["export", "-f", "csv", "--data", str(data), "-o", str(data.parent), "--force"]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1
-    assert "claims.csv: is the dataset read, or its source text" in result.stderr
-    assert snapshot(data.parent)["claims.csv"] == before["claims.csv"]
+    assert result.exit_code == 2
+    assert f"{table}: is the dataset read, or its source text" in result.stderr
+    assert snapshot(data.parent) == before  # nothing written
 
 
 def test_export_refuses_to_follow_a_dangling_symlink(data: Path, tmp_path: Path) -> None:
