@@ -528,3 +528,13 @@ def test_a_range_of_pages_is_written_as_each_format_writes_one(
     assert entry.fields_dict["pages"].value == (f"{first}--{last}" if last else first)
     tags = [line for line in ris(ds).split("\r\n") if line[:2] in ("SP", "EP")]
     assert tags == [f"SP  - {first}", *([f"EP  - {last}"] if last else [])]
+
+
+def test_bibtex_writes_each_range_of_a_list_of_pages_with_two_hyphens() -> None:
+    ref = Reference(
+        title="A paper", authors=("Xu Z",), publisher="A Journal", date="2020",
+        volume="8", pages="1-2, 5\u20137", doi="10.1000/list",
+    )  # fmt: skip
+    bibtexparser = pytest.importorskip("bibtexparser")
+    (entry,) = bibtexparser.parse_string(bibtex(cited_alone(ref))).entries
+    assert entry.fields_dict["pages"].value == "1--2, 5--7"

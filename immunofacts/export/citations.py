@@ -210,10 +210,14 @@ def page_range(pages: str) -> tuple[str, str | None]:
     return pages, None
 
 
+#: A dash between two ends of a range, within a value that may list several.
+_BETWEEN = re.compile("(?<=\\w)\\s*[-\u2010-\u2015\u2212]+\\s*(?=\\w)")
+
+
 def _bib_range(value: str) -> str:
-    """A range as BibTeX writes one (two hyphens, which styles print as an en dash)."""
-    first, last = page_range(value)
-    return f"{first}--{last}" if last is not None else value
+    """Ranges as BibTeX writes them (two hyphens, which styles print as an en dash),
+    whatever dash each had: "420–422" and "1-2, 5-7" become "420--422", "1--2, 5--7"."""
+    return _BETWEEN.sub("--", value)
 
 
 def _bib_outlet(ref: Reference) -> str:
