@@ -52,7 +52,13 @@ def to_json(payload: Any) -> str:
     except UnicodeEncodeError:
         import json
 
-        text = json.dumps(msgspec.to_builtins(payload), indent=2, ensure_ascii=False)
+        def raw(obj: Any) -> Any:  # a part encoded before (msgspec.Raw): read back
+            if isinstance(obj, msgspec.Raw):
+                return json.loads(bytes(obj))
+            raise TypeError(f"cannot write {type(obj).__name__} as JSON")
+
+        builtins = msgspec.to_builtins(payload, enc_hook=raw)
+        text = json.dumps(builtins, indent=2, ensure_ascii=False)
         text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     return escaped(text) + "\n"
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 from conftest import ARTICLE, DATA
 from typer.testing import CliRunner
@@ -75,6 +76,9 @@ def test_json_writes_a_name_that_is_not_utf8_as_its_escapes() -> None:
     assert "\\u202e" in text  # what a terminal would not show as itself, escaped as ever
     assert json.loads(text) == payload
     assert text.isascii() is False and "é" in text  # other characters as they are
+    # with a part encoded before (a record, as the cache keeps it) read back as JSON
+    mixed = to_json({"file": LATIN1, "record": msgspec.Raw(b'{"id": "claim-a"}')})
+    assert json.loads(mixed) == {"file": LATIN1, "record": {"id": "claim-a"}}
     # laid out as any other answer: the same text as with a name in UTF-8
     plain = {**payload, "file": "x.yaml"}
     assert text.replace("x\\udce9.yaml", "x.yaml") == to_json(plain)
