@@ -1511,6 +1511,7 @@ def export(
         from .output import keep_only
 
         keep_only(data_path(data)[0])  # and its source text, once known (`_keep_text`)
+        ctx.call_on_close(keep_only)  # for this command only
     if output is not None and target is not Target.FOLDER:
         from .output import check_target
 

@@ -113,6 +113,13 @@ def test_export_never_writes_over_the_dataset_or_its_text_even_with_force(
     assert sorted(p.name for p in data.parent.iterdir()) == sorted(before)  # no temporary file
 
 
+def test_the_files_an_export_keeps_are_kept_for_that_command_only(data: Path) -> None:
+    out = data.parent.parent / "out.json"
+    result = CliRunner().invoke(app, ["export", "--data", str(data), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    assert output._KEPT == set()  # a later command of this process (the browser) starts afresh
+
+
 @pytest.mark.parametrize("table", ["claims.csv", "entities.csv", "source.csv"])
 def test_export_of_csv_tables_never_writes_over_the_source_text(data: Path, table: str) -> None:
     # the tables' names are fixed: a source text named as one of them is kept all the
