@@ -1424,7 +1424,13 @@ def export(
             "per table).",
         ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite what is there.")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overwrite what is there (never the dataset read, nor its source text).",
+        ),
+    ] = False,
     claim: Annotated[
         list[str] | None,
         typer.Option(
