@@ -1573,6 +1573,8 @@ def export(
         with _no_clobber(output):
             write_atomic(output, exported.text, overwrite=force)
         note(f"wrote {named(output)}")
+        if format in (ExportFormat.JSON, ExportFormat.YAML):
+            _say_where_the_text_is(ds.source, Path(output))
     if chosen == []:  # written all the same (an empty list is still the format's)
         nothing("no claims match those filters")
 
@@ -1628,6 +1630,8 @@ def _export_streamed(
         with _no_clobber(output):
             write_atomic(output, text, overwrite=force)
         note(f"wrote {named(output)}")
+        if fmt in (ExportFormat.JSON, ExportFormat.YAML):
+            _say_where_the_text_is(source, Path(output))
 
     def warm(c: Cache) -> None:
         head = c.head()
@@ -1642,6 +1646,23 @@ def _export_streamed(
     from .output import pieces_written
 
     answer(path, label, progress(), warm, cold, pieces_written)
+
+
+def _say_where_the_text_is(source: Source, copy: Path) -> None:
+    """Warn when the source text of a dataset written to `copy` lies outside the copy's
+    folder, where loading the copy will not read it unless the user allows it."""
+    from .paths import TEXT_DIRS_ENV, text_dir, text_place
+
+    if source.text is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        place, _, why = text_place(source.text, text_dir(copy))
+        if why == "outside":
+            where = os.path.dirname(os.path.realpath(text_dir(copy) / source.text))
+            note(
+                f"warning: its source text is outside its folder; to load it, add"
+                f" {named(where)} to {TEXT_DIRS_ENV}, or put the text beside it"
+            )
 
 
 def _keep_text(path: Path, source: Source, output: str | None = None) -> None:

@@ -36,7 +36,7 @@ from typing import Any
 
 import msgspec
 
-from .errors import DataError, Problem
+from .errors import DataError, Problem, named
 from .model import (
     MAX_NUMBER,
     SCHEMA_CHANGES,
@@ -1638,12 +1638,15 @@ def _source_text(rel: str, base_dir: Path | None) -> tuple[str | None, bool, str
     if why == "control":
         return None, False, f"source text path {_shown(rel)} is empty or holds a control character"
     if why == "outside":
+        try:  # the directory to allow, in full: a path cut short names none
+            where = named(os.path.dirname(os.path.realpath(Path(base_dir or ".") / rel)))
+        except (OSError, ValueError):
+            where = "its directory"
         return (
             None,
             False,
             f"source text {_shown(rel)} is outside the dataset's directory; a dataset may "
-            f"read only files beside it (to allow this one, add its directory to "
-            f"{TEXT_DIRS_ENV})",
+            f"read only files beside it (to allow this one, add {where} to {TEXT_DIRS_ENV})",
         )
     if why or path is None:
         return None, False, f"source text {_shown(rel)}: {why}"

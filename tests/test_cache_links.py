@@ -139,3 +139,32 @@ def test_an_absolute_dataset_path_works_where_the_working_directory_is_gone(
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr
         gone.mkdir()
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_an_export_whose_text_is_outside_its_folder_says_what_to_allow(
+    tmp_path: Path, fmt: str
+) -> None:
+    data = tmp_path / "a" / "deep" / "ds.yaml"
+    data.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "fixture.yaml", data)
+    shutil.copy(FIXTURES / "article.txt", data.parent / "article.txt")
+    copy = tmp_path / "out" / f"copy.{fmt}"
+    copy.parent.mkdir()
+    made = CliRunner().invoke(app, ["export", "-f", fmt, "--data", str(data), "-o", str(copy)])
+    assert made.exit_code == 0, made.stderr
+    where = os.path.realpath(data.parent)
+    assert made.stderr.splitlines() == [
+        f"immunofacts: wrote {copy}",
+        f"immunofacts: warning: its source text is outside its folder; to load it, add {where}"
+        " to IMMUNOFACTS_TEXT_DIRS, or put the text beside it",
+    ]
+    refused = CliRunner().invoke(app, ["validate", str(copy)])
+    assert refused.exit_code == 1
+    assert f"(to allow this one, add {where} to IMMUNOFACTS_TEXT_DIRS)" in refused.stderr
+    allowed = CliRunner().invoke(app, ["validate", str(copy)], env={"IMMUNOFACTS_TEXT_DIRS": where})
+    assert allowed.exit_code == 0, allowed.stderr
+    beside = CliRunner().invoke(
+        app, ["export", "-f", fmt, "--data", str(data), "-o", str(data.parent / f"c.{fmt}")]
+    )
+    assert beside.stderr == f"immunofacts: wrote {data.parent / f'c.{fmt}'}\n"  # no warning
