@@ -71,7 +71,7 @@ def _intact(data: object, crc: object) -> bool:
 
 #: Bump when the cache layout changes, or what a load accepts (a cache holds only what
 #: the loader passed, and is not checked again); a cache of another format is rebuilt.
-CACHE_FORMAT = f"34:{__version__}"
+CACHE_FORMAT = f"35:{__version__}"
 #: Files at least this large show a progress indicator while they load (on a terminal).
 PROGRESS_BYTES = 4 * 1024 * 1024
 #: Shell completion loads a dataset that has no fresh cache only when its file is smaller

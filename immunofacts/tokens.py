@@ -134,8 +134,11 @@ def entity_names(entities: dict[str, Entity]) -> dict[str, str]:
 
 def cited(ref: Any) -> str:
     """What search reads of a reference (a `Reference`, or what the cache keeps of one):
-    its authors, then its title."""
-    return f"{', '.join(ref.authors)}. {ref.title}" if ref.authors else str(ref.title)
+    its authors, a full stop (not a second one after "et al."), then its title."""
+    if not ref.authors:
+        return str(ref.title)
+    authors = ", ".join(ref.authors)
+    return f"{authors}{'' if authors.endswith('.') else '.'} {ref.title}"  # "et al." ends one
 
 
 def search_fields(rec: Claim | Case, names: dict[str, str]) -> list[tuple[str, str]]:

@@ -538,3 +538,12 @@ def test_bibtex_writes_each_range_of_a_list_of_pages_with_two_hyphens() -> None:
     bibtexparser = pytest.importorskip("bibtexparser")
     (entry,) = bibtexparser.parse_string(bibtex(cited_alone(ref))).entries
     assert entry.fields_dict["pages"].value == "1--2, 5--7"
+
+
+def test_a_reference_cut_with_et_al_is_not_given_a_second_full_stop() -> None:
+    from immunofacts.render.views import reference_text
+
+    cut = Reference(title="A paper", authors=("Wei", "et al."), publisher="J")
+    whole = Reference(title="A paper", authors=("Wei J", "Guo Y"), publisher="J")
+    assert reference_text(cut).startswith("Wei, et al. A paper (J")
+    assert reference_text(whole).startswith("Wei J, Guo Y. A paper (J")
