@@ -1007,6 +1007,8 @@ def timeline(
 
     lo = query.parse_date_option(since, "--since") if since is not None else None
     hi = query.parse_date_option(until, "--until") if until is not None else None
+    if lo is not None and hi is not None and query.date_bounds(lo)[0] > query.date_bounds(hi)[1]:
+        raise UsageError(f"--since {lo} is after --until {hi}: no date is in that range")
 
     def shown(events: Iterable[query.TimelineEvent], json: Iterable[Any] | None = None) -> int:
         counted, pieces = Counted(events), Counted(json or ())

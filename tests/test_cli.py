@@ -1161,3 +1161,26 @@ def test_a_list_of_nothing_says_so(tmp_path: Path, command: str, said: str, fmt:
         assert result.stderr == f"immunofacts: {said}\n"
         if fmt == "json":
             assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "code"),
+    [
+        ("2021", "2020", 2),
+        ("2020-07", "2020-06-30", 2),
+        ("2020-06", "2020-06-30", 0),
+        ("2020", "2020", 0),
+    ],
+)
+def test_timeline_refuses_a_range_that_ends_before_it_starts(
+    since: str, until: str, code: int
+) -> None:
+    result = run("timeline", "--since", since, "--until", until, "-f", "json")
+    if not code:  # a range, with events in it or none
+        assert result.exit_code in (0, 1) and "is after" not in result.stderr
+        return
+    assert result.exit_code == code, result.stderr
+    if code:
+        assert result.stderr == (
+            f"immunofacts: error: --since {since} is after --until {until}: no date is in that range\n"
+        )
