@@ -116,8 +116,8 @@ class _SearchCommand(_Command):
             if param is not None and _means_value(param, arg[2:]):
                 continue
             raise UsageError(
-                f"{arg!r} reads as an option; a word to leave out goes after --:"
-                f" {ctx.command_path} -- WORDS {arg}"
+                f"{arg!r} reads as an option; a word to leave out goes after --, options before"
+                f" it: {ctx.command_path} [OPTIONS] -- WORDS {arg}"
             )
         return list(super().parse_args(ctx, args))
 
@@ -260,7 +260,10 @@ def _handle(error: BaseException) -> int:
         option = str(getattr(error, "option_name", ""))
         if ctx is not None and ctx.info_name == "search" and option[:1] == "-" != option[1:2]:
             # "-word" before any "--", which the help says to write after it
-            hint = f"; a word to leave out goes after --: {ctx.command_path} -- WORDS {option}"
+            hint = (
+                f"; a word to leave out goes after --, options before it:"
+                f" {ctx.command_path} [OPTIONS] -- WORDS {option}"
+            )
         return _say(
             f"{message()}{hint}",
             ExitStatus(code) if code in (ExitStatus.ERROR, ExitStatus.USAGE) else ExitStatus.USAGE,

@@ -315,13 +315,13 @@ def test_search_says_where_a_word_to_leave_out_goes(word: str) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == (
-        f"immunofacts: error: {word!r} reads as an option; a word to leave out goes after --:"
-        f" immunofacts search -- WORDS {word}\n"
+        f"immunofacts: error: {word!r} reads as an option; a word to leave out goes after --,"
+        f" options before it: immunofacts search [OPTIONS] -- WORDS {word}\n"
     )
     short = run("search", "lupus", "-l")
     assert short.stderr == (
-        "immunofacts: error: No such option: -l; a word to leave out goes after --:"
-        " immunofacts search -- WORDS -l\n"
+        "immunofacts: error: No such option: -l; a word to leave out goes after --, options"
+        " before it: immunofacts search [OPTIONS] -- WORDS -l\n"
     )
     other = run("search", "lupus", "--nope")  # not a word: an option mistyped
     assert other.stderr.endswith("(see `immunofacts search --help`)\n")
