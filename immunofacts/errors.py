@@ -79,8 +79,10 @@ class NotFoundError(ImmunofactsError):
         if hint:
             super().__init__(hint)
             return
+        called = "id, name or alias" if what == "entity" else "id"  # as find_entity reads
         if ambiguous:
-            msg = f"{key!r} matches {ambiguous} {what} ids; give more of the id"
+            several = "ids, names or aliases" if what == "entity" else "ids"
+            msg = f"{key!r} matches {ambiguous} {what} {several}; give more of one"
             msg += (
                 ": "
                 + ", ".join(self.suggestions)
@@ -88,13 +90,12 @@ class NotFoundError(ImmunofactsError):
             )
             super().__init__(msg)
             return
-        msg = f"no {what} with id {key!r}"
+        msg = f"no {what} with {called} {key!r}"
         if self.suggestions:
             msg += "; did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
-        else:
-            msg += (
-                f"; list them with `immunofacts list-{what}s`" if what in ("case", "claim") else ""
-            )
+        elif what in ("case", "claim", "entity"):
+            lister = "entities" if what == "entity" else f"list-{what}s"
+            msg += f"; list them with `immunofacts {lister}`"
         super().__init__(msg)
 
 

@@ -453,7 +453,7 @@ def test_entities(ds: Dataset) -> None:
 def test_entities_ambiguous_prefix_lists_the_candidates() -> None:
     result = run("entities", "n")
     assert result.exit_code == 1
-    assert "'n' matches 2 entity ids" in result.stderr
+    assert "'n' matches 2 entity ids, names or aliases; give more of one" in result.stderr
     assert "ent-nature" in result.stderr
 
 
@@ -1184,3 +1184,12 @@ def test_timeline_refuses_a_range_that_ends_before_it_starts(
         assert result.stderr == (
             f"immunofacts: error: --since {since} is after --until {until}: no date is in that range\n"
         )
+
+
+def test_an_entity_not_found_says_how_it_was_looked_for_and_where_to_list_them() -> None:
+    result = run("entities", "nobody-at-all-here")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "immunofacts: error: no entity with id, name or alias 'nobody-at-all-here';"
+        " list them with `immunofacts entities`\n"
+    )
