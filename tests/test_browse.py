@@ -175,6 +175,22 @@ def test_keys_move_the_cursor_and_the_detail_follows(ds: Dataset) -> None:
     run(go)
 
 
+def test_the_next_record_starts_at_its_top_however_far_the_last_was_read(ds: Dataset) -> None:
+    async def go() -> None:
+        long = max(range(len(ds.claims) - 1), key=lambda i: len(str(ds.claims[i].review)))
+        async with browsing(ds, (100, 20)) as (app, pilot):
+            detail = app.query_one("#detail")
+            await press(pilot, *["down"] * long)
+            assert app.current is ds.claims[long]
+            await press(pilot, "tab", "end")
+            assert detail.scroll_offset.y > 0  # its detail, read to its end
+            await press(pilot, "shift+tab", "down")
+            assert app.current is ds.claims[long + 1]
+            assert detail.scroll_offset.y == 0
+
+    run(go)
+
+
 def test_detail_shows_what_show_claim_shows_and_the_label_definitions(ds: Dataset) -> None:
     claim = next(c for c in ds.claims if c.review and c.review.references)
 

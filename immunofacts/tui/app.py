@@ -865,10 +865,13 @@ class Browser(App[int]):
         self.status_line.update(status)
 
     def on_record_list_highlighted(self, event: RecordList.Highlighted) -> None:
-        if event.record is not self.current:
+        moved = event.record is not self.current
+        if moved:
             self.link_index = 0
         self.current = event.record
         self.show_detail()
+        if moved:  # another record starts at its top, wherever the last was read to
+            self.detail.scroll_home(animate=False)
 
     def show_detail(self) -> None:
         """Draw the detail of the record under the cursor."""
