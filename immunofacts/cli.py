@@ -1498,6 +1498,7 @@ def export(
     from .paths import text_dir
     from .query import find_claim
     from .render.export import (
+        COPIES,
         STREAMED,
         Target,
         check_selection,
@@ -1578,7 +1579,7 @@ def export(
         with _no_clobber(output):
             write_atomic(output, exported.text, overwrite=force)
         note(f"wrote {named(output)}")
-        if format in (ExportFormat.JSON, ExportFormat.YAML):
+        if format in COPIES:
             _say_where_the_text_is(ds.source, Path(output))
     if chosen == []:  # written all the same (an empty list is still the format's)
         nothing("no claims match those filters")
@@ -1596,7 +1597,7 @@ def _export_streamed(
     """The dataset (or its claims table), written a few records at a time as they are read."""
     from .model import Case
     from .paths import text_dir
-    from .render.export import cached_claims, relocated_source, streamed
+    from .render.export import COPIES, cached_claims, relocated_source, streamed
 
     path, label = data_path(data)
 
@@ -1635,7 +1636,7 @@ def _export_streamed(
         with _no_clobber(output):
             write_atomic(output, text, overwrite=force)
         note(f"wrote {named(output)}")
-        if fmt in (ExportFormat.JSON, ExportFormat.YAML):
+        if fmt in COPIES:
             _say_where_the_text_is(source, Path(output))
 
     def warm(c: Cache) -> None:

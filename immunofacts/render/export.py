@@ -39,6 +39,9 @@ SELECTING = frozenset(
 #: The formats written from the records as they are read, a few at a time (`streamed`),
 #: when they go to stdout or to one file.
 STREAMED = frozenset((ExportFormat.JSON, ExportFormat.CSV))
+#: The formats that write the dataset itself, in its own schema: a copy that loads, and
+#: reads its source text from where it is written.
+COPIES = frozenset((ExportFormat.JSON, ExportFormat.YAML))
 
 
 class Target(enum.Enum):
