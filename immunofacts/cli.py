@@ -882,10 +882,11 @@ def show_claim(
 
 @app.command("show-stats")
 def show_stats(ctx: typer.Context, data: DataOpt = None, format: FormatOpt = None) -> None:
-    """Show the article's headline figures and how its claims divide by evidence and verdict.
+    """Show the article's headline figures and how its claims divide by label and year.
 
-    A dashboard: it shows the first 12 figures and cases and says how many more there
-    are; JSON and CSV give every figure.
+    By kind, evidence, verdict, rating and reason, and by year. A dashboard: it
+    shows the first 12 figures and cases and says how many more there are; JSON
+    and CSV give every figure.
 
     Example: immunofacts show-stats
     """
