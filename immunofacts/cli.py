@@ -1658,14 +1658,14 @@ def _export_streamed(
 def _say_where_the_text_is(source: Source, copy: Path) -> None:
     """Warn when the source text of a dataset written to `copy` lies outside the copy's
     folder, where loading the copy will not read it unless the user allows it."""
-    from .paths import TEXT_DIRS_ENV, text_dir, text_place
+    from .paths import TEXT_DIRS_ENV, dir_to_allow, text_dir, text_place
 
     if source.text is None:
         return
     with contextlib.suppress(OSError, ValueError):
-        place, _, why = text_place(source.text, text_dir(copy))
-        if why == "outside":
-            where = os.path.dirname(os.path.realpath(text_dir(copy) / source.text))
+        folder = text_dir(copy)
+        if text_place(source.text, folder)[2] == "outside":
+            where = dir_to_allow(source.text, folder)
             note(
                 f"warning: its source text is outside its folder; to load it, add"
                 f" {named(where)} to {TEXT_DIRS_ENV}, or put the text beside it"

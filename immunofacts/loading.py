@@ -55,7 +55,7 @@ from .model import (
     Verdict,
     review_problems,
 )
-from .paths import CONTROL, TEXT_DIRS_ENV, read_timeout, text_place
+from .paths import CONTROL, TEXT_DIRS_ENV, dir_to_allow, read_timeout, text_place
 
 # What the environment says, kept where it is checked for both parse and cache (`paths`),
 # and named here too.
@@ -1639,7 +1639,7 @@ def _source_text(rel: str, base_dir: Path | None) -> tuple[str | None, bool, str
         return None, False, f"source text path {_shown(rel)} is empty or holds a control character"
     if why == "outside":
         try:  # the directory to allow, in full: a path cut short names none
-            where = named(os.path.dirname(os.path.realpath(Path(base_dir or ".") / rel)))
+            where = named(dir_to_allow(rel, base_dir))
         except (OSError, ValueError):
             where = "its directory"
         return (

@@ -120,6 +120,12 @@ def text_place(rel: str, base_dir: Path | None) -> tuple[Path | None, bool, str]
     return path, inside, ""
 
 
+def dir_to_allow(rel: str, base_dir: Path | None) -> str:
+    """The directory that IMMUNOFACTS_TEXT_DIRS would have to name for a dataset in
+    `base_dir` to read its source text `rel` (the text's own, links followed)."""
+    return os.path.dirname(os.path.realpath(Path(base_dir or ".") / rel))
+
+
 def _under(path: str, directory: str) -> bool:
     try:
         return os.path.commonpath([path, directory]) == directory
