@@ -868,7 +868,7 @@ def _as_counted(items: Iterator[T], count: object) -> Iterator[T]:
     """`items` (records, or runs of them), Stale at their end unless they hold `count`
     records. The rows that choose records carry no checksum (damage there, a byte of a
     label or of `is_case`, would leave a record out with no error): an answer that the
-    statistics count, every claim, every case or the claims of some kinds, is checked."""
+    statistics count, every claim, every case or every claim of one kind, is checked."""
     if not isinstance(count, int) or isinstance(count, bool):
         raise Stale
     seen = 0
