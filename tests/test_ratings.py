@@ -399,7 +399,7 @@ def test_tables_end_with_a_legend_of_the_ratings_shown_only_on_a_terminal() -> N
         "list-claims", "--rating", "misleading", "--rating", "not-a-fact", **TERMINAL
     )
     assert code == 0
-    legend = "Ratings, scored 5 (best) to 1 (worst): misleading 2/5 · not-a-fact (no score)"
+    legend = "Ratings, scored 5 (best) to 1 (worst): misleading 2/5 · not-a-fact (off the scale)"
     assert out.rstrip().splitlines()[-1] == legend  # scores, not counts (two are misleading)
     for width in ("100", "40"):
         env = {**TERMINAL, "COLUMNS": width}

@@ -92,7 +92,7 @@ def rating_legend(shown: Iterable[str]) -> Marked | None:
         text += r.value
         value = RATING_SCALE.get(r)
         # A score, not a count: written as the scale's "n of 5", as a review shows it.
-        text += f" {value}/5" if value is not None else " (no score)"
+        text += f" {value}/5" if value is not None else " (off the scale)"
     return Marked(text, tuple(spans))
 
 
