@@ -659,6 +659,29 @@ def test_export_writes_the_filtered_set_through_export(ds: Dataset, tmp_path: Pa
     run(go)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "said"),
+    [
+        (ExportFormat.BIBTEX, "the references of "),
+        (ExportFormat.RIS, "the references of "),
+        (ExportFormat.CSL_JSON, "the references of "),
+        (ExportFormat.YAML, ""),
+    ],
+)
+def test_the_export_message_says_what_the_file_holds(
+    ds: Dataset, tmp_path: Path, fmt: ExportFormat, said: str
+) -> None:
+    # a file of references holds no record: "wrote 37 claims" for 26 references misled
+    async def go() -> None:
+        async with browsing(ds) as (app, _):
+            out = tmp_path / f"out.{fmt.value}"
+            message = app.export_to(fmt, out)
+            n = len(app.shown)
+            assert message == f"wrote {said}{n} claims to {out} ({fmt.value})"
+
+    run(go)
+
+
 def test_exported_subset_loads_back(
     ds: Dataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

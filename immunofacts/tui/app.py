@@ -1090,7 +1090,12 @@ class Browser(App[int]):
             raise OutputError(f"{named(path)} exists; give another name") from None
         for warning in warnings:
             self.notify(f"warning: {warning}", severity="warning", timeout=8)
-        return f"wrote {len(self.shown)} {self.tab.value} to {path} ({fmt.value})"
+        whose = {
+            ExportFormat.CSL_JSON: "the references of ",
+            ExportFormat.BIBTEX: "the references of ",
+            ExportFormat.RIS: "the references of ",
+        }.get(fmt, "")  # a file of references is not one of records
+        return f"wrote {whose}{len(self.shown)} {self.tab.value} to {path} ({fmt.value})"
 
     def action_export(self) -> None:
         if not self.shown:
