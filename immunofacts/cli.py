@@ -115,11 +115,16 @@ class _SearchCommand(_Command):
             param = named.get(arg[:2])
             if param is not None and _means_value(param, arg[2:]):
                 continue
-            raise UsageError(
-                f"{arg!r} reads as an option; a word to leave out goes after --, options before"
-                f" it: {ctx.command_path} [OPTIONS] -- WORDS {arg}"
-            )
+            raise UsageError(f"{arg!r} reads as an option; {_leave_out(ctx, arg)}")
         return list(super().parse_args(ctx, args))
+
+
+def _leave_out(ctx: Any, word: str) -> str:
+    """Where a word to leave out (``-word``) goes on `search`'s command line."""
+    return (
+        f"a word to leave out goes after --, options before it:"
+        f" {ctx.command_path} [OPTIONS] -- WORDS {word}"
+    )
 
 
 def _means_value(param: Any, value: str) -> bool:
@@ -260,10 +265,7 @@ def _handle(error: BaseException) -> int:
         option = str(getattr(error, "option_name", ""))
         if ctx is not None and ctx.info_name == "search" and option[:1] == "-" != option[1:2]:
             # "-word" before any "--", which the help says to write after it
-            hint = (
-                f"; a word to leave out goes after --, options before it:"
-                f" {ctx.command_path} [OPTIONS] -- WORDS {option}"
-            )
+            hint = f"; {_leave_out(ctx, option)}"
         return _say(
             f"{message()}{hint}",
             ExitStatus(code) if code in (ExitStatus.ERROR, ExitStatus.USAGE) else ExitStatus.USAGE,
